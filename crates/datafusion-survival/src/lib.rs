@@ -1,0 +1,1 @@
+//! datafusion-survival

@@ -1,0 +1,659 @@
+//! Kaplan-Meier and Nelson-Aalen estimators for right-censored data, as R's `survfit`.
+//!
+//! Everything starts from [`TimeCounts`]: the number of events and censorings at each distinct
+//! time. That is the sufficient statistic of a right-censored sample, so the SQL aggregates only
+//! ever keep these counts (memory O(distinct times), mergeable across partitions).
+//!
+//! The conventions are R `survival` 3.5-3's:
+//! * events happen before censorings at the same time (censored subjects are in the risk set);
+//! * times within `sqrt(f64::EPSILON)` of each other are one time (`aeqSurv`);
+//! * a Greenwood standard error of `-log S` (`fit$std.err`) drives the confidence bands;
+//! * the median and its limits follow `survmean` (`print(fit)` / `summary(fit)$table`),
+//!   quantiles follow `quantile.survfit`, values at arbitrary times follow
+//!   `summary(fit, times, extend = TRUE)`.
+//!
+//! Values R reports as `NA` or `NaN` are `None` (or NaN inside band vectors, documented there).
+
+use crate::distributions::z_for_level;
+
+/// `sqrt(.Machine$double.eps)`: R's tolerance for tied times and for "S equals 1 - p".
+pub const TIME_TOLERANCE: f64 = 1.490_116_119_384_765_6e-8;
+
+/// Event and censoring counts at each distinct time, sorted by time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TimeCounts {
+    /// Distinct times, strictly increasing.
+    pub time: Vec<f64>,
+    /// Number of events at each time.
+    pub n_event: Vec<u64>,
+    /// Number of censorings at each time.
+    pub n_censor: Vec<u64>,
+}
+
+impl TimeCounts {
+    /// Builds the counts from unsorted `(time, events, censorings)` triples, adding up
+    /// repeated times and then merging near-ties as R's `aeqSurv` does.
+    ///
+    /// Times must be finite (the SQL layer rejects NaN and infinite times).
+    pub fn from_unsorted(mut rows: Vec<(f64, u64, u64)>) -> Self {
+        rows.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut out = TimeCounts::default();
+        for (t, d, c) in rows {
+            // -0.0 and 0.0 are the same time.
+            let t = if t == 0.0 { 0.0 } else { t };
+            if out.time.last() == Some(&t) {
+                *out.n_event.last_mut().unwrap() += d;
+                *out.n_censor.last_mut().unwrap() += c;
+            } else {
+                out.time.push(t);
+                out.n_event.push(d);
+                out.n_censor.push(c);
+            }
+        }
+        out.merge_near_ties();
+        out
+    }
+
+    /// Builds the counts from one row per subject: `time[i]` with `event[i]` (true = event).
+    pub fn from_subjects(time: &[f64], event: &[bool]) -> Self {
+        Self::from_unsorted(
+            time.iter()
+                .zip(event)
+                .map(|(&t, &e)| (t, u64::from(e), u64::from(!e)))
+                .collect(),
+        )
+    }
+
+    /// Merges times that R's `aeqSurv` treats as tied: consecutive distinct times `y` with
+    /// `diff(y) <= tol` or `diff(y) / mean(|y|) <= tol` (tol = sqrt(eps)) are binned into the
+    /// first time of their run.
+    ///
+    /// R computes `mean(|y|)` over the distinct times of the whole model frame; here it is over
+    /// the distinct times of this sample (one group of a `GROUP BY`). The two differ only for
+    /// data with near-ties, where R's answer depends on the other groups.
+    pub fn merge_near_ties(&mut self) {
+        let n = self.time.len();
+        if n < 2 {
+            return;
+        }
+        let mean_abs = self.time.iter().map(|t| t.abs()).sum::<f64>() / n as f64;
+        let tied = |a: f64, b: f64| {
+            let dy = b - a;
+            dy <= TIME_TOLERANCE || dy / mean_abs <= TIME_TOLERANCE
+        };
+        if !self.time.windows(2).any(|w| tied(w[0], w[1])) {
+            return;
+        }
+        let mut out = TimeCounts::default();
+        for i in 0..n {
+            if i > 0 && tied(self.time[i - 1], self.time[i]) {
+                *out.n_event.last_mut().unwrap() += self.n_event[i];
+                *out.n_censor.last_mut().unwrap() += self.n_censor[i];
+            } else {
+                out.time.push(self.time[i]);
+                out.n_event.push(self.n_event[i]);
+                out.n_censor.push(self.n_censor[i]);
+            }
+        }
+        *self = out;
+    }
+
+    /// Swaps events and censorings: the reverse Kaplan-Meier sample `Surv(time, 1 - event)`.
+    pub fn reversed(&self) -> TimeCounts {
+        TimeCounts {
+            time: self.time.clone(),
+            n_event: self.n_censor.clone(),
+            n_censor: self.n_event.clone(),
+        }
+    }
+
+    /// Number of subjects.
+    pub fn n(&self) -> u64 {
+        self.n_event.iter().sum::<u64>() + self.n_censor.iter().sum::<u64>()
+    }
+
+    /// Number of events.
+    pub fn events(&self) -> u64 {
+        self.n_event.iter().sum()
+    }
+
+    /// True when there are no subjects.
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+}
+
+/// How pointwise confidence limits of S(t) are formed (R's `conf.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfType {
+    /// `exp(log S ± z·se)`, upper limit clipped at 1. R's default.
+    Log,
+    /// `S^exp(±z·se / log S)` (SAS's default); undefined where S is 0 or 1.
+    LogLog,
+    /// `S ± z·se·S`, clipped to [0, 1].
+    Plain,
+    /// On the logit scale, `se·(1 + S/(1-S))`.
+    Logit,
+    /// On the arcsine-square-root scale.
+    Arcsin,
+    /// No limits.
+    None,
+}
+
+impl ConfType {
+    /// Parses R's spelling (`"log"`, `"log-log"`, `"plain"`, `"logit"`, `"arcsin"`, `"none"`).
+    pub fn parse(s: &str) -> Option<ConfType> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "log" => ConfType::Log,
+            "log-log" | "loglog" => ConfType::LogLog,
+            "plain" | "linear" => ConfType::Plain,
+            "logit" => ConfType::Logit,
+            "arcsin" | "asin" => ConfType::Arcsin,
+            "none" => ConfType::None,
+            _ => return None,
+        })
+    }
+
+    /// The accepted names, for error messages.
+    pub const NAMES: &'static str = "'log', 'log-log', 'plain', 'logit', 'arcsin', 'none'";
+}
+
+/// Pointwise confidence limits for S at each curve time. NaN marks R's `NA`/`NaN`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bands {
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+/// R's `pmax(x, y)` / `pmin(x, y)` propagate NaN, unlike `f64::max`.
+fn r_pmax(x: f64, y: f64) -> f64 {
+    if x.is_nan() {
+        x
+    } else {
+        x.max(y)
+    }
+}
+fn r_pmin(x: f64, y: f64) -> f64 {
+    if x.is_nan() {
+        x
+    } else {
+        x.min(y)
+    }
+}
+
+/// One pointwise confidence interval for S = `surv` with Greenwood `se` of `-log S`, as R's
+/// `survfit_confint(p, se, logse = TRUE, conf.type, conf.int)`.
+///
+/// * log: `exp(log S ∓ z·se)`, upper clipped at 1, NaN where S = 0.
+/// * log-log: lower `exp(-exp(log(-log S) - z·se/log S))`, upper with `+`; NaN where S is 0 or 1.
+/// * plain: `S ∓ z·se·S` clipped to [0, 1] (NaN where S = 0 and se = Inf).
+/// * logit: `1 - 1/(1 + exp(logit S ∓ z·se·(1 + S/(1-S))))`.
+/// * arcsin: `sin²(asin(√S) ∓ ½·z·se·√(S/(1-S)))`, clipped to [0, π/2] inside.
+pub fn confint(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
+    let p = surv;
+    match conf_type {
+        ConfType::None => (f64::NAN, f64::NAN),
+        ConfType::Plain => {
+            let se2 = se * p * z;
+            (r_pmax(p - se2, 0.0), r_pmin(p + se2, 1.0))
+        }
+        ConfType::Log => {
+            if p == 0.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let se2 = z * se;
+            ((p.ln() - se2).exp(), r_pmin((p.ln() + se2).exp(), 1.0))
+        }
+        ConfType::LogLog => {
+            if p == 0.0 || p == 1.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let se2 = z * se / p.ln();
+            let ll = (-p.ln()).ln();
+            ((-(ll - se2).exp()).exp(), (-(ll + se2).exp()).exp())
+        }
+        ConfType::Logit => {
+            if p == 0.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let se2 = z * se * (1.0 + p / (1.0 - p));
+            let lg = (p / (1.0 - p)).ln();
+            (
+                1.0 - 1.0 / (1.0 + (lg - se2).exp()),
+                1.0 - 1.0 / (1.0 + (lg + se2).exp()),
+            )
+        }
+        ConfType::Arcsin => {
+            if p == 0.0 {
+                return (f64::NAN, f64::NAN);
+            }
+            let se2 = 0.5 * z * se * (p / (1.0 - p)).sqrt();
+            let a = p.sqrt().asin();
+            (
+                r_pmax(a - se2, 0.0).sin().powi(2),
+                r_pmin(a + se2, std::f64::consts::FRAC_PI_2).sin().powi(2),
+            )
+        }
+    }
+}
+
+/// A Kaplan-Meier curve: one row per distinct time (event or censoring), as the components of
+/// R's `survfit(Surv(time, event) ~ 1)` object (`fit$time`, `fit$n.risk`, ...).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KaplanMeier {
+    pub time: Vec<f64>,
+    /// Number at risk just before each time: subjects with time ≥ t.
+    pub n_risk: Vec<u64>,
+    pub n_event: Vec<u64>,
+    pub n_censor: Vec<u64>,
+    /// S(t) = Π_{t_j ≤ t} (1 - d_j / n_j).
+    pub surv: Vec<f64>,
+    /// Greenwood standard error of -log S(t): sqrt(Σ d_j / (n_j (n_j - d_j))), R's
+    /// `fit$std.err`. Infinite once S reaches 0.
+    pub std_err_log: Vec<f64>,
+    /// Nelson-Aalen cumulative hazard H(t) = Σ d_j / n_j (R's `fit$cumhaz`, ctype 1).
+    pub cumhaz: Vec<f64>,
+    /// sqrt(Σ d_j / n_j²), R's `fit$std.chaz`.
+    pub std_chaz: Vec<f64>,
+}
+
+/// The median (or any quantile) with its confidence limits. `None` where R gives `NA`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Quantile {
+    pub estimate: Option<f64>,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// The curve's value at an arbitrary time, as one row of `summary(fit, times = t, extend = TRUE)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurvivalAt {
+    pub time: f64,
+    /// Number with time ≥ t (0 after the last observation).
+    pub n_risk: u64,
+    /// Events and censorings at times ≤ t.
+    pub n_event: u64,
+    pub n_censor: u64,
+    pub surv: f64,
+    /// Standard error of S (not of log S): `std.err * surv`; `None` where S = 0 (R: NaN).
+    pub std_err: Option<f64>,
+    pub cumhaz: f64,
+    pub std_chaz: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// Restricted mean survival time up to `tau` with its standard error, as
+/// `summary(fit, rmean = tau)$table[c("rmean", "se(rmean)")]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rmst {
+    pub tau: f64,
+    pub rmst: f64,
+    pub std_err: f64,
+}
+
+fn none_if_nan(x: f64) -> Option<f64> {
+    if x.is_nan() {
+        None
+    } else {
+        Some(x)
+    }
+}
+
+impl KaplanMeier {
+    /// Computes the curve from per-time counts, as R's `survfitKM` (`Csurvfitkm`, type 1:
+    /// Kaplan-Meier survival with Nelson-Aalen cumulative hazard).
+    pub fn from_counts(counts: &TimeCounts) -> Self {
+        let k = counts.time.len();
+        let mut km = KaplanMeier {
+            time: counts.time.clone(),
+            n_event: counts.n_event.clone(),
+            n_censor: counts.n_censor.clone(),
+            n_risk: Vec::with_capacity(k),
+            surv: Vec::with_capacity(k),
+            std_err_log: Vec::with_capacity(k),
+            cumhaz: Vec::with_capacity(k),
+            std_chaz: Vec::with_capacity(k),
+        };
+        let mut at_risk = counts.n();
+        let (mut s, mut greenwood, mut h, mut var_h) = (1.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+        for i in 0..k {
+            let (n, d) = (at_risk as f64, counts.n_event[i] as f64);
+            if d > 0.0 {
+                s *= (n - d) / n;
+                greenwood += d / (n * (n - d));
+                h += d / n;
+                var_h += d / (n * n);
+            }
+            km.n_risk.push(at_risk);
+            km.surv.push(s);
+            km.std_err_log.push(greenwood.sqrt());
+            km.cumhaz.push(h);
+            km.std_chaz.push(var_h.sqrt());
+            at_risk -= counts.n_event[i] + counts.n_censor[i];
+        }
+        km
+    }
+
+    /// Number of subjects (R's `records`).
+    pub fn n(&self) -> u64 {
+        self.n_risk.first().copied().unwrap_or(0)
+    }
+
+    /// Number of events.
+    pub fn events(&self) -> u64 {
+        self.n_event.iter().sum()
+    }
+
+    /// Standard error of S at each time: `surv * std.err` (NaN where S = 0, as R).
+    pub fn std_err_surv(&self) -> Vec<f64> {
+        self.surv
+            .iter()
+            .zip(&self.std_err_log)
+            .map(|(s, se)| s * se)
+            .collect()
+    }
+
+    /// Pointwise confidence limits at every curve time (`fit$lower`, `fit$upper`), at
+    /// confidence `level` (R's `conf.int`). NaN where R gives NA or NaN.
+    pub fn bands(&self, conf_type: ConfType, level: f64) -> Bands {
+        let z = z_for_level(level);
+        let (lower, upper) = self
+            .surv
+            .iter()
+            .zip(&self.std_err_log)
+            .map(|(&s, &se)| confint(s, se, conf_type, z))
+            .unzip();
+        Bands { lower, upper }
+    }
+
+    /// The median and its confidence limits as `print(fit)` / `summary(fit)$table` report them
+    /// (R's internal `survmean`): the first time the curve (resp. the lower and upper band) is
+    /// ≤ 0.5, or the midpoint to the next time it drops when it sits at exactly 0.5 (within
+    /// sqrt(eps)). `None` where the curve or band never reaches 0.5.
+    pub fn median_table(&self, bands: Option<&Bands>) -> Quantile {
+        Quantile {
+            estimate: minmin(&self.surv, &self.time),
+            lower: bands.and_then(|b| minmin(&b.lower, &self.time)),
+            upper: bands.and_then(|b| minmin(&b.upper, &self.time)),
+        }
+    }
+
+    /// The `p`-quantile (the time at which 1 - S first reaches p) with confidence limits read
+    /// off the bands, as `quantile(fit, p, conf.int = TRUE)`; R's internal `findq`. Unlike
+    /// [`median_table`](Self::median_table), a flat stretch at exactly 1 - p that runs to the
+    /// end of the curve gives the midpoint up to the last time, and a non-monotone band gives
+    /// the time where it attains its largest value ≤ 1 - p.
+    pub fn quantile(&self, p: f64, bands: Option<&Bands>) -> Quantile {
+        let one_minus = |v: &[f64]| -> Vec<f64> { v.iter().map(|s| 1.0 - s).collect() };
+        Quantile {
+            estimate: findq(&self.time, &one_minus(&self.surv), p),
+            // The lower band reaches 1 - p first, so it gives the lower limit.
+            lower: bands.and_then(|b| findq(&self.time, &one_minus(&b.lower), p)),
+            upper: bands.and_then(|b| findq(&self.time, &one_minus(&b.upper), p)),
+        }
+    }
+
+    /// The start of the curve as R's `survfit0` adds it: `min(0, first time)`.
+    pub fn start_time(&self) -> f64 {
+        self.time.first().map_or(0.0, |&t| t.min(0.0))
+    }
+
+    /// The curve at time `t`, as `summary(fit, times = t, extend = TRUE)`: the values of the
+    /// last curve time ≤ t (S = 1, se 0 and limits 1 before the first time), `n_risk` the
+    /// number with time ≥ t, `n_event`/`n_censor` counted over times ≤ t.
+    pub fn at(&self, t: f64, conf_type: ConfType, level: f64) -> SurvivalAt {
+        // Index of the last curve time <= t (R's findInterval on the survfit0 curve).
+        let idx = self.time.partition_point(|&x| x <= t);
+        let first_ge = self.time.partition_point(|&x| x < t);
+        let n_risk = self.n_risk.get(first_ge).copied().unwrap_or(0);
+        let n_event = self.n_event[..idx].iter().sum();
+        let n_censor = self.n_censor[..idx].iter().sum();
+        if idx == 0 {
+            // Before the first time: survfit0's row, S = 1 with zero variance and limits 1.
+            let none = conf_type == ConfType::None;
+            return SurvivalAt {
+                time: t,
+                n_risk,
+                n_event,
+                n_censor,
+                surv: 1.0,
+                std_err: Some(0.0),
+                cumhaz: 0.0,
+                std_chaz: 0.0,
+                lower: (!none).then_some(1.0),
+                upper: (!none).then_some(1.0),
+            };
+        }
+        let i = idx - 1;
+        let (lower, upper) = confint(
+            self.surv[i],
+            self.std_err_log[i],
+            conf_type,
+            z_for_level(level),
+        );
+        SurvivalAt {
+            time: t,
+            n_risk,
+            n_event,
+            n_censor,
+            surv: self.surv[i],
+            std_err: none_if_nan(self.surv[i] * self.std_err_log[i]),
+            cumhaz: self.cumhaz[i],
+            std_chaz: self.std_chaz[i],
+            lower: none_if_nan(lower),
+            upper: none_if_nan(upper),
+        }
+    }
+
+    /// Restricted mean survival time: the area under S from the start time (0, or the
+    /// smallest negative time) to `tau`, S carried forward past the last time; R's `survmean`
+    /// with `rmean = tau`. Its variance is
+    /// `Σ_k (∫_{t_k}^{tau} S)² · d_k / (n_k (n_k - d_k))` (terms with n_k = d_k dropped), as
+    /// `se(rmean)`.
+    ///
+    /// R refuses a `tau` before the first time; here that gives `tau - start` with SE 0, the
+    /// area of S = 1. Returns `None` for an empty curve or `tau` before the start time.
+    pub fn rmst(&self, tau: f64) -> Option<Rmst> {
+        if self.time.is_empty() {
+            return None;
+        }
+        let start = self.start_time();
+        if tau < start {
+            return None;
+        }
+        // The survfit0 curve: a row (start, S = 1, no events) unless a time equals start.
+        let mut time = Vec::with_capacity(self.time.len() + 2);
+        let mut surv = Vec::with_capacity(self.time.len() + 2);
+        let mut hh = Vec::with_capacity(self.time.len() + 2);
+        if self.time[0] != start {
+            time.push(start);
+            surv.push(1.0);
+            hh.push(0.0);
+        }
+        for i in 0..self.time.len() {
+            let (n, d) = (self.n_risk[i] as f64, self.n_event[i] as f64);
+            time.push(self.time[i]);
+            surv.push(self.surv[i]);
+            hh.push(if n - d == 0.0 { 0.0 } else { d / (n * (n - d)) });
+        }
+        let keep = time.partition_point(|&x| x <= tau);
+        // keep >= 1 because time[0] = start <= tau.
+        let (mut tt, mut ss, mut hk) = (
+            time[..keep].to_vec(),
+            surv[..keep].to_vec(),
+            hh[..keep].to_vec(),
+        );
+        tt.push(tau);
+        ss.push(surv[keep - 1]);
+        hk.push(0.0);
+        let n = tt.len();
+        // rectangles[i] = (tt[i] - tt[i-1]) * S before tt[i]; rectangles[0] = (tt[0] - start).
+        let mut rect = Vec::with_capacity(n);
+        let mut prev_t = start;
+        let mut prev_s = 1.0;
+        for i in 0..n {
+            rect.push((tt[i] - prev_t) * prev_s);
+            prev_t = tt[i];
+            prev_s = ss[i];
+        }
+        let mean = rect.iter().sum::<f64>() + start;
+        // varmean = sum(cumsum(rev(rect[-1]))^2 * rev(hh)[-1])
+        let mut varmean = 0.0;
+        let mut tail_area = 0.0;
+        for k in (0..n - 1).rev() {
+            tail_area += rect[k + 1];
+            varmean += tail_area * tail_area * hk[k];
+        }
+        Some(Rmst {
+            tau,
+            rmst: mean,
+            std_err: varmean.sqrt(),
+        })
+    }
+}
+
+/// R's `survmean` helper `minmin(y, x)`: the first x with y < 0.5 + tol; if that y is 0.5
+/// (within tol) and y later drops strictly below it, the midpoint with the first such x.
+fn minmin(y: &[f64], x: &[f64]) -> Option<f64> {
+    let tol = TIME_TOLERANCE;
+    let kept: Vec<(f64, f64)> = y
+        .iter()
+        .zip(x)
+        .filter(|(y, _)| !y.is_nan() && **y < 0.5 + tol)
+        .map(|(&y, &x)| (y, x))
+        .collect();
+    let &(y1, x1) = kept.first()?;
+    if (y1 - 0.5).abs() < tol {
+        if let Some(&(_, x2)) = kept.iter().find(|(y, _)| *y < y1) {
+            return Some((x1 + x2) / 2.0);
+        }
+    }
+    Some(x1)
+}
+
+/// R's `findq(c(0, time), c(0, y), p, tol)` from `quantile.survfit`, for one probability:
+/// where a horizontal line at p meets the step function 1 - S (here `y`), with the
+/// midpoint rule on flat stretches at p.
+fn findq(time: &[f64], y: &[f64], p: f64) -> Option<f64> {
+    let tol = TIME_TOLERANCE;
+    // x = c(firstx, time), y = c(0, y); firstx = 0 for survfit objects without start.time.
+    let mut xs = Vec::with_capacity(time.len() + 1);
+    let mut ys = Vec::with_capacity(y.len() + 1);
+    xs.push(0.0);
+    ys.push(0.0);
+    xs.extend_from_slice(time);
+    ys.extend_from_slice(y);
+    let max_y = ys
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+    if max_y < p {
+        return None;
+    }
+    let xmax = *xs.last().unwrap();
+    // Remove duplicated y values (the censorings); NaN counts as a value, as in R.
+    let mut dx = Vec::with_capacity(xs.len());
+    let mut dy: Vec<f64> = Vec::with_capacity(ys.len());
+    let mut seen = std::collections::HashSet::with_capacity(ys.len());
+    for (&x, &v) in xs.iter().zip(&ys) {
+        let key = if v.is_nan() { f64::NAN.to_bits() } else { (v + 0.0).to_bits() };
+        if seen.insert(key) {
+            dx.push(x);
+            dy.push(v);
+        }
+    }
+    let n = dy.len();
+    // approx(y + off, 1:n, p, method = "constant", f = 1)$y: the index of the smallest
+    // non-NA value >= p, or NA when p lies outside the range of the values.
+    let index_at = |off: f64| -> Option<usize> {
+        let vals = dy
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_nan())
+            .map(|(i, v)| (i, v + off));
+        let mut lo = f64::INFINITY;
+        let mut best: Option<(usize, f64)> = None;
+        for (i, v) in vals {
+            lo = lo.min(v);
+            if v >= p && best.is_none_or(|(_, bv)| v < bv) {
+                best = Some((i, v));
+            }
+        }
+        if p < lo {
+            return None;
+        }
+        best.map(|(i, _)| i)
+    };
+    let indx1 = index_at(tol);
+    let indx2 = index_at(-tol);
+    let mut quant = match (indx1, indx2) {
+        (Some(i), Some(j)) => Some((dx[i] + dx[j]) / 2.0),
+        _ => None,
+    };
+    if p == 0.0 {
+        quant = Some(dx[0]);
+    }
+    let last = dy[n - 1];
+    if !last.is_nan() && (p - last).abs() < tol {
+        quant = indx1.map(|i| (dx[i] + xmax) / 2.0);
+    }
+    quant
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn km(times: &[f64], events: &[u8]) -> KaplanMeier {
+        let ev: Vec<bool> = events.iter().map(|&e| e == 1).collect();
+        KaplanMeier::from_counts(&TimeCounts::from_subjects(times, &ev))
+    }
+
+    #[test]
+    fn median_midpoint_rule() {
+        // Events at 1, 2, 3, 4: S = 0.5 on [2, 3), R's median is 2.5.
+        let fit = km(&[1.0, 2.0, 3.0, 4.0], &[1, 1, 1, 1]);
+        assert_eq!(fit.median_table(None).estimate, Some(2.5));
+        assert_eq!(fit.quantile(0.5, None).estimate, Some(2.5));
+        assert_eq!(fit.quantile(0.25, None).estimate, Some(1.5));
+    }
+
+    #[test]
+    fn flat_at_half_to_end_table_and_quantile_differ() {
+        let fit = km(&[1.0, 2.0, 3.0, 4.0], &[1, 1, 0, 0]);
+        assert_eq!(fit.median_table(None).estimate, Some(2.0));
+        assert_eq!(fit.quantile(0.5, None).estimate, Some(3.0));
+    }
+
+    #[test]
+    fn near_ties_are_merged() {
+        let counts = TimeCounts::from_unsorted(vec![
+            (1.0, 1, 0),
+            (1.0 + 1e-12, 0, 1),
+            (2.0, 1, 0),
+        ]);
+        assert_eq!(counts.time, vec![1.0, 2.0]);
+        assert_eq!(counts.n_event, vec![1, 1]);
+        assert_eq!(counts.n_censor, vec![1, 0]);
+    }
+
+    #[test]
+    fn greenwood_infinite_at_zero() {
+        let fit = km(&[1.0, 2.0, 3.0], &[1, 1, 1]);
+        assert_eq!(fit.surv[2], 0.0);
+        assert!(fit.std_err_log[2].is_infinite());
+        let b = fit.bands(ConfType::Log, 0.95);
+        assert!(b.lower[2].is_nan() && b.upper[2].is_nan());
+        let b = fit.bands(ConfType::Plain, 0.95);
+        assert!(b.lower[2].is_nan());
+    }
+
+    #[test]
+    fn rmst_simple() {
+        // S = 1 on [0, 2), 0.5 on [2, 4), 0 after: area to 5 = 2 + 1 = 3.
+        let fit = km(&[2.0, 4.0], &[1, 1]);
+        let r = fit.rmst(5.0).unwrap();
+        assert!((r.rmst - 3.0).abs() < 1e-15);
+    }
+}

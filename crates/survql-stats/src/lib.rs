@@ -1,0 +1,15 @@
+//! # survql-stats
+//!
+//! Survival-analysis estimators that give the numbers of R's `survival` package (3.5-3):
+//! Kaplan-Meier and Nelson-Aalen curves with their confidence bands, medians and quantiles
+//! ([`km`]), log-rank tests ([`logrank`]), Cox proportional hazards ([`cox`]), proportion
+//! confidence intervals and contingency-table tests ([`proportion`], [`contingency`]).
+//!
+//! Plain functions over slices, no Arrow or DataFusion: the `datafusion-survival` crate wraps
+//! them as SQL aggregate functions. Each public function documents its formula and the R
+//! function it reproduces; the test-suite compares them with R's own output.
+
+pub mod distributions;
+pub mod km;
+
+pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
