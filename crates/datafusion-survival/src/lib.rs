@@ -1,1 +1,86 @@
-//! datafusion-survival
+//! # datafusion-survival
+//!
+//! Survival-analysis aggregate functions for [Apache DataFusion](https://datafusion.apache.org),
+//! giving the numbers of R's `survival` package: Kaplan-Meier medians, survival rates and
+//! curves, restricted mean survival, reverse-KM follow-up and Nelson-Aalen hazards.
+//!
+//! ```sql
+//! SELECT grade, km_median(os_months, died) FROM cohort GROUP BY grade;
+//! ```
+//!
+//! Register every function on a context with [`register_all`]. Each function works with and
+//! without `GROUP BY` and over any number of partitions: the Kaplan-Meier state is the count of
+//! events and censorings per distinct time, which merges exactly.
+
+mod common;
+mod macros;
+mod time_counts;
+
+pub mod km_curve;
+pub mod km_followup;
+pub mod km_median;
+pub mod km_quantile;
+pub mod km_rmst;
+pub mod km_summary;
+pub mod km_survival;
+pub mod nelson_aalen;
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::AggregateUDF;
+
+pub use common::WarningSink;
+
+/// Every survival aggregate function, reporting warnings to `sink`.
+pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>> {
+    let s = || sink.clone();
+    vec![
+        Arc::new(AggregateUDF::from(km_median::KmMedian::with_warnings(s()))),
+        Arc::new(AggregateUDF::from(
+            km_summary::KmSummary::with_warnings(s()),
+        )),
+        Arc::new(AggregateUDF::from(km_quantile::KmQuantile::with_warnings(
+            s(),
+        ))),
+        Arc::new(AggregateUDF::from(km_survival::KmSurvival::with_warnings(
+            s(),
+        ))),
+        Arc::new(AggregateUDF::from(km_curve::KmCurve::with_warnings(s()))),
+        Arc::new(AggregateUDF::from(km_rmst::KmRmst::with_warnings(s()))),
+        Arc::new(AggregateUDF::from(km_followup::KmFollowup::with_warnings(
+            s(),
+        ))),
+        Arc::new(AggregateUDF::from(
+            nelson_aalen::NelsonAalen::with_warnings(s()),
+        )),
+    ]
+}
+
+/// Every survival aggregate function (warnings are discarded).
+pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
+    all_functions_with_warnings(&WarningSink::default())
+}
+
+/// Registers every survival aggregate function with `registry` (e.g. a `SessionContext`).
+///
+/// # Errors
+/// Whatever the registry returns when a function cannot be registered.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    register_all_with_warnings(registry).map(|_| ())
+}
+
+/// Registers every survival aggregate function and returns the [`WarningSink`] they report
+/// to: rows skipped for NULL arguments, Cox fits that did not converge. Drain it after each
+/// query to show the messages.
+///
+/// # Errors
+/// Whatever the registry returns when a function cannot be registered.
+pub fn register_all_with_warnings(registry: &mut dyn FunctionRegistry) -> Result<WarningSink> {
+    let sink = WarningSink::default();
+    for f in all_functions_with_warnings(&sink) {
+        registry.register_udaf(f)?;
+    }
+    Ok(sink)
+}

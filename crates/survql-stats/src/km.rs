@@ -557,7 +557,11 @@ fn findq(time: &[f64], y: &[f64], p: f64) -> Option<f64> {
     let mut dy: Vec<f64> = Vec::with_capacity(ys.len());
     let mut seen = std::collections::HashSet::with_capacity(ys.len());
     for (&x, &v) in xs.iter().zip(&ys) {
-        let key = if v.is_nan() { f64::NAN.to_bits() } else { (v + 0.0).to_bits() };
+        let key = if v.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            (v + 0.0).to_bits()
+        };
         if seen.insert(key) {
             dx.push(x);
             dy.push(v);
@@ -628,11 +632,7 @@ mod tests {
 
     #[test]
     fn near_ties_are_merged() {
-        let counts = TimeCounts::from_unsorted(vec![
-            (1.0, 1, 0),
-            (1.0 + 1e-12, 0, 1),
-            (2.0, 1, 0),
-        ]);
+        let counts = TimeCounts::from_unsorted(vec![(1.0, 1, 0), (1.0 + 1e-12, 0, 1), (2.0, 1, 0)]);
         assert_eq!(counts.time, vec![1.0, 2.0]);
         assert_eq!(counts.n_event, vec![1, 1]);
         assert_eq!(counts.n_censor, vec![1, 0]);

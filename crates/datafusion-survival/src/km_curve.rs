@@ -1,0 +1,157 @@
+//! [`KmCurve`]: `km_curve(time, event [, conf_type [, conf_level]])`, the whole Kaplan-Meier
+//! curve as a list with one element per distinct time.
+
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::common::Result;
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+
+use crate::common::{
+    coerce_time_event_options, conf_options, doc, f64_field, finite_or_null, i64_field, list_array,
+    struct_array, WarningSink,
+};
+use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::time_counts::{KmCall, KmEvaluator};
+
+const NAME: &str = "km_curve";
+const SYNTAX: &str = "km_curve(time, event [, conf_type [, conf_level]])";
+
+/// `km_curve(time, event [, conf_type [, conf_level]])` returns
+/// `LIST<STRUCT<time, n_risk, n_event, n_censor, surv, std_err, lower, upper, cumhaz>>`, one
+/// element per distinct time (events and censorings), as the components of R's
+/// `survfit(Surv(time, event) ~ 1)` object; `std_err` is the standard error of S and `cumhaz`
+/// the Nelson-Aalen estimate.
+///
+/// ```sql
+/// SELECT unnest(km_curve(os_months, died)) FROM demo.net_cohort;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct KmCurve {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(KmCurve);
+
+fn item_fields() -> Fields {
+    Fields::from(vec![
+        f64_field("time"),
+        i64_field("n_risk"),
+        i64_field("n_event"),
+        i64_field("n_censor"),
+        f64_field("surv"),
+        f64_field("std_err"),
+        f64_field("lower"),
+        f64_field("upper"),
+        f64_field("cumhaz"),
+    ])
+}
+
+fn item_field() -> Arc<Field> {
+    Arc::new(Field::new_list_field(DataType::Struct(item_fields()), true))
+}
+
+impl KmCurve {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "The Kaplan-Meier curve: one element per distinct time (events and censorings) \
+                 with the number at risk, events, censorings, S(t), its standard error, pointwise \
+                 confidence limits and the Nelson-Aalen cumulative hazard, as the components of \
+                 R's survfit object. Use unnest() to get rows.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT unnest(km_curve(os_months, died)) FROM demo.net_cohort;\n\nSELECT grade, unnest(km_curve(os_months, died, 'log-log')) FROM demo.net_cohort GROUP BY grade;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
+
+    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+        let (conf_type, level) = conf_options(NAME, args, 2)?;
+        Ok(KmCall::new(
+            NAME,
+            args,
+            &self.sink,
+            Arc::new(CurveEvaluator { conf_type, level }),
+        ))
+    }
+}
+
+impl AggregateUDFImpl for KmCurve {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::List(item_field()))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_time_event_options(
+            NAME,
+            arg_types,
+            &[
+                ("conf_type", DataType::Utf8),
+                ("conf_level", DataType::Float64),
+            ],
+            SYNTAX,
+        )
+    }
+
+    km_udaf_methods!();
+}
+
+#[derive(Debug)]
+struct CurveEvaluator {
+    conf_type: ConfType,
+    level: f64,
+}
+
+impl KmEvaluator for CurveEvaluator {
+    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+        let mut lengths = Vec::with_capacity(groups.len());
+        let (mut time, mut n_risk, mut n_event, mut n_censor) = (vec![], vec![], vec![], vec![]);
+        let (mut surv, mut se, mut lower, mut upper, mut cumhaz) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for c in groups {
+            let km = KaplanMeier::from_counts(c);
+            let bands = km.bands(self.conf_type, self.level);
+            lengths.push(km.time.len());
+            time.extend_from_slice(&km.time);
+            n_risk.extend(km.n_risk.iter().map(|&v| v as i64));
+            n_event.extend(km.n_event.iter().map(|&v| v as i64));
+            n_censor.extend(km.n_censor.iter().map(|&v| v as i64));
+            surv.extend_from_slice(&km.surv);
+            se.extend(km.std_err_surv().into_iter().map(finite_or_null));
+            lower.extend(bands.lower.into_iter().map(finite_or_null));
+            upper.extend(bands.upper.into_iter().map(finite_or_null));
+            cumhaz.extend_from_slice(&km.cumhaz);
+        }
+        let items = struct_array(
+            &item_fields(),
+            vec![
+                Arc::new(Float64Array::from(time)),
+                Arc::new(Int64Array::from(n_risk)),
+                Arc::new(Int64Array::from(n_event)),
+                Arc::new(Int64Array::from(n_censor)),
+                Arc::new(Float64Array::from(surv)),
+                Arc::new(Float64Array::from(se)),
+                Arc::new(Float64Array::from(lower)),
+                Arc::new(Float64Array::from(upper)),
+                Arc::new(Float64Array::from(cumhaz)),
+            ],
+        );
+        Ok(list_array(item_field(), &lengths, items))
+    }
+}

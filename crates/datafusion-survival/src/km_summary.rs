@@ -1,0 +1,142 @@
+//! [`KmSummary`]: `km_summary(time, event [, conf_type [, conf_level]])`, the one-line
+//! Kaplan-Meier summary R prints: records, events, median and its confidence limits.
+
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Fields};
+use datafusion::common::Result;
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+
+use crate::common::{
+    coerce_time_event_options, conf_options, doc, f64_field, i64_field, struct_array, WarningSink,
+};
+use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::time_counts::{KmCall, KmEvaluator};
+
+const NAME: &str = "km_summary";
+const SYNTAX: &str = "km_summary(time, event [, conf_type [, conf_level]])";
+
+/// `km_summary(time, event [, conf_type [, conf_level]])` returns
+/// `STRUCT<n BIGINT, events BIGINT, median DOUBLE, lower DOUBLE, upper DOUBLE>`, the row of
+/// R's `summary(survfit(Surv(time, event) ~ 1, conf.type = conf_type))$table`:
+/// records, events, median, 0.95LCL, 0.95UCL. The limits are the first times the lower and
+/// upper pointwise bands reach 0.5.
+///
+/// ```sql
+/// SELECT grade, km_summary(os_months, died)['median'] AS median,
+///        km_summary(os_months, died)['lower'] AS lcl,
+///        km_summary(os_months, died)['upper'] AS ucl
+/// FROM demo.net_cohort GROUP BY grade;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct KmSummary {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(KmSummary);
+
+fn fields() -> Fields {
+    Fields::from(vec![
+        i64_field("n"),
+        i64_field("events"),
+        f64_field("median"),
+        f64_field("lower"),
+        f64_field("upper"),
+    ])
+}
+
+impl KmSummary {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Kaplan-Meier summary: number of rows used, events, median survival and its \
+                 confidence interval (limits where the pointwise bands reach 0.5), as R's \
+                 summary(survfit(...))$table. Returns STRUCT<n, events, median, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT grade, km_summary(os_months, died)['median'] AS median,\n       km_summary(os_months, died)['lower'] AS lcl,\n       km_summary(os_months, died)['upper'] AS ucl\nFROM demo.net_cohort GROUP BY grade;\n\nSELECT km_summary(os_months, died, 'log-log', 0.9) FROM demo.net_cohort;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument(
+                "conf_type",
+                "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin' or 'none'.",
+            )
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
+
+    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+        let (conf_type, level) = conf_options(NAME, args, 2)?;
+        Ok(KmCall::new(
+            NAME,
+            args,
+            &self.sink,
+            Arc::new(SummaryEvaluator { conf_type, level }),
+        ))
+    }
+}
+
+impl AggregateUDFImpl for KmSummary {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(fields()))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_time_event_options(
+            NAME,
+            arg_types,
+            &[
+                ("conf_type", DataType::Utf8),
+                ("conf_level", DataType::Float64),
+            ],
+            SYNTAX,
+        )
+    }
+
+    km_udaf_methods!();
+}
+
+#[derive(Debug)]
+struct SummaryEvaluator {
+    conf_type: ConfType,
+    level: f64,
+}
+
+impl KmEvaluator for SummaryEvaluator {
+    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+        let (mut n, mut events, mut med, mut lo, mut hi) = (vec![], vec![], vec![], vec![], vec![]);
+        for c in groups {
+            let km = KaplanMeier::from_counts(c);
+            let bands =
+                (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
+            let q = km.median_table(bands.as_ref());
+            n.push(km.n() as i64);
+            events.push(km.events() as i64);
+            med.push(q.estimate);
+            lo.push(q.lower);
+            hi.push(q.upper);
+        }
+        Ok(struct_array(
+            &fields(),
+            vec![
+                Arc::new(Int64Array::from(n)),
+                Arc::new(Int64Array::from(events)),
+                Arc::new(Float64Array::from(med)),
+                Arc::new(Float64Array::from(lo)),
+                Arc::new(Float64Array::from(hi)),
+            ],
+        ))
+    }
+}

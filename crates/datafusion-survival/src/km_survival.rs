@@ -1,0 +1,160 @@
+//! [`KmSurvival`]: `km_survival(time, event, at [, conf_type [, conf_level]])`, the survival
+//! probability at a given time (e.g. the 3-year survival rate) with its confidence interval.
+
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Fields};
+use datafusion::common::Result;
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+
+use crate::common::{
+    coerce_time_event_required, conf_options, doc, f64_field, f64_option, i64_field, struct_array,
+    WarningSink,
+};
+use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::time_counts::{KmCall, KmEvaluator};
+
+const NAME: &str = "km_survival";
+const SYNTAX: &str = "km_survival(time, event, at [, conf_type [, conf_level]])";
+
+/// `km_survival(time, event, at [, conf_type [, conf_level]])` returns
+/// `STRUCT<time DOUBLE, n_risk BIGINT, surv DOUBLE, std_err DOUBLE, lower DOUBLE, upper DOUBLE>`
+/// as R's `summary(survfit(...), times = at, extend = TRUE)`: S at the last curve time ≤ `at`,
+/// `n_risk` the number still followed at `at`, `std_err` the standard error of S.
+///
+/// ```sql
+/// SELECT grade, km_survival(os_months, died, 36)['surv'] AS os_3y FROM demo.net_cohort GROUP BY grade;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct KmSurvival {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(KmSurvival);
+
+fn fields() -> Fields {
+    Fields::from(vec![
+        f64_field("time"),
+        i64_field("n_risk"),
+        f64_field("surv"),
+        f64_field("std_err"),
+        f64_field("lower"),
+        f64_field("upper"),
+    ])
+}
+
+impl KmSurvival {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Kaplan-Meier survival probability at a time, with its standard error and \
+                 pointwise confidence interval, as R's summary(survfit(...), times = at, \
+                 extend = TRUE). Returns STRUCT<time, n_risk, surv, std_err, lower, upper>; \
+                 std_err is the standard error of S.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT grade, km_survival(os_months, died, 36)['surv'] AS os_3y,\n       km_survival(os_months, died, 36)['lower'] AS lcl\nFROM demo.net_cohort GROUP BY grade;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("at", "Constant time at which to read the curve.")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
+
+    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+        let at = f64_option(NAME, "at", args, 2)?.unwrap_or(0.0);
+        let (conf_type, level) = conf_options(NAME, args, 3)?;
+        Ok(KmCall::new(
+            NAME,
+            args,
+            &self.sink,
+            Arc::new(SurvivalEvaluator {
+                at,
+                conf_type,
+                level,
+            }),
+        ))
+    }
+}
+
+impl AggregateUDFImpl for KmSurvival {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(fields()))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_time_event_required(
+            NAME,
+            arg_types,
+            1,
+            &[
+                ("at", DataType::Float64),
+                ("conf_type", DataType::Utf8),
+                ("conf_level", DataType::Float64),
+            ],
+            SYNTAX,
+        )
+    }
+
+    km_udaf_methods!();
+}
+
+#[derive(Debug)]
+struct SurvivalEvaluator {
+    at: f64,
+    conf_type: ConfType,
+    level: f64,
+}
+
+impl KmEvaluator for SurvivalEvaluator {
+    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+        let k = groups.len();
+        let (mut n_risk, mut surv, mut se, mut lo, mut hi) = (
+            Vec::with_capacity(k),
+            Vec::with_capacity(k),
+            Vec::with_capacity(k),
+            Vec::with_capacity(k),
+            Vec::with_capacity(k),
+        );
+        for c in groups {
+            if c.is_empty() {
+                n_risk.push(Some(0));
+                surv.push(None);
+                se.push(None);
+                lo.push(None);
+                hi.push(None);
+                continue;
+            }
+            let r = KaplanMeier::from_counts(c).at(self.at, self.conf_type, self.level);
+            n_risk.push(Some(r.n_risk as i64));
+            surv.push(Some(r.surv));
+            se.push(r.std_err);
+            lo.push(r.lower);
+            hi.push(r.upper);
+        }
+        Ok(struct_array(
+            &fields(),
+            vec![
+                Arc::new(Float64Array::from(vec![self.at; k])),
+                Arc::new(Int64Array::from(n_risk)),
+                Arc::new(Float64Array::from(surv)),
+                Arc::new(Float64Array::from(se)),
+                Arc::new(Float64Array::from(lo)),
+                Arc::new(Float64Array::from(hi)),
+            ],
+        ))
+    }
+}

@@ -1,0 +1,80 @@
+//! Boilerplate shared by the Kaplan-Meier functions, which all keep the same per-time counts
+//! state and differ only in their options and in how they turn the counts into a result.
+
+/// Constructors for a survival UDAF struct with fields `signature` and `sink`.
+macro_rules! udaf_constructors {
+    ($ty:ident) => {
+        impl $ty {
+            /// The function, reporting warnings nowhere.
+            pub fn new() -> Self {
+                Self::with_warnings($crate::common::WarningSink::default())
+            }
+
+            /// The function, reporting warnings (e.g. rows skipped for NULLs) to `sink`.
+            pub fn with_warnings(sink: $crate::common::WarningSink) -> Self {
+                Self {
+                    signature: datafusion::logical_expr::Signature::user_defined(
+                        datafusion::logical_expr::Volatility::Immutable,
+                    ),
+                    sink,
+                }
+            }
+        }
+
+        impl Default for $ty {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+
+/// The `AggregateUDFImpl` methods every Kaplan-Meier function shares. The implementing type
+/// provides `fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall>` and
+/// `fn doc() -> &'static Documentation`.
+macro_rules! km_udaf_methods {
+    () => {
+        fn signature(&self) -> &datafusion::logical_expr::Signature {
+            &self.signature
+        }
+
+        fn state_fields(
+            &self,
+            args: datafusion::logical_expr::function::StateFieldsArgs,
+        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
+            Ok($crate::time_counts::state_fields(&args))
+        }
+
+        fn accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            Ok(Box::new($crate::time_counts::TimeCountsAccumulator::new(
+                self.km_call(&args)?,
+            )))
+        }
+
+        fn groups_accumulator_supported(
+            &self,
+            _args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> bool {
+            true
+        }
+
+        fn create_groups_accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+            Ok(Box::new(
+                $crate::time_counts::TimeCountsGroupsAccumulator::new(self.km_call(&args)?),
+            ))
+        }
+
+        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+            Some(Self::doc())
+        }
+    };
+}
+
+pub(crate) use km_udaf_methods;
+pub(crate) use udaf_constructors;

@@ -1,0 +1,380 @@
+//! The aggregate state shared by every Kaplan-Meier function: events and censorings per
+//! distinct time, per group.
+//!
+//! Memory is O(distinct times) per group whatever the number of rows, and two states merge by
+//! adding counts, so partial aggregates combine across partitions (and machines) exactly.
+//! The state travels between partial and final aggregation as three lists of equal length:
+//! `<name>[time]`, `<name>[events]`, `<name>[censored]`.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
+use datafusion::common::{internal_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
+use survql_stats::TimeCounts;
+
+use crate::common::{event_column, list_array, row_mask, time_column, WarningSink};
+
+/// A fast, deterministic hasher for the bit patterns of f64 times.
+type TimeHasher = ahash::RandomState;
+
+/// Event and censoring counts at each distinct time of one group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimeCountsState {
+    /// Bit pattern of the time -> position in the vectors below.
+    index: HashMap<u64, u32, TimeHasher>,
+    time: Vec<f64>,
+    events: Vec<u64>,
+    censored: Vec<u64>,
+}
+
+impl TimeCountsState {
+    #[inline]
+    fn slot(&mut self, time: f64) -> usize {
+        // `+ 0.0` turns -0.0 into 0.0 so both land in one slot.
+        let time = time + 0.0;
+        let next = self.time.len() as u32;
+        let i = *self.index.entry(time.to_bits()).or_insert(next);
+        if i == next {
+            self.time.push(time);
+            self.events.push(0);
+            self.censored.push(0);
+        }
+        i as usize
+    }
+
+    /// Adds one subject.
+    #[inline]
+    pub(crate) fn add(&mut self, time: f64, event: bool) {
+        let i = self.slot(time);
+        if event {
+            self.events[i] += 1;
+        } else {
+            self.censored[i] += 1;
+        }
+    }
+
+    /// Adds counts at one time.
+    #[inline]
+    pub(crate) fn add_counts(&mut self, time: f64, events: u64, censored: u64) {
+        let i = self.slot(time);
+        self.events[i] += events;
+        self.censored[i] += censored;
+    }
+
+    /// The sorted counts, near-ties merged as R's `aeqSurv`.
+    pub(crate) fn to_counts(&self) -> TimeCounts {
+        TimeCounts::from_unsorted(
+            (0..self.time.len())
+                .map(|i| (self.time[i], self.events[i], self.censored[i]))
+                .collect(),
+        )
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>()
+            + self.index.capacity() * (size_of::<u64>() + size_of::<u32>() + 1)
+            + self.time.capacity() * size_of::<f64>()
+            + (self.events.capacity() + self.censored.capacity()) * size_of::<u64>()
+    }
+}
+
+/// Turns the final per-group counts into the function's result.
+pub(crate) trait KmEvaluator: Debug + Send + Sync {
+    /// One result per group, as an array of the function's return type.
+    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef>;
+}
+
+/// The three state fields, named after the function.
+pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
+    let list = |name: &str, dt: DataType| -> FieldRef {
+        Arc::new(Field::new(
+            format_state_name(args.name, name),
+            DataType::List(Arc::new(Field::new_list_field(dt, true))),
+            true,
+        ))
+    };
+    vec![
+        list("time", DataType::Float64),
+        list("events", DataType::UInt64),
+        list("censored", DataType::UInt64),
+    ]
+}
+
+/// Adds the rows of a batch (`values[0]` time, `values[1]` event) to `groups`.
+fn update_groups(
+    function: &str,
+    expression: &str,
+    sink: &WarningSink,
+    groups: &mut [TimeCountsState],
+    values: &[ArrayRef],
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+) -> Result<()> {
+    let time = time_column(function, "time", &values[0])?;
+    let event = event_column(function, &values[1])?;
+    let (mask, skipped) = row_mask(&[time, &event], opt_filter);
+    sink.add_skipped(expression, skipped);
+    let times = time.values();
+    let events = event.values();
+    match mask {
+        None => {
+            for (i, &g) in group_indices.iter().enumerate() {
+                groups[g].add(times[i], events.value(i));
+            }
+        }
+        Some(mask) => {
+            for i in mask.valid_indices() {
+                groups[group_indices[i]].add(times[i], events.value(i));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds serialized states (`states[0..3]`) to `groups`.
+fn merge_groups(
+    groups: &mut [TimeCountsState],
+    states: &[ArrayRef],
+    group_indices: &[usize],
+) -> Result<()> {
+    if states.len() != 3 {
+        return internal_err!("time counts state has 3 fields, got {}", states.len());
+    }
+    let (time, events, censored) = (
+        states[0].as_list::<i32>(),
+        states[1].as_list::<i32>(),
+        states[2].as_list::<i32>(),
+    );
+    let tv = time.values().as_primitive::<Float64Type>().values();
+    let ev = events.values().as_primitive::<UInt64Type>().values();
+    let cv = censored.values().as_primitive::<UInt64Type>().values();
+    let (to, eo, co) = (time.offsets(), events.offsets(), censored.offsets());
+    for (row, &g) in group_indices.iter().enumerate() {
+        if time.is_null(row) {
+            continue;
+        }
+        let (t0, t1) = (to[row] as usize, to[row + 1] as usize);
+        let (e0, c0) = (eo[row] as usize, co[row] as usize);
+        let state = &mut groups[g];
+        for k in 0..(t1 - t0) {
+            state.add_counts(tv[t0 + k], ev[e0 + k], cv[c0 + k]);
+        }
+    }
+    Ok(())
+}
+
+/// Serializes `groups` as the three state lists.
+fn emit_state(groups: &[TimeCountsState]) -> Vec<ArrayRef> {
+    let lengths: Vec<usize> = groups.iter().map(|g| g.time.len()).collect();
+    let total: usize = lengths.iter().sum();
+    let mut t = Vec::with_capacity(total);
+    let mut e = Vec::with_capacity(total);
+    let mut c = Vec::with_capacity(total);
+    for g in groups {
+        t.extend_from_slice(&g.time);
+        e.extend_from_slice(&g.events);
+        c.extend_from_slice(&g.censored);
+    }
+    state_lists(&lengths, t, e, c)
+}
+
+/// The three state lists from flat values and per-group lengths.
+fn state_lists(lengths: &[usize], t: Vec<f64>, e: Vec<u64>, c: Vec<u64>) -> Vec<ArrayRef> {
+    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
+    vec![
+        list_array(
+            item(DataType::Float64),
+            lengths,
+            Arc::new(Float64Array::from(t)),
+        ),
+        list_array(
+            item(DataType::UInt64),
+            lengths,
+            Arc::new(UInt64Array::from(e)),
+        ),
+        list_array(
+            item(DataType::UInt64),
+            lengths,
+            Arc::new(UInt64Array::from(c)),
+        ),
+    ]
+}
+
+/// What every Kaplan-Meier accumulator needs to know about its call.
+#[derive(Debug, Clone)]
+pub(crate) struct KmCall {
+    /// The SQL function name, for error messages.
+    pub function: &'static str,
+    /// The aggregate expression's display name, for warnings.
+    pub expression: String,
+    pub sink: WarningSink,
+    pub evaluator: Arc<dyn KmEvaluator>,
+}
+
+impl KmCall {
+    pub(crate) fn new(
+        function: &'static str,
+        args: &AccumulatorArgs,
+        sink: &WarningSink,
+        evaluator: Arc<dyn KmEvaluator>,
+    ) -> Self {
+        KmCall {
+            function,
+            expression: args.name.to_owned(),
+            sink: sink.clone(),
+            evaluator,
+        }
+    }
+}
+
+/// Row accumulator (aggregates without GROUP BY, or when DataFusion does not use groups).
+#[derive(Debug)]
+pub(crate) struct TimeCountsAccumulator {
+    call: KmCall,
+    state: [TimeCountsState; 1],
+}
+
+impl TimeCountsAccumulator {
+    pub(crate) fn new(call: KmCall) -> Self {
+        TimeCountsAccumulator {
+            call,
+            state: [TimeCountsState::default()],
+        }
+    }
+}
+
+impl Accumulator for TimeCountsAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; values[0].len()];
+        update_groups(
+            self.call.function,
+            &self.call.expression,
+            &self.call.sink,
+            &mut self.state,
+            values,
+            &zeros,
+            None,
+        )
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; states[0].len()];
+        merge_groups(&mut self.state, states, &zeros)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        emit_state(&self.state)
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let out = self.call.evaluator.evaluate(&[self.state[0].to_counts()])?;
+        ScalarValue::try_from_array(&out, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.state[0].size()
+    }
+}
+
+/// Groups accumulator: one [`TimeCountsState`] per group, no per-row allocation.
+#[derive(Debug)]
+pub(crate) struct TimeCountsGroupsAccumulator {
+    call: KmCall,
+    groups: Vec<TimeCountsState>,
+}
+
+impl TimeCountsGroupsAccumulator {
+    pub(crate) fn new(call: KmCall) -> Self {
+        TimeCountsGroupsAccumulator {
+            call,
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl GroupsAccumulator for TimeCountsGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.groups.resize_with(total_num_groups, Default::default);
+        update_groups(
+            self.call.function,
+            &self.call.expression,
+            &self.call.sink,
+            &mut self.groups,
+            values,
+            group_indices,
+            opt_filter,
+        )
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.groups.resize_with(total_num_groups, Default::default);
+        merge_groups(&mut self.groups, values, group_indices)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        let counts: Vec<TimeCounts> = groups.iter().map(TimeCountsState::to_counts).collect();
+        self.call.evaluator.evaluate(&counts)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        Ok(emit_state(&groups))
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        // Each input row becomes its own one-element state (empty for skipped rows).
+        let time = time_column(self.call.function, "time", &values[0])?;
+        let event = event_column(self.call.function, &values[1])?;
+        let (mask, skipped) = row_mask(&[time, &event], opt_filter);
+        self.call.sink.add_skipped(&self.call.expression, skipped);
+        let n = time.len();
+        let mut lengths = Vec::with_capacity(n);
+        let (mut t, mut e, mut c) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for i in 0..n {
+            if mask.as_ref().is_none_or(|m| m.is_valid(i)) {
+                let ev = event.value(i);
+                t.push(time.value(i) + 0.0);
+                e.push(u64::from(ev));
+                c.push(u64::from(!ev));
+                lengths.push(1);
+            } else {
+                lengths.push(0);
+            }
+        }
+        Ok(state_lists(&lengths, t, e, c))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.groups.iter().map(TimeCountsState::size).sum::<usize>()
+    }
+}

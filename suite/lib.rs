@@ -1,0 +1,418 @@
+//! Support code for survql's test-suite, examples and benchmarks: the bundled reference data
+//! (R `survival` golden answers), session set-up in several layouts, and conversion of query
+//! results to JSON for field-by-field comparison.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, UInt64Type};
+use datafusion::common::Result;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
+use serde_json::{json, Value};
+
+/// The datasets of the reference set, each with `<name>.csv`, `<name>.parquet` and
+/// `golden/<name>.json`.
+pub const DATASETS: &[&str] = &[
+    "aml",
+    "lung",
+    "veteran",
+    "ovarian",
+    "rossi",
+    "waltons",
+    "heart",
+    "net_cohort",
+];
+
+/// `tests/data` of the workspace.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("data")
+}
+
+/// Reads `tests/data/golden/<name>.json`.
+pub fn load_golden(name: &str) -> Value {
+    let path = data_dir().join("golden").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("golden file is valid JSON")
+}
+
+/// How the reference tables are stored for a test run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One Parquet file per table.
+    Parquet,
+    /// One CSV file per table (types inferred by DataFusion).
+    Csv,
+    /// Each table split over several Parquet files in a directory.
+    SplitParquet,
+}
+
+/// A session configuration to run the same queries under.
+#[derive(Debug, Clone, Copy)]
+pub struct RunConfig {
+    pub layout: Layout,
+    pub partitions: usize,
+    /// Force DataFusion to skip partial aggregation, so that every input row goes through
+    /// `GroupsAccumulator::convert_to_state` before merging.
+    pub skip_partial: bool,
+}
+
+impl RunConfig {
+    pub fn label(&self) -> String {
+        format!(
+            "{:?}/partitions={}{}",
+            self.layout,
+            self.partitions,
+            if self.skip_partial {
+                "/skip-partial"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// The configurations every golden comparison runs under.
+pub fn run_configs() -> Vec<RunConfig> {
+    vec![
+        RunConfig {
+            layout: Layout::Parquet,
+            partitions: 1,
+            skip_partial: false,
+        },
+        RunConfig {
+            layout: Layout::Parquet,
+            partitions: 4,
+            skip_partial: false,
+        },
+        RunConfig {
+            layout: Layout::Csv,
+            partitions: 4,
+            skip_partial: false,
+        },
+        RunConfig {
+            layout: Layout::SplitParquet,
+            partitions: 4,
+            skip_partial: true,
+        },
+    ]
+}
+
+/// A session with the survival functions registered, configured as `config`.
+pub fn new_context(config: &RunConfig) -> SessionContext {
+    let mut cfg = SessionConfig::new()
+        .with_target_partitions(config.partitions)
+        .with_batch_size(8);
+    if config.skip_partial {
+        let opts = cfg.options_mut();
+        opts.execution.skip_partial_aggregation_probe_rows_threshold = 1;
+        opts.execution
+            .skip_partial_aggregation_probe_ratio_threshold = 0.0;
+    }
+    let mut ctx = SessionContext::new_with_config(cfg);
+    datafusion_survival::register_all(&mut ctx).expect("register survival functions");
+    ctx
+}
+
+/// Registers the reference dataset `name` as a table of the same name, stored as `layout`.
+/// `scratch` receives the split Parquet files.
+pub async fn register_dataset(
+    ctx: &SessionContext,
+    name: &str,
+    layout: Layout,
+    scratch: &Path,
+) -> Result<()> {
+    let dir = data_dir();
+    match layout {
+        Layout::Parquet => {
+            let path = dir.join(format!("{name}.parquet"));
+            ctx.register_parquet(name, path.to_str().unwrap(), ParquetReadOptions::default())
+                .await
+        }
+        Layout::Csv => {
+            let path = dir.join(format!("{name}.csv"));
+            ctx.register_csv(name, path.to_str().unwrap(), CsvReadOptions::new())
+                .await
+        }
+        Layout::SplitParquet => {
+            let out = scratch.join(name);
+            if !out.exists() {
+                split_parquet(&dir.join(format!("{name}.parquet")), &out, 3).await?;
+            }
+            ctx.register_parquet(name, out.to_str().unwrap(), ParquetReadOptions::default())
+                .await
+        }
+    }
+}
+
+/// Writes the rows of one Parquet file round-robin into `parts` Parquet files under `out`.
+pub async fn split_parquet(input: &Path, out: &Path, parts: usize) -> Result<()> {
+    let ctx = SessionContext::new();
+    let df = ctx
+        .read_parquet(input.to_str().unwrap(), ParquetReadOptions::default())
+        .await?;
+    let batches = df.collect().await?;
+    let schema = batches[0].schema();
+    let all = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
+    std::fs::create_dir_all(out)?;
+    for p in 0..parts {
+        let idx: Vec<u32> = (0..all.num_rows() as u32)
+            .filter(|i| *i as usize % parts == p)
+            .collect();
+        let indices = datafusion::arrow::array::UInt32Array::from(idx);
+        let cols = all
+            .columns()
+            .iter()
+            .map(|c| datafusion::arrow::compute::take(c, &indices, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let batch = RecordBatch::try_new(schema.clone(), cols)?;
+        let file = std::fs::File::create(out.join(format!("part-{p}.parquet")))?;
+        let mut writer =
+            datafusion::parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
+        writer.write(&batch)?;
+        writer.close()?;
+    }
+    Ok(())
+}
+
+/// Registers a small inline dataset (the `data` object of an `edge_cases.json` case) as a
+/// memory table: numbers become DOUBLE (`"NaN"` is NaN, `null` NULL) except integral event
+/// columns (BIGINT); strings stay strings.
+pub fn register_inline(
+    ctx: &SessionContext,
+    name: &str,
+    data: &Value,
+    partitions: usize,
+) -> Result<()> {
+    let obj = data
+        .as_object()
+        .expect("inline data is an object of columns");
+    let mut fields = vec![];
+    let mut cols: Vec<ArrayRef> = vec![];
+    for (col, values) in obj {
+        let values = values.as_array().expect("column is an array");
+        let is_string = values
+            .iter()
+            .any(|v| v.is_string() && v.as_str() != Some("NaN"));
+        let is_int = !is_string
+            && values
+                .iter()
+                .all(|v| v.is_null() || v.as_i64().is_some() || v.as_u64().is_some())
+            && (col == "event" || col == "status");
+        if is_string {
+            fields.push(Field::new(col, DataType::Utf8, true));
+            cols.push(Arc::new(StringArray::from(
+                values
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>(),
+            )));
+        } else if is_int {
+            fields.push(Field::new(col, DataType::Int64, true));
+            cols.push(Arc::new(Int64Array::from(
+                values.iter().map(|v| v.as_i64()).collect::<Vec<_>>(),
+            )));
+        } else {
+            fields.push(Field::new(col, DataType::Float64, true));
+            cols.push(Arc::new(Float64Array::from(
+                values.iter().map(golden_f64).collect::<Vec<_>>(),
+            )));
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), cols)?;
+    // Spread the rows over `partitions` batches so that partial states are merged.
+    let n = batch.num_rows();
+    let per = n.div_ceil(partitions.max(1)).max(1);
+    let parts: Vec<Vec<RecordBatch>> = (0..n)
+        .step_by(per)
+        .map(|s| vec![batch.slice(s, per.min(n - s))])
+        .collect();
+    let table = MemTable::try_new(schema, parts)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// A golden number: `null` and `"NaN"` are `None` (SQL NULL), `"Inf"`/`"-Inf"` infinities.
+pub fn golden_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) if s == "Inf" => Some(f64::INFINITY),
+        Value::String(s) if s == "-Inf" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+/// The text of a golden group value as `CAST(group AS VARCHAR)` prints it.
+pub fn golden_label(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Null => "NULL".into(),
+        other => other.to_string(),
+    }
+}
+
+/// One cell of an Arrow array as JSON. NaN floats become the string `"NaN"` so that a test
+/// notices them (survql returns NULL, never NaN).
+pub fn cell_json(array: &dyn Array, row: usize) -> Value {
+    if array.is_null(row) {
+        return Value::Null;
+    }
+    let f = |x: f64| {
+        if x.is_nan() {
+            json!("NaN")
+        } else if x.is_infinite() {
+            json!(if x > 0.0 { "Inf" } else { "-Inf" })
+        } else {
+            json!(x)
+        }
+    };
+    match array.data_type() {
+        DataType::Float64 => f(array.as_primitive::<Float64Type>().value(row)),
+        DataType::Int64 => json!(array.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt64 => json!(array.as_primitive::<UInt64Type>().value(row)),
+        DataType::Boolean => {
+            json!(array
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .unwrap()
+                .value(row))
+        }
+        DataType::Utf8 => json!(array.as_string::<i32>().value(row)),
+        DataType::Utf8View => json!(array.as_string_view().value(row)),
+        DataType::LargeUtf8 => json!(array.as_string::<i64>().value(row)),
+        DataType::Struct(fields) => {
+            let s = array.as_struct();
+            let mut obj = serde_json::Map::new();
+            for (i, field) in fields.iter().enumerate() {
+                obj.insert(field.name().clone(), cell_json(s.column(i).as_ref(), row));
+            }
+            Value::Object(obj)
+        }
+        DataType::List(_) => {
+            let l = array.as_list::<i32>();
+            let inner = l.value(row);
+            Value::Array(
+                (0..inner.len())
+                    .map(|i| cell_json(inner.as_ref(), i))
+                    .collect(),
+            )
+        }
+        other => {
+            let cast = datafusion::arrow::compute::cast(&array.slice(row, 1), &DataType::Utf8)
+                .unwrap_or_else(|_| panic!("cannot show {other}"));
+            json!(cast.as_string::<i32>().value(0))
+        }
+    }
+}
+
+/// Query results as one JSON object per row, keyed by column name.
+pub fn batches_json(batches: &[RecordBatch]) -> Vec<serde_json::Map<String, Value>> {
+    let mut rows = vec![];
+    for b in batches {
+        for r in 0..b.num_rows() {
+            let mut obj = serde_json::Map::new();
+            for (i, field) in b.schema().fields().iter().enumerate() {
+                obj.insert(field.name().clone(), cell_json(b.column(i).as_ref(), r));
+            }
+            rows.push(obj);
+        }
+    }
+    rows
+}
+
+/// Runs `sql` and returns its rows as JSON objects.
+pub async fn query_json(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<Vec<serde_json::Map<String, Value>>> {
+    let batches = ctx.sql(sql).await?.collect().await?;
+    Ok(batches_json(&batches))
+}
+
+/// Collects mismatches between survql's and R's numbers, so that one run reports them all.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    pub failures: Vec<String>,
+    pub checked: usize,
+}
+
+impl Comparison {
+    /// Compares a number: `got` (survql's JSON cell) against `want` (R's golden value) within
+    /// relative error `tol`. R's NA/NaN must be NULL; infinities must match exactly.
+    pub fn num(&mut self, ctx: &str, got: &Value, want: &Value, tol: f64) {
+        self.checked += 1;
+        let w = golden_f64(want);
+        let g = golden_f64(got);
+        if got.as_str() == Some("NaN") {
+            self.failures
+                .push(format!("{ctx}: got NaN (should be NULL), want {want}"));
+            return;
+        }
+        let ok = match (g, w) {
+            (None, None) => true,
+            (Some(a), Some(b)) if a.is_infinite() || b.is_infinite() => a == b,
+            (Some(a), Some(b)) => close(a, b, tol),
+            _ => false,
+        };
+        if !ok {
+            self.failures.push(format!("{ctx}: got {got}, want {want}"));
+        }
+    }
+
+    /// Compares a count exactly.
+    pub fn count(&mut self, ctx: &str, got: &Value, want: &Value) {
+        self.checked += 1;
+        let ok = match (got.as_f64(), want.as_f64()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => true,
+            _ => false,
+        };
+        if !ok {
+            self.failures.push(format!("{ctx}: got {got}, want {want}"));
+        }
+    }
+
+    /// Records a failure directly.
+    pub fn fail(&mut self, msg: String) {
+        self.failures.push(msg);
+    }
+
+    /// Panics with every mismatch, if any.
+    pub fn assert_ok(&self, what: &str) {
+        if !self.failures.is_empty() {
+            let shown: Vec<&String> = self.failures.iter().take(60).collect();
+            panic!(
+                "{what}: {} of {} comparisons failed:\n{}",
+                self.failures.len(),
+                self.checked,
+                shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        eprintln!("{what}: {} comparisons with R matched", self.checked);
+    }
+}
+
+/// `|a - b| <= tol * max(|a|, |b|)`, with values below 1e-300 treated as 0.
+pub fn close(a: f64, b: f64, tol: f64) -> bool {
+    if a == b {
+        return true;
+    }
+    let scale = a.abs().max(b.abs());
+    if scale < 1e-300 {
+        return true;
+    }
+    (a - b).abs() <= tol * scale
+}

@@ -1,0 +1,9 @@
+//! survql's cross-crate test-suite: every estimate compared with R `survival` 3.5-3's answers
+//! (`tests/data/golden`, copied from the reference set) through SQL, under several data
+//! layouts and partition counts, plus sqllogictest files for SQL behaviour and errors.
+//!
+//! One test binary on purpose: each links all of DataFusion.
+
+mod golden_km;
+mod slt;
+mod states;
