@@ -1,1 +1,151 @@
+//! The row `Accumulator` and the `GroupsAccumulator` of a survival function share one state
+//! layout: a state emitted by either merges into the other, and `convert_to_state` (used when
+//! DataFusion skips partial aggregation) gives the same answer as updating.
 
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDF, EmitTo};
+use datafusion::physical_expr::expressions::{col, lit};
+use datafusion::physical_expr::PhysicalExpr;
+
+fn data(rows: std::ops::Range<usize>) -> Vec<ArrayRef> {
+    // A deterministic sample with ties, censorings, a NULL time and a NULL event.
+    let time: Float64Array = rows
+        .clone()
+        .map(|i| {
+            if i % 17 == 5 {
+                None
+            } else {
+                Some(((i * 7919) % 23) as f64 + 0.5)
+            }
+        })
+        .collect();
+    let event: Int64Array = rows
+        .map(|i| {
+            if i % 19 == 3 {
+                None
+            } else {
+                Some(((i * 31) % 3 != 0) as i64)
+            }
+        })
+        .collect();
+    vec![Arc::new(time), Arc::new(event)]
+}
+
+fn check_function(udaf: &AggregateUDF, option: Option<ScalarValue>) {
+    let schema = Schema::new(vec![
+        Field::new("t", DataType::Float64, true),
+        Field::new("e", DataType::Int64, true),
+    ]);
+    let mut exprs: Vec<Arc<dyn PhysicalExpr>> =
+        vec![col("t", &schema).unwrap(), col("e", &schema).unwrap()];
+    let mut fields: Vec<FieldRef> = vec![
+        Arc::new(Field::new("t", DataType::Float64, true)),
+        Arc::new(Field::new("e", DataType::Int64, true)),
+    ];
+    if let Some(v) = &option {
+        exprs.push(lit(v.clone()));
+        fields.push(Arc::new(Field::new("opt", v.data_type(), true)));
+    }
+    let types: Vec<DataType> = fields.iter().map(|f| f.data_type().clone()).collect();
+    let return_field = Arc::new(Field::new("r", udaf.return_type(&types).unwrap(), true));
+    let args = AccumulatorArgs {
+        return_field,
+        schema: &schema,
+        ignore_nulls: false,
+        order_bys: &[],
+        is_reversed: false,
+        name: udaf.name(),
+        is_distinct: false,
+        exprs: &exprs,
+        expr_fields: &fields,
+    };
+    let with_option = |mut cols: Vec<ArrayRef>| {
+        if let Some(v) = &option {
+            cols.push(v.to_array_of_size(cols[0].len()).unwrap());
+        }
+        cols
+    };
+    let (a, b) = (with_option(data(0..60)), with_option(data(60..150)));
+    let all = with_option(data(0..150));
+
+    // Reference: one accumulator sees every row.
+    let mut reference = udaf.accumulator(args.clone()).unwrap();
+    reference.update_batch(&all).unwrap();
+    let want = reference.evaluate().unwrap();
+
+    // Groups state merged into a row accumulator.
+    let mut groups = udaf.create_groups_accumulator(args.clone()).unwrap();
+    groups.update_batch(&a, &vec![0; 60], None, 1).unwrap();
+    let state = groups.state(EmitTo::All).unwrap();
+    let mut row = udaf.accumulator(args.clone()).unwrap();
+    row.update_batch(&b).unwrap();
+    row.merge_batch(&state).unwrap();
+    assert_eq!(
+        row.evaluate().unwrap(),
+        want,
+        "{}: groups state into row accumulator",
+        udaf.name()
+    );
+
+    // Row state merged into a groups accumulator (group 1 of 2).
+    let mut row = udaf.accumulator(args.clone()).unwrap();
+    row.update_batch(&a).unwrap();
+    let state: Vec<ArrayRef> = row
+        .state()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.to_array().unwrap())
+        .collect();
+    let mut groups = udaf.create_groups_accumulator(args.clone()).unwrap();
+    groups.update_batch(&b, &vec![1; 90], None, 2).unwrap();
+    groups.merge_batch(&state, &[1], 2).unwrap();
+    let out = groups.evaluate(EmitTo::All).unwrap();
+    assert_eq!(
+        ScalarValue::try_from_array(&out, 1).unwrap(),
+        want,
+        "{}: row state into groups accumulator",
+        udaf.name()
+    );
+
+    // convert_to_state: every row its own state, merged into groups 0..3 by row % 3 == 0.
+    let groups = udaf.create_groups_accumulator(args.clone()).unwrap();
+    let filter = BooleanArray::from((0..150).map(|i| i % 10 != 7).collect::<Vec<_>>());
+    let states = groups.convert_to_state(&all, Some(&filter)).unwrap();
+    let mut merged = udaf.create_groups_accumulator(args.clone()).unwrap();
+    merged.merge_batch(&states, &vec![0; 150], 1).unwrap();
+    let via_states =
+        ScalarValue::try_from_array(&merged.evaluate(EmitTo::All).unwrap(), 0).unwrap();
+    let mut filtered = udaf.create_groups_accumulator(args).unwrap();
+    filtered
+        .update_batch(&all, &vec![0; 150], Some(&filter), 1)
+        .unwrap();
+    let direct = ScalarValue::try_from_array(&filtered.evaluate(EmitTo::All).unwrap(), 0).unwrap();
+    assert_eq!(via_states, direct, "{}: convert_to_state", udaf.name());
+    if matches!(udaf.name(), "km_summary" | "km_curve" | "nelson_aalen") {
+        // These report counts, so the FILTER visibly changes them.
+        assert_ne!(
+            via_states,
+            want,
+            "{}: the FILTER must change the answer",
+            udaf.name()
+        );
+    }
+}
+
+#[test]
+fn accumulator_states_are_interchangeable() {
+    for f in datafusion_survival::all_functions() {
+        let option = match f.name() {
+            "km_quantile" => Some(ScalarValue::Float64(Some(0.25))),
+            "km_survival" => Some(ScalarValue::Float64(Some(10.0))),
+            "km_rmst" => Some(ScalarValue::Float64(Some(20.0))),
+            _ => None,
+        };
+        check_function(&f, option);
+    }
+}
