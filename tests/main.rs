@@ -5,5 +5,6 @@
 //! One test binary on purpose: each links all of DataFusion.
 
 mod golden_km;
+mod golden_tests;
 mod slt;
 mod states;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -12,41 +12,48 @@ use datafusion::logical_expr::{AggregateUDF, EmitTo};
 use datafusion::physical_expr::expressions::{col, lit};
 use datafusion::physical_expr::PhysicalExpr;
 
-fn data(rows: std::ops::Range<usize>) -> Vec<ArrayRef> {
-    // A deterministic sample with ties, censorings, a NULL time and a NULL event.
+/// A deterministic sample with ties, censorings, a NULL time, a NULL event, three groups
+/// and two strata; `labels` of these label columns are appended after time and event.
+fn data(rows: std::ops::Range<usize>, labels: usize) -> Vec<ArrayRef> {
     let time: Float64Array = rows
         .clone()
-        .map(|i| {
-            if i % 17 == 5 {
-                None
-            } else {
-                Some(((i * 7919) % 23) as f64 + 0.5)
-            }
-        })
+        .map(|i| (i % 17 != 5).then(|| ((i * 7919) % 23) as f64 + 0.5))
         .collect();
     let event: Int64Array = rows
-        .map(|i| {
-            if i % 19 == 3 {
-                None
-            } else {
-                Some(((i * 31) % 3 != 0) as i64)
-            }
-        })
+        .clone()
+        .map(|i| (i % 19 != 3).then(|| ((i * 31) % 3 != 0) as i64))
         .collect();
-    vec![Arc::new(time), Arc::new(event)]
+    let grp: StringArray = rows
+        .clone()
+        .map(|i| Some(["a", "b", "c"][(i * 7) % 3]))
+        .collect();
+    let strata: StringArray = rows.map(|i| Some(["s1", "s2"][(i / 5) % 2])).collect();
+    let all: Vec<ArrayRef> = vec![
+        Arc::new(time),
+        Arc::new(event),
+        Arc::new(grp),
+        Arc::new(strata),
+    ];
+    all[..2 + labels].to_vec()
 }
 
-fn check_function(udaf: &AggregateUDF, option: Option<ScalarValue>) {
-    let schema = Schema::new(vec![
-        Field::new("t", DataType::Float64, true),
-        Field::new("e", DataType::Int64, true),
-    ]);
-    let mut exprs: Vec<Arc<dyn PhysicalExpr>> =
-        vec![col("t", &schema).unwrap(), col("e", &schema).unwrap()];
-    let mut fields: Vec<FieldRef> = vec![
-        Arc::new(Field::new("t", DataType::Float64, true)),
-        Arc::new(Field::new("e", DataType::Int64, true)),
+fn check_function(udaf: &AggregateUDF, labels: usize, option: Option<ScalarValue>) {
+    let names = ["t", "e", "g", "s"];
+    let types = [
+        DataType::Float64,
+        DataType::Int64,
+        DataType::Utf8,
+        DataType::Utf8,
     ];
+    let schema = Schema::new(
+        (0..2 + labels)
+            .map(|i| Field::new(names[i], types[i].clone(), true))
+            .collect::<Vec<_>>(),
+    );
+    let mut exprs: Vec<Arc<dyn PhysicalExpr>> = (0..2 + labels)
+        .map(|i| col(names[i], &schema).unwrap())
+        .collect();
+    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
     if let Some(v) = &option {
         exprs.push(lit(v.clone()));
         fields.push(Arc::new(Field::new("opt", v.data_type(), true)));
@@ -70,8 +77,11 @@ fn check_function(udaf: &AggregateUDF, option: Option<ScalarValue>) {
         }
         cols
     };
-    let (a, b) = (with_option(data(0..60)), with_option(data(60..150)));
-    let all = with_option(data(0..150));
+    let (a, b) = (
+        with_option(data(0..60, labels)),
+        with_option(data(60..150, labels)),
+    );
+    let all = with_option(data(0..150, labels));
 
     // Reference: one accumulator sees every row.
     let mut reference = udaf.accumulator(args.clone()).unwrap();
@@ -126,7 +136,10 @@ fn check_function(udaf: &AggregateUDF, option: Option<ScalarValue>) {
         .unwrap();
     let direct = ScalarValue::try_from_array(&filtered.evaluate(EmitTo::All).unwrap(), 0).unwrap();
     assert_eq!(via_states, direct, "{}: convert_to_state", udaf.name());
-    if matches!(udaf.name(), "km_summary" | "km_curve" | "nelson_aalen") {
+    if matches!(
+        udaf.name(),
+        "km_summary" | "km_curve" | "nelson_aalen" | "logrank_test"
+    ) {
         // These report counts, so the FILTER visibly changes them.
         assert_ne!(
             via_states,
@@ -144,8 +157,14 @@ fn accumulator_states_are_interchangeable() {
             "km_quantile" => Some(ScalarValue::Float64(Some(0.25))),
             "km_survival" => Some(ScalarValue::Float64(Some(10.0))),
             "km_rmst" => Some(ScalarValue::Float64(Some(20.0))),
+            "logrank_strat_test" => Some(ScalarValue::Float64(Some(1.0))),
             _ => None,
         };
-        check_function(&f, option);
+        let labels = match f.name() {
+            "logrank_test" | "logrank_p" => 1,
+            "logrank_strat_test" => 2,
+            _ => 0,
+        };
+        check_function(&f, labels, option);
     }
 }

@@ -418,3 +418,35 @@ pub(crate) fn coerce_time_event_required(
     )?;
     coerce_time_event_options(function, arg_types, options, syntax)
 }
+
+/// Coerces `(time, event, label...)` arguments followed by numeric options: time to DOUBLE,
+/// the event as [`coerce_event`], labels (any type) unchanged, options to DOUBLE.
+pub(crate) fn coerce_time_event_labels(
+    function: &str,
+    arg_types: &[DataType],
+    labels: usize,
+    options: &[&str],
+    syntax: &str,
+) -> Result<Vec<DataType>> {
+    check_arity(
+        function,
+        arg_types.len(),
+        2 + labels,
+        2 + labels + options.len(),
+        syntax,
+    )?;
+    let mut out = vec![
+        coerce_time(function, "time", &arg_types[0])?,
+        coerce_event(function, &arg_types[1])?,
+    ];
+    for dt in &arg_types[2..2 + labels] {
+        out.push(match dt {
+            DataType::Null => DataType::Utf8,
+            d => d.clone(),
+        });
+    }
+    for (dt, name) in arg_types[2 + labels..].iter().zip(options) {
+        out.push(coerce_option(function, name, dt, &DataType::Float64)?);
+    }
+    Ok(out)
+}

@@ -13,6 +13,7 @@
 //! events and censorings per distinct time, which merges exactly.
 
 mod common;
+mod logrank_state;
 mod macros;
 mod time_counts;
 
@@ -23,38 +24,37 @@ pub mod km_quantile;
 pub mod km_rmst;
 pub mod km_summary;
 pub mod km_survival;
+pub mod logrank_p;
+pub mod logrank_strat_test;
+pub mod logrank_test;
 pub mod nelson_aalen;
 
 use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::AggregateUDF;
+use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl};
 
 pub use common::WarningSink;
 
 /// Every survival aggregate function, reporting warnings to `sink`.
 pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>> {
+    fn udaf(f: impl AggregateUDFImpl + 'static) -> Arc<AggregateUDF> {
+        Arc::new(AggregateUDF::new_from_impl(f))
+    }
     let s = || sink.clone();
     vec![
-        Arc::new(AggregateUDF::from(km_median::KmMedian::with_warnings(s()))),
-        Arc::new(AggregateUDF::from(
-            km_summary::KmSummary::with_warnings(s()),
-        )),
-        Arc::new(AggregateUDF::from(km_quantile::KmQuantile::with_warnings(
-            s(),
-        ))),
-        Arc::new(AggregateUDF::from(km_survival::KmSurvival::with_warnings(
-            s(),
-        ))),
-        Arc::new(AggregateUDF::from(km_curve::KmCurve::with_warnings(s()))),
-        Arc::new(AggregateUDF::from(km_rmst::KmRmst::with_warnings(s()))),
-        Arc::new(AggregateUDF::from(km_followup::KmFollowup::with_warnings(
-            s(),
-        ))),
-        Arc::new(AggregateUDF::from(
-            nelson_aalen::NelsonAalen::with_warnings(s()),
-        )),
+        udaf(km_median::KmMedian::with_warnings(s())),
+        udaf(km_summary::KmSummary::with_warnings(s())),
+        udaf(km_quantile::KmQuantile::with_warnings(s())),
+        udaf(km_survival::KmSurvival::with_warnings(s())),
+        udaf(km_curve::KmCurve::with_warnings(s())),
+        udaf(km_rmst::KmRmst::with_warnings(s())),
+        udaf(km_followup::KmFollowup::with_warnings(s())),
+        udaf(nelson_aalen::NelsonAalen::with_warnings(s())),
+        udaf(logrank_test::LogrankTest::with_warnings(s())),
+        udaf(logrank_p::LogrankP::with_warnings(s())),
+        udaf(logrank_strat_test::LogrankStratTest::with_warnings(s())),
     ]
 }
 

@@ -76,5 +76,60 @@ macro_rules! km_udaf_methods {
     };
 }
 
+/// The `AggregateUDFImpl` methods the log-rank functions share. The implementing type
+/// provides `fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall>`,
+/// `fn doc() -> &'static Documentation` and the constant `OUTPUT`.
+macro_rules! logrank_udaf_methods {
+    () => {
+        fn signature(&self) -> &datafusion::logical_expr::Signature {
+            &self.signature
+        }
+
+        fn return_type(
+            &self,
+            _arg_types: &[datafusion::arrow::datatypes::DataType],
+        ) -> datafusion::common::Result<datafusion::arrow::datatypes::DataType> {
+            Ok($crate::logrank_state::return_type(OUTPUT))
+        }
+
+        fn state_fields(
+            &self,
+            args: datafusion::logical_expr::function::StateFieldsArgs,
+        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
+            Ok($crate::logrank_state::state_fields(&args))
+        }
+
+        fn accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            Ok(Box::new($crate::logrank_state::LogrankAccumulator::new(
+                self.logrank_call(&args)?,
+            )))
+        }
+
+        fn groups_accumulator_supported(
+            &self,
+            _args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> bool {
+            true
+        }
+
+        fn create_groups_accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+            Ok(Box::new(
+                $crate::logrank_state::LogrankGroupsAccumulator::new(self.logrank_call(&args)?),
+            ))
+        }
+
+        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+            Some(Self::doc())
+        }
+    };
+}
+
 pub(crate) use km_udaf_methods;
+pub(crate) use logrank_udaf_methods;
 pub(crate) use udaf_constructors;

@@ -76,11 +76,7 @@ impl TimeCounts {
         if n < 2 {
             return;
         }
-        let mean_abs = self.time.iter().map(|t| t.abs()).sum::<f64>() / n as f64;
-        let tied = |a: f64, b: f64| {
-            let dy = b - a;
-            dy <= TIME_TOLERANCE || dy / mean_abs <= TIME_TOLERANCE
-        };
+        let tied = near_tie_rule(&self.time);
         if !self.time.windows(2).any(|w| tied(w[0], w[1])) {
             return;
         }
@@ -121,6 +117,32 @@ impl TimeCounts {
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
     }
+}
+
+/// R's `aeqSurv` rule for sorted distinct times `y`: consecutive values are tied when
+/// `diff <= tol` or `diff / mean(|y|) <= tol`, tol = sqrt(eps).
+fn near_tie_rule(y: &[f64]) -> impl Fn(f64, f64) -> bool {
+    let mean_abs = y.iter().map(|t| t.abs()).sum::<f64>() / y.len().max(1) as f64;
+    move |a: f64, b: f64| {
+        let dy = b - a;
+        dy <= TIME_TOLERANCE || dy / mean_abs <= TIME_TOLERANCE
+    }
+}
+
+/// Maps sorted distinct times to the time R's `aeqSurv` bins them into (the first time of
+/// each run of near-ties). The result has one entry per input time.
+pub fn near_tie_representatives(sorted_distinct: &[f64]) -> Vec<f64> {
+    let tied = near_tie_rule(sorted_distinct);
+    let mut out = Vec::with_capacity(sorted_distinct.len());
+    for (i, &t) in sorted_distinct.iter().enumerate() {
+        if i > 0 && tied(sorted_distinct[i - 1], t) {
+            let rep = out[i - 1];
+            out.push(rep);
+        } else {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// How pointwise confidence limits of S(t) are formed (R's `conf.type`).

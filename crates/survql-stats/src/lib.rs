@@ -11,5 +11,8 @@
 
 pub mod distributions;
 pub mod km;
+pub mod linalg;
+pub mod logrank;
 
 pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
+pub use logrank::{survdiff, GroupTimeCount, Survdiff};

@@ -1,0 +1,502 @@
+//! The state shared by `logrank_test`, `logrank_p` and `logrank_strat_test`: events and
+//! censorings per (stratum, group, time) cell, per SQL group.
+//!
+//! Memory is O(distinct (stratum, group, time) cells); states merge by adding counts. The
+//! state travels as five lists of equal length: `<name>[strata]`, `<name>[grp]`,
+//! `<name>[time]`, `<name>[events]`, `<name>[censored]`.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
+use datafusion::common::{exec_err, internal_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
+use survql_stats::{survdiff, GroupTimeCount, Survdiff};
+
+use crate::common::{
+    event_column, f64_field, finite_or_null, i64_field, list_array, row_mask, struct_array,
+    time_column, WarningSink,
+};
+
+type FastHash = ahash::RandomState;
+
+/// Interned text labels.
+#[derive(Debug, Clone, Default)]
+struct Labels {
+    index: HashMap<Box<str>, u32, FastHash>,
+    names: Vec<Box<str>>,
+}
+
+impl Labels {
+    #[inline]
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    fn size(&self) -> usize {
+        self.names.iter().map(|n| 2 * n.len() + 40).sum::<usize>()
+    }
+}
+
+/// Counts of one SQL group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LogrankState {
+    strata: Labels,
+    groups: Labels,
+    /// (stratum id << 32 | group id, time bits) -> position in the cell vectors.
+    index: HashMap<(u64, u64), u32, FastHash>,
+    cell_key: Vec<u64>,
+    time: Vec<f64>,
+    events: Vec<u64>,
+    censored: Vec<u64>,
+}
+
+impl LogrankState {
+    #[inline]
+    fn add(&mut self, key: u64, time: f64, events: u64, censored: u64) {
+        let time = time + 0.0;
+        let next = self.time.len() as u32;
+        let i = *self.index.entry((key, time.to_bits())).or_insert(next) as usize;
+        if i == next as usize {
+            self.cell_key.push(key);
+            self.time.push(time);
+            self.events.push(0);
+            self.censored.push(0);
+        }
+        self.events[i] += events;
+        self.censored[i] += censored;
+    }
+
+    #[inline]
+    fn key(&mut self, stratum: &str, group: &str) -> u64 {
+        (u64::from(self.strata.id(stratum)) << 32) | u64::from(self.groups.id(group))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>()
+            + self.strata.size()
+            + self.groups.size()
+            + self.index.capacity() * (size_of::<(u64, u64, u32)>() + 1)
+            + self.time.capacity() * 32
+    }
+
+    /// Runs `survdiff` on the counts; groups in R's factor order (numeric when every label
+    /// is a number, else byte order).
+    fn test(&self, rho: f64) -> (Vec<String>, Survdiff) {
+        let order = sorted_label_order(&self.groups.names);
+        // rank[group id] = position in the sorted order.
+        let mut rank = vec![0usize; order.len()];
+        for (pos, &id) in order.iter().enumerate() {
+            rank[id] = pos;
+        }
+        let mut strata: Vec<Vec<GroupTimeCount>> = vec![vec![]; self.strata.names.len()];
+        for i in 0..self.time.len() {
+            let key = self.cell_key[i];
+            strata[(key >> 32) as usize].push(GroupTimeCount {
+                time: self.time[i],
+                group: rank[(key & 0xffff_ffff) as usize],
+                events: self.events[i],
+                censored: self.censored[i],
+            });
+        }
+        let labels = order
+            .iter()
+            .map(|&id| self.groups.names[id].to_string())
+            .collect();
+        (labels, survdiff(&strata, order.len(), rho))
+    }
+}
+
+/// Label ids sorted as R orders factor levels: numerically when every label parses as a
+/// number (1, 2, 10), otherwise by bytes (LC_COLLATE=C; `false` < `true`).
+fn sorted_label_order(names: &[Box<str>]) -> Vec<usize> {
+    let mut ids: Vec<usize> = (0..names.len()).collect();
+    let numbers: Option<Vec<f64>> = names.iter().map(|n| n.parse::<f64>().ok()).collect();
+    match numbers {
+        Some(v) => ids.sort_by(|&a, &b| v[a].total_cmp(&v[b])),
+        None => ids.sort_by(|&a, &b| names[a].as_bytes().cmp(names[b].as_bytes())),
+    }
+    ids
+}
+
+/// What the function returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogrankOutput {
+    /// STRUCT<chisq, df, p_value, groups>.
+    Test,
+    /// The p-value only.
+    PValue,
+}
+
+/// The per-call configuration of a log-rank accumulator.
+#[derive(Debug, Clone)]
+pub(crate) struct LogrankCall {
+    pub function: &'static str,
+    pub expression: String,
+    pub sink: WarningSink,
+    pub stratified: bool,
+    pub rho: f64,
+    pub output: LogrankOutput,
+}
+
+impl LogrankCall {
+    pub(crate) fn new(
+        function: &'static str,
+        args: &AccumulatorArgs,
+        sink: &WarningSink,
+        stratified: bool,
+        rho: f64,
+        output: LogrankOutput,
+    ) -> Self {
+        LogrankCall {
+            function,
+            expression: args.name.to_owned(),
+            sink: sink.clone(),
+            stratified,
+            rho,
+            output,
+        }
+    }
+}
+
+/// `STRUCT<grp VARCHAR, n BIGINT, observed DOUBLE, expected DOUBLE>`.
+fn group_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("grp", DataType::Utf8, true),
+        i64_field("n"),
+        f64_field("observed"),
+        f64_field("expected"),
+    ])
+}
+
+fn group_item() -> Arc<Field> {
+    Arc::new(Field::new_list_field(
+        DataType::Struct(group_fields()),
+        true,
+    ))
+}
+
+/// `STRUCT<chisq, df, p_value, groups LIST<STRUCT<grp, n, observed, expected>>>`.
+pub(crate) fn test_fields() -> Fields {
+    Fields::from(vec![
+        f64_field("chisq"),
+        i64_field("df"),
+        f64_field("p_value"),
+        Field::new("groups", DataType::List(group_item()), true),
+    ])
+}
+
+pub(crate) fn return_type(output: LogrankOutput) -> DataType {
+    match output {
+        LogrankOutput::Test => DataType::Struct(test_fields()),
+        LogrankOutput::PValue => DataType::Float64,
+    }
+}
+
+fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
+    let results: Vec<(Vec<String>, Survdiff)> = states.iter().map(|s| s.test(call.rho)).collect();
+    if call.output == LogrankOutput::PValue {
+        let p: Float64Array = results
+            .iter()
+            .map(|(_, r)| r.p_value.and_then(finite_or_null))
+            .collect();
+        return Ok(Arc::new(p));
+    }
+    let (mut chisq, mut df, mut p) = (vec![], vec![], vec![]);
+    let (mut lengths, mut grp, mut n, mut obs, mut exp) = (vec![], vec![], vec![], vec![], vec![]);
+    for (labels, r) in &results {
+        chisq.push(r.chisq.and_then(finite_or_null));
+        df.push(r.df);
+        p.push(r.p_value.and_then(finite_or_null));
+        lengths.push(labels.len());
+        for (g, label) in labels.iter().enumerate() {
+            grp.push(label.clone());
+            n.push(r.n[g] as i64);
+            obs.push(r.observed[g]);
+            exp.push(r.expected[g]);
+        }
+    }
+    let groups = struct_array(
+        &group_fields(),
+        vec![
+            Arc::new(StringArray::from(grp)),
+            Arc::new(Int64Array::from(n)),
+            Arc::new(Float64Array::from(obs)),
+            Arc::new(Float64Array::from(exp)),
+        ],
+    );
+    Ok(struct_array(
+        &test_fields(),
+        vec![
+            Arc::new(Float64Array::from(chisq)),
+            Arc::new(Int64Array::from(df)),
+            Arc::new(Float64Array::from(p)),
+            list_array(group_item(), &lengths, groups),
+        ],
+    ))
+}
+
+/// The five state fields, named after the function.
+pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
+    let list = |name: &str, dt: DataType| -> FieldRef {
+        Arc::new(Field::new(
+            format_state_name(args.name, name),
+            DataType::List(Arc::new(Field::new_list_field(dt, true))),
+            true,
+        ))
+    };
+    vec![
+        list("strata", DataType::Utf8),
+        list("grp", DataType::Utf8),
+        list("time", DataType::Float64),
+        list("events", DataType::UInt64),
+        list("censored", DataType::UInt64),
+    ]
+}
+
+/// A column of labels as text (`CAST(x AS VARCHAR)` for non-string types).
+fn label_column(function: &str, arg: &str, array: &ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Utf8 => Ok(Arc::clone(array)),
+        _ => match cast(array, &DataType::Utf8) {
+            Ok(a) => Ok(a),
+            Err(_) => exec_err!(
+                "{function}: argument '{arg}' must be a value with a text form, found {}",
+                array.data_type()
+            ),
+        },
+    }
+}
+
+fn update(
+    call: &LogrankCall,
+    states: &mut [LogrankState],
+    values: &[ArrayRef],
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+) -> Result<()> {
+    let f = call.function;
+    let time = time_column(f, "time", &values[0])?;
+    let event = event_column(f, &values[1])?;
+    let grp = label_column(f, "grp", &values[2])?;
+    let grp = grp.as_string::<i32>();
+    let strata = if call.stratified {
+        Some(label_column(f, "strata", &values[3])?)
+    } else {
+        None
+    };
+    let strata = strata.as_ref().map(|s| s.as_string::<i32>());
+    let mut cols: Vec<&dyn Array> = vec![time, &event, grp];
+    if let Some(s) = strata {
+        cols.push(s);
+    }
+    let (mask, skipped) = row_mask(&cols, opt_filter);
+    call.sink.add_skipped(&call.expression, skipped);
+    let times = time.values();
+    let events = event.values();
+    let mut row = |i: usize| {
+        let state = &mut states[group_indices[i]];
+        let key = state.key(strata.map_or("", |s| s.value(i)), grp.value(i));
+        let e = events.value(i);
+        state.add(key, times[i], u64::from(e), u64::from(!e));
+    };
+    match mask {
+        None => (0..time.len()).for_each(&mut row),
+        Some(m) => m.valid_indices().for_each(&mut row),
+    }
+    Ok(())
+}
+
+fn merge(states: &mut [LogrankState], values: &[ArrayRef], group_indices: &[usize]) -> Result<()> {
+    if values.len() != 5 {
+        return internal_err!("log-rank state has 5 fields, got {}", values.len());
+    }
+    let lists: Vec<_> = values.iter().map(|v| v.as_list::<i32>()).collect();
+    let strata = lists[0].values().as_string::<i32>();
+    let grp = lists[1].values().as_string::<i32>();
+    let time = lists[2].values().as_primitive::<Float64Type>().values();
+    let ev = lists[3].values().as_primitive::<UInt64Type>().values();
+    let ce = lists[4].values().as_primitive::<UInt64Type>().values();
+    let offsets = lists[0].offsets();
+    for (row, &g) in group_indices.iter().enumerate() {
+        if lists[0].is_null(row) {
+            continue;
+        }
+        let state = &mut states[g];
+        for k in offsets[row] as usize..offsets[row + 1] as usize {
+            let key = state.key(strata.value(k), grp.value(k));
+            state.add(key, time[k], ev[k], ce[k]);
+        }
+    }
+    Ok(())
+}
+
+fn emit_state(states: &[LogrankState]) -> Vec<ArrayRef> {
+    let lengths: Vec<usize> = states.iter().map(|s| s.time.len()).collect();
+    let (mut st, mut gr, mut t, mut e, mut c) = (vec![], vec![], vec![], vec![], vec![]);
+    for s in states {
+        for i in 0..s.time.len() {
+            let key = s.cell_key[i];
+            st.push(s.strata.names[(key >> 32) as usize].to_string());
+            gr.push(s.groups.names[(key & 0xffff_ffff) as usize].to_string());
+        }
+        t.extend_from_slice(&s.time);
+        e.extend_from_slice(&s.events);
+        c.extend_from_slice(&s.censored);
+    }
+    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
+    vec![
+        list_array(
+            item(DataType::Utf8),
+            &lengths,
+            Arc::new(StringArray::from(st)),
+        ),
+        list_array(
+            item(DataType::Utf8),
+            &lengths,
+            Arc::new(StringArray::from(gr)),
+        ),
+        list_array(
+            item(DataType::Float64),
+            &lengths,
+            Arc::new(Float64Array::from(t)),
+        ),
+        list_array(
+            item(DataType::UInt64),
+            &lengths,
+            Arc::new(UInt64Array::from(e)),
+        ),
+        list_array(
+            item(DataType::UInt64),
+            &lengths,
+            Arc::new(UInt64Array::from(c)),
+        ),
+    ]
+}
+
+/// Row accumulator.
+#[derive(Debug)]
+pub(crate) struct LogrankAccumulator {
+    call: LogrankCall,
+    state: [LogrankState; 1],
+}
+
+impl LogrankAccumulator {
+    pub(crate) fn new(call: LogrankCall) -> Self {
+        LogrankAccumulator {
+            call,
+            state: [LogrankState::default()],
+        }
+    }
+}
+
+impl Accumulator for LogrankAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; values[0].len()];
+        update(&self.call, &mut self.state, values, &zeros, None)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; states[0].len()];
+        merge(&mut self.state, states, &zeros)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        emit_state(&self.state)
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&evaluate(&self.call, &self.state)?, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.state[0].size()
+    }
+}
+
+/// Groups accumulator: one [`LogrankState`] per SQL group.
+#[derive(Debug)]
+pub(crate) struct LogrankGroupsAccumulator {
+    call: LogrankCall,
+    states: Vec<LogrankState>,
+}
+
+impl LogrankGroupsAccumulator {
+    pub(crate) fn new(call: LogrankCall) -> Self {
+        LogrankGroupsAccumulator {
+            call,
+            states: vec![],
+        }
+    }
+}
+
+impl GroupsAccumulator for LogrankGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.states.resize_with(total_num_groups, Default::default);
+        update(
+            &self.call,
+            &mut self.states,
+            values,
+            group_indices,
+            opt_filter,
+        )
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.states.resize_with(total_num_groups, Default::default);
+        merge(&mut self.states, values, group_indices)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let states = emit_to.take_needed(&mut self.states);
+        evaluate(&self.call, &states)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let states = emit_to.take_needed(&mut self.states);
+        Ok(emit_state(&states))
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let n = values[0].len();
+        let mut states = vec![LogrankState::default(); n];
+        let indices: Vec<usize> = (0..n).collect();
+        update(&self.call, &mut states, values, &indices, opt_filter)?;
+        Ok(emit_state(&states))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.states.iter().map(LogrankState::size).sum::<usize>()
+    }
+}

@@ -1,0 +1,173 @@
+//! The DataFusion session survql runs statements in: survival functions registered, the
+//! bundled demo cohort as `demo.net_cohort`, and the user's files as tables.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::common::{plan_err, Result};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use datafusion::datasource::MemTable;
+use datafusion::execution::FunctionRegistry;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::prelude::{
+    CsvReadOptions, NdJsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
+};
+use datafusion_survival::WarningSink;
+
+/// The synthetic NET cohort (103 patients), embedded in the binary.
+const NET_COHORT_PARQUET: &[u8] = include_bytes!("../../../tests/data/net_cohort.parquet");
+
+/// A session plus the sink its survival functions report warnings to.
+pub struct Session {
+    pub ctx: SessionContext,
+    pub warnings: WarningSink,
+}
+
+impl Session {
+    /// A session with every survival function and `demo.net_cohort`.
+    pub fn new() -> Result<Session> {
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_create_default_catalog_and_schema(true);
+        let mut ctx = SessionContext::new_with_config(config);
+        let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
+        register_demo(&ctx)?;
+        Ok(Session { ctx, warnings })
+    }
+
+    /// Registers each path as a table: files by stem, directories of Parquet by their name.
+    pub async fn register_paths(&self, paths: &[PathBuf]) -> Result<Vec<String>> {
+        let mut names = vec![];
+        for p in paths {
+            names.push(register_path(&self.ctx, p).await?);
+        }
+        Ok(names)
+    }
+
+    /// Names of the survival functions (for completion and `\df`).
+    pub fn survival_functions(&self) -> Vec<String> {
+        let mut names: Vec<String> = datafusion_survival::all_functions()
+            .iter()
+            .map(|f| f.name().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Names of every aggregate function known to the session.
+    pub fn all_function_names(&self) -> Vec<String> {
+        let state = self.ctx.state();
+        let mut v: Vec<String> = state.udafs().into_iter().collect();
+        v.extend(state.udfs());
+        v.sort();
+        v
+    }
+}
+
+/// `demo.net_cohort`: the embedded Parquet file as a memory table in schema `demo`.
+fn register_demo(ctx: &SessionContext) -> Result<()> {
+    let catalog = ctx
+        .catalog("datafusion")
+        .expect("the default catalog exists");
+    catalog.register_schema("demo", Arc::new(MemorySchemaProvider::new()))?;
+    let bytes = datafusion::arrow::buffer::Buffer::from(NET_COHORT_PARQUET);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.as_slice().to_vec()))?
+        .build()?;
+    let batches: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>()?;
+    let schema = batches[0].schema();
+    let table = MemTable::try_new(schema, vec![batches])?;
+    ctx.register_table("demo.net_cohort", Arc::new(table))?;
+    Ok(())
+}
+
+/// A table name from a file stem: letters, digits and `_` only.
+pub fn table_name(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .or_else(|| path.file_name())
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "t".into());
+    // "cohort.csv.gz" -> "cohort"
+    let stem = stem.split('.').next().unwrap_or(&stem).to_owned();
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 't');
+    }
+    name
+}
+
+/// Registers one file or directory and returns its table name.
+pub async fn register_path(ctx: &SessionContext, path: &Path) -> Result<String> {
+    let name = table_name(path);
+    let p = path.to_string_lossy().to_string();
+    if path.is_dir() {
+        // A directory of Parquet files, possibly Hive-partitioned (year=2020/region=north/...).
+        let partitions = hive_partition_columns(path);
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(
+                partitions
+                    .iter()
+                    .map(|c| (c.clone(), datafusion::arrow::datatypes::DataType::Utf8))
+                    .collect(),
+            );
+        ctx.register_listing_table(&name, &p, options, None, None).await?;
+        return Ok(name);
+    }
+    if !path.exists() {
+        return plan_err!("no such file: {p}");
+    }
+    let lower = p.to_lowercase();
+    if lower.ends_with(".parquet") {
+        ctx.register_parquet(&name, &p, ParquetReadOptions::default()).await?;
+    } else if lower.ends_with(".csv") {
+        ctx.register_csv(&name, &p, CsvReadOptions::new()).await?;
+    } else if lower.ends_with(".tsv") {
+        ctx.register_csv(&name, &p, CsvReadOptions::new().delimiter(b'\t').file_extension(".tsv"))
+            .await?;
+    } else if lower.ends_with(".json") || lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
+        let ext = if lower.ends_with(".json") { ".json" } else if lower.ends_with(".jsonl") { ".jsonl" } else { ".ndjson" };
+        ctx.register_json(&name, &p, NdJsonReadOptions::default().file_extension(ext)).await?;
+    } else if lower.ends_with(".arrow") || lower.ends_with(".ipc") || lower.ends_with(".feather") {
+        ctx.register_arrow(&name, &p, Default::default()).await?;
+    } else {
+        return plan_err!(
+            "{p}: unknown file type (expected .parquet, .csv, .tsv, .json, .ndjson or .arrow)"
+        );
+    }
+    Ok(name)
+}
+
+/// The Hive partition keys of a directory: `key=value` directory names on the path to the
+/// first Parquet file.
+fn hive_partition_columns(dir: &Path) -> Vec<String> {
+    let mut cols = vec![];
+    let mut cur = dir.to_path_buf();
+    loop {
+        let Ok(entries) = std::fs::read_dir(&cur) else { break };
+        let mut next = None;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if e.path().is_dir() {
+                if let Some((k, _)) = name.split_once('=') {
+                    next = Some((k.to_owned(), e.path()));
+                    break;
+                }
+            }
+        }
+        match next {
+            Some((k, p)) => {
+                cols.push(k);
+                cur = p;
+            }
+            None => break,
+        }
+    }
+    cols
+}

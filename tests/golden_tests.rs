@@ -1,0 +1,180 @@
+//! Group comparisons against R: log-rank family (`survdiff`), proportion confidence intervals
+//! (`binom.test`, `prop.test`), Pearson chi-square (`chisq.test`) and Fisher's exact test
+//! (`fisher.test`), every entry of the golden files, through SQL.
+
+use serde_json::Value;
+use survql_suite::{
+    golden_f64, golden_label, load_golden, new_context, query_json, register_dataset,
+    register_inline, run_configs, Comparison, RunConfig, DATASETS,
+};
+
+/// Closed-form statistics: relative error at most 1e-9.
+const TOL: f64 = 1e-9;
+
+/// P-values: 1e-9 relative where p >= 1e-12, 1e-6 below (issue 3).
+fn p_tol(want: &Value) -> f64 {
+    match golden_f64(want) {
+        Some(p) if p < 1e-12 => 1e-6,
+        _ => TOL,
+    }
+}
+
+fn where_clause(conds: &[Option<String>]) -> String {
+    let c: Vec<String> = conds.iter().flatten().map(|c| format!("({c})")).collect();
+    if c.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", c.join(" AND "))
+    }
+}
+
+async fn check_logrank(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let s = |k: &str| input[k].as_str().map(str::to_owned);
+    let (t, e, g) = (s("time").unwrap(), s("event").unwrap(), s("group").unwrap());
+    let strata = s("strata");
+    let rho = input["rho"].as_f64().unwrap_or(0.0);
+    let call = match &strata {
+        Some(st) => format!("logrank_strat_test({t}, {e}, {g}, {st}, {rho})"),
+        None => format!("logrank_test({t}, {e}, {g}, {rho})"),
+    };
+    let p_call = if strata.is_none() && rho == 0.0 {
+        format!(", logrank_p({t}, {e}, {g}) AS p")
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT {call} AS r{p_call} FROM {table}{}",
+        where_clause(&[s("filter")])
+    );
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let r = &rows[0]["r"];
+    if let Some(err) = entry["error"].as_str() {
+        // R refuses a single group ("There is only 1 group"); survql answers df 0, no test.
+        assert!(
+            err.contains("only 1 group"),
+            "{id}: unexpected R error {err}"
+        );
+        cmp.count(&format!("{id} df"), &r["df"], &Value::from(0));
+        cmp.num(&format!("{id} chisq"), &r["chisq"], &Value::Null, TOL);
+        return;
+    }
+    let want = &entry["result"];
+    cmp.count(&format!("{id} df"), &r["df"], &want["df"]);
+    if want["df"].as_i64().unwrap_or(0) < 1 {
+        // Fewer than two groups with expected events: R gives chisq 0 and p NaN; the SQL
+        // contract says NULL for both.
+        cmp.num(&format!("{id} chisq"), &r["chisq"], &Value::Null, TOL);
+        cmp.num(&format!("{id} p"), &r["p_value"], &Value::Null, TOL);
+    } else {
+        cmp.num(&format!("{id} chisq"), &r["chisq"], &want["chisq"], TOL);
+        cmp.num(
+            &format!("{id} p"),
+            &r["p_value"],
+            &want["p"],
+            p_tol(&want["p"]),
+        );
+        if !p_call.is_empty() {
+            cmp.num(
+                &format!("{id} logrank_p"),
+                &rows[0]["p"],
+                &want["p"],
+                p_tol(&want["p"]),
+            );
+        }
+    }
+    let groups = r["groups"].as_array().cloned().unwrap_or_default();
+    let wg = want["groups"].as_array().unwrap();
+    if groups.len() != wg.len() {
+        return cmp.fail(format!("{id}: {} groups, want {}", groups.len(), wg.len()));
+    }
+    for (got, w) in groups.iter().zip(wg) {
+        let gid = format!("{id} [{}]", golden_label(&w["group"]));
+        if got["grp"].as_str() != Some(golden_label(&w["group"]).as_str()) {
+            cmp.fail(format!("{gid}: group order: got {}", got["grp"]));
+        }
+        cmp.count(&format!("{gid} n"), &got["n"], &w["n"]);
+        cmp.num(
+            &format!("{gid} observed"),
+            &got["observed"],
+            &w["observed"],
+            TOL,
+        );
+        cmp.num(
+            &format!("{gid} expected"),
+            &got["expected"],
+            &w["expected"],
+            TOL,
+        );
+    }
+}
+
+async fn check_entry(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) -> bool {
+    match entry["kind"].as_str().unwrap() {
+        "logrank" => check_logrank(ctx, table, entry, cmp, label).await,
+        _ => return false,
+    }
+    true
+}
+
+async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
+    let scratch = tempfile::tempdir().unwrap();
+    let ctx = new_context(&config);
+    let label = config.label();
+    let mut checked = 0;
+    for ds in DATASETS {
+        register_dataset(&ctx, ds, config.layout, scratch.path())
+            .await
+            .unwrap();
+        for entry in load_golden(ds)["entries"].as_array().unwrap() {
+            checked += usize::from(check_entry(&ctx, ds, entry, cmp, &label).await);
+        }
+    }
+    let edge = load_golden("edge_cases");
+    for case in edge["cases"].as_array().unwrap() {
+        let name = case["id"].as_str().unwrap();
+        register_inline(&ctx, name, &case["data"], config.partitions).unwrap();
+        let table = if name == "invalid_rows" {
+            ctx.sql("CREATE VIEW invalid_rows_r AS SELECT * FROM invalid_rows WHERE time IS NULL OR NOT isnan(time)")
+                .await
+                .unwrap();
+            "invalid_rows_r"
+        } else {
+            name
+        };
+        for entry in case["entries"].as_array().unwrap() {
+            checked += usize::from(check_entry(&ctx, table, entry, cmp, &label).await);
+        }
+    }
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_comparisons_match_r() {
+    let mut cmp = Comparison::default();
+    for config in run_configs() {
+        let n = run(config, &mut cmp).await;
+        assert!(
+            n >= 30,
+            "only {n} golden entries checked under {}",
+            config.label()
+        );
+    }
+    cmp.assert_ok("log-rank / proportion / contingency golden entries");
+}
