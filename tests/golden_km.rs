@@ -33,7 +33,7 @@ impl Input {
     }
 
     /// `FROM ... WHERE ...`, dropping rows with a NULL group as R's model frame does.
-    fn from_where(&self, extra: Option<&str>) -> String {
+    fn sql_from(&self, extra: Option<&str>) -> String {
         let mut conds = vec![];
         if let Some(f) = &self.filter {
             conds.push(format!("({f})"));
@@ -80,7 +80,7 @@ async fn rows_for_groups(
         "SELECT {}{} {}{}",
         input.select_group(),
         select,
-        input.from_where(None),
+        input.sql_from(None),
         input.group_by()
     );
     let rows = match query_json(ctx, &sql).await {
@@ -112,7 +112,7 @@ async fn rows_for_groups(
             };
             let sql1 = format!(
                 "SELECT {select} {}",
-                input.from_where(Some(&format!("{gcol} = {literal}")))
+                input.sql_from(Some(&format!("{gcol} = {literal}")))
             );
             match query_json(ctx, &sql1).await {
                 Ok(r) if r.len() == 1 => out.push((g.clone(), r[0].clone())),
@@ -336,7 +336,7 @@ async fn check_rmst(
             // R: the largest last time over all curves of the fit.
             let sql = format!(
                 "SELECT max({t}) AS tau {}",
-                input.from_where(Some(&format!("{t} IS NOT NULL AND {e} IS NOT NULL")))
+                input.sql_from(Some(&format!("{t} IS NOT NULL AND {e} IS NOT NULL")))
             );
             query_json(ctx, &sql).await.unwrap()[0]["tau"].clone()
         }

@@ -119,6 +119,150 @@ async fn check_logrank(
     }
 }
 
+async fn check_table(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let (row, col) = (
+        input["row"].as_str().unwrap(),
+        input["col"].as_str().unwrap(),
+    );
+    let filter = input["filter"].as_str().map(str::to_owned);
+    let call = if entry["kind"] == "chisq" {
+        format!(
+            "chisq_test({row}, {col}, {})",
+            input["correct"].as_bool().unwrap()
+        )
+    } else {
+        format!("fisher_test({row}, {col})")
+    };
+    let sql = format!("SELECT {call} AS r FROM {table}{}", where_clause(&[filter]));
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let (r, want) = (&rows[0]["r"], &entry["result"]);
+    if entry["kind"] == "chisq" {
+        cmp.num(
+            &format!("{id} statistic"),
+            &r["statistic"],
+            &want["statistic"],
+            TOL,
+        );
+        cmp.count(&format!("{id} df"), &r["df"], &want["df"]);
+        cmp.num(
+            &format!("{id} p"),
+            &r["p_value"],
+            &want["p"],
+            p_tol(&want["p"]),
+        );
+    } else {
+        cmp.num(
+            &format!("{id} p"),
+            &r["p_value"],
+            &want["p"],
+            p_tol(&want["p"]),
+        );
+        if want.get("odds_ratio_tight").is_some() {
+            // R's own estimate is only accurate to ~1e-4 (uniroot's default tolerance); the
+            // _tight values solve the same equations to 1e-13.
+            cmp.num(
+                &format!("{id} odds ratio"),
+                &r["odds_ratio"],
+                &want["odds_ratio_tight"],
+                TOL,
+            );
+            cmp.num(
+                &format!("{id} or lower"),
+                &r["lower"],
+                &want["odds_ratio_ci_tight"]["lower"],
+                TOL,
+            );
+            cmp.num(
+                &format!("{id} or upper"),
+                &r["upper"],
+                &want["odds_ratio_ci_tight"]["upper"],
+                TOL,
+            );
+            cmp.num(
+                &format!("{id} odds ratio vs R's uniroot"),
+                &r["odds_ratio"],
+                &want["odds_ratio"],
+                1e-3,
+            );
+        } else {
+            cmp.num(
+                &format!("{id} odds ratio"),
+                &r["odds_ratio"],
+                &Value::Null,
+                TOL,
+            );
+        }
+    }
+}
+
+async fn check_prop(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let success = input["success"].as_str().unwrap();
+    let filter = input["filter"].as_str().map(str::to_owned);
+    let want = &entry["result"];
+    let level = want["conf_level"].as_f64().unwrap_or(0.95);
+    let methods = [
+        ("exact", "clopper_pearson"),
+        ("wilson", "wilson"),
+        ("wilson-cc", "wilson_cc"),
+        ("wald", "wald"),
+    ];
+    let select: Vec<String> = methods
+        .iter()
+        .map(|(m, _)| format!("prop_ci({success}, '{m}', {level}) AS \"{m}\""))
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {table}{}",
+        select.join(", "),
+        where_clause(&[filter])
+    );
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    for (m, key) in methods {
+        let r = &rows[0][m];
+        cmp.count(&format!("{id} n"), &r["n"], &want["n"]);
+        cmp.count(&format!("{id} x"), &r["x"], &want["x"]);
+        cmp.num(
+            &format!("{id} estimate"),
+            &r["estimate"],
+            &want["estimate"],
+            TOL,
+        );
+        cmp.num(
+            &format!("{id} {m} lower"),
+            &r["lower"],
+            &want[key]["lower"],
+            TOL,
+        );
+        cmp.num(
+            &format!("{id} {m} upper"),
+            &r["upper"],
+            &want[key]["upper"],
+            TOL,
+        );
+    }
+}
+
 async fn check_entry(
     ctx: &datafusion::prelude::SessionContext,
     table: &str,
@@ -128,6 +272,8 @@ async fn check_entry(
 ) -> bool {
     match entry["kind"].as_str().unwrap() {
         "logrank" => check_logrank(ctx, table, entry, cmp, label).await,
+        "chisq" | "fisher" => check_table(ctx, table, entry, cmp, label).await,
+        "prop_ci" => check_prop(ctx, table, entry, cmp, label).await,
         _ => return false,
     }
     true

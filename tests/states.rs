@@ -13,8 +13,8 @@ use datafusion::physical_expr::expressions::{col, lit};
 use datafusion::physical_expr::PhysicalExpr;
 
 /// A deterministic sample with ties, censorings, a NULL time, a NULL event, three groups
-/// and two strata; `labels` of these label columns are appended after time and event.
-fn data(rows: std::ops::Range<usize>, labels: usize) -> Vec<ArrayRef> {
+/// and two strata: the columns `cols` of (time, event, group, stratum).
+fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
     let time: Float64Array = rows
         .clone()
         .map(|i| (i % 17 != 5).then(|| ((i * 7919) % 23) as f64 + 0.5))
@@ -34,10 +34,10 @@ fn data(rows: std::ops::Range<usize>, labels: usize) -> Vec<ArrayRef> {
         Arc::new(grp),
         Arc::new(strata),
     ];
-    all[..2 + labels].to_vec()
+    cols.iter().map(|&c| Arc::clone(&all[c])).collect()
 }
 
-fn check_function(udaf: &AggregateUDF, labels: usize, option: Option<ScalarValue>) {
+fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValue>) {
     let names = ["t", "e", "g", "s"];
     let types = [
         DataType::Float64,
@@ -46,12 +46,13 @@ fn check_function(udaf: &AggregateUDF, labels: usize, option: Option<ScalarValue
         DataType::Utf8,
     ];
     let schema = Schema::new(
-        (0..2 + labels)
-            .map(|i| Field::new(names[i], types[i].clone(), true))
+        cols.iter()
+            .map(|&i| Field::new(names[i], types[i].clone(), true))
             .collect::<Vec<_>>(),
     );
-    let mut exprs: Vec<Arc<dyn PhysicalExpr>> = (0..2 + labels)
-        .map(|i| col(names[i], &schema).unwrap())
+    let mut exprs: Vec<Arc<dyn PhysicalExpr>> = cols
+        .iter()
+        .map(|&i| col(names[i], &schema).unwrap())
         .collect();
     let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
     if let Some(v) = &option {
@@ -78,10 +79,10 @@ fn check_function(udaf: &AggregateUDF, labels: usize, option: Option<ScalarValue
         cols
     };
     let (a, b) = (
-        with_option(data(0..60, labels)),
-        with_option(data(60..150, labels)),
+        with_option(data(0..60, cols)),
+        with_option(data(60..150, cols)),
     );
-    let all = with_option(data(0..150, labels));
+    let all = with_option(data(0..150, cols));
 
     // Reference: one accumulator sees every row.
     let mut reference = udaf.accumulator(args.clone()).unwrap();
@@ -138,7 +139,7 @@ fn check_function(udaf: &AggregateUDF, labels: usize, option: Option<ScalarValue
     assert_eq!(via_states, direct, "{}: convert_to_state", udaf.name());
     if matches!(
         udaf.name(),
-        "km_summary" | "km_curve" | "nelson_aalen" | "logrank_test"
+        "km_summary" | "km_curve" | "nelson_aalen" | "logrank_test" | "prop_ci"
     ) {
         // These report counts, so the FILTER visibly changes them.
         assert_ne!(
@@ -160,11 +161,13 @@ fn accumulator_states_are_interchangeable() {
             "logrank_strat_test" => Some(ScalarValue::Float64(Some(1.0))),
             _ => None,
         };
-        let labels = match f.name() {
-            "logrank_test" | "logrank_p" => 1,
-            "logrank_strat_test" => 2,
-            _ => 0,
+        let cols: &[usize] = match f.name() {
+            "logrank_test" | "logrank_p" => &[0, 1, 2],
+            "logrank_strat_test" => &[0, 1, 2, 3],
+            "prop_ci" => &[1],
+            "chisq_test" | "fisher_test" => &[2, 3],
+            _ => &[0, 1],
         };
-        check_function(&f, labels, option);
+        check_function(&f, cols, option);
     }
 }

@@ -12,11 +12,15 @@
 //! without `GROUP BY` and over any number of partitions: the Kaplan-Meier state is the count of
 //! events and censorings per distinct time, which merges exactly.
 
+mod cell_counts;
 mod common;
+mod labels;
 mod logrank_state;
 mod macros;
 mod time_counts;
 
+pub mod chisq_test;
+pub mod fisher_test;
 pub mod km_curve;
 pub mod km_followup;
 pub mod km_median;
@@ -28,6 +32,7 @@ pub mod logrank_p;
 pub mod logrank_strat_test;
 pub mod logrank_test;
 pub mod nelson_aalen;
+pub mod prop_ci;
 
 use std::sync::Arc;
 
@@ -55,6 +60,9 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(logrank_test::LogrankTest::with_warnings(s())),
         udaf(logrank_p::LogrankP::with_warnings(s())),
         udaf(logrank_strat_test::LogrankStratTest::with_warnings(s())),
+        udaf(prop_ci::PropCi::with_warnings(s())),
+        udaf(chisq_test::ChisqTest::with_warnings(s())),
+        udaf(fisher_test::FisherTest::with_warnings(s())),
     ]
 }
 

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
 };
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
-use datafusion::common::{exec_err, internal_err, Result, ScalarValue};
+use datafusion::common::{internal_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
@@ -24,33 +23,9 @@ use crate::common::{
     event_column, f64_field, finite_or_null, i64_field, list_array, row_mask, struct_array,
     time_column, WarningSink,
 };
+use crate::labels::{label_column, sorted_label_order, Labels};
 
 type FastHash = ahash::RandomState;
-
-/// Interned text labels.
-#[derive(Debug, Clone, Default)]
-struct Labels {
-    index: HashMap<Box<str>, u32, FastHash>,
-    names: Vec<Box<str>>,
-}
-
-impl Labels {
-    #[inline]
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(s.into());
-        self.index.insert(s.into(), i);
-        i
-    }
-
-    fn size(&self) -> usize {
-        self.names.iter().map(|n| 2 * n.len() + 40).sum::<usize>()
-    }
-}
-
 /// Counts of one SQL group.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LogrankState {
@@ -118,18 +93,6 @@ impl LogrankState {
             .collect();
         (labels, survdiff(&strata, order.len(), rho))
     }
-}
-
-/// Label ids sorted as R orders factor levels: numerically when every label parses as a
-/// number (1, 2, 10), otherwise by bytes (LC_COLLATE=C; `false` < `true`).
-fn sorted_label_order(names: &[Box<str>]) -> Vec<usize> {
-    let mut ids: Vec<usize> = (0..names.len()).collect();
-    let numbers: Option<Vec<f64>> = names.iter().map(|n| n.parse::<f64>().ok()).collect();
-    match numbers {
-        Some(v) => ids.sort_by(|&a, &b| v[a].total_cmp(&v[b])),
-        None => ids.sort_by(|&a, &b| names[a].as_bytes().cmp(names[b].as_bytes())),
-    }
-    ids
 }
 
 /// What the function returns.
@@ -265,20 +228,6 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
         list("events", DataType::UInt64),
         list("censored", DataType::UInt64),
     ]
-}
-
-/// A column of labels as text (`CAST(x AS VARCHAR)` for non-string types).
-fn label_column(function: &str, arg: &str, array: &ArrayRef) -> Result<ArrayRef> {
-    match array.data_type() {
-        DataType::Utf8 => Ok(Arc::clone(array)),
-        _ => match cast(array, &DataType::Utf8) {
-            Ok(a) => Ok(a),
-            Err(_) => exec_err!(
-                "{function}: argument '{arg}' must be a value with a text form, found {}",
-                array.data_type()
-            ),
-        },
-    }
 }
 
 fn update(

@@ -130,6 +130,54 @@ macro_rules! logrank_udaf_methods {
     };
 }
 
+/// The `AggregateUDFImpl` methods of the contingency-table functions (`chisq_test`,
+/// `fisher_test`). The type provides `fn table_call(&self, args) -> Result<TableCall>` and
+/// `fn doc()`.
+macro_rules! table_udaf_methods {
+    () => {
+        fn signature(&self) -> &datafusion::logical_expr::Signature {
+            &self.signature
+        }
+
+        fn state_fields(
+            &self,
+            args: datafusion::logical_expr::function::StateFieldsArgs,
+        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
+            Ok($crate::cell_counts::state_fields(&args))
+        }
+
+        fn accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            Ok(Box::new($crate::cell_counts::TableAccumulator::new(
+                self.table_call(&args)?,
+            )))
+        }
+
+        fn groups_accumulator_supported(
+            &self,
+            _args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> bool {
+            true
+        }
+
+        fn create_groups_accumulator(
+            &self,
+            args: datafusion::logical_expr::function::AccumulatorArgs,
+        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+            Ok(Box::new($crate::cell_counts::TableGroupsAccumulator::new(
+                self.table_call(&args)?,
+            )))
+        }
+
+        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+            Some(Self::doc())
+        }
+    };
+}
+
 pub(crate) use km_udaf_methods;
 pub(crate) use logrank_udaf_methods;
+pub(crate) use table_udaf_methods;
 pub(crate) use udaf_constructors;

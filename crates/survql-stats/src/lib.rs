@@ -9,10 +9,18 @@
 //! them as SQL aggregate functions. Each public function documents its formula and the R
 //! function it reproduces; the test-suite compares them with R's own output.
 
+// Index loops mirror the formulas (and R's C code) they implement.
+#![allow(clippy::needless_range_loop)]
+// Constants and reference values are quoted with the digits they were published/computed with.
+#![allow(clippy::excessive_precision)]
+
+pub mod contingency;
 pub mod distributions;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
+pub mod proportion;
+pub mod special;
 
 pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
 pub use logrank::{survdiff, GroupTimeCount, Survdiff};

@@ -1,0 +1,295 @@
+//! The state of `chisq_test` and `fisher_test`: the count of rows per (row label, column
+//! label) cell of the contingency table, per SQL group. Memory O(cells); states merge by
+//! adding counts. It travels as three lists: `<name>[row]`, `<name>[col]`, `<name>[count]`.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
+use datafusion::common::{internal_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
+
+use crate::common::{list_array, row_mask, WarningSink};
+use crate::labels::{label_column, sorted_label_order, Labels};
+
+type FastHash = ahash::RandomState;
+
+/// Cell counts of one SQL group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CellCounts {
+    rows: Labels,
+    cols: Labels,
+    index: HashMap<u64, u32, FastHash>,
+    key: Vec<u64>,
+    count: Vec<u64>,
+}
+
+impl CellCounts {
+    #[inline]
+    fn add(&mut self, row: &str, col: &str, n: u64) {
+        let key = (u64::from(self.rows.id(row)) << 32) | u64::from(self.cols.id(col));
+        let next = self.count.len() as u32;
+        let i = *self.index.entry(key).or_insert(next) as usize;
+        if i == next as usize {
+            self.key.push(key);
+            self.count.push(0);
+        }
+        self.count[i] += n;
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.rows.size() + self.cols.size() + self.count.capacity() * 32
+    }
+
+    /// The table with rows and columns in R's factor order (numeric when every label is a
+    /// number, else byte order), with its labels.
+    pub(crate) fn table(&self) -> (Vec<String>, Vec<String>, Vec<Vec<u64>>) {
+        let ro = sorted_label_order(&self.rows.names);
+        let co = sorted_label_order(&self.cols.names);
+        let mut rrank = vec![0; ro.len()];
+        ro.iter().enumerate().for_each(|(p, &id)| rrank[id] = p);
+        let mut crank = vec![0; co.len()];
+        co.iter().enumerate().for_each(|(p, &id)| crank[id] = p);
+        let mut t = vec![vec![0u64; co.len()]; ro.len()];
+        for (k, &c) in self.key.iter().zip(&self.count) {
+            t[rrank[(k >> 32) as usize]][crank[(k & 0xffff_ffff) as usize]] += c;
+        }
+        let rl = ro.iter().map(|&i| self.rows.names[i].to_string()).collect();
+        let cl = co.iter().map(|&i| self.cols.names[i].to_string()).collect();
+        (rl, cl, t)
+    }
+}
+
+/// Turns tables into the function's result, one per SQL group.
+pub(crate) trait TableEvaluator: std::fmt::Debug + Send + Sync {
+    fn evaluate(&self, tables: &[CellCounts]) -> Result<ArrayRef>;
+}
+
+/// Per-call configuration.
+#[derive(Debug, Clone)]
+pub(crate) struct TableCall {
+    pub function: &'static str,
+    pub expression: String,
+    pub sink: WarningSink,
+    pub evaluator: Arc<dyn TableEvaluator>,
+}
+
+impl TableCall {
+    pub(crate) fn new(
+        function: &'static str,
+        args: &AccumulatorArgs,
+        sink: &WarningSink,
+        evaluator: Arc<dyn TableEvaluator>,
+    ) -> Self {
+        TableCall {
+            function,
+            expression: args.name.to_owned(),
+            sink: sink.clone(),
+            evaluator,
+        }
+    }
+}
+
+pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
+    let list = |name: &str, dt: DataType| -> FieldRef {
+        Arc::new(Field::new(
+            format_state_name(args.name, name),
+            DataType::List(Arc::new(Field::new_list_field(dt, true))),
+            true,
+        ))
+    };
+    vec![
+        list("row", DataType::Utf8),
+        list("col", DataType::Utf8),
+        list("count", DataType::UInt64),
+    ]
+}
+
+fn update(
+    call: &TableCall,
+    states: &mut [CellCounts],
+    values: &[ArrayRef],
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+) -> Result<()> {
+    let row = label_column(call.function, "row", &values[0])?;
+    let col = label_column(call.function, "col", &values[1])?;
+    let (row, col) = (row.as_string::<i32>(), col.as_string::<i32>());
+    let (mask, skipped) = row_mask(&[row, col], opt_filter);
+    call.sink.add_skipped(&call.expression, skipped);
+    let mut add = |i: usize| states[group_indices[i]].add(row.value(i), col.value(i), 1);
+    match mask {
+        None => (0..row.len()).for_each(&mut add),
+        Some(m) => m.valid_indices().for_each(&mut add),
+    }
+    Ok(())
+}
+
+fn merge(states: &mut [CellCounts], values: &[ArrayRef], group_indices: &[usize]) -> Result<()> {
+    if values.len() != 3 {
+        return internal_err!("contingency state has 3 fields, got {}", values.len());
+    }
+    let (r, c, n) = (
+        values[0].as_list::<i32>(),
+        values[1].as_list::<i32>(),
+        values[2].as_list::<i32>(),
+    );
+    let (rv, cv) = (r.values().as_string::<i32>(), c.values().as_string::<i32>());
+    let nv = n.values().as_primitive::<UInt64Type>().values();
+    let off = r.offsets();
+    for (i, &g) in group_indices.iter().enumerate() {
+        if r.is_null(i) {
+            continue;
+        }
+        for k in off[i] as usize..off[i + 1] as usize {
+            states[g].add(rv.value(k), cv.value(k), nv[k]);
+        }
+    }
+    Ok(())
+}
+
+fn emit_state(states: &[CellCounts]) -> Vec<ArrayRef> {
+    let lengths: Vec<usize> = states.iter().map(|s| s.count.len()).collect();
+    let (mut r, mut c, mut n) = (vec![], vec![], vec![]);
+    for s in states {
+        for (k, &cnt) in s.key.iter().zip(&s.count) {
+            r.push(s.rows.names[(k >> 32) as usize].to_string());
+            c.push(s.cols.names[(k & 0xffff_ffff) as usize].to_string());
+            n.push(cnt);
+        }
+    }
+    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
+    vec![
+        list_array(
+            item(DataType::Utf8),
+            &lengths,
+            Arc::new(StringArray::from(r)),
+        ),
+        list_array(
+            item(DataType::Utf8),
+            &lengths,
+            Arc::new(StringArray::from(c)),
+        ),
+        list_array(
+            item(DataType::UInt64),
+            &lengths,
+            Arc::new(UInt64Array::from(n)),
+        ),
+    ]
+}
+
+#[derive(Debug)]
+pub(crate) struct TableAccumulator {
+    call: TableCall,
+    state: [CellCounts; 1],
+}
+
+impl TableAccumulator {
+    pub(crate) fn new(call: TableCall) -> Self {
+        TableAccumulator {
+            call,
+            state: [CellCounts::default()],
+        }
+    }
+}
+
+impl Accumulator for TableAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; values[0].len()];
+        update(&self.call, &mut self.state, values, &zeros, None)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; states[0].len()];
+        merge(&mut self.state, states, &zeros)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        emit_state(&self.state)
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&self.call.evaluator.evaluate(&self.state)?, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.state[0].size()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct TableGroupsAccumulator {
+    call: TableCall,
+    states: Vec<CellCounts>,
+}
+
+impl TableGroupsAccumulator {
+    pub(crate) fn new(call: TableCall) -> Self {
+        TableGroupsAccumulator {
+            call,
+            states: vec![],
+        }
+    }
+}
+
+impl GroupsAccumulator for TableGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.states.resize_with(total_num_groups, Default::default);
+        update(
+            &self.call,
+            &mut self.states,
+            values,
+            group_indices,
+            opt_filter,
+        )
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.states.resize_with(total_num_groups, Default::default);
+        merge(&mut self.states, values, group_indices)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let states = emit_to.take_needed(&mut self.states);
+        self.call.evaluator.evaluate(&states)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let states = emit_to.take_needed(&mut self.states);
+        Ok(emit_state(&states))
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let n = values[0].len();
+        let mut states = vec![CellCounts::default(); n];
+        let indices: Vec<usize> = (0..n).collect();
+        update(&self.call, &mut states, values, &indices, opt_filter)?;
+        Ok(emit_state(&states))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.states.iter().map(CellCounts::size).sum::<usize>()
+    }
+}

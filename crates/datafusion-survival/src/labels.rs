@@ -1,0 +1,62 @@
+//! Text labels of grouping values (groups, strata, table rows and columns): interning, and
+//! ordering them as R orders factor levels.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{exec_err, Result};
+
+type FastHash = ahash::RandomState;
+
+/// Interned text labels.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Labels {
+    index: HashMap<Box<str>, u32, FastHash>,
+    pub(crate) names: Vec<Box<str>>,
+}
+
+impl Labels {
+    #[inline]
+    pub(crate) fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    pub(crate) fn size(&self) -> usize {
+        self.names.iter().map(|n| 2 * n.len() + 40).sum::<usize>()
+    }
+}
+
+/// Label ids sorted as R orders factor levels: numerically when every label parses as a
+/// number (1, 2, 10), otherwise by bytes (LC_COLLATE=C; `false` < `true`).
+pub(crate) fn sorted_label_order(names: &[Box<str>]) -> Vec<usize> {
+    let mut ids: Vec<usize> = (0..names.len()).collect();
+    let numbers: Option<Vec<f64>> = names.iter().map(|n| n.parse::<f64>().ok()).collect();
+    match numbers {
+        Some(v) => ids.sort_by(|&a, &b| v[a].total_cmp(&v[b])),
+        None => ids.sort_by(|&a, &b| names[a].as_bytes().cmp(names[b].as_bytes())),
+    }
+    ids
+}
+
+/// A column of labels as text (`CAST(x AS VARCHAR)` for non-string types).
+pub(crate) fn label_column(function: &str, arg: &str, array: &ArrayRef) -> Result<ArrayRef> {
+    match array.data_type() {
+        DataType::Utf8 => Ok(Arc::clone(array)),
+        _ => match cast(array, &DataType::Utf8) {
+            Ok(a) => Ok(a),
+            Err(_) => exec_err!(
+                "{function}: argument '{arg}' must be a value with a text form, found {}",
+                array.data_type()
+            ),
+        },
+    }
+}
