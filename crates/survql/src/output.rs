@@ -75,17 +75,30 @@ impl Cell {
                     fields
                         .iter()
                         .enumerate()
-                        .map(|(i, f)| (f.name().clone(), Cell::from_array(s.column(i).as_ref(), row)))
+                        .map(|(i, f)| {
+                            (
+                                f.name().clone(),
+                                Cell::from_array(s.column(i).as_ref(), row),
+                            )
+                        })
                         .collect(),
                 )
             }
             DataType::List(_) => {
                 let inner = array.as_list::<i32>().value(row);
-                Cell::List((0..inner.len()).map(|i| Cell::from_array(inner.as_ref(), i)).collect())
+                Cell::List(
+                    (0..inner.len())
+                        .map(|i| Cell::from_array(inner.as_ref(), i))
+                        .collect(),
+                )
             }
             DataType::LargeList(_) => {
                 let inner = array.as_list::<i64>().value(row);
-                Cell::List((0..inner.len()).map(|i| Cell::from_array(inner.as_ref(), i)).collect())
+                Cell::List(
+                    (0..inner.len())
+                        .map(|i| Cell::from_array(inner.as_ref(), i))
+                        .collect(),
+                )
             }
             _ => {
                 let f = ArrayFormatter::try_new(array, &FormatOptions::default());
@@ -115,8 +128,10 @@ impl Cell {
             Cell::Null => "NULL".into(),
             Cell::Float(x) => float_short(*x),
             Cell::Struct(fields) => {
-                let parts: Vec<String> =
-                    fields.iter().map(|(k, v)| format!("{k}: {}", v.short_text())).collect();
+                let parts: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.short_text()))
+                    .collect();
                 format!("{{{}}}", parts.join(", "))
             }
             Cell::List(items) => {
@@ -147,9 +162,12 @@ impl Cell {
             Cell::Float(x) if x.is_finite() => json!(x),
             Cell::Float(x) => json!(float_full(*x)),
             Cell::Text(s) => json!(s),
-            Cell::Struct(fields) => {
-                Value::Object(fields.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Cell::Struct(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
             Cell::List(items) => Value::Array(items.iter().map(Cell::to_json).collect()),
         }
     }
@@ -164,7 +182,11 @@ pub fn float_full(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0 as f64 { "Infinity".into() } else { "-Infinity".into() }
+        if x > 0 as f64 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else {
         format!("{x}")
     }
@@ -183,7 +205,11 @@ pub fn float_short(x: f64) -> String {
         let s = format!("{x:.4e}");
         // 1.2000e-5 -> 1.2e-5
         if let Some((m, e)) = s.split_once('e') {
-            let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+            let m = if m.contains('.') {
+                m.trim_end_matches('0').trim_end_matches('.')
+            } else {
+                m
+            };
             return format!("{m}e{e}");
         }
         return s;
@@ -209,7 +235,11 @@ impl Rows {
         let mut rows = vec![];
         for b in batches {
             for r in 0..b.num_rows() {
-                rows.push((0..b.num_columns()).map(|c| Cell::from_array(b.column(c).as_ref(), r)).collect());
+                rows.push(
+                    (0..b.num_columns())
+                        .map(|c| Cell::from_array(b.column(c).as_ref(), r))
+                        .collect(),
+                );
             }
         }
         Rows { columns, rows }
@@ -226,14 +256,21 @@ impl Rows {
                 _ => None,
             });
             match first_struct {
-                Some(fields) if self.rows.iter().all(|r| matches!(r[c], Cell::Struct(_) | Cell::Null)) => {
+                Some(fields)
+                    if self
+                        .rows
+                        .iter()
+                        .all(|r| matches!(r[c], Cell::Struct(_) | Cell::Null)) =>
+                {
                     let short = short_column_name(name);
                     for f in &fields {
                         columns.push(format!("{short}.{f}"));
                     }
                     for (ri, r) in self.rows.iter().enumerate() {
                         match &r[c] {
-                            Cell::Struct(vals) => template[ri].extend(vals.iter().map(|(_, v)| v.clone())),
+                            Cell::Struct(vals) => {
+                                template[ri].extend(vals.iter().map(|(_, v)| v.clone()))
+                            }
                             _ => template[ri].extend(fields.iter().map(|_| Cell::Null)),
                         }
                     }
@@ -246,7 +283,10 @@ impl Rows {
                 }
             }
         }
-        Rows { columns, rows: template }
+        Rows {
+            columns,
+            rows: template,
+        }
     }
 
     /// Renders the rows in `format`.
@@ -325,14 +365,33 @@ impl Rows {
         let flat = self.flattened();
         let esc = |s: String| s.replace('|', "\\|").replace('\n', "<br>");
         let mut out = String::new();
-        let _ = writeln!(out, "| {} |", flat.columns.iter().map(|c| esc(c.clone())).collect::<Vec<_>>().join(" | "));
+        let _ = writeln!(
+            out,
+            "| {} |",
+            flat.columns
+                .iter()
+                .map(|c| esc(c.clone()))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
         let _ = writeln!(
             out,
             "|{}|",
-            flat.columns.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+            flat.columns
+                .iter()
+                .map(|_| "---")
+                .collect::<Vec<_>>()
+                .join("|")
         );
         for r in &flat.rows {
-            let _ = writeln!(out, "| {} |", r.iter().map(|c| esc(c.full_text())).collect::<Vec<_>>().join(" | "));
+            let _ = writeln!(
+                out,
+                "| {} |",
+                r.iter()
+                    .map(|c| esc(c.full_text()))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
         }
         out
     }

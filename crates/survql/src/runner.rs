@@ -190,7 +190,10 @@ impl App {
                     "off" => false,
                     _ => !self.timing,
                 };
-                self.note(&format!("Timing is {}.", if self.timing { "on" } else { "off" }));
+                self.note(&format!(
+                    "Timing is {}.",
+                    if self.timing { "on" } else { "off" }
+                ));
             }
             "format" | "pset" => match Format::parse(arg) {
                 Some(f) => {
@@ -266,12 +269,21 @@ impl App {
     fn list_functions(&mut self, all: bool) -> Result<()> {
         let mut out = String::new();
         let funcs = datafusion_survival::all_functions();
-        let width = funcs.iter().filter_map(|f| f.documentation()).map(|d| d.syntax_example.len()).max().unwrap_or(0);
+        let width = funcs
+            .iter()
+            .filter_map(|f| f.documentation())
+            .map(|d| d.syntax_example.len())
+            .max()
+            .unwrap_or(0);
         out.push_str("Survival functions (\\h NAME for details):\n");
         for f in &funcs {
             if let Some(d) = f.documentation() {
                 let first = d.description.split(". ").next().unwrap_or(&d.description);
-                out.push_str(&format!("  {:width$}  {}\n", d.syntax_example, first.trim_end_matches('.')));
+                out.push_str(&format!(
+                    "  {:width$}  {}\n",
+                    d.syntax_example,
+                    first.trim_end_matches('.')
+                ));
             }
         }
         if all {
@@ -322,10 +334,7 @@ impl App {
 fn rows_read(plan: &dyn ExecutionPlan) -> usize {
     let children = plan.children();
     if children.is_empty() {
-        return plan
-            .metrics()
-            .and_then(|m| m.output_rows())
-            .unwrap_or(0);
+        return plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0);
     }
     children.iter().map(|c| rows_read(c.as_ref())).sum()
 }
@@ -368,3 +377,14 @@ pub const HELP: &str = r"survql commands:
                      --break N (risk-table tick spacing), --xmax N, --width PX, --height PX
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
+
+/// Width of the terminal on stdout, if it is one.
+pub fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    }
+    let mut t = comfy_table::Table::new();
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.width()
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
+}

@@ -13,7 +13,7 @@ use datafusion::datasource::MemTable;
 use datafusion::execution::FunctionRegistry;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::{
-    CsvReadOptions, NdJsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
+    CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
 use datafusion_survival::WarningSink;
 
@@ -47,16 +47,6 @@ impl Session {
         Ok(names)
     }
 
-    /// Names of the survival functions (for completion and `\df`).
-    pub fn survival_functions(&self) -> Vec<String> {
-        let mut names: Vec<String> = datafusion_survival::all_functions()
-            .iter()
-            .map(|f| f.name().to_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
     /// Names of every aggregate function known to the session.
     pub fn all_function_names(&self) -> Vec<String> {
         let state = self.ctx.state();
@@ -74,8 +64,9 @@ fn register_demo(ctx: &SessionContext) -> Result<()> {
         .expect("the default catalog exists");
     catalog.register_schema("demo", Arc::new(MemorySchemaProvider::new()))?;
     let bytes = datafusion::arrow::buffer::Buffer::from(NET_COHORT_PARQUET);
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.as_slice().to_vec()))?
-        .build()?;
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.as_slice().to_vec()))?
+            .build()?;
     let batches: Vec<RecordBatch> = reader.collect::<std::result::Result<_, _>>()?;
     let schema = batches[0].schema();
     let table = MemTable::try_new(schema, vec![batches])?;
@@ -94,7 +85,13 @@ pub fn table_name(path: &Path) -> String {
     let stem = stem.split('.').next().unwrap_or(&stem).to_owned();
     let mut name: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, 't');
@@ -117,7 +114,8 @@ pub async fn register_path(ctx: &SessionContext, path: &Path) -> Result<String> 
                     .map(|c| (c.clone(), datafusion::arrow::datatypes::DataType::Utf8))
                     .collect(),
             );
-        ctx.register_listing_table(&name, &p, options, None, None).await?;
+        ctx.register_listing_table(&name, &p, options, None, None)
+            .await?;
         return Ok(name);
     }
     if !path.exists() {
@@ -125,15 +123,29 @@ pub async fn register_path(ctx: &SessionContext, path: &Path) -> Result<String> 
     }
     let lower = p.to_lowercase();
     if lower.ends_with(".parquet") {
-        ctx.register_parquet(&name, &p, ParquetReadOptions::default()).await?;
+        ctx.register_parquet(&name, &p, ParquetReadOptions::default())
+            .await?;
     } else if lower.ends_with(".csv") {
         ctx.register_csv(&name, &p, CsvReadOptions::new()).await?;
     } else if lower.ends_with(".tsv") {
-        ctx.register_csv(&name, &p, CsvReadOptions::new().delimiter(b'\t').file_extension(".tsv"))
-            .await?;
+        ctx.register_csv(
+            &name,
+            &p,
+            CsvReadOptions::new()
+                .delimiter(b'\t')
+                .file_extension(".tsv"),
+        )
+        .await?;
     } else if lower.ends_with(".json") || lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
-        let ext = if lower.ends_with(".json") { ".json" } else if lower.ends_with(".jsonl") { ".jsonl" } else { ".ndjson" };
-        ctx.register_json(&name, &p, NdJsonReadOptions::default().file_extension(ext)).await?;
+        let ext = if lower.ends_with(".json") {
+            ".json"
+        } else if lower.ends_with(".jsonl") {
+            ".jsonl"
+        } else {
+            ".ndjson"
+        };
+        ctx.register_json(&name, &p, JsonReadOptions::default().file_extension(ext))
+            .await?;
     } else if lower.ends_with(".arrow") || lower.ends_with(".ipc") || lower.ends_with(".feather") {
         ctx.register_arrow(&name, &p, Default::default()).await?;
     } else {
@@ -150,7 +162,9 @@ fn hive_partition_columns(dir: &Path) -> Vec<String> {
     let mut cols = vec![];
     let mut cur = dir.to_path_buf();
     loop {
-        let Ok(entries) = std::fs::read_dir(&cur) else { break };
+        let Ok(entries) = std::fs::read_dir(&cur) else {
+            break;
+        };
         let mut next = None;
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();

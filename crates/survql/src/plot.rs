@@ -1,0 +1,662 @@
+//! `\plot km`: Kaplan-Meier curves per group, drawn in the terminal or written as a
+//! publication-style SVG/PNG figure (censoring ticks, optional 95% band, legend with the
+//! log-rank p-value, number-at-risk table under the axis). The statistics come from
+//! `survql-stats`, the drawing from `plotters`.
+
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{exec_err, DataFusionError, Result};
+use plotters::prelude::*;
+use survql_stats::logrank::{survdiff, GroupTimeCount};
+use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+
+use crate::runner::App;
+
+/// DejaVu Sans (see assets/DejaVuSans-LICENSE.txt), for PNG text rendering.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+/// Colours of successive curves (colour-blind friendly).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(120, 120, 120),
+    RGBColor(0, 0, 0),
+];
+
+/// Options of `\plot km`.
+#[derive(Debug, Clone)]
+pub struct PlotOptions {
+    pub output: Option<PathBuf>,
+    pub ci: bool,
+    pub title: Option<String>,
+    pub xlab: String,
+    pub ylab: String,
+    pub break_every: Option<f64>,
+    pub xmax: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for PlotOptions {
+    fn default() -> Self {
+        PlotOptions {
+            output: None,
+            ci: false,
+            title: None,
+            xlab: "Time".into(),
+            ylab: "Survival probability".into(),
+            break_every: None,
+            xmax: None,
+            width: 900,
+            height: 640,
+        }
+    }
+}
+
+/// One Kaplan-Meier curve to draw.
+pub struct Curve {
+    pub label: String,
+    pub km: KaplanMeier,
+}
+
+/// Everything a figure shows.
+pub struct KmPlot {
+    pub curves: Vec<Curve>,
+    /// Log-rank p-value when there are at least two groups.
+    pub p_value: Option<f64>,
+    pub ticks: Vec<f64>,
+    pub xmax: f64,
+}
+
+/// Splits `\plot km` arguments into options and the query (which starts at the first
+/// SELECT or WITH).
+pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
+    let tokens = shell_words(args);
+    let mut opts = PlotOptions::default();
+    let Some(kind) = tokens.first().map(|t| t.0.clone()) else {
+        return exec_err!(
+            "\\plot: usage: \\plot km [options] SELECT <group>, <time>, <event> FROM ..."
+        );
+    };
+    let mut i = 1;
+    let mut query_start = None;
+    while i < tokens.len() {
+        let (tok, offset) = (&tokens[i].0, tokens[i].1);
+        let upper = tok.to_ascii_uppercase();
+        if upper == "SELECT" || upper == "WITH" || upper == "(SELECT" {
+            query_start = Some(offset);
+            break;
+        }
+        let mut value = |name: &str| -> Result<String> {
+            i += 1;
+            tokens
+                .get(i)
+                .map(|t| t.0.clone())
+                .ok_or_else(|| DataFusionError::Execution(format!("\\plot: {name} needs a value")))
+        };
+        let number = |name: &str, v: String| -> Result<f64> {
+            v.parse::<f64>().map_err(|_| {
+                DataFusionError::Execution(format!("\\plot: {name} must be a number, found '{v}'"))
+            })
+        };
+        match tok.as_str() {
+            "-o" | "--output" => opts.output = Some(PathBuf::from(value("-o")?)),
+            "--ci" => opts.ci = true,
+            "--title" => opts.title = Some(value("--title")?),
+            "--xlab" => opts.xlab = value("--xlab")?,
+            "--ylab" => opts.ylab = value("--ylab")?,
+            "--break" => opts.break_every = Some(number("--break", value("--break")?)?),
+            "--xmax" => opts.xmax = Some(number("--xmax", value("--xmax")?)?),
+            "--width" => opts.width = number("--width", value("--width")?)? as u32,
+            "--height" => opts.height = number("--height", value("--height")?)? as u32,
+            other => return exec_err!("\\plot: unknown option '{other}' (\\? lists the options)"),
+        }
+        i += 1;
+    }
+    let Some(start) = query_start else {
+        return exec_err!("\\plot: missing the query (SELECT <group>, <time>, <event> FROM ...)");
+    };
+    if opts.break_every.is_some_and(|b| b <= 0.0) {
+        return exec_err!("\\plot: --break must be positive");
+    }
+    Ok((
+        kind,
+        opts,
+        args[start..].trim().trim_end_matches(';').to_owned(),
+    ))
+}
+
+/// Splits on white space, honouring single and double quotes; returns each word with the
+/// byte offset where it starts.
+fn shell_words(s: &str) -> Vec<(String, usize)> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut start = None;
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '"' || (c == '\'' && start.is_none()) => {
+                quote = Some(c);
+                start.get_or_insert(i);
+            }
+            None if c.is_whitespace() => {
+                if let Some(st) = start.take() {
+                    out.push((std::mem::take(&mut cur), st));
+                }
+            }
+            None => {
+                start.get_or_insert(i);
+                cur.push(c);
+            }
+        }
+    }
+    if let Some(st) = start {
+        out.push((cur, st));
+    }
+    out
+}
+
+/// Runs `\plot ...`; returns the path written, if any.
+pub async fn run_plot_command(app: &mut App, args: &str) -> Result<Option<PathBuf>> {
+    let (kind, mut opts, query) = parse_plot_args(args)?;
+    if kind != "km" {
+        return exec_err!("\\plot: unknown plot '{kind}' (only 'km' is available)");
+    }
+    let (_, batches) = app.execute(&query).await?;
+    let plot = km_plot_from_batches(&batches, &opts)?;
+    match opts.output.take() {
+        None => {
+            let width = crate::runner::terminal_width().unwrap_or(80);
+            app.emit(&render_terminal(&plot, &opts, width))?;
+            Ok(None)
+        }
+        Some(path) => {
+            let path = if path.is_relative() {
+                app.figures_dir.join(path)
+            } else {
+                path
+            };
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            write_figure(&plot, &opts, &path)?;
+            Ok(Some(path))
+        }
+    }
+}
+
+/// Builds the curves from a result whose columns are (group, time, event) or (time, event).
+pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<KmPlot> {
+    let Some(first) = batches.first() else {
+        return exec_err!("\\plot km: the query returned no rows");
+    };
+    let ncol = first.num_columns();
+    if !(2..=3).contains(&ncol) {
+        return exec_err!("\\plot km: the query must return (group, time, event) or (time, event), found {ncol} columns");
+    }
+    let mut groups: Vec<(String, Vec<(f64, u64, u64)>)> = vec![];
+    for b in batches {
+        use datafusion::arrow::array::Array;
+        let label_col = if ncol == 3 {
+            Some(cast(b.column(0), &DataType::Utf8)?)
+        } else {
+            None
+        };
+        let time = cast(b.column(ncol - 2), &DataType::Float64)?;
+        let time = time
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::Float64Array>()
+            .unwrap();
+        let event = b.column(ncol - 1);
+        let event = if event.data_type() == &DataType::Boolean {
+            event.clone()
+        } else {
+            cast(&cast(event, &DataType::Int64)?, &DataType::Boolean)?
+        };
+        let event = event
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::BooleanArray>()
+            .unwrap();
+        let labels = label_col.as_ref().map(|l| {
+            l.as_any()
+                .downcast_ref::<datafusion::arrow::array::StringArray>()
+                .unwrap()
+        });
+        for i in 0..b.num_rows() {
+            if time.is_null(i) || event.is_null(i) || labels.is_some_and(|l| l.is_null(i)) {
+                continue;
+            }
+            let t = time.value(i);
+            if !t.is_finite() {
+                return exec_err!("\\plot km: time must be finite, found {t}");
+            }
+            let label = labels.map_or_else(|| "All".to_owned(), |l| l.value(i).to_owned());
+            let e = event.value(i);
+            match groups.iter_mut().find(|g| g.0 == label) {
+                Some(g) => g.1.push((t, u64::from(e), u64::from(!e))),
+                None => groups.push((label, vec![(t, u64::from(e), u64::from(!e))])),
+            }
+        }
+    }
+    if groups.is_empty() {
+        return exec_err!("\\plot km: no rows with a time and an event");
+    }
+    // R's factor order: numeric when every label is a number, else byte order.
+    if groups.iter().all(|g| g.0.parse::<f64>().is_ok()) {
+        groups.sort_by(|a, b| {
+            a.0.parse::<f64>()
+                .unwrap()
+                .total_cmp(&b.0.parse::<f64>().unwrap())
+        });
+    } else {
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let p_value = if groups.len() >= 2 {
+        let recs: Vec<GroupTimeCount> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (_, rows))| {
+                rows.iter()
+                    .map(move |&(time, events, censored)| GroupTimeCount {
+                        time,
+                        group: g,
+                        events,
+                        censored,
+                    })
+            })
+            .collect();
+        survdiff(&[recs], groups.len(), 0.0).p_value
+    } else {
+        None
+    };
+    let curves: Vec<Curve> = groups
+        .into_iter()
+        .map(|(label, rows)| Curve {
+            label,
+            km: KaplanMeier::from_counts(&TimeCounts::from_unsorted(rows)),
+        })
+        .collect();
+    let data_max = curves
+        .iter()
+        .filter_map(|c| c.km.time.last().copied())
+        .fold(0.0_f64, f64::max);
+    let xmax = opts.xmax.unwrap_or(data_max).max(f64::MIN_POSITIVE);
+    let step = opts.break_every.unwrap_or_else(|| nice_step(xmax));
+    let ticks: Vec<f64> = (0..)
+        .map(|k| k as f64 * step)
+        .take_while(|t| *t <= xmax * (1.0 + 1e-12))
+        .collect();
+    Ok(KmPlot {
+        curves,
+        p_value,
+        ticks,
+        xmax,
+    })
+}
+
+/// A "nice" tick spacing (1, 2, 2.5, 5 × 10^k) giving 4 to 10 intervals over [0, xmax].
+pub fn nice_step(xmax: f64) -> f64 {
+    let raw = xmax / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * mag >= raw {
+            return m * mag;
+        }
+    }
+    10.0 * mag
+}
+
+/// Text of a p-value as clinical papers print it.
+pub fn format_p(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {:.3}", p)
+    }
+}
+
+fn tick_label(t: f64) -> String {
+    if t.fract() == 0.0 {
+        format!("{}", t as i64)
+    } else {
+        format!("{t}")
+    }
+}
+
+/// The number at risk of each curve at each tick: subjects with time ≥ tick.
+pub fn risk_table(plot: &KmPlot) -> Vec<Vec<u64>> {
+    plot.curves
+        .iter()
+        .map(|c| {
+            plot.ticks
+                .iter()
+                .map(|&t| c.km.at(t, ConfType::None, 0.95).n_risk)
+                .collect()
+        })
+        .collect()
+}
+
+/// Writes the figure; the format follows the extension (.svg or .png).
+pub fn write_figure(plot: &KmPlot, opts: &PlotOptions, path: &Path) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let err = |e: Box<dyn std::error::Error>| {
+        DataFusionError::Execution(format!("\\plot: cannot draw {}: {e}", path.display()))
+    };
+    match ext.as_deref() {
+        Some("svg") => {
+            // Text extents are measured with the bundled font in SVG too.
+            register_fonts();
+            let root = SVGBackend::new(path, (opts.width, opts.height)).into_drawing_area();
+            draw(root, plot, opts).map_err(err)
+        }
+        Some("png") => {
+            register_fonts();
+            let root = BitMapBackend::new(path, (opts.width, opts.height)).into_drawing_area();
+            draw(root, plot, opts).map_err(err)
+        }
+        _ => exec_err!(
+            "\\plot: the output file must end in .svg or .png, found {}",
+            path.display()
+        ),
+    }
+}
+
+fn register_fonts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, FONT);
+    });
+}
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    plot: &KmPlot,
+    opts: &PlotOptions,
+) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (w, h) = (opts.width as i32, opts.height as i32);
+    let n = plot.curves.len() as i32;
+    // Height of the number-at-risk table: a title line and one line per curve.
+    let row_h = 20;
+    let table_h = row_h * (n + 2) + 10;
+    let (upper, _) = root.split_vertically(h - table_h);
+    let left = 85
+        + plot
+            .curves
+            .iter()
+            .map(|c| c.label.len() as i32)
+            .max()
+            .unwrap_or(0)
+            .min(20)
+            * 4;
+    let mut builder = ChartBuilder::on(&upper);
+    builder
+        .margin_top(15)
+        .margin_right(25)
+        .margin_left(18)
+        .x_label_area_size(45)
+        .y_label_area_size(left);
+    if let Some(t) = &opts.title {
+        builder.caption(t, ("sans-serif", 22));
+    }
+    let mut chart = builder.build_cartesian_2d(0f64..plot.xmax * 1.02, 0f64..1.02)?;
+    // The x ticks are the risk-table times, so they are drawn here rather than by plotters.
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(0)
+        .y_labels(6)
+        .x_desc(opts.xlab.as_str())
+        .y_desc(opts.ylab.as_str())
+        .y_label_formatter(&|v| format!("{v:.1}"))
+        .axis_desc_style(("sans-serif", 16))
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    for &t in &plot.ticks {
+        let (x, y) = chart.backend_coord(&(t, 0.0));
+        root.draw(&PathElement::new(vec![(x, y), (x, y + 5)], BLACK))?;
+        let text = tick_label(t);
+        root.draw(&Text::new(
+            text.clone(),
+            (x - 4 * text.len() as i32, y + 8),
+            ("sans-serif", 14).into_font(),
+        ))?;
+    }
+    for (k, c) in plot.curves.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let km = &c.km;
+        let clip = |t: f64| t.min(plot.xmax);
+        if opts.ci {
+            let b = km.bands(ConfType::Log, 0.95);
+            let mut up = vec![(0.0, 1.0)];
+            let mut lo = vec![(0.0, 1.0)];
+            let (mut pu, mut pl) = (1.0, 1.0);
+            for i in 0..km.time.len() {
+                let t = clip(km.time[i]);
+                let (u, l) = (b.upper[i], b.lower[i]);
+                let (u, l) = (
+                    if u.is_nan() { pu } else { u },
+                    if l.is_nan() { 0.0 } else { l },
+                );
+                up.push((t, pu));
+                up.push((t, u));
+                lo.push((t, pl));
+                lo.push((t, l));
+                pu = u;
+                pl = l;
+            }
+            // The band ends with the curve.
+            let end = clip(km.time.last().copied().unwrap_or(0.0));
+            up.push((end, pu));
+            lo.push((end, pl));
+            let mut poly = up;
+            poly.extend(lo.into_iter().rev());
+            chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.15))))?;
+        }
+        // The step function, from (0, 1) to the last time.
+        let mut pts = vec![(0.0, 1.0)];
+        let mut prev = 1.0;
+        for i in 0..km.time.len() {
+            let t = clip(km.time[i]);
+            pts.push((t, prev));
+            pts.push((t, km.surv[i]));
+            prev = km.surv[i];
+        }
+        let label = format!("{} (n = {})", c.label, km.n());
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+            });
+        // Censoring ticks: '+' where a subject was censored without an event at that time.
+        let marks: Vec<(f64, f64)> = (0..km.time.len())
+            .filter(|&i| km.n_censor[i] > 0 && km.time[i] <= plot.xmax)
+            .map(|i| (km.time[i], km.surv[i]))
+            .collect();
+        chart.draw_series(marks.into_iter().map(|(x, y)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, -5), (0, 5)], color.stroke_width(1))
+        }))?;
+    }
+    if n > 1 || plot.p_value.is_some() {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font(("sans-serif", 14))
+            .draw()?;
+    }
+    if let Some(p) = plot.p_value {
+        let (x, y) = chart.backend_coord(&(plot.xmax * 0.03, 0.08));
+        root.draw(&Text::new(
+            format!("Log-rank {}", format_p(p)),
+            (x, y),
+            ("sans-serif", 16).into_font(),
+        ))?;
+    }
+    // Number-at-risk table, aligned with the x ticks.
+    let top = h - table_h + 10;
+    let style = ("sans-serif", 14).into_font();
+    root.draw(&Text::new(
+        "Number at risk",
+        (10, top),
+        ("sans-serif", 14).into_font().style(FontStyle::Bold),
+    ))?;
+    let risk = risk_table(plot);
+    let x_of = |t: f64| chart.backend_coord(&(t, 0.0)).0;
+    for (k, c) in plot.curves.iter().enumerate() {
+        let y = top + row_h * (k as i32 + 1) + 4;
+        let color = PALETTE[k % PALETTE.len()];
+        root.draw(&Text::new(
+            c.label.clone(),
+            (10, y),
+            style.clone().color(&color),
+        ))?;
+        for (j, &t) in plot.ticks.iter().enumerate() {
+            let text = risk[k][j].to_string();
+            let x = x_of(t) - (text.len() as i32 * 4);
+            root.draw(&Text::new(text, (x, y), style.clone()))?;
+        }
+    }
+    let _ = w;
+    root.present()?;
+    Ok(())
+}
+
+/// The curves drawn with characters, for a terminal `width` columns wide.
+pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String {
+    const SYMBOLS: [char; 8] = ['*', 'o', 'x', '#', '@', '%', '&', '$'];
+    let label_w = 6usize;
+    let cols = (width as usize).saturating_sub(label_w + 2).clamp(30, 160);
+    let rows = 20usize;
+    let mut grid = vec![vec![' '; cols]; rows + 1];
+    let col_of = |t: f64| {
+        ((t / plot.xmax) * (cols - 1) as f64)
+            .round()
+            .clamp(0.0, (cols - 1) as f64) as usize
+    };
+    let row_of = |s: f64| ((1.0 - s) * rows as f64).round().clamp(0.0, rows as f64) as usize;
+    for (k, c) in plot.curves.iter().enumerate() {
+        let sym = SYMBOLS[k % SYMBOLS.len()];
+        for (col, cell) in (0..cols).map(|col| (col, col as f64 / (cols - 1) as f64 * plot.xmax)) {
+            // S at this column's time: the last curve time <= t.
+            let idx = c.km.time.partition_point(|&x| x <= cell);
+            let s = if idx == 0 { 1.0 } else { c.km.surv[idx - 1] };
+            let last = c.km.time.last().copied().unwrap_or(0.0);
+            if cell > last + 1e-12 {
+                break;
+            }
+            grid[row_of(s)][col] = sym;
+        }
+        for i in 0..c.km.time.len() {
+            if c.km.n_censor[i] > 0 && c.km.time[i] <= plot.xmax {
+                grid[row_of(c.km.surv[i])][col_of(c.km.time[i])] = '+';
+            }
+        }
+    }
+    let mut out = String::new();
+    if let Some(t) = &opts.title {
+        out.push_str(&format!("{t}\n"));
+    }
+    for (r, line) in grid.iter().enumerate() {
+        let y = 1.0 - r as f64 / rows as f64;
+        let lab = if r % 5 == 0 {
+            format!("{y:>5.2}")
+        } else {
+            " ".repeat(5)
+        };
+        out.push_str(&format!(
+            "{lab} |{}\n",
+            line.iter().collect::<String>().trim_end()
+        ));
+    }
+    out.push_str(&format!("{} +{}\n", " ".repeat(5), "-".repeat(cols)));
+    // Tick labels under the axis.
+    let mut axis = vec![' '; cols + 12];
+    for &t in &plot.ticks {
+        let s = tick_label(t);
+        let c = col_of(t);
+        for (k, ch) in s.chars().enumerate() {
+            if let Some(slot) = axis.get_mut(label_w + 1 + c + k) {
+                *slot = ch;
+            }
+        }
+    }
+    out.push_str(axis.iter().collect::<String>().trim_end());
+    out.push('\n');
+    out.push_str(&format!(
+        "{:>w$}\n",
+        opts.xlab,
+        w = label_w + cols / 2 + opts.xlab.len() / 2
+    ));
+    for (k, c) in plot.curves.iter().enumerate() {
+        out.push_str(&format!(
+            "  {} {} (n = {}, events = {})\n",
+            SYMBOLS[k % SYMBOLS.len()],
+            c.label,
+            c.km.n(),
+            c.km.events()
+        ));
+    }
+    out.push_str("  + censored\n");
+    if let Some(p) = plot.p_value {
+        out.push_str(&format!("  Log-rank {}\n", format_p(p)));
+    }
+    // Number at risk.
+    out.push_str("Number at risk\n");
+    let risk = risk_table(plot);
+    let head: Vec<String> = plot
+        .ticks
+        .iter()
+        .map(|&t| format!("{:>7}", tick_label(t)))
+        .collect();
+    out.push_str(&format!("{:<12}{}\n", "time", head.join("")));
+    for (k, c) in plot.curves.iter().enumerate() {
+        let vals: Vec<String> = risk[k].iter().map(|v| format!("{v:>7}")).collect();
+        let mut name = c.label.clone();
+        name.truncate(11);
+        out.push_str(&format!("{name:<12}{}\n", vals.join("")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_options_and_query() {
+        let (kind, o, q) = parse_plot_args("km -o fig.svg --ci --title \"OS by grade\" --break 12 SELECT grade, os_months, died FROM t").unwrap();
+        assert_eq!(kind, "km");
+        assert_eq!(o.output, Some(PathBuf::from("fig.svg")));
+        assert!(o.ci);
+        assert_eq!(o.title.as_deref(), Some("OS by grade"));
+        assert_eq!(o.break_every, Some(12.0));
+        assert_eq!(q, "SELECT grade, os_months, died FROM t");
+    }
+
+    #[test]
+    fn nice_steps() {
+        assert_eq!(nice_step(120.0), 20.0);
+        assert_eq!(nice_step(60.0), 10.0);
+        assert_eq!(nice_step(14.0), 2.5);
+    }
+}
