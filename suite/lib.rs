@@ -14,6 +14,8 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use serde_json::{json, Value};
 
+pub mod generator;
+
 /// The datasets of the reference set, each with `<name>.csv`, `<name>.parquet` and
 /// `golden/<name>.json`.
 pub const DATASETS: &[&str] = &[
