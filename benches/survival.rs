@@ -38,7 +38,12 @@ fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--rows" => rows = it.next().and_then(|v| v.replace('_', "").parse::<f64>().ok()).expect("--rows N") as u64,
+            "--rows" => {
+                rows = it
+                    .next()
+                    .and_then(|v| v.replace('_', "").parse::<f64>().ok())
+                    .expect("--rows N") as u64
+            }
             "--repeat" => repeat = it.next().and_then(|v| v.parse().ok()).expect("--repeat N"),
             "--only" => only = it.next().map(|v| v.split(',').map(str::to_owned).collect()),
             "--data" => data = it.next().map(PathBuf::from),
@@ -47,9 +52,17 @@ fn parse_args() -> Args {
         }
     }
     let data = data.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data").join(format!("registry-{rows}"))
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("bench-data")
+            .join(format!("registry-{rows}"))
     });
-    Args { rows, repeat, only, data }
+    Args {
+        rows,
+        repeat,
+        only,
+        data,
+    }
 }
 
 /// Peak resident set size of this process since the last reset, in bytes (Linux).
@@ -98,7 +111,11 @@ async fn measure(ctx: &SessionContext, sql: &str, repeat: usize) -> Result<Measu
         }
         peak = peak.max(p);
     }
-    Ok(Measure { seconds: best, peak, output_rows })
+    Ok(Measure {
+        seconds: best,
+        peak,
+        output_rows,
+    })
 }
 
 struct Case {
@@ -163,17 +180,25 @@ fn mb(b: Option<u64>) -> String {
 async fn main() -> Result<()> {
     let args = parse_args();
     if !args.data.join("year=2024").exists() {
-        eprintln!("generating {} rows under {} ...", args.rows, args.data.display());
+        eprintln!(
+            "generating {} rows under {} ...",
+            args.rows,
+            args.data.display()
+        );
         let t = Instant::now();
         survql_suite::generator::write_registry(&args.data, args.rows, 20_240_679)?;
         eprintln!("generated in {:.1} s", t.elapsed().as_secs_f64());
     }
-    let config = SessionConfig::new().with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let config = SessionConfig::new()
+        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
     let mut ctx = SessionContext::new_with_config(config);
     datafusion_survival::register_all(&mut ctx)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
-        .with_table_partition_cols(vec![("year".into(), DataType::Int32), ("region".into(), DataType::Utf8)]);
+        .with_table_partition_cols(vec![
+            ("year".into(), DataType::Int32),
+            ("region".into(), DataType::Utf8),
+        ]);
     ctx.register_listing_table("registry", args.data.to_str().unwrap(), options, None, None)
         .await?;
     let has_cox = ctx.state().aggregate_functions().contains_key("cox_ph");
@@ -187,7 +212,11 @@ async fn main() -> Result<()> {
     println!("| case | survql | floor | ratio | survql rows/s | peak RSS survql | peak RSS floor | output rows (survql / floor) |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for case in cases(args.rows) {
-        if args.only.as_ref().is_some_and(|o| !o.iter().any(|n| n == case.name)) {
+        if args
+            .only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|n| n == case.name))
+        {
             continue;
         }
         if case.name.starts_with("cox") && !has_cox {

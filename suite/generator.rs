@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::Result;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -18,7 +20,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Exp1, StandardNormal};
+use rand_distr::{Exp1, StandardNormal};
 
 /// Years and regions of the Hive partitions.
 pub const YEARS: std::ops::Range<i32> = 2015..2025;
@@ -46,7 +48,12 @@ pub fn schema() -> SchemaRef {
 }
 
 /// `rows` patients as record batches of at most `batch` rows, from `seed`.
-pub fn batches(rows: u64, seed: u64, first_id: i64, batch: usize) -> impl Iterator<Item = RecordBatch> {
+pub fn batches(
+    rows: u64,
+    seed: u64,
+    first_id: i64,
+    batch: usize,
+) -> impl Iterator<Item = RecordBatch> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let schema = schema();
     let mut done = 0u64;
@@ -110,7 +117,9 @@ pub fn batches(rows: u64, seed: u64, first_id: i64, batch: usize) -> impl Iterat
 /// Writes `rows` patients under `dir` as `year=Y/region=R/part-0.parquet` (40 partitions),
 /// returning the files written. The same `seed` always gives the same data.
 pub fn write_registry(dir: &Path, rows: u64, seed: u64) -> Result<Vec<PathBuf>> {
-    let parts: Vec<(i32, &str)> = YEARS.flat_map(|y| REGIONS.iter().map(move |r| (y, *r))).collect();
+    let parts: Vec<(i32, &str)> = YEARS
+        .flat_map(|y| REGIONS.iter().map(move |r| (y, *r)))
+        .collect();
     let per = rows / parts.len() as u64;
     let mut files = vec![];
     let props = WriterProperties::builder()
@@ -118,13 +127,24 @@ pub fn write_registry(dir: &Path, rows: u64, seed: u64) -> Result<Vec<PathBuf>> 
         .set_max_row_group_row_count(Some(1 << 20))
         .build();
     for (k, (year, region)) in parts.iter().enumerate() {
-        let n = if k == parts.len() - 1 { rows - per * (parts.len() as u64 - 1) } else { per };
-        let sub = dir.join(format!("year={year}")).join(format!("region={region}"));
+        let n = if k == parts.len() - 1 {
+            rows - per * (parts.len() as u64 - 1)
+        } else {
+            per
+        };
+        let sub = dir
+            .join(format!("year={year}"))
+            .join(format!("region={region}"));
         std::fs::create_dir_all(&sub)?;
         let path = sub.join("part-0.parquet");
         let file = std::fs::File::create(&path)?;
         let mut writer = ArrowWriter::try_new(file, schema(), Some(props.clone()))?;
-        for b in batches(n, seed.wrapping_add(k as u64 * 7919), (k as u64 * per) as i64, 65_536) {
+        for b in batches(
+            n,
+            seed.wrapping_add(k as u64 * 7919),
+            (k as u64 * per) as i64,
+            65_536,
+        ) {
             writer.write(&b)?;
         }
         writer.close()?;
@@ -144,9 +164,20 @@ mod tests {
         assert_eq!(a, b);
         let events: i64 = a
             .iter()
-            .map(|b| b.column(2).as_any().downcast_ref::<Int64Array>().unwrap().values().iter().sum::<i64>())
+            .map(|b| {
+                b.column(2)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .iter()
+                    .sum::<i64>()
+            })
             .sum();
         let censored = 1.0 - events as f64 / 20_000.0;
-        assert!((0.2..0.4).contains(&censored), "censored fraction {censored}");
+        assert!(
+            (0.2..0.4).contains(&censored),
+            "censored fraction {censored}"
+        );
     }
 }

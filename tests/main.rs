@@ -4,6 +4,7 @@
 //!
 //! One test binary on purpose: each links all of DataFusion.
 
+mod golden_cox;
 mod golden_km;
 mod golden_tests;
 mod slt;

@@ -14,12 +14,17 @@
 
 mod cell_counts;
 mod common;
+mod cox_state;
 mod labels;
 mod logrank_state;
 mod macros;
 mod time_counts;
 
 pub mod chisq_test;
+pub mod cox_ph;
+pub mod cox_ph_counting;
+pub mod cox_ph_strat;
+pub mod cox_zph;
 pub mod fisher_test;
 pub mod km_curve;
 pub mod km_followup;
@@ -63,6 +68,10 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(prop_ci::PropCi::with_warnings(s())),
         udaf(chisq_test::ChisqTest::with_warnings(s())),
         udaf(fisher_test::FisherTest::with_warnings(s())),
+        udaf(cox_ph::CoxPh::with_warnings(s())),
+        udaf(cox_ph_strat::CoxPhStrat::with_warnings(s())),
+        udaf(cox_ph_counting::CoxPhCounting::with_warnings(s())),
+        udaf(cox_zph::CoxZph::with_warnings(s())),
     ]
 }
 

@@ -15,6 +15,7 @@
 #![allow(clippy::excessive_precision)]
 
 pub mod contingency;
+pub mod cox;
 pub mod distributions;
 pub mod km;
 pub mod linalg;

@@ -34,6 +34,10 @@ struct Cli {
     #[arg(value_name = "FILE|DIR")]
     paths: Vec<PathBuf>,
 
+    /// Register a file or directory under a table name, NAME=PATH. Repeatable.
+    #[arg(short = 't', long = "table", value_name = "NAME=PATH", action = ArgAction::Append)]
+    tables: Vec<String>,
+
     /// Run SQL (statements separated by ';'; backslash commands allowed). Repeatable.
     #[arg(short = 'c', long = "command", value_name = "SQL", action = ArgAction::Append)]
     commands: Vec<String>,
@@ -96,6 +100,7 @@ fn inputs_in_order(matches: &clap::ArgMatches, cli: &Cli) -> Vec<Input> {
 async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
     let session = Session::new()?;
     session.register_paths(&cli.paths).await?;
+    session.register_named(&cli.tables).await?;
     let mut app = App::new(session, cli.format, cli.figures.clone());
     app.quiet = cli.quiet;
 

@@ -47,6 +47,17 @@ impl Session {
         Ok(names)
     }
 
+    /// Registers `NAME=PATH` specifications.
+    pub async fn register_named(&self, specs: &[String]) -> Result<()> {
+        for spec in specs {
+            let Some((name, path)) = spec.split_once('=') else {
+                return plan_err!("--table expects NAME=PATH, found '{spec}'");
+            };
+            register_path_as(&self.ctx, name.trim(), Path::new(path.trim())).await?;
+        }
+        Ok(())
+    }
+
     /// Names of every aggregate function known to the session.
     pub fn all_function_names(&self) -> Vec<String> {
         let state = self.ctx.state();
@@ -101,7 +112,12 @@ pub fn table_name(path: &Path) -> String {
 
 /// Registers one file or directory and returns its table name.
 pub async fn register_path(ctx: &SessionContext, path: &Path) -> Result<String> {
-    let name = table_name(path);
+    register_path_as(ctx, &table_name(path), path).await
+}
+
+/// Registers one file or directory as table `name`.
+pub async fn register_path_as(ctx: &SessionContext, name: &str, path: &Path) -> Result<String> {
+    let name = name.to_owned();
     let p = path.to_string_lossy().to_string();
     if path.is_dir() {
         // A directory of Parquet files, possibly Hive-partitioned (year=2020/region=north/...).

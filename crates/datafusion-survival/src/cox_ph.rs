@@ -1,0 +1,93 @@
+//! [`CoxPh`]: `cox_ph(time, event, x1 [, x2, ...] [, options])`.
+
+use std::sync::OnceLock;
+
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::Result;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
+};
+
+use crate::common::{doc, WarningSink};
+use crate::cox_state::{self, CoxAccumulator, CoxCall, CoxGroupsAccumulator, CoxKind};
+use crate::macros::udaf_constructors;
+
+const NAME: &str = "cox_ph";
+const SYNTAX: &str = "cox_ph(time, event, x1 [, x2, ...] [, options])";
+const KIND: CoxKind = CoxKind::Ph;
+
+/// `cox_ph(time, event, x1 [, x2, ...] [, options])`, as R's `coxph(Surv(time, event) ~ x1 + x2 + ...)`.
+///
+/// ```sql
+/// SELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;
+///
+/// SELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CoxPh {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(CoxPh);
+
+impl CoxPh {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Cox proportional hazards regression, as R's coxph(Surv(time, event) ~ x1 + x2 + ...): numeric and boolean covariates are one term each, text covariates are factors with treatment contrasts against the first level (byte order). Returns STRUCT<n, events, ties, iterations, converged, warning, loglik_null, loglik, lr_chisq, lr_df, lr_p, wald_chisq, wald_p, score_chisq, score_p, concordance, concordance_se, terms LIST<STRUCT<term, coef, exp_coef, se, robust_se, z, p_value, lower, upper>>>; lower/upper are the CI of exp(coef). The state keeps every row: memory O(rows x covariates).", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor).")
+            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow (default efron), conf_level=0.95, robust=false, max_iter=20, eps=1e-9.")
+            .build()
+        })
+    }
+}
+
+impl AggregateUDFImpl for CoxPh {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(cox_state::return_type(KIND))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(cox_state::state_fields(KIND, &args))
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(CoxAccumulator::new(CoxCall::new(
+            NAME, KIND, &args, &self.sink,
+        )?)))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(CoxGroupsAccumulator::new(CoxCall::new(
+            NAME, KIND, &args, &self.sink,
+        )?)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(Self::doc())
+    }
+}

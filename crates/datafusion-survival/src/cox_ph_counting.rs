@@ -1,0 +1,92 @@
+//! [`CoxPhCounting`]: `cox_ph_counting(start, stop, event, x1 [, x2, ...] [, options])`.
+
+use std::sync::OnceLock;
+
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::Result;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
+};
+
+use crate::common::{doc, WarningSink};
+use crate::cox_state::{self, CoxAccumulator, CoxCall, CoxGroupsAccumulator, CoxKind};
+use crate::macros::udaf_constructors;
+
+const NAME: &str = "cox_ph_counting";
+const SYNTAX: &str = "cox_ph_counting(start, stop, event, x1 [, x2, ...] [, options])";
+const KIND: CoxKind = CoxKind::Counting;
+
+/// `cox_ph_counting(start, stop, event, x1 [, x2, ...] [, options])`, as R's `coxph(Surv(start, stop, event) ~ x1 + ...)`.
+///
+/// ```sql
+/// SELECT unnest(cox_ph_counting(start, stop, event, age, surgery, transplant)['terms']) FROM heart;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CoxPhCounting {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(CoxPhCounting);
+
+impl CoxPhCounting {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Cox regression on counting-process data, as R's coxph(Surv(start, stop, event) ~ x1 + ...): each row is an interval (start, stop] during which the subject is at risk with the given covariate values (time-varying covariates, delayed entry). Returns the same STRUCT as cox_ph.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_ph_counting(start, stop, event, age, surgery, transplant)['terms']) FROM heart;\n```")
+            .with_argument("start", "Interval start (numeric), < stop.")
+            .with_argument("stop", "Interval end: event or censoring time.")
+            .with_argument("event", "1/true = event at stop.")
+            .with_argument("x1, x2, ...", "Covariates.")
+            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps.")
+            .build()
+        })
+    }
+}
+
+impl AggregateUDFImpl for CoxPhCounting {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(cox_state::return_type(KIND))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(cox_state::state_fields(KIND, &args))
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(CoxAccumulator::new(CoxCall::new(
+            NAME, KIND, &args, &self.sink,
+        )?)))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(CoxGroupsAccumulator::new(CoxCall::new(
+            NAME, KIND, &args, &self.sink,
+        )?)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(Self::doc())
+    }
+}

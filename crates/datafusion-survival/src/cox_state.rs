@@ -1,0 +1,1112 @@
+//! The state shared by `cox_ph`, `cox_ph_strat`, `cox_ph_counting` and `cox_zph`: the rows
+//! the fit needs, in compact columnar form (times as f64, events as booleans, strata and
+//! factor covariates as interned labels, numeric covariates as f64). Memory is
+//! O(rows × covariates): a Cox fit needs every row. Partial states merge by appending rows.
+//!
+//! State fields, named after the function: `[stop]`, `[start]` (counting process),
+//! `[event]`, `[strata]` (stratified), then one `[x<i>]` per remaining argument (DOUBLE, or
+//! VARCHAR for factors and for the trailing options string, whose list stays empty).
+
+use std::mem::size_of;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
+use datafusion::physical_expr::expressions::Literal;
+use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
+
+use crate::common::{
+    coerce_event, coerce_time, event_column, f64_field, finite_or_null, i64_field, list_array,
+    row_mask, struct_array, time_column, WarningSink,
+};
+use crate::labels::{label_column, sorted_label_order, Labels};
+
+/// Which of the four Cox functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum CoxKind {
+    Ph,
+    Strat,
+    Counting,
+    Zph,
+}
+
+impl CoxKind {
+    /// Number of leading arguments that are not covariates.
+    fn fixed(self) -> usize {
+        match self {
+            CoxKind::Ph | CoxKind::Zph => 2,
+            CoxKind::Strat | CoxKind::Counting => 3,
+        }
+    }
+
+    fn arg_names(self) -> &'static [&'static str] {
+        match self {
+            CoxKind::Ph | CoxKind::Zph => &["time", "event"],
+            CoxKind::Strat => &["time", "event", "strata"],
+            CoxKind::Counting => &["start", "stop", "event"],
+        }
+    }
+}
+
+/// A covariate argument: numeric (one term) or a factor (one term per non-reference level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Covariate {
+    Numeric { name: String },
+    Boolean { name: String },
+    Factor { name: String },
+}
+
+impl Covariate {
+    fn name(&self) -> &str {
+        match self {
+            Covariate::Numeric { name }
+            | Covariate::Boolean { name }
+            | Covariate::Factor { name } => name,
+        }
+    }
+}
+
+/// Coerces Cox arguments: times to DOUBLE, event 0/1/boolean, strata any type, covariates
+/// numeric → DOUBLE, BOOLEAN kept, strings/dictionaries → VARCHAR (factors).
+pub(crate) fn coerce_cox_types(
+    function: &str,
+    kind: CoxKind,
+    arg_types: &[DataType],
+    syntax: &str,
+) -> Result<Vec<DataType>> {
+    let fixed = kind.fixed();
+    if arg_types.len() < fixed + 1 {
+        return plan_err!(
+            "{function}: expected at least {} arguments (one covariate), found {}; usage: {syntax}",
+            fixed + 1,
+            arg_types.len()
+        );
+    }
+    let names = kind.arg_names();
+    let mut out = vec![];
+    for (i, dt) in arg_types.iter().enumerate() {
+        let coerced = if i < fixed {
+            match names[i] {
+                "event" => coerce_event(function, dt)?,
+                "strata" => match dt {
+                    DataType::Null => DataType::Utf8,
+                    d => d.clone(),
+                },
+                n => coerce_time(function, n, dt)?,
+            }
+        } else {
+            match dt {
+                DataType::Boolean => DataType::Boolean,
+                d if d.is_numeric() => DataType::Float64,
+                DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Dictionary(..)
+                | DataType::Null => DataType::Utf8,
+                d => {
+                    return plan_err!(
+                        "{function}: covariate {} must be numeric, boolean or text, found {d}",
+                        i - fixed + 1
+                    )
+                }
+            }
+        };
+        out.push(coerced);
+    }
+    Ok(out)
+}
+
+/// The state fields: see the module documentation.
+pub(crate) fn state_fields(kind: CoxKind, args: &StateFieldsArgs) -> Vec<FieldRef> {
+    let list = |name: &str, dt: DataType| -> FieldRef {
+        Arc::new(Field::new(
+            format_state_name(args.name, name),
+            DataType::List(Arc::new(Field::new_list_field(dt, true))),
+            true,
+        ))
+    };
+    let mut fields = vec![list("stop", DataType::Float64)];
+    if kind == CoxKind::Counting {
+        fields.push(list("start", DataType::Float64));
+    }
+    fields.push(list("event", DataType::Boolean));
+    if kind == CoxKind::Strat {
+        fields.push(list("strata", DataType::Utf8));
+    }
+    for (i, f) in args.input_fields[kind.fixed()..].iter().enumerate() {
+        let dt = match f.data_type() {
+            DataType::Float64 | DataType::Boolean => DataType::Float64,
+            _ => DataType::Utf8,
+        };
+        fields.push(list(&format!("x{}", i + 1), dt));
+    }
+    fields
+}
+
+/// STRUCT<term, coef, exp_coef, se, robust_se, z, p_value, lower, upper>.
+fn term_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("term", DataType::Utf8, true),
+        f64_field("coef"),
+        f64_field("exp_coef"),
+        f64_field("se"),
+        f64_field("robust_se"),
+        f64_field("z"),
+        f64_field("p_value"),
+        f64_field("lower"),
+        f64_field("upper"),
+    ])
+}
+
+fn term_item() -> Arc<Field> {
+    Arc::new(Field::new_list_field(DataType::Struct(term_fields()), true))
+}
+
+/// The result struct of `cox_ph*`.
+pub(crate) fn fit_fields() -> Fields {
+    Fields::from(vec![
+        i64_field("n"),
+        i64_field("events"),
+        Field::new("ties", DataType::Utf8, true),
+        i64_field("iterations"),
+        Field::new("converged", DataType::Boolean, true),
+        Field::new("warning", DataType::Utf8, true),
+        f64_field("loglik_null"),
+        f64_field("loglik"),
+        f64_field("lr_chisq"),
+        i64_field("lr_df"),
+        f64_field("lr_p"),
+        f64_field("wald_chisq"),
+        f64_field("wald_p"),
+        f64_field("score_chisq"),
+        f64_field("score_p"),
+        f64_field("concordance"),
+        f64_field("concordance_se"),
+        Field::new("terms", DataType::List(term_item()), true),
+    ])
+}
+
+/// STRUCT<term, chisq, df, p_value>.
+fn zph_term_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("term", DataType::Utf8, true),
+        f64_field("chisq"),
+        i64_field("df"),
+        f64_field("p_value"),
+    ])
+}
+
+fn zph_item() -> Arc<Field> {
+    Arc::new(Field::new_list_field(
+        DataType::Struct(zph_term_fields()),
+        true,
+    ))
+}
+
+/// The result struct of `cox_zph`.
+pub(crate) fn zph_fields() -> Fields {
+    Fields::from(vec![
+        f64_field("global_chisq"),
+        i64_field("global_df"),
+        f64_field("global_p"),
+        Field::new("terms", DataType::List(zph_item()), true),
+    ])
+}
+
+pub(crate) fn return_type(kind: CoxKind) -> DataType {
+    match kind {
+        CoxKind::Zph => DataType::Struct(zph_fields()),
+        _ => DataType::Struct(fit_fields()),
+    }
+}
+
+/// Options of the trailing `'key=value, ...'` string.
+#[derive(Debug, Clone)]
+pub(crate) struct CoxCallOptions {
+    pub fit: CoxOptions,
+    pub transform: ZphTransform,
+    /// cox_zph: test terms (a factor's levels together, R's default) or single coefficients.
+    pub terms: bool,
+}
+
+fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOptions> {
+    let mut o = CoxCallOptions {
+        fit: CoxOptions::default(),
+        transform: ZphTransform::Km,
+        terms: true,
+    };
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((k, v)) = part.split_once('=') else {
+            return exec_err!("{function}: option '{part}' is not key=value");
+        };
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+        let num = |v: &str| -> Result<f64> {
+            v.parse::<f64>().map_err(|_| {
+                datafusion::common::DataFusionError::Execution(format!(
+                    "{function}: option '{k}' must be a number, found '{v}'"
+                ))
+            })
+        };
+        let boolean = |v: &str| -> Result<bool> {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "t" | "yes" | "1" => Ok(true),
+                "false" | "f" | "no" | "0" => Ok(false),
+                _ => exec_err!("{function}: option '{k}' must be true or false, found '{v}'"),
+            }
+        };
+        match k.as_str() {
+            "ties" => {
+                o.fit.ties = match v.to_ascii_lowercase().as_str() {
+                    "efron" => Ties::Efron,
+                    "breslow" => Ties::Breslow,
+                    "exact" => return exec_err!("{function}: ties=exact is not supported; use ties=efron (default) or ties=breslow"),
+                    _ => return exec_err!("{function}: option 'ties' must be efron or breslow, found '{v}'"),
+                }
+            }
+            "conf_level" => {
+                let l = num(v)?;
+                if !(l > 0.0 && l < 1.0) {
+                    return exec_err!("{function}: option 'conf_level' must be in (0, 1), found {v}");
+                }
+                o.fit.conf_level = l;
+            }
+            "robust" => o.fit.robust = boolean(v)?,
+            "max_iter" | "iter_max" => {
+                let m = num(v)?;
+                if m < 0.0 || m.fract() != 0.0 || m > 1000.0 {
+                    return exec_err!("{function}: option 'max_iter' must be a whole number from 0 to 1000, found {v}");
+                }
+                o.fit.max_iter = m as usize;
+            }
+            "eps" => {
+                let e = num(v)?;
+                if !(e > 0.0 && e < 1.0) {
+                    return exec_err!("{function}: option 'eps' must be in (0, 1), found {v}");
+                }
+                o.fit.eps = e;
+            }
+            "transform" if kind == CoxKind::Zph => {
+                o.transform = match ZphTransform::parse(&v.to_ascii_lowercase()) {
+                    Some(t) => t,
+                    None => return exec_err!("{function}: option 'transform' must be km, identity, rank or log, found '{v}'"),
+                }
+            }
+            "terms" if kind == CoxKind::Zph => o.terms = boolean(v)?,
+            other => return exec_err!("{function}: unknown option '{other}' (ties, conf_level, robust, max_iter, eps{})", if kind == CoxKind::Zph { ", transform, terms" } else { "" }),
+        }
+    }
+    Ok(o)
+}
+
+/// A term name from an argument's field name: the column name without a table qualifier.
+fn term_name(field: &Field) -> String {
+    let n = field.name();
+    if !n.contains([' ', '(', ')']) {
+        if let Some((_, last)) = n.rsplit_once('.') {
+            return last.to_owned();
+        }
+    }
+    n.clone()
+}
+
+/// Per-call configuration, decided when the accumulator is created.
+#[derive(Debug, Clone)]
+pub(crate) struct CoxCall {
+    pub function: &'static str,
+    pub expression: String,
+    pub sink: WarningSink,
+    kind: CoxKind,
+    covariates: Vec<Covariate>,
+    /// The last argument is the options string (its state list stays empty).
+    has_options: bool,
+    options: CoxCallOptions,
+}
+
+impl CoxCall {
+    pub(crate) fn new(
+        function: &'static str,
+        kind: CoxKind,
+        args: &AccumulatorArgs,
+        sink: &WarningSink,
+    ) -> Result<CoxCall> {
+        let fixed = kind.fixed();
+        let n = args.exprs.len();
+        // A trailing constant string is the options string.
+        let options_text = args
+            .exprs
+            .last()
+            .and_then(|e| e.downcast_ref::<Literal>())
+            .and_then(|l| match l.value() {
+                ScalarValue::Utf8(Some(s))
+                | ScalarValue::LargeUtf8(Some(s))
+                | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+                _ => None,
+            });
+        let has_options = options_text.is_some() && n > fixed + 1;
+        let options = parse_options(
+            function,
+            kind,
+            options_text
+                .as_deref()
+                .filter(|_| has_options)
+                .unwrap_or(""),
+        )?;
+        let ncov = n - fixed - usize::from(has_options);
+        if ncov == 0 {
+            return exec_err!("{function}: at least one covariate is needed");
+        }
+        let mut covariates = vec![];
+        for i in fixed..fixed + ncov {
+            let field = &args.expr_fields[i];
+            let name = term_name(field);
+            covariates.push(match field.data_type() {
+                DataType::Float64 => Covariate::Numeric { name },
+                DataType::Boolean => Covariate::Boolean { name },
+                _ => Covariate::Factor { name },
+            });
+        }
+        Ok(CoxCall {
+            function,
+            expression: args.name.to_owned(),
+            sink: sink.clone(),
+            kind,
+            covariates,
+            has_options,
+            options,
+        })
+    }
+}
+
+/// The rows of one SQL group.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CoxRows {
+    stop: Vec<f64>,
+    start: Vec<f64>,
+    event: Vec<bool>,
+    strata_labels: Labels,
+    strata: Vec<u32>,
+    /// One column per covariate argument: numbers, or label ids for factors.
+    num: Vec<Vec<f64>>,
+    fac_labels: Vec<Labels>,
+    fac: Vec<Vec<u32>>,
+}
+
+impl CoxRows {
+    fn ensure(&mut self, ncov: usize) {
+        if self.num.len() < ncov {
+            self.num.resize_with(ncov, Vec::new);
+            self.fac.resize_with(ncov, Vec::new);
+            self.fac_labels.resize_with(ncov, Labels::default);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.stop.len()
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>()
+            + (self.stop.capacity() + self.start.capacity()) * 8
+            + self.event.capacity()
+            + self.strata.capacity() * 4
+            + self.num.iter().map(|v| v.capacity() * 8).sum::<usize>()
+            + self.fac.iter().map(|v| v.capacity() * 4).sum::<usize>()
+            + self.fac_labels.iter().map(Labels::size).sum::<usize>()
+    }
+}
+
+/// A covariate column of a batch, ready for row access.
+enum CovColumn<'a> {
+    Num(&'a Float64Array),
+    Bool(BooleanArray),
+    Text(ArrayRef),
+}
+
+fn update(
+    call: &CoxCall,
+    states: &mut [CoxRows],
+    values: &[ArrayRef],
+    groups: &[usize],
+    filter: Option<&BooleanArray>,
+) -> Result<()> {
+    let f = call.function;
+    let fixed = call.kind.fixed();
+    let (stop_i, event_i) = match call.kind {
+        CoxKind::Counting => (1, 2),
+        _ => (0, 1),
+    };
+    let stop = time_column(
+        f,
+        if call.kind == CoxKind::Counting {
+            "stop"
+        } else {
+            "time"
+        },
+        &values[stop_i],
+    )?;
+    let start = if call.kind == CoxKind::Counting {
+        Some(time_column(f, "start", &values[0])?)
+    } else {
+        None
+    };
+    let event = event_column(f, &values[event_i])?;
+    let strata = if call.kind == CoxKind::Strat {
+        Some(label_column(f, "strata", &values[2])?)
+    } else {
+        None
+    };
+    let strata = strata.as_ref().map(|s| s.as_string::<i32>());
+    let mut cols: Vec<CovColumn> = vec![];
+    for (k, cov) in call.covariates.iter().enumerate() {
+        let a = &values[fixed + k];
+        cols.push(match cov {
+            Covariate::Numeric { .. } => CovColumn::Num(a.as_primitive::<Float64Type>()),
+            Covariate::Boolean { .. } => CovColumn::Bool(a.as_boolean().clone()),
+            Covariate::Factor { .. } => CovColumn::Text(label_column(f, cov.name(), a)?),
+        });
+    }
+    let mut arrays: Vec<&dyn Array> = vec![stop, &event];
+    if let Some(s) = start {
+        arrays.push(s);
+    }
+    if let Some(s) = strata {
+        arrays.push(s);
+    }
+    for c in &cols {
+        arrays.push(match c {
+            CovColumn::Num(a) => *a,
+            CovColumn::Bool(a) => a,
+            CovColumn::Text(a) => a.as_ref(),
+        });
+    }
+    let (mask, skipped) = row_mask(&arrays, filter);
+    call.sink.add_skipped(&call.expression, skipped);
+    // Covariates must be finite, like times.
+    for (k, c) in cols.iter().enumerate() {
+        if let CovColumn::Num(a) = c {
+            for i in 0..a.len() {
+                if a.is_valid(i)
+                    && !a.value(i).is_finite()
+                    && mask.as_ref().is_none_or(|m| m.is_valid(i))
+                {
+                    return exec_err!(
+                        "{f}: covariate '{}' must be a finite number, found {}",
+                        call.covariates[k].name(),
+                        a.value(i)
+                    );
+                }
+            }
+        }
+    }
+    if let Some(s) = start {
+        for i in 0..s.len() {
+            if mask.as_ref().is_none_or(|m| m.is_valid(i))
+                && s.is_valid(i)
+                && stop.is_valid(i)
+                && s.value(i) >= stop.value(i)
+            {
+                return exec_err!(
+                    "{f}: every interval needs start < stop, found start {} and stop {}",
+                    s.value(i),
+                    stop.value(i)
+                );
+            }
+        }
+    }
+    let ncov = call.covariates.len();
+    let mut add = |i: usize| {
+        let st = &mut states[groups[i]];
+        st.ensure(ncov);
+        st.stop.push(stop.value(i));
+        if let Some(s) = start {
+            st.start.push(s.value(i));
+        }
+        st.event.push(event.value(i));
+        if let Some(s) = strata {
+            let id = st.strata_labels.id(s.value(i));
+            st.strata.push(id);
+        }
+        for (k, c) in cols.iter().enumerate() {
+            match c {
+                CovColumn::Num(a) => st.num[k].push(a.value(i)),
+                CovColumn::Bool(a) => st.num[k].push(if a.value(i) { 1.0 } else { 0.0 }),
+                CovColumn::Text(a) => {
+                    let id = st.fac_labels[k].id(a.as_string::<i32>().value(i));
+                    st.fac[k].push(id);
+                }
+            }
+        }
+    };
+    match mask {
+        None => (0..stop.len()).for_each(&mut add),
+        Some(m) => m.valid_indices().for_each(&mut add),
+    }
+    Ok(())
+}
+
+fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
+    let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
+    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
+    let f64_list = |get: &dyn Fn(&CoxRows) -> &[f64]| -> ArrayRef {
+        let v: Vec<f64> = states.iter().flat_map(|s| get(s).iter().copied()).collect();
+        list_array(
+            item(DataType::Float64),
+            &lengths,
+            Arc::new(Float64Array::from(v)),
+        )
+    };
+    let mut out = vec![f64_list(&|s| &s.stop)];
+    if call.kind == CoxKind::Counting {
+        out.push(f64_list(&|s| &s.start));
+    }
+    let ev: BooleanArray = states
+        .iter()
+        .flat_map(|s| s.event.iter().map(|&e| Some(e)))
+        .collect();
+    out.push(list_array(item(DataType::Boolean), &lengths, Arc::new(ev)));
+    if call.kind == CoxKind::Strat {
+        let v: Vec<&str> = states
+            .iter()
+            .flat_map(|s| {
+                s.strata
+                    .iter()
+                    .map(|&id| &*s.strata_labels.names[id as usize])
+            })
+            .collect();
+        out.push(list_array(
+            item(DataType::Utf8),
+            &lengths,
+            Arc::new(StringArray::from(v)),
+        ));
+    }
+    for (k, cov) in call.covariates.iter().enumerate() {
+        match cov {
+            Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
+                let v: Vec<f64> = states
+                    .iter()
+                    .flat_map(|s| {
+                        s.num
+                            .get(k)
+                            .map_or(&[][..], |c| c.as_slice())
+                            .iter()
+                            .copied()
+                    })
+                    .collect();
+                out.push(list_array(
+                    item(DataType::Float64),
+                    &lengths,
+                    Arc::new(Float64Array::from(v)),
+                ));
+            }
+            Covariate::Factor { .. } => {
+                let v: Vec<&str> = states
+                    .iter()
+                    .flat_map(|s| {
+                        s.fac
+                            .get(k)
+                            .map_or(&[][..], |c| c.as_slice())
+                            .iter()
+                            .map(move |&id| &*s.fac_labels[k].names[id as usize])
+                    })
+                    .collect();
+                out.push(list_array(
+                    item(DataType::Utf8),
+                    &lengths,
+                    Arc::new(StringArray::from(v)),
+                ));
+            }
+        }
+    }
+    if call.has_options {
+        let empty = vec![0usize; states.len()];
+        out.push(list_array(
+            item(DataType::Utf8),
+            &empty,
+            Arc::new(StringArray::from(Vec::<&str>::new())),
+        ));
+    }
+    out
+}
+
+fn merge(
+    call: &CoxCall,
+    states: &mut [CoxRows],
+    values: &[ArrayRef],
+    groups: &[usize],
+) -> Result<()> {
+    let lists: Vec<_> = values.iter().map(|v| v.as_list::<i32>()).collect();
+    let mut c = 0;
+    let stop_l = lists[c];
+    c += 1;
+    let start_l = if call.kind == CoxKind::Counting {
+        c += 1;
+        Some(lists[c - 1])
+    } else {
+        None
+    };
+    let event_l = lists[c];
+    c += 1;
+    let strata_l = if call.kind == CoxKind::Strat {
+        c += 1;
+        Some(lists[c - 1])
+    } else {
+        None
+    };
+    let cov_l = &lists[c..c + call.covariates.len()];
+    let ncov = call.covariates.len();
+    let stop_v = stop_l.values().as_primitive::<Float64Type>();
+    let start_v = start_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
+    let event_v = event_l.values().as_boolean().clone();
+    let strata_v = strata_l.map(|l| l.values().as_string::<i32>().clone());
+    for (row, &g) in groups.iter().enumerate() {
+        if stop_l.is_null(row) {
+            continue;
+        }
+        let st = &mut states[g];
+        st.ensure(ncov);
+        let (a, b) = (
+            stop_l.offsets()[row] as usize,
+            stop_l.offsets()[row + 1] as usize,
+        );
+        for k in a..b {
+            st.stop.push(stop_v.value(k));
+            if let Some(s) = &start_v {
+                st.start.push(s.value(k));
+            }
+            st.event.push(event_v.value(k));
+            if let Some(s) = &strata_v {
+                let id = st.strata_labels.id(s.value(k));
+                st.strata.push(id);
+            }
+        }
+        for (j, cov) in call.covariates.iter().enumerate() {
+            let l = cov_l[j];
+            let (a, b) = (l.offsets()[row] as usize, l.offsets()[row + 1] as usize);
+            match cov {
+                Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
+                    let v = l.values().as_primitive::<Float64Type>();
+                    st.num[j].extend((a..b).map(|k| v.value(k)));
+                }
+                Covariate::Factor { .. } => {
+                    let v = l.values().as_string::<i32>();
+                    for k in a..b {
+                        let id = st.fac_labels[j].id(v.value(k));
+                        st.fac[j].push(id);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The model matrix of one group: R's treatment contrasts for factors (levels in byte order,
+/// the first the reference), `<name>TRUE` for booleans. Returns the data, coefficient names
+/// and, per covariate argument, the coefficient indices it produced.
+fn model_data(
+    call: &CoxCall,
+    rows: &CoxRows,
+) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
+    let n = rows.len();
+    let mut x = vec![];
+    let mut names = vec![];
+    let mut groups = vec![];
+    let mut notes = vec![];
+    for (k, cov) in call.covariates.iter().enumerate() {
+        let mut idx = vec![];
+        match cov {
+            Covariate::Numeric { name } => {
+                idx.push(x.len());
+                x.push(rows.num.get(k).cloned().unwrap_or_default());
+                names.push(name.clone());
+            }
+            Covariate::Boolean { name } => {
+                idx.push(x.len());
+                x.push(rows.num.get(k).cloned().unwrap_or_default());
+                names.push(format!("{name}TRUE"));
+            }
+            Covariate::Factor { name } => {
+                let labels = rows
+                    .fac_labels
+                    .get(k)
+                    .map(|l| l.names.clone())
+                    .unwrap_or_default();
+                let order = sorted_label_order(&labels);
+                // Treatment coding: one column per level after the first (byte order, as R
+                // with LC_COLLATE=C).
+                let ids = rows.fac.get(k).cloned().unwrap_or_default();
+                let levels: Vec<&str> = order.iter().map(|&i| &*labels[i]).collect();
+                if levels.len() < 2 && n > 0 {
+                    notes.push(format!(
+                        "covariate '{name}' has a single level and was dropped"
+                    ));
+                }
+                for &lvl in order.iter().skip(1) {
+                    idx.push(x.len());
+                    x.push(
+                        ids.iter()
+                            .map(|&id| if id as usize == lvl { 1.0 } else { 0.0 })
+                            .collect(),
+                    );
+                    names.push(format!("{name}{}", labels[lvl]));
+                }
+                let _ = levels;
+            }
+        }
+        groups.push(idx);
+    }
+    let strata = if call.kind == CoxKind::Strat {
+        // Stratum ids in label order (only the partition matters).
+        let order = sorted_label_order(&rows.strata_labels.names);
+        let mut rank = vec![0u32; order.len()];
+        order
+            .iter()
+            .enumerate()
+            .for_each(|(p, &id)| rank[id] = p as u32);
+        rows.strata.iter().map(|&s| rank[s as usize]).collect()
+    } else {
+        vec![0; n]
+    };
+    let data = CoxData {
+        start: (call.kind == CoxKind::Counting).then(|| rows.start.clone()),
+        stop: rows.stop.clone(),
+        event: rows.event.clone(),
+        strata,
+        x,
+    };
+    (data, names, groups, notes)
+}
+
+fn fit_row(
+    call: &CoxCall,
+    rows: &CoxRows,
+) -> (
+    CoxFit,
+    Vec<String>,
+    Option<String>,
+    CoxData,
+    Vec<Vec<usize>>,
+) {
+    let (data, names, groups, notes) = model_data(call, rows);
+    let fit = cox_fit(&data, &call.options.fit);
+    let mut warnings: Vec<String> = notes;
+    if let Some(w) = &fit.warning {
+        warnings.push(w.clone());
+    }
+    if !fit.infinite.is_empty() {
+        let which: Vec<&str> = fit.infinite.iter().map(|&i| names[i].as_str()).collect();
+        warnings.push(format!(
+            "coefficient for {} may be infinite (monotone likelihood)",
+            which.join(", ")
+        ));
+    }
+    let aliased: Vec<&str> = (0..names.len())
+        .filter(|&i| fit.coef[i].is_none() && fit.events > 0)
+        .map(|i| names[i].as_str())
+        .collect();
+    if !aliased.is_empty() {
+        warnings.push(format!(
+            "{} not estimable (zero variance or collinear): coefficient NULL",
+            aliased.join(", ")
+        ));
+    }
+    let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
+    if let Some(w) = &warning {
+        call.sink.push(format!("{}: {w}", call.expression));
+    }
+    (fit, names, warning, data, groups)
+}
+
+fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+    if call.kind == CoxKind::Zph {
+        return evaluate_zph(call, states);
+    }
+    let mut c = FitColumns::default();
+    let mut lengths = vec![];
+    let mut t = TermColumns::default();
+    for rows in states {
+        let (fit, names, warning, _, _) = fit_row(call, rows);
+        c.n.push(fit.n as i64);
+        c.events.push(fit.events as i64);
+        c.ties.push(fit.ties.name().to_owned());
+        c.iterations.push(fit.iterations as i64);
+        c.converged.push(fit.converged);
+        c.warning.push(warning);
+        c.loglik_null.push(fit.loglik_null);
+        c.loglik.push(fit.loglik);
+        c.lr.push(fit.lr_test.statistic.and_then(finite_or_null));
+        c.lr_df.push(fit.lr_test.df as i64);
+        c.lr_p.push(fit.lr_test.p_value.and_then(finite_or_null));
+        c.wald
+            .push(fit.wald_test.statistic.and_then(finite_or_null));
+        c.wald_p
+            .push(fit.wald_test.p_value.and_then(finite_or_null));
+        c.score
+            .push(fit.score_test.statistic.and_then(finite_or_null));
+        c.score_p
+            .push(fit.score_test.p_value.and_then(finite_or_null));
+        c.conc.push(fit.concordance.concordance);
+        c.conc_se.push(fit.concordance.std_err);
+        lengths.push(names.len());
+        for (i, name) in names.iter().enumerate() {
+            let term = &fit.terms[i];
+            t.term.push(name.clone());
+            t.coef.push(term.coef);
+            t.exp_coef.push(term.exp_coef.and_then(finite_or_null));
+            t.se.push(term.se.and_then(finite_or_null));
+            t.robust_se.push(term.robust_se);
+            t.z.push(term.z.and_then(finite_or_null));
+            t.p.push(term.p_value.and_then(finite_or_null));
+            t.lower.push(term.lower.and_then(finite_or_null));
+            t.upper.push(term.upper.and_then(finite_or_null));
+        }
+    }
+    let terms = struct_array(
+        &term_fields(),
+        vec![
+            Arc::new(StringArray::from(t.term)),
+            Arc::new(Float64Array::from(t.coef)),
+            Arc::new(Float64Array::from(t.exp_coef)),
+            Arc::new(Float64Array::from(t.se)),
+            Arc::new(Float64Array::from(t.robust_se)),
+            Arc::new(Float64Array::from(t.z)),
+            Arc::new(Float64Array::from(t.p)),
+            Arc::new(Float64Array::from(t.lower)),
+            Arc::new(Float64Array::from(t.upper)),
+        ],
+    );
+    Ok(struct_array(
+        &fit_fields(),
+        vec![
+            Arc::new(Int64Array::from(c.n)),
+            Arc::new(Int64Array::from(c.events)),
+            Arc::new(StringArray::from(c.ties)),
+            Arc::new(Int64Array::from(c.iterations)),
+            Arc::new(BooleanArray::from(c.converged)),
+            Arc::new(StringArray::from(c.warning)),
+            Arc::new(Float64Array::from(c.loglik_null)),
+            Arc::new(Float64Array::from(c.loglik)),
+            Arc::new(Float64Array::from(c.lr)),
+            Arc::new(Int64Array::from(c.lr_df)),
+            Arc::new(Float64Array::from(c.lr_p)),
+            Arc::new(Float64Array::from(c.wald)),
+            Arc::new(Float64Array::from(c.wald_p)),
+            Arc::new(Float64Array::from(c.score)),
+            Arc::new(Float64Array::from(c.score_p)),
+            Arc::new(Float64Array::from(c.conc)),
+            Arc::new(Float64Array::from(c.conc_se)),
+            list_array(term_item(), &lengths, terms),
+        ],
+    ))
+}
+
+#[derive(Default)]
+struct FitColumns {
+    n: Vec<i64>,
+    events: Vec<i64>,
+    ties: Vec<String>,
+    iterations: Vec<i64>,
+    converged: Vec<bool>,
+    warning: Vec<Option<String>>,
+    loglik_null: Vec<f64>,
+    loglik: Vec<f64>,
+    lr: Vec<Option<f64>>,
+    lr_df: Vec<i64>,
+    lr_p: Vec<Option<f64>>,
+    wald: Vec<Option<f64>>,
+    wald_p: Vec<Option<f64>>,
+    score: Vec<Option<f64>>,
+    score_p: Vec<Option<f64>>,
+    conc: Vec<Option<f64>>,
+    conc_se: Vec<Option<f64>>,
+}
+
+#[derive(Default)]
+struct TermColumns {
+    term: Vec<String>,
+    coef: Vec<Option<f64>>,
+    exp_coef: Vec<Option<f64>>,
+    se: Vec<Option<f64>>,
+    robust_se: Vec<Option<f64>>,
+    z: Vec<Option<f64>>,
+    p: Vec<Option<f64>>,
+    lower: Vec<Option<f64>>,
+    upper: Vec<Option<f64>>,
+}
+
+fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+    let (mut gchi, mut gdf, mut gp) = (vec![], vec![], vec![]);
+    let mut lengths = vec![];
+    let (mut term, mut chi, mut df, mut p) = (vec![], vec![], vec![], vec![]);
+    for rows in states {
+        let (fit, names, _, data, groups) = fit_row(call, rows);
+        // Terms: one per covariate argument (R's terms = TRUE), or one per coefficient.
+        let (labels, grp): (Vec<String>, Vec<Vec<usize>>) = if call.options.terms {
+            let l = call
+                .covariates
+                .iter()
+                .map(|c| c.name().to_owned())
+                .collect();
+            (l, groups)
+        } else {
+            (names.clone(), (0..names.len()).map(|i| vec![i]).collect())
+        };
+        match cox_zph(
+            &data,
+            &fit,
+            call.options.fit.ties,
+            call.options.transform,
+            &grp,
+        ) {
+            Some(z) => {
+                gchi.push(z.global.statistic.and_then(finite_or_null));
+                gdf.push(Some(z.global.df as i64));
+                gp.push(z.global.p_value.and_then(finite_or_null));
+                let mut count = 0;
+                for (l, s) in labels.iter().zip(&z.terms) {
+                    if s.df == 0 {
+                        continue; // every coefficient of the term was aliased, as R drops it
+                    }
+                    term.push(l.clone());
+                    chi.push(s.statistic.and_then(finite_or_null));
+                    df.push(s.df as i64);
+                    p.push(s.p_value.and_then(finite_or_null));
+                    count += 1;
+                }
+                lengths.push(count);
+            }
+            None => {
+                gchi.push(None);
+                gdf.push(None);
+                gp.push(None);
+                lengths.push(0);
+            }
+        }
+    }
+    let terms = struct_array(
+        &zph_term_fields(),
+        vec![
+            Arc::new(StringArray::from(term)),
+            Arc::new(Float64Array::from(chi)),
+            Arc::new(Int64Array::from(df)),
+            Arc::new(Float64Array::from(p)),
+        ],
+    );
+    Ok(struct_array(
+        &zph_fields(),
+        vec![
+            Arc::new(Float64Array::from(gchi)),
+            Arc::new(Int64Array::from(gdf)),
+            Arc::new(Float64Array::from(gp)),
+            list_array(zph_item(), &lengths, terms),
+        ],
+    ))
+}
+
+#[derive(Debug)]
+pub(crate) struct CoxAccumulator {
+    call: CoxCall,
+    state: [CoxRows; 1],
+}
+
+impl CoxAccumulator {
+    pub(crate) fn new(call: CoxCall) -> Self {
+        CoxAccumulator {
+            call,
+            state: [CoxRows::default()],
+        }
+    }
+}
+
+impl Accumulator for CoxAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; values[0].len()];
+        update(&self.call, &mut self.state, values, &zeros, None)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let zeros = vec![0usize; states[0].len()];
+        merge(&self.call, &mut self.state, states, &zeros)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        emit_state(&self.call, &self.state)
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&evaluate(&self.call, &self.state)?, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.state[0].size()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct CoxGroupsAccumulator {
+    call: CoxCall,
+    states: Vec<CoxRows>,
+}
+
+impl CoxGroupsAccumulator {
+    pub(crate) fn new(call: CoxCall) -> Self {
+        CoxGroupsAccumulator {
+            call,
+            states: vec![],
+        }
+    }
+}
+
+impl GroupsAccumulator for CoxGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+        total: usize,
+    ) -> Result<()> {
+        self.states.resize_with(total, Default::default);
+        update(&self.call, &mut self.states, values, groups, filter)
+    }
+
+    fn merge_batch(&mut self, values: &[ArrayRef], groups: &[usize], total: usize) -> Result<()> {
+        self.states.resize_with(total, Default::default);
+        merge(&self.call, &mut self.states, values, groups)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        evaluate(&self.call, &emit_to.take_needed(&mut self.states))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Ok(emit_state(
+            &self.call,
+            &emit_to.take_needed(&mut self.states),
+        ))
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let n = values[0].len();
+        let mut states = vec![CoxRows::default(); n];
+        let idx: Vec<usize> = (0..n).collect();
+        update(&self.call, &mut states, values, &idx, filter)?;
+        Ok(emit_state(&self.call, &states))
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.states.iter().map(CoxRows::size).sum::<usize>()
+    }
+}

@@ -1,0 +1,91 @@
+//! [`CoxZph`]: `cox_zph(time, event, x1 [, x2, ...] [, options])`.
+
+use std::sync::OnceLock;
+
+use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::Result;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
+};
+
+use crate::common::{doc, WarningSink};
+use crate::cox_state::{self, CoxAccumulator, CoxCall, CoxGroupsAccumulator, CoxKind};
+use crate::macros::udaf_constructors;
+
+const NAME: &str = "cox_zph";
+const SYNTAX: &str = "cox_zph(time, event, x1 [, x2, ...] [, options])";
+const KIND: CoxKind = CoxKind::Zph;
+
+/// `cox_zph(time, event, x1 [, x2, ...] [, options])`, as R's `cox.zph(coxph(Surv(time, event) ~ x1 + ...), transform = "km")`.
+///
+/// ```sql
+/// SELECT unnest(cox_zph(os_months, died, age, sex, liver_mets)['terms']) FROM demo.net_cohort;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CoxZph {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(CoxZph);
+
+impl CoxZph {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Test of the proportional-hazards assumption of the Cox model on these covariates, as R's cox.zph(coxph(...), transform = 'km') (survival >= 3.0 score test): one test per covariate (a factor's levels together) and a global test. Returns STRUCT<global_chisq, global_df, global_p, terms LIST<STRUCT<term, chisq, df, p_value>>>.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_zph(os_months, died, age, sex, liver_mets)['terms']) FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("x1, x2, ...", "Covariates.")
+            .with_argument("options", "Constant string: as cox_ph plus transform=km|identity|rank|log (default km) and terms=true|false.")
+            .build()
+        })
+    }
+}
+
+impl AggregateUDFImpl for CoxZph {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(cox_state::return_type(KIND))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(cox_state::state_fields(KIND, &args))
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(CoxAccumulator::new(CoxCall::new(
+            NAME, KIND, &args, &self.sink,
+        )?)))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(CoxGroupsAccumulator::new(CoxCall::new(
+            NAME, KIND, &args, &self.sink,
+        )?)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(Self::doc())
+    }
+}

@@ -1,0 +1,1247 @@
+//! Cox proportional hazards regression, as R's `coxph` (survival 3.5-3).
+//!
+//! * Newton-Raphson on the partial likelihood as `coxfit6` (right-censored) and `agfit4`
+//!   (counting process): data sorted once by stop time within strata, one backward pass per
+//!   iteration over running risk-set sums; Efron or Breslow ties; covariates centred and
+//!   scaled (except those with values in {-1, 0, 1}, R's `nocenter`); step-halving when the
+//!   log-likelihood falls; convergence when |1 - loglik_old / loglik_new| ≤ eps.
+//! * Redundant (aliased) covariates: a pivot dropped by the generalised Cholesky
+//!   (`cholesky2`) gives an NA coefficient with variance 0, as R.
+//! * Monotone likelihood: R's check `|u V| > eps and > sqrt(eps)·|β|` after convergence.
+//! * Tests as `summary.coxph`: likelihood ratio, Wald (b' V⁻¹ b), score (at β = 0).
+//! * Robust (sandwich) variance D'D from the dfbeta residuals D = (score residuals) V.
+//! * Concordance with its infinitesimal-jackknife standard error, as `concordancefit`.
+//! * `cox.zph`: score test for time-varying coefficients with g(t) = KM, identity, rank or
+//!   log transform of time.
+
+use crate::distributions::{pchisq_upper, two_sided_normal_p, z_for_level};
+use crate::km::{near_tie_representatives, KaplanMeier, TimeCounts};
+use crate::linalg::{Cholesky, Matrix};
+
+/// How tied event times enter the partial likelihood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ties {
+    Efron,
+    Breslow,
+}
+
+impl Ties {
+    pub fn name(self) -> &'static str {
+        match self {
+            Ties::Efron => "efron",
+            Ties::Breslow => "breslow",
+        }
+    }
+}
+
+/// Fitting options (R's `coxph.control` and the `ties`, `robust` arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct CoxOptions {
+    pub ties: Ties,
+    pub max_iter: usize,
+    pub eps: f64,
+    /// Tolerance of the Cholesky decomposition (R: eps^0.75).
+    pub toler_chol: f64,
+    pub robust: bool,
+    pub conf_level: f64,
+}
+
+impl Default for CoxOptions {
+    fn default() -> Self {
+        CoxOptions {
+            ties: Ties::Efron,
+            max_iter: 20,
+            eps: 1e-9,
+            toler_chol: f64::EPSILON.powf(0.75),
+            robust: false,
+            conf_level: 0.95,
+        }
+    }
+}
+
+/// The data of a Cox model: one row per subject (or per interval, for counting-process data).
+#[derive(Debug, Clone, Default)]
+pub struct CoxData {
+    /// Start of each interval (counting process), `None` for right-censored data.
+    pub start: Option<Vec<f64>>,
+    /// Event or censoring time (end of the interval).
+    pub stop: Vec<f64>,
+    pub event: Vec<bool>,
+    /// Stratum of each row (0 when unstratified).
+    pub strata: Vec<u32>,
+    /// Covariate columns, each of length n.
+    pub x: Vec<Vec<f64>>,
+}
+
+impl CoxData {
+    pub fn n(&self) -> usize {
+        self.stop.len()
+    }
+
+    pub fn nvar(&self) -> usize {
+        self.x.len()
+    }
+}
+
+/// Harrell's concordance of the fitted risk score, as `coxph`'s `fit$concordance`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Concordance {
+    pub concordance: Option<f64>,
+    pub std_err: Option<f64>,
+    pub concordant: f64,
+    pub discordant: f64,
+    pub tied_x: f64,
+    pub tied_y: f64,
+    pub tied_xy: f64,
+}
+
+/// A test statistic with its degrees of freedom and p-value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChisqStat {
+    pub statistic: Option<f64>,
+    pub df: usize,
+    pub p_value: Option<f64>,
+}
+
+impl ChisqStat {
+    fn new(statistic: Option<f64>, df: usize) -> ChisqStat {
+        ChisqStat {
+            statistic,
+            df,
+            p_value: statistic.map(|s| pchisq_upper(s, df as f64)),
+        }
+    }
+}
+
+/// One coefficient row of `summary(coxph)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoxTerm {
+    pub coef: Option<f64>,
+    pub exp_coef: Option<f64>,
+    /// Model-based standard error (0 for an aliased coefficient, as R).
+    pub se: Option<f64>,
+    pub robust_se: Option<f64>,
+    /// z and p use the robust SE when it was requested.
+    pub z: Option<f64>,
+    pub p_value: Option<f64>,
+    /// Confidence interval of exp(coef).
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// A fitted Cox model.
+#[derive(Debug, Clone)]
+pub struct CoxFit {
+    pub n: usize,
+    pub events: usize,
+    pub ties: Ties,
+    pub iterations: usize,
+    pub converged: bool,
+    /// What R warns about besides infinite coefficients (non-convergence, no events).
+    pub warning: Option<String>,
+    /// Coefficients R flags as possibly infinite ("Loglik converged before variable ...;
+    /// coefficient may be infinite"): monotone likelihood.
+    pub infinite: Vec<usize>,
+    /// Coefficients; `None` for aliased (redundant) covariates.
+    pub coef: Vec<Option<f64>>,
+    /// Model-based variance (inverse information), rows/cols of aliased terms zero.
+    pub var: Matrix,
+    /// Robust (sandwich) variance, when requested.
+    pub robust_var: Option<Matrix>,
+    pub loglik_null: f64,
+    pub loglik: f64,
+    pub lr_test: ChisqStat,
+    pub wald_test: ChisqStat,
+    pub score_test: ChisqStat,
+    pub concordance: Concordance,
+    pub terms: Vec<CoxTerm>,
+    /// Linear predictor of each row (data order), centred as R's `fit$linear.predictors`.
+    pub linear_predictors: Vec<f64>,
+    /// Covariate means used for centring (0 for {-1, 0, 1} covariates).
+    pub means: Vec<f64>,
+}
+
+/// Internal: data prepared for the likelihood passes. Rows are permuted so that within each
+/// stratum they run by decreasing stop time.
+struct Prepared {
+    n: usize,
+    p: usize,
+    /// Row-major centred and scaled covariates, in `order`.
+    x: Vec<f64>,
+    stop: Vec<f64>,
+    start: Vec<f64>,
+    event: Vec<bool>,
+    /// `order[k]` = data row of prepared row k.
+    order: Vec<usize>,
+    /// Per stratum: range of prepared rows.
+    strata: Vec<(usize, usize)>,
+    /// Per stratum, prepared rows sorted by decreasing start (counting process only).
+    by_start: Vec<Vec<usize>>,
+    counting: bool,
+    means: Vec<f64>,
+    scale: Vec<f64>,
+}
+
+impl Prepared {
+    fn new(data: &CoxData) -> Prepared {
+        let n = data.n();
+        let p = data.nvar();
+        // aeqSurv on every time of the data.
+        let mut all: Vec<f64> = data.stop.clone();
+        if let Some(s) = &data.start {
+            all.extend(s.iter().copied().filter(|v| v.is_finite()));
+        }
+        all.sort_unstable_by(f64::total_cmp);
+        all.dedup();
+        let reps = near_tie_representatives(&all);
+        let fix = |t: f64| -> f64 {
+            if !t.is_finite() {
+                return t;
+            }
+            let i = all.partition_point(|&v| v < t);
+            reps[i]
+        };
+        let stop_fixed: Vec<f64> = data.stop.iter().map(|&t| fix(t)).collect();
+        let start_fixed: Vec<f64> = match &data.start {
+            Some(s) => s.iter().map(|&t| fix(t)).collect(),
+            None => vec![f64::NEG_INFINITY; n],
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            data.strata[a]
+                .cmp(&data.strata[b])
+                .then(stop_fixed[b].total_cmp(&stop_fixed[a]))
+                // deaths after censorings at the same time (matters for nothing but determinism)
+                .then(data.event[a].cmp(&data.event[b]))
+        });
+        // Centring and scaling as coxfit6 (doscale = not all values in {-1, 0, 1}).
+        let mut means = vec![0.0; p];
+        let mut scale = vec![1.0; p];
+        for j in 0..p {
+            let col = &data.x[j];
+            let zero_one = col.iter().all(|&v| v == 0.0 || v == 1.0 || v == -1.0);
+            if zero_one || n == 0 {
+                continue;
+            }
+            let m = col.iter().sum::<f64>() / n as f64;
+            means[j] = m;
+            let mad = col.iter().map(|v| (v - m).abs()).sum::<f64>();
+            scale[j] = if mad > 0.0 { n as f64 / mad } else { 1.0 };
+        }
+        let mut x = vec![0.0; n * p];
+        for (k, &row) in order.iter().enumerate() {
+            for j in 0..p {
+                x[k * p + j] = (data.x[j][row] - means[j]) * scale[j];
+            }
+        }
+        let stop: Vec<f64> = order.iter().map(|&r| stop_fixed[r]).collect();
+        let start: Vec<f64> = order.iter().map(|&r| start_fixed[r]).collect();
+        let event: Vec<bool> = order.iter().map(|&r| data.event[r]).collect();
+        let mut strata = vec![];
+        let mut k = 0;
+        while k < n {
+            let s = data.strata[order[k]];
+            let mut e = k;
+            while e < n && data.strata[order[e]] == s {
+                e += 1;
+            }
+            strata.push((k, e));
+            k = e;
+        }
+        let counting = data.start.is_some();
+        let by_start = if counting {
+            strata
+                .iter()
+                .map(|&(a, b)| {
+                    let mut v: Vec<usize> = (a..b).collect();
+                    v.sort_by(|&i, &j| start[j].total_cmp(&start[i]));
+                    v
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        Prepared {
+            n,
+            p,
+            x,
+            stop,
+            start,
+            event,
+            order,
+            strata,
+            by_start,
+            counting,
+            means,
+            scale,
+        }
+    }
+
+    #[inline]
+    fn row(&self, k: usize) -> &[f64] {
+        &self.x[k * self.p..(k + 1) * self.p]
+    }
+}
+
+/// Log partial likelihood, score and information at `beta` (on the prepared scale).
+struct Pass {
+    loglik: f64,
+    u: Vec<f64>,
+    imat: Matrix,
+}
+
+/// Running sums over a risk set: Σ r, Σ r x, Σ r x x' (lower triangle).
+struct RiskSums {
+    denom: f64,
+    a: Vec<f64>,
+    cmat: Vec<f64>,
+}
+
+impl RiskSums {
+    fn new(p: usize) -> RiskSums {
+        RiskSums {
+            denom: 0.0,
+            a: vec![0.0; p],
+            cmat: vec![0.0; p * p],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.denom = 0.0;
+        self.a.iter_mut().for_each(|v| *v = 0.0);
+        self.cmat.iter_mut().for_each(|v| *v = 0.0);
+    }
+
+    #[inline]
+    fn add(&mut self, x: &[f64], risk: f64) {
+        let p = x.len();
+        self.denom += risk;
+        for i in 0..p {
+            let rx = risk * x[i];
+            self.a[i] += rx;
+            let row = &mut self.cmat[i * p..i * p + i + 1];
+            for (j, c) in row.iter_mut().enumerate() {
+                *c += rx * x[j];
+            }
+        }
+    }
+}
+
+/// One backward pass over the data: R's `coxfit6_iter` / `agfit4` likelihood step.
+fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, eta: &mut [f64]) -> Pass {
+    let p = d.p;
+    let mut u = vec![0.0; p];
+    let mut imat = Matrix::zeros(p);
+    let mut loglik = 0.0;
+    for k in 0..d.n {
+        eta[k] = d.row(k).iter().zip(beta).map(|(x, b)| x * b).sum();
+    }
+    let mut risk_set = RiskSums::new(p);
+    let mut deaths = RiskSums::new(p);
+    for (s, &(lo, hi)) in d.strata.iter().enumerate() {
+        risk_set.clear();
+        let mut k = lo;
+        let mut rem = 0usize; // position in by_start
+        while k < hi {
+            let t = d.stop[k];
+            // Everyone with this stop time enters; the deaths among them are kept apart.
+            deaths.clear();
+            let (mut ndead, mut deadwt) = (0usize, 0.0);
+            while k < hi && d.stop[k] == t {
+                let r = eta[k].exp();
+                if d.event[k] {
+                    ndead += 1;
+                    deadwt += 1.0;
+                    loglik += eta[k];
+                    for (ui, xi) in u.iter_mut().zip(d.row(k)) {
+                        *ui += xi;
+                    }
+                    deaths.add(d.row(k), r);
+                } else {
+                    risk_set.add(d.row(k), r);
+                }
+                k += 1;
+            }
+            if d.counting && ndead > 0 {
+                // Leave the risk set: intervals starting at or after t.
+                let starts = &d.by_start[s];
+                while rem < starts.len() && d.start[starts[rem]] >= t {
+                    let j = starts[rem];
+                    // Only rows already entered (stop >= t) are in the sums; all are.
+                    let r = eta[j].exp();
+                    risk_set.add(d.row(j), -r);
+                    rem += 1;
+                }
+            }
+            if ndead == 0 {
+                continue;
+            }
+            let nd = ndead as f64;
+            if ties == Ties::Breslow || ndead == 1 {
+                risk_set.denom += deaths.denom;
+                loglik -= deadwt * risk_set.denom.ln();
+                for i in 0..p {
+                    risk_set.a[i] += deaths.a[i];
+                }
+                for i in 0..p * p {
+                    risk_set.cmat[i] += deaths.cmat[i];
+                }
+                let denom = risk_set.denom;
+                for i in 0..p {
+                    let mean_i = risk_set.a[i] / denom;
+                    u[i] -= deadwt * mean_i;
+                    for j in 0..=i {
+                        let v =
+                            deadwt * (risk_set.cmat[i * p + j] - mean_i * risk_set.a[j]) / denom;
+                        imat.add(j, i, v);
+                    }
+                }
+            } else {
+                let wtave = deadwt / nd;
+                for _ in 0..ndead {
+                    risk_set.denom += deaths.denom / nd;
+                    loglik -= wtave * risk_set.denom.ln();
+                    for i in 0..p {
+                        risk_set.a[i] += deaths.a[i] / nd;
+                    }
+                    for i in 0..p * p {
+                        risk_set.cmat[i] += deaths.cmat[i] / nd;
+                    }
+                    let denom = risk_set.denom;
+                    for i in 0..p {
+                        let mean_i = risk_set.a[i] / denom;
+                        u[i] -= wtave * mean_i;
+                        for j in 0..=i {
+                            let v =
+                                wtave * (risk_set.cmat[i * p + j] - mean_i * risk_set.a[j]) / denom;
+                            imat.add(j, i, v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for i in 0..p {
+        for j in 0..i {
+            let v = imat.get(j, i);
+            imat.set(i, j, v);
+        }
+    }
+    Pass { loglik, u, imat }
+}
+
+/// Fits `coxph(Surv([start,] stop, event) ~ x + strata(s), ties = ..., robust = ...)`.
+pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
+    let n = data.n();
+    let p = data.nvar();
+    let events = data.event.iter().filter(|&&e| e).count();
+    let z = z_for_level(opts.conf_level);
+    if events == 0 || p == 0 {
+        // R's special case: no events, no fit.
+        let means = data
+            .x
+            .iter()
+            .map(|c| c.iter().sum::<f64>() / n.max(1) as f64)
+            .collect();
+        return CoxFit {
+            n,
+            events,
+            ties: opts.ties,
+            iterations: 0,
+            converged: true,
+            warning: (events == 0).then(|| "no events: the model cannot be fitted".to_owned()),
+            infinite: vec![],
+            coef: vec![None; p],
+            var: Matrix::zeros(p),
+            robust_var: None,
+            loglik_null: 0.0,
+            loglik: 0.0,
+            lr_test: ChisqStat::new(Some(0.0), 0),
+            wald_test: ChisqStat::new(Some(0.0), 0),
+            score_test: ChisqStat::new(Some(0.0), 0),
+            concordance: Concordance {
+                concordance: None,
+                std_err: None,
+                concordant: 0.0,
+                discordant: 0.0,
+                tied_x: 0.0,
+                tied_y: 0.0,
+                tied_xy: 0.0,
+            },
+            terms: vec![
+                CoxTerm {
+                    coef: None,
+                    exp_coef: None,
+                    se: Some(0.0),
+                    robust_se: None,
+                    z: None,
+                    p_value: None,
+                    lower: None,
+                    upper: None,
+                };
+                p
+            ],
+            linear_predictors: vec![0.0; n],
+            means,
+        };
+    }
+    let d = Prepared::new(data);
+    let mut eta = vec![0.0; n];
+    let mut beta = vec![0.0; p];
+
+    // Iteration 0: the null model, the score test.
+    let pass = likelihood_pass(&d, &beta, opts.ties, &mut eta);
+    let loglik_null = pass.loglik;
+    let chol = Cholesky::new(&pass.imat, opts.toler_chol);
+    let step = chol.solve(&pass.u);
+    let score = pass.u.iter().zip(&step).map(|(a, b)| a * b).sum::<f64>();
+    let mut best_loglik = loglik_null;
+    let mut newbeta: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
+    let mut halving = 0.0;
+    let mut iterations = 0;
+    let mut converged = false;
+    let mut last = pass;
+    let mut last_chol = chol;
+    for iter in 1..=opts.max_iter {
+        iterations = iter;
+        let pass = likelihood_pass(&d, &newbeta, opts.ties, &mut eta);
+        let chol = Cholesky::new(&pass.imat, opts.toler_chol);
+        let notfinite = !pass.loglik.is_finite()
+            || pass.u.iter().any(|v| !v.is_finite())
+            || pass.imat.data.iter().any(|v| !v.is_finite());
+        if !notfinite && (1.0 - best_loglik / pass.loglik).abs() <= opts.eps {
+            beta = newbeta.clone();
+            best_loglik = pass.loglik;
+            last = pass;
+            last_chol = chol;
+            converged = true;
+            break;
+        }
+        if notfinite || pass.loglik < best_loglik {
+            // Not converging: step halving, more aggressive each time.
+            halving += 1.0;
+            for i in 0..p {
+                newbeta[i] = (newbeta[i] + halving * beta[i]) / (halving + 1.0);
+            }
+        } else {
+            halving = 0.0;
+            best_loglik = pass.loglik;
+            let step = chol.solve(&pass.u);
+            for i in 0..p {
+                beta[i] = newbeta[i];
+                newbeta[i] += step[i];
+            }
+            last = pass;
+            last_chol = chol;
+        }
+    }
+    if !converged {
+        // Recompute at the last good beta, as coxfit6.
+        let pass = likelihood_pass(&d, &beta, opts.ties, &mut eta);
+        best_loglik = pass.loglik;
+        last_chol = Cholesky::new(&pass.imat, opts.toler_chol);
+        last = pass;
+    }
+    let loglik = best_loglik;
+    // Back to the original scale.
+    let inv = last_chol.inverse();
+    let mut var = Matrix::zeros(p);
+    for i in 0..p {
+        for j in 0..p {
+            var.set(i, j, inv.get(i, j) * d.scale[i] * d.scale[j]);
+        }
+    }
+    let coef_all: Vec<f64> = (0..p).map(|i| beta[i] * d.scale[i]).collect();
+    let u: Vec<f64> = (0..p).map(|i| last.u[i] / d.scale[i]).collect();
+    let singular: Vec<bool> = (0..p)
+        .map(|i| last_chol.rank < p && var.get(i, i) == 0.0)
+        .collect();
+
+    let mut warning = None;
+    let mut infinite = vec![];
+    if !converged {
+        warning = Some(format!(
+            "did not converge in {} iterations (relative loglik change > {})",
+            opts.max_iter, opts.eps
+        ));
+    } else if opts.max_iter > 1 {
+        let toler_inf = opts.eps.sqrt();
+        infinite = (0..p)
+            .filter(|&j| {
+                let v: f64 = (0..p).map(|i| u[i] * var.get(i, j)).sum::<f64>().abs();
+                !u[j].is_finite() || (v > opts.eps && v > toler_inf * coef_all[j].abs())
+            })
+            .collect();
+    }
+
+    // Linear predictors as R: X b - sum(b * means), aliased coefficients at 0.
+    let mut lp = vec![0.0; n];
+    let center: f64 = (0..p).map(|j| coef_all[j] * d.means[j]).sum();
+    for r in 0..n {
+        lp[r] = (0..p).map(|j| data.x[j][r] * coef_all[j]).sum::<f64>() - center;
+    }
+    let coef: Vec<Option<f64>> = (0..p)
+        .map(|i| (!singular[i]).then_some(coef_all[i]))
+        .collect();
+    let kept: Vec<usize> = (0..p).filter(|&i| !singular[i]).collect();
+    let df = kept.len();
+
+    let robust_var = opts.robust.then(|| {
+        let resid = score_residuals(&d, &coef_all, opts.ties, data);
+        // dfbeta = resid %*% var; robust var = t(dfbeta) %*% dfbeta.
+        let mut rv = Matrix::zeros(p);
+        let mut dfb = vec![0.0; p];
+        for r in 0..n {
+            for j in 0..p {
+                dfb[j] = (0..p).map(|i| resid[r * p + i] * var.get(i, j)).sum();
+            }
+            for i in 0..p {
+                for j in 0..p {
+                    rv.add(i, j, dfb[i] * dfb[j]);
+                }
+            }
+        }
+        rv
+    });
+    let used_var = robust_var.as_ref().unwrap_or(&var);
+    let wald = if df == 0 {
+        None
+    } else {
+        let vv = used_var.select(&kept);
+        let b: Vec<f64> = kept.iter().map(|&i| coef_all[i]).collect();
+        let sol = Cholesky::new(&vv, opts.toler_chol).solve(&b);
+        Some(sol.iter().zip(&b).map(|(a, b)| a * b).sum())
+    };
+    let terms = (0..p)
+        .map(|i| {
+            if singular[i] {
+                return CoxTerm {
+                    coef: None,
+                    exp_coef: None,
+                    se: Some(0.0),
+                    robust_se: robust_var.as_ref().map(|_| 0.0),
+                    z: None,
+                    p_value: None,
+                    lower: None,
+                    upper: None,
+                };
+            }
+            let b = coef_all[i];
+            let se = var.get(i, i).sqrt();
+            let rse = robust_var.as_ref().map(|v| v.get(i, i).sqrt());
+            let s = rse.unwrap_or(se);
+            let zval = b / s;
+            CoxTerm {
+                coef: Some(b),
+                exp_coef: Some(b.exp()),
+                se: Some(se),
+                robust_se: rse,
+                z: Some(zval),
+                p_value: Some(two_sided_normal_p(zval)),
+                lower: Some((b - z * s).exp()),
+                upper: Some((b + z * s).exp()),
+            }
+        })
+        .collect();
+    let concordance = concordance(data, &lp);
+    CoxFit {
+        n,
+        events,
+        ties: opts.ties,
+        iterations,
+        converged,
+        warning,
+        infinite,
+        coef,
+        var,
+        robust_var,
+        loglik_null,
+        loglik,
+        lr_test: ChisqStat::new(Some(2.0 * (loglik - loglik_null)), df),
+        wald_test: ChisqStat::new(wald, df),
+        score_test: ChisqStat::new(Some(score), df),
+        concordance,
+        terms,
+        linear_predictors: lp,
+        means: d.means.clone(),
+    }
+}
+
+/// Score residuals at `beta` (original scale), row-major n × p in data order, as R's
+/// `residuals(fit, type = "score")` (`coxscore2` / `agscore`), computed in O(n p) with
+/// cumulative hazard sums instead of R's O(n²) loop.
+fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Vec<f64> {
+    let (n, p) = (d.n, d.p);
+    // Unscaled, uncentred covariates in prepared order.
+    let xrow = |k: usize, j: usize| data.x[j][d.order[k]];
+    let eta: Vec<f64> = (0..n)
+        .map(|k| (0..p).map(|j| xrow(k, j) * beta[j]).sum())
+        .collect();
+    let score: Vec<f64> = eta.iter().map(|e| e.exp()).collect();
+    let mut resid = vec![0.0; n * p];
+    for (s, &(lo, hi)) in d.strata.iter().enumerate() {
+        // Event times of the stratum in decreasing order, with the risk-set sums at each.
+        // For each event time: hazard increments h and h·xbar (Σ over Efron steps) for the
+        // subjects at risk that are not among its deaths, and the per-death terms.
+        struct EventTime {
+            t: f64,
+            h: f64,
+            hx: Vec<f64>,
+            death_terms: Vec<(usize, Vec<f64>)>,
+        }
+        let mut times: Vec<EventTime> = vec![];
+        let mut denom = 0.0;
+        let mut a = vec![0.0; p];
+        let mut k = lo;
+        let mut rem = 0usize;
+        while k < hi {
+            let t = d.stop[k];
+            let first = k;
+            let (mut e_denom, mut a2) = (0.0, vec![0.0; p]);
+            let mut dead = vec![];
+            while k < hi && d.stop[k] == t {
+                let r = score[k];
+                denom += r;
+                for j in 0..p {
+                    a[j] += r * xrow(k, j);
+                }
+                if d.event[k] {
+                    e_denom += r;
+                    for j in 0..p {
+                        a2[j] += r * xrow(k, j);
+                    }
+                    dead.push(k);
+                }
+                k += 1;
+            }
+            let _ = first;
+            if d.counting && !dead.is_empty() {
+                let starts = &d.by_start[s];
+                while rem < starts.len() && d.start[starts[rem]] >= t {
+                    let j = starts[rem];
+                    denom -= score[j];
+                    for c in 0..p {
+                        a[c] -= score[j] * xrow(j, c);
+                    }
+                    rem += 1;
+                }
+            }
+            if dead.is_empty() {
+                continue;
+            }
+            let nd = dead.len() as f64;
+            let mut h = 0.0;
+            let mut hx = vec![0.0; p];
+            let mut death_terms: Vec<(usize, Vec<f64>)> =
+                dead.iter().map(|&k| (k, vec![0.0; p])).collect();
+            if ties == Ties::Breslow || dead.len() == 1 {
+                let haz = nd / denom;
+                h += haz;
+                for j in 0..p {
+                    let xbar = a[j] / denom;
+                    hx[j] += haz * xbar;
+                    for (k, term) in death_terms.iter_mut() {
+                        term[j] += xrow(*k, j) - xbar;
+                        term[j] -= (xrow(*k, j) - xbar) * score[*k] * haz;
+                    }
+                }
+            } else {
+                for dd in 0..dead.len() {
+                    let downwt = dd as f64 / nd;
+                    let temp = denom - downwt * e_denom;
+                    let haz = 1.0 / temp; // meanwt = 1
+                    h += haz;
+                    for j in 0..p {
+                        let mean = (a[j] - downwt * a2[j]) / temp;
+                        hx[j] += haz * mean;
+                        for (k, term) in death_terms.iter_mut() {
+                            let t2 = xrow(*k, j) - mean;
+                            term[j] += t2 / nd;
+                            term[j] -= t2 * score[*k] * haz * (1.0 - downwt);
+                        }
+                    }
+                }
+            }
+            times.push(EventTime {
+                t,
+                h,
+                hx,
+                death_terms,
+            });
+        }
+        // Forward in time: cumulative H and Σ h xbar over event times < t.
+        times.reverse();
+        let mut cum_h = vec![0.0; times.len() + 1];
+        let mut cum_hx = vec![vec![0.0; p]; times.len() + 1];
+        for (i, et) in times.iter().enumerate() {
+            cum_h[i + 1] = cum_h[i] + et.h;
+            for j in 0..p {
+                cum_hx[i + 1][j] = cum_hx[i][j] + et.hx[j];
+            }
+        }
+        let event_times: Vec<f64> = times.iter().map(|e| e.t).collect();
+        // Contribution of event times in (start, stop) plus, for non-deaths, the event at stop.
+        for k in lo..hi {
+            let (t, st) = (d.stop[k], d.start[k]);
+            let lo_idx = if d.counting {
+                event_times.partition_point(|&v| v <= st)
+            } else {
+                0
+            };
+            let before = event_times.partition_point(|&v| v < t); // events strictly before t
+            let at_t = before < event_times.len() && event_times[before] == t;
+            let is_dead = d.event[k];
+            let hi_idx = if at_t && !is_dead { before + 1 } else { before };
+            let row = d.order[k];
+            for j in 0..p {
+                let h = cum_h[hi_idx] - cum_h[lo_idx.min(hi_idx)];
+                let hx = cum_hx[hi_idx][j] - cum_hx[lo_idx.min(hi_idx)][j];
+                resid[row * p + j] = -score[k] * (xrow(k, j) * h - hx);
+            }
+            if is_dead && at_t {
+                if let Some((_, term)) = times[before].death_terms.iter().find(|(kk, _)| *kk == k) {
+                    for j in 0..p {
+                        resid[row * p + j] += term[j];
+                    }
+                }
+            }
+        }
+    }
+    resid
+}
+
+/// A Fenwick tree of weights over ranks of the risk score.
+struct Fenwick {
+    tree: Vec<f64>,
+    node: Vec<f64>,
+    total: f64,
+}
+
+impl Fenwick {
+    fn new(n: usize) -> Fenwick {
+        Fenwick {
+            tree: vec![0.0; n + 1],
+            node: vec![0.0; n],
+            total: 0.0,
+        }
+    }
+
+    fn add(&mut self, rank: usize, w: f64) {
+        self.node[rank] += w;
+        self.total += w;
+        let mut i = rank + 1;
+        while i < self.tree.len() {
+            self.tree[i] += w;
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    fn prefix(&self, rank: usize) -> f64 {
+        // Sum of weights with rank < `rank`.
+        let mut s = 0.0;
+        let mut i = rank;
+        while i > 0 {
+            s += self.tree[i];
+            i -= i & i.wrapping_neg();
+        }
+        s
+    }
+
+    /// (weight with larger score, smaller score, equal score), as R's `walkup`.
+    fn walkup(&self, rank: usize) -> [f64; 3] {
+        let less = self.prefix(rank);
+        let equal = self.node[rank];
+        [self.total - less - equal, less, equal]
+    }
+}
+
+/// Concordance of `lp` with the outcome, as `concordancefit(y, lp, strata, reverse = TRUE)`
+/// (`concordance3`/`concordance4` with unit weights and timewt "n"): counts of concordant,
+/// discordant and tied pairs, and the infinitesimal-jackknife standard error.
+pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
+    let n = data.n();
+    let mut count = [0.0; 5];
+    let mut imat = vec![[0.0; 5]; n];
+    let mut strata: Vec<u32> = data.strata.clone();
+    strata.sort_unstable();
+    strata.dedup();
+    for s in strata {
+        let rows: Vec<usize> = (0..n).filter(|&r| data.strata[r] == s).collect();
+        concordance_stratum(data, lp, &rows, &mut count, &mut imat);
+    }
+    count[3] -= count[4];
+    let npair = count[0] + count[1] + count[2];
+    if npair == 0.0 {
+        return Concordance {
+            concordance: None,
+            std_err: None,
+            concordant: count[1],
+            discordant: count[0],
+            tied_x: count[2],
+            tied_y: count[3],
+            tied_xy: count[4],
+        };
+    }
+    let somer = (count[0] - count[1]) / npair;
+    let var: f64 = imat
+        .iter()
+        .map(|m| {
+            let dfbeta = (m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2]);
+            dfbeta * dfbeta
+        })
+        .sum::<f64>()
+        / 4.0;
+    // reverse = TRUE: flip concordant and discordant.
+    Concordance {
+        concordance: Some(1.0 - (somer + 1.0) / 2.0),
+        std_err: Some(var.sqrt()),
+        concordant: count[1],
+        discordant: count[0],
+        tied_x: count[2],
+        tied_y: count[3],
+        tied_xy: count[4],
+    }
+}
+
+fn concordance_stratum(
+    data: &CoxData,
+    lp: &[f64],
+    rows: &[usize],
+    count: &mut [f64; 5],
+    imat: &mut [[f64; 5]],
+) {
+    // Ranks of the score.
+    let mut uniq: Vec<f64> = rows.iter().map(|&r| lp[r]).collect();
+    uniq.sort_unstable_by(f64::total_cmp);
+    uniq.dedup();
+    let rank = |r: usize| uniq.partition_point(|&v| v < lp[r]);
+    let counting = data.start.is_some();
+    // Decreasing time, censorings before deaths, then by score (R: order(-y, status, risk)).
+    let mut by_stop: Vec<usize> = rows.to_vec();
+    by_stop.sort_by(|&a, &b| {
+        data.stop[b]
+            .total_cmp(&data.stop[a])
+            .then(data.event[a].cmp(&data.event[b]))
+            .then(lp[a].total_cmp(&lp[b]))
+    });
+    let mut by_start: Vec<usize> = rows.to_vec();
+    if let Some(st) = &data.start {
+        by_start.sort_by(|&a, &b| st[b].total_cmp(&st[a]));
+    }
+    let m = uniq.len();
+    let mut all = Fenwick::new(m);
+    let mut dead = Fenwick::new(m);
+    let mut i = 0;
+    let mut i2 = 0;
+    let nn = by_stop.len();
+    while i < nn {
+        let ii = by_stop[i];
+        if !data.event[ii] {
+            let w = dead.walkup(rank(ii));
+            imat[ii][0] -= w[1];
+            imat[ii][1] -= w[0];
+            imat[ii][2] -= w[2];
+            all.add(rank(ii), 1.0);
+            i += 1;
+            continue;
+        }
+        if counting {
+            let st = data.start.as_ref().unwrap();
+            while i2 < nn && st[by_start[i2]] >= data.stop[ii] {
+                let jj = by_start[i2];
+                let w = dead.walkup(rank(jj));
+                imat[jj][0] += w[1];
+                imat[jj][1] += w[0];
+                imat[jj][2] += w[2];
+                all.add(rank(jj), -1.0);
+                i2 += 1;
+            }
+        }
+        // Tied deaths at this time.
+        let t = data.stop[ii];
+        let mut j = i;
+        let mut dwt = 0.0;
+        let mut dwt2 = 0.0;
+        let mut xsave = lp[ii];
+        let mut j2 = i;
+        while j < nn && data.stop[by_stop[j]] == t {
+            let jj = by_stop[j];
+            count[3] += dwt;
+            dwt += 1.0;
+            if lp[jj] != xsave {
+                if 1.0 < dwt2 {
+                    for &kk in &by_stop[j2..j] {
+                        imat[kk][4] += dwt2 - 1.0;
+                        imat[kk][3] -= dwt2 - 1.0;
+                    }
+                }
+                j2 = j;
+                dwt2 = 0.0;
+                xsave = lp[jj];
+            }
+            count[4] += dwt2;
+            dwt2 += 1.0;
+            let w = all.walkup(rank(jj));
+            for k in 0..3 {
+                count[k] += w[k];
+                imat[jj][k] += w[k];
+            }
+            dead.add(rank(jj), 1.0);
+            j += 1;
+        }
+        if 1.0 < dwt2 {
+            for &kk in &by_stop[j2..j] {
+                imat[kk][4] += dwt2 - 1.0;
+                imat[kk][3] -= dwt2 - 1.0;
+            }
+        }
+        for &jj in &by_stop[i..j] {
+            let w = dead.walkup(rank(jj));
+            imat[jj][0] -= w[1];
+            imat[jj][1] -= w[0];
+            imat[jj][2] -= w[2];
+            imat[jj][3] += dwt - 1.0;
+            all.add(rank(jj), 1.0);
+        }
+        i = j;
+    }
+    // Finish the influence of everyone still in the tree (counting: those not yet removed).
+    let rest: &[usize] = if counting {
+        &by_start[i2..]
+    } else {
+        &by_stop[..]
+    };
+    for &ii in rest {
+        let w = dead.walkup(rank(ii));
+        imat[ii][0] += w[1];
+        imat[ii][1] += w[0];
+        imat[ii][2] += w[2];
+    }
+}
+
+/// Time transform of `cox.zph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZphTransform {
+    Km,
+    Identity,
+    Rank,
+    Log,
+}
+
+impl ZphTransform {
+    pub fn parse(s: &str) -> Option<ZphTransform> {
+        Some(match s {
+            "km" => ZphTransform::Km,
+            "identity" => ZphTransform::Identity,
+            "rank" => ZphTransform::Rank,
+            "log" => ZphTransform::Log,
+            _ => return None,
+        })
+    }
+}
+
+/// The result of `cox.zph`: one test per term (a group of coefficients) and the global test.
+#[derive(Debug, Clone)]
+pub struct Zph {
+    pub terms: Vec<ChisqStat>,
+    pub global: ChisqStat,
+}
+
+/// The proportional-hazards test of R's `cox.zph(fit, transform)` (survival ≥ 3.0): the
+/// score test, at the fitted β, of adding x·g(t) for each term, with g the transformed event
+/// time centred over the events, using the full 2p × 2p information matrix. `groups` lists,
+/// per term, the coefficient indices it covers (a factor's levels together). Aliased
+/// coefficients are dropped first, as R.
+pub fn cox_zph(
+    data: &CoxData,
+    fit: &CoxFit,
+    ties: Ties,
+    transform: ZphTransform,
+    groups: &[Vec<usize>],
+) -> Option<Zph> {
+    let keep: Vec<usize> = (0..fit.coef.len())
+        .filter(|&i| fit.coef[i].is_some())
+        .collect();
+    if keep.is_empty() || fit.events == 0 {
+        return None;
+    }
+    let n = data.n();
+    let p = keep.len();
+    // g(t) for each row's stop time.
+    let times = &data.stop;
+    let ttimes: Vec<f64> = match transform {
+        ZphTransform::Identity => times.clone(),
+        ZphTransform::Log => times.iter().map(|t| t.ln()).collect(),
+        ZphTransform::Rank => {
+            // Average ranks, as R's rank().
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
+            let mut r = vec![0.0; n];
+            let mut i = 0;
+            while i < n {
+                let mut j = i;
+                while j + 1 < n && times[idx[j + 1]] == times[idx[i]] {
+                    j += 1;
+                }
+                let avg = (i + j) as f64 / 2.0 + 1.0;
+                for &k in &idx[i..=j] {
+                    r[k] = avg;
+                }
+                i = j + 1;
+            }
+            r
+        }
+        ZphTransform::Km => {
+            // 1 - S(t-) of the KM of all rows (strata ignored, as R).
+            let km = KaplanMeier::from_counts(&TimeCounts::from_subjects(times, &data.event));
+            times
+                .iter()
+                .map(|&t| {
+                    let idx = km.time.partition_point(|&v| v < t);
+                    1.0 - if idx == 0 { 1.0 } else { km.surv[idx - 1] }
+                })
+                .collect()
+        }
+    };
+    let nev = data.event.iter().filter(|&&e| e).count() as f64;
+    let gmean = ttimes
+        .iter()
+        .zip(&data.event)
+        .filter(|(_, &e)| e)
+        .map(|(g, _)| g)
+        .sum::<f64>()
+        / nev;
+    let gtime: Vec<f64> = ttimes.iter().map(|g| g - gmean).collect();
+
+    // The kept covariates, recentred by their means (zph1/zph2).
+    let mut x: Vec<Vec<f64>> = keep.iter().map(|&j| data.x[j].clone()).collect();
+    for col in &mut x {
+        let m = col.iter().sum::<f64>() / n as f64;
+        col.iter_mut().for_each(|v| *v -= m);
+    }
+    let eta = &fit.linear_predictors;
+    // u and imat for [x, x g(t)] at the fitted beta, one pass in decreasing time per stratum.
+    let q = 2 * p;
+    let mut u = vec![0.0; q];
+    let mut imat = Matrix::zeros(q);
+    let mut strata: Vec<u32> = data.strata.clone();
+    strata.sort_unstable();
+    strata.dedup();
+    let start = data
+        .start
+        .clone()
+        .unwrap_or_else(|| vec![f64::NEG_INFINITY; n]);
+    for s in strata {
+        let mut rows: Vec<usize> = (0..n).filter(|&r| data.strata[r] == s).collect();
+        rows.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
+        let mut by_start = rows.clone();
+        by_start.sort_by(|&a, &b| start[b].total_cmp(&start[a]));
+        let mut risk = RiskSums::new(p);
+        let mut k = 0;
+        let mut rem = 0;
+        while k < rows.len() {
+            let t = times[rows[k]];
+            let mut deaths = RiskSums::new(p);
+            let mut dead: Vec<usize> = vec![];
+            while k < rows.len() && times[rows[k]] == t {
+                let r = rows[k];
+                let xr: Vec<f64> = (0..p).map(|j| x[j][r]).collect();
+                let w = eta[r].exp();
+                if data.event[r] {
+                    deaths.add(&xr, w);
+                    dead.push(r);
+                } else {
+                    risk.add(&xr, w);
+                }
+                k += 1;
+            }
+            if dead.is_empty() {
+                continue;
+            }
+            // Intervals starting at or after t have left the risk set (they all entered it
+            // already, their stop being later than t).
+            while rem < by_start.len() && start[by_start[rem]] >= t {
+                let r = by_start[rem];
+                let xr: Vec<f64> = (0..p).map(|j| x[j][r]).collect();
+                risk.add(&xr, -eta[r].exp());
+                rem += 1;
+            }
+            let g = gtime[dead[0]];
+            let nd = dead.len() as f64;
+            for &r in &dead {
+                for j in 0..p {
+                    u[j] += x[j][r];
+                    u[j + p] += x[j][r] * g;
+                }
+            }
+            let steps = if ties == Ties::Breslow || dead.len() == 1 {
+                1
+            } else {
+                dead.len()
+            };
+            let frac = 1.0 / steps as f64;
+            let meanwt = nd / steps as f64; // deaths per step
+            for _ in 0..steps {
+                risk.denom += deaths.denom * frac;
+                for i in 0..p {
+                    risk.a[i] += deaths.a[i] * frac;
+                }
+                for i in 0..p * p {
+                    risk.cmat[i] += deaths.cmat[i] * frac;
+                }
+                let denom = risk.denom;
+                for i in 0..p {
+                    let mi = risk.a[i] / denom;
+                    u[i] -= meanwt * mi;
+                    u[i + p] -= meanwt * mi * g;
+                    for j in 0..=i {
+                        let v = meanwt * (risk.cmat[i * p + j] - mi * risk.a[j]) / denom;
+                        imat.add(j, i, v);
+                        imat.add(j, i + p, v * g);
+                        imat.add(j + p, i + p, v * g * g);
+                        if i != j {
+                            // cmat is symmetric: the (i, j + p) block entry too.
+                            imat.add(i, j + p, v * g);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Symmetrise the upper triangle into the full matrix.
+    for i in 0..q {
+        for j in 0..i {
+            let v = imat.get(j, i);
+            imat.set(i, j, v);
+        }
+    }
+    let solve_quad = |idx: &[usize], uu: &[f64]| -> f64 {
+        let m = imat.select(idx);
+        // R uses solve(); the information matrix is positive definite here.
+        let sol = Cholesky::new(&m, f64::EPSILON.powf(0.75)).solve(uu);
+        sol.iter().zip(uu).map(|(a, b)| a * b).sum()
+    };
+    let pos = |coef: usize| keep.iter().position(|&k| k == coef);
+    let mut terms = vec![];
+    for grp in groups {
+        let jj: Vec<usize> = grp.iter().filter_map(|&c| pos(c)).collect();
+        if jj.is_empty() {
+            terms.push(ChisqStat {
+                statistic: None,
+                df: 0,
+                p_value: None,
+            });
+            continue;
+        }
+        let mut idx: Vec<usize> = (0..p).collect();
+        idx.extend(jj.iter().map(|&j| j + p));
+        let mut uu = vec![0.0; p];
+        uu.extend(jj.iter().map(|&j| u[j + p]));
+        terms.push(ChisqStat::new(Some(solve_quad(&idx, &uu)), jj.len()));
+    }
+    let idx: Vec<usize> = (0..q).collect();
+    let mut uu = vec![0.0; p];
+    uu.extend_from_slice(&u[p..]);
+    let global = ChisqStat::new(Some(solve_quad(&idx, &uu)), p);
+    Some(Zph { terms, global })
+}
