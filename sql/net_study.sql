@@ -9,7 +9,7 @@
 -- The input is the table `cohort` (columns: see sql/README.md); when it does not exist the
 -- bundled synthetic cohort demo.net_cohort is used. Figures go to --figures (figures/).
 
-CREATE VIEW IF NOT EXISTS cohort AS SELECT * FROM demo.net_cohort;
+\default cohort demo.net_cohort
 
 -- Derived variables used by every table.
 CREATE OR REPLACE VIEW net AS
@@ -29,38 +29,40 @@ FROM cohort;
 
 \echo
 \echo ==== Abstract: headline numbers ====
-SELECT 'patients' AS measure, CAST(count(*) AS DOUBLE) AS estimate, NULL AS lower, NULL AS upper FROM net
+SELECT measure, estimate, lower, upper FROM (
+SELECT 1 AS k, 'patients' AS measure, CAST(count(*) AS DOUBLE) AS estimate, NULL AS lower, NULL AS upper FROM net
 UNION ALL
-SELECT 'median OS (months)', km_summary(os_months, died)['median'], km_summary(os_months, died)['lower'],
+SELECT 2, 'median OS (months)', km_summary(os_months, died)['median'], km_summary(os_months, died)['lower'],
        km_summary(os_months, died)['upper'] FROM net
 UNION ALL
-SELECT '3-year OS rate', km_survival(os_months, died, 36)['surv'], km_survival(os_months, died, 36)['lower'],
+SELECT 3, '3-year OS rate', km_survival(os_months, died, 36)['surv'], km_survival(os_months, died, 36)['lower'],
        km_survival(os_months, died, 36)['upper'] FROM net
 UNION ALL
-SELECT 'median follow-up (reverse KM, months)', km_followup(os_months, died)['median'],
+SELECT 4, 'median follow-up (reverse KM, months)', km_followup(os_months, died)['median'],
        km_followup(os_months, died)['lower'], km_followup(os_months, died)['upper'] FROM net
 UNION ALL
-SELECT 'median TTP, systemic patients (months)', km_summary(ttp_months, progressed)['median'],
+SELECT 5, 'median TTP, systemic patients (months)', km_summary(ttp_months, progressed)['median'],
        km_summary(ttp_months, progressed)['lower'], km_summary(ttp_months, progressed)['upper']
 FROM net WHERE systemic
 UNION ALL
-SELECT '1-year progression-free rate', km_survival(ttp_months, progressed, 12)['surv'],
+SELECT 6, '1-year progression-free rate', km_survival(ttp_months, progressed, 12)['surv'],
        km_survival(ttp_months, progressed, 12)['lower'], km_survival(ttp_months, progressed, 12)['upper']
 FROM net WHERE systemic
 UNION ALL
-SELECT 'ORR (CR+PR), evaluable systemic patients', prop_ci(objective_response)['estimate'],
+SELECT 7, 'ORR (CR+PR), evaluable systemic patients', prop_ci(objective_response)['estimate'],
        prop_ci(objective_response)['lower'], prop_ci(objective_response)['upper']
 FROM net WHERE systemic AND best_response IS NOT NULL
 UNION ALL
-SELECT 'DCR (CR+PR+SD), evaluable systemic patients', prop_ci(disease_control)['estimate'],
+SELECT 8, 'DCR (CR+PR+SD), evaluable systemic patients', prop_ci(disease_control)['estimate'],
        prop_ci(disease_control)['lower'], prop_ci(disease_control)['upper']
-FROM net WHERE systemic AND best_response IS NOT NULL;
+FROM net WHERE systemic AND best_response IS NOT NULL
+) ORDER BY k;
 
 \echo
 \echo ==== Table 1: Baseline characteristics (n = 103) ====
 WITH t AS (SELECT count(*) AS total FROM net)
 SELECT 'Age (years)' AS characteristic, 'median (range)' AS level,
-       printf('%.0f (%.0f-%.0f)', median(age), min(age), max(age)) AS value, NULL AS n, NULL AS pct
+       concat(CAST(median(age) AS BIGINT), ' (', CAST(min(age) AS BIGINT), '-', CAST(max(age) AS BIGINT), ')') AS value, NULL AS n, NULL AS pct
 FROM net
 UNION ALL SELECT 'Age (years)', age_group, NULL, count(*), round(100.0 * count(*) / max(t.total), 1) FROM net, t GROUP BY age_group
 UNION ALL SELECT 'Sex', sex, NULL, count(*), round(100.0 * count(*) / max(t.total), 1) FROM net, t GROUP BY sex
@@ -68,28 +70,28 @@ UNION ALL SELECT 'Origin', origin, NULL, count(*), round(100.0 * count(*) / max(
 UNION ALL SELECT 'Liver metastasis', liver, NULL, count(*), round(100.0 * count(*) / max(t.total), 1) FROM net, t GROUP BY liver
 UNION ALL SELECT 'Grade', coalesce(grade, 'unclassified/unavailable'), NULL, count(*), round(100.0 * count(*) / max(t.total), 1) FROM net, t GROUP BY grade
 UNION ALL SELECT 'Treatment', treatment, NULL, count(*), round(100.0 * count(*) / max(t.total), 1) FROM net, t GROUP BY treatment
-UNION ALL SELECT 'Serum NSE (nmol/l)', 'median (range)', printf('%.1f (%.1f-%.1f)', median(nse_nmol_l), min(nse_nmol_l), max(nse_nmol_l)), count(nse_nmol_l), NULL FROM net
-UNION ALL SELECT 'Serum NSE (nmol/l)', nse, NULL, count(*), round(100.0 * count(*) / max(t.total), 1) FROM net, t WHERE nse IS NOT NULL GROUP BY nse
-UNION ALL SELECT '24-h urine 5-HIAA (umol/day)', 'median (range)', printf('%.1f (%.1f-%.1f)', median(hiaa_umol_day), min(hiaa_umol_day), max(hiaa_umol_day)), count(hiaa_umol_day), NULL FROM net
+UNION ALL SELECT 'Serum NSE (nmol/l)', 'median (range)', concat(round(median(nse_nmol_l), 1), ' (', round(min(nse_nmol_l), 1), '-', round(max(nse_nmol_l), 1), ')'), count(nse_nmol_l), NULL FROM net
+UNION ALL SELECT 'Serum NSE (nmol/l)', nse, NULL, count(*), round(100.0 * count(*) / max(a.available), 1) FROM net, (SELECT count(nse_nmol_l) AS available FROM net) a WHERE nse IS NOT NULL GROUP BY nse
+UNION ALL SELECT '24-h urine 5-HIAA (umol/day)', 'median (range)', concat(round(median(hiaa_umol_day), 1), ' (', round(min(hiaa_umol_day), 1), '-', round(max(hiaa_umol_day), 1), ')'), count(hiaa_umol_day), NULL FROM net
 ORDER BY characteristic, level;
 
 \echo
 \echo ==== Table 2: Overall survival according to characteristics (n = 103) ====
 \echo median OS and 95% CI (log, as R survfit) in months; 3-year survival rate; log-rank p across the levels
 WITH p AS (
-  SELECT logrank_p(os_months, died, age_group) AS age, logrank_p(os_months, died, sex) AS sex,
-         logrank_p(os_months, died, origin) AS origin, logrank_p(os_months, died, liver) AS liver,
-         logrank_p(os_months, died, grade) AS grade, logrank_p(os_months, died, grade_group) AS grade_group,
-         logrank_p(os_months, died, CASE WHEN treatment <> 'supportive' THEN treatment END) AS treatment
+  SELECT logrank_p(os_months, died, age_group) AS p_age, logrank_p(os_months, died, sex) AS p_sex,
+         logrank_p(os_months, died, origin) AS p_origin, logrank_p(os_months, died, liver) AS p_liver,
+         logrank_p(os_months, died, grade) AS p_grade, logrank_p(os_months, died, grade_group) AS p_grade_group,
+         logrank_p(os_months, died, CASE WHEN treatment <> 'supportive' THEN treatment END) AS p_treatment
   FROM net),
 rows AS (
-  SELECT 'Age' AS characteristic, age_group AS level, km_summary(os_months, died) AS s, km_survival(os_months, died, 36)['surv'] AS os_3y, max(p.age) AS p FROM net, p GROUP BY age_group
-  UNION ALL SELECT 'Sex', sex, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.sex) FROM net, p GROUP BY sex
-  UNION ALL SELECT 'Origin', origin, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.origin) FROM net, p GROUP BY origin
-  UNION ALL SELECT 'Liver metastasis', liver, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.liver) FROM net, p GROUP BY liver
-  UNION ALL SELECT 'Grade', grade, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.grade) FROM net, p WHERE grade IS NOT NULL GROUP BY grade
-  UNION ALL SELECT 'Grade group', grade_group, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.grade_group) FROM net, p WHERE grade_group IS NOT NULL GROUP BY grade_group
-  UNION ALL SELECT 'Treatment modality', treatment, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.treatment) FROM net, p WHERE treatment <> 'supportive' GROUP BY treatment
+  SELECT 'Age' AS characteristic, age_group AS level, km_summary(os_months, died) AS s, km_survival(os_months, died, 36)['surv'] AS os_3y, max(p.p_age) AS p FROM net, p GROUP BY age_group
+  UNION ALL SELECT 'Sex', sex, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_sex) FROM net, p GROUP BY sex
+  UNION ALL SELECT 'Origin', origin, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_origin) FROM net, p GROUP BY origin
+  UNION ALL SELECT 'Liver metastasis', liver, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_liver) FROM net, p GROUP BY liver
+  UNION ALL SELECT 'Grade', grade, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_grade) FROM net, p WHERE grade IS NOT NULL GROUP BY grade
+  UNION ALL SELECT 'Grade group', grade_group, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_grade_group) FROM net, p WHERE grade_group IS NOT NULL GROUP BY grade_group
+  UNION ALL SELECT 'Treatment modality', treatment, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_treatment) FROM net, p WHERE treatment <> 'supportive' GROUP BY treatment
 )
 SELECT characteristic, level, s['n'] AS n, s['events'] AS deaths, s['median'] AS median_os,
        s['lower'] AS lcl, s['upper'] AS ucl, os_3y, p AS logrank_p

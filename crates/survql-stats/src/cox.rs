@@ -527,9 +527,9 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             halving = 0.0;
             best_loglik = pass.loglik;
             let step = chol.solve(&pass.u);
-            for i in 0..p {
-                beta[i] = newbeta[i];
-                newbeta[i] += step[i];
+            beta.copy_from_slice(&newbeta);
+            for (nb, s) in newbeta.iter_mut().zip(&step) {
+                *nb += s;
             }
             last = pass;
             last_chol = chol;

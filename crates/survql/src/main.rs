@@ -109,7 +109,7 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
         let Some(Input::Sql(sql)) = inputs.first() else {
             return datafusion::common::exec_err!("--plot needs the query in -c");
         };
-        let mut args = format!("{kind}");
+        let mut args = kind.to_string();
         if let Some(o) = &cli.output {
             args.push_str(&format!(" -o \"{}\"", o.display()));
         }

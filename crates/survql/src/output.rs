@@ -327,7 +327,7 @@ impl Rows {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(flat.columns.iter().map(|c| comfy_table::Cell::new(c)));
+            .set_header(flat.columns.iter().map(comfy_table::Cell::new));
         for r in &flat.rows {
             t.add_row(r.iter().map(|c| {
                 let cell = comfy_table::Cell::new(c.short_text());

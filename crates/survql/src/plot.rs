@@ -203,7 +203,9 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
     if !(2..=3).contains(&ncol) {
         return exec_err!("\\plot km: the query must return (group, time, event) or (time, event), found {ncol} columns");
     }
-    let mut groups: Vec<(String, Vec<(f64, u64, u64)>)> = vec![];
+    // (label, (time, events, censorings) per row)
+    type Rows = Vec<(f64, u64, u64)>;
+    let mut groups: Vec<(String, Rows)> = vec![];
     for b in batches {
         use datafusion::arrow::array::Array;
         let label_col = if ncol == 3 {

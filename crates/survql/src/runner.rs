@@ -221,6 +221,21 @@ impl App {
                     self.set_output(Some(Path::new(arg)))?;
                 }
             }
+            "default" => {
+                // \default NAME SOURCE: a view NAME over SOURCE, unless NAME exists already.
+                let mut parts = arg.split_whitespace();
+                let (Some(name), Some(source), None) = (parts.next(), parts.next(), parts.next())
+                else {
+                    return exec_err!("\\default: usage: \\default NAME SOURCE_TABLE");
+                };
+                if !self.session.ctx.table_exist(name)? {
+                    self.session
+                        .ctx
+                        .sql(&format!("CREATE VIEW {name} AS SELECT * FROM {source}"))
+                        .await?;
+                    self.note(&format!("{name}: using {source}"));
+                }
+            }
             "echo" => {
                 let mut text = arg.to_owned();
                 text.push('\n');
@@ -343,7 +358,7 @@ fn group_digits(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -370,6 +385,7 @@ pub const HELP: &str = r"survql commands:
   \i FILE            run the statements of a file
   \o [FILE]          send query results to FILE (no FILE: back to the screen)
   \echo TEXT         print TEXT
+  \default NAME SRC  create view NAME over table SRC unless NAME exists (script defaults)
   \plot km [OPTIONS] SELECT <group>, <time>, <event> FROM ... ;
                      Kaplan-Meier curves per group: in the terminal, or with -o FILE.svg/.png
                      a figure with a number-at-risk table and the log-rank p-value.

@@ -34,7 +34,7 @@ pub fn split(text: &str) -> (Vec<Item>, bool) {
     let mut in_plot = false;
     while let Some((i, c)) = chars.next() {
         // A backslash command at the start of a statement.
-        if mode == Mode::Normal && !in_plot && c == '\\' && buf.trim().is_empty() {
+        if mode == Mode::Normal && !in_plot && c == '\\' && is_blank_sql(&buf) {
             let rest = &text[i + 1..];
             let line_end = rest.find('\n').map_or(rest.len(), |n| n);
             let line = &rest[..line_end];
@@ -57,7 +57,10 @@ pub fn split(text: &str) -> (Vec<Item>, bool) {
             Mode::Normal => match c {
                 '\'' => mode = Mode::Single,
                 '"' => mode = Mode::Double,
-                '-' if chars.peek().map(|p| p.1) == Some('-') => mode = Mode::LineComment,
+                // In a \plot command `--option` is an option, not a comment.
+                '-' if !in_plot && chars.peek().map(|p| p.1) == Some('-') => {
+                    mode = Mode::LineComment
+                }
                 '/' if chars.peek().map(|p| p.1) == Some('*') => mode = Mode::BlockComment,
                 ';' => {
                     let stmt = buf.trim().to_owned();
@@ -135,7 +138,7 @@ mod tests {
     #[test]
     fn statements_and_commands() {
         let (items, complete) = split(
-            "-- a comment; not a split\nSELECT 'a;b' AS x;\n\\echo Table 1: x; y\nSELECT 2\n;\n\\plot km -o f.svg SELECT a,\n b, c FROM t;\n/* c; */",
+            "-- a comment; not a split\nSELECT 'a;b' AS x;\n\\echo Table 1: x; y\nSELECT 2\n;\n\\plot km -o f.svg --title \"A; B\" SELECT a,\n b, c FROM t;\n/* c; */",
         );
         assert!(complete);
         assert_eq!(
@@ -144,7 +147,7 @@ mod tests {
                 Item::Sql("-- a comment; not a split\nSELECT 'a;b' AS x".into()),
                 Item::Command("echo Table 1: x; y".into()),
                 Item::Sql("SELECT 2".into()),
-                Item::Command("plot km -o f.svg SELECT a,\n b, c FROM t".into()),
+                Item::Command("plot km -o f.svg --title \"A; B\" SELECT a,\n b, c FROM t".into()),
             ]
         );
     }
