@@ -13,7 +13,7 @@ use datafusion::physical_expr::expressions::{col, lit};
 use datafusion::physical_expr::PhysicalExpr;
 
 /// A deterministic sample with ties, censorings, a NULL time, a NULL event, three groups
-/// and two strata: the columns `cols` of (time, event, group, stratum).
+/// and two strata: the columns `cols` of (time, event, group, stratum, start = time - 0.5).
 fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
     let time: Float64Array = rows
         .clone()
@@ -28,22 +28,25 @@ fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
         .map(|i| Some(["a", "b", "c"][(i * 7) % 3]))
         .collect();
     let strata: StringArray = rows.map(|i| Some(["s1", "s2"][(i / 5) % 2])).collect();
+    let start: Float64Array = time.iter().map(|t| t.map(|t| t - 0.5)).collect();
     let all: Vec<ArrayRef> = vec![
         Arc::new(time),
         Arc::new(event),
         Arc::new(grp),
         Arc::new(strata),
+        Arc::new(start),
     ];
     cols.iter().map(|&c| Arc::clone(&all[c])).collect()
 }
 
 fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValue>) {
-    let names = ["t", "e", "g", "s"];
+    let names = ["t", "e", "g", "s", "t0"];
     let types = [
         DataType::Float64,
         DataType::Int64,
         DataType::Utf8,
         DataType::Utf8,
+        DataType::Float64,
     ];
     let schema = Schema::new(
         cols.iter()
@@ -166,6 +169,9 @@ fn accumulator_states_are_interchangeable() {
             "logrank_strat_test" => &[0, 1, 2, 3],
             "prop_ci" => &[1],
             "chisq_test" | "fisher_test" => &[2, 3],
+            "cox_ph" | "cox_zph" => &[0, 1, 2],
+            "cox_ph_strat" => &[0, 1, 3, 2],
+            "cox_ph_counting" => &[4, 0, 1, 2],
             _ => &[0, 1],
         };
         check_function(&f, cols, option);

@@ -31,7 +31,13 @@ pub(crate) struct CellCounts {
 impl CellCounts {
     #[inline]
     fn add(&mut self, row: &str, col: &str, n: u64) {
-        let key = (u64::from(self.rows.id(row)) << 32) | u64::from(self.cols.id(col));
+        let (r, c) = (self.rows.id(row), self.cols.id(col));
+        self.add_ids(r, c, n);
+    }
+
+    #[inline]
+    fn add_ids(&mut self, row: u32, col: u32, n: u64) {
+        let key = (u64::from(row) << 32) | u64::from(col);
         let next = self.count.len() as u32;
         let i = *self.index.entry(key).or_insert(next) as usize;
         if i == next as usize {
@@ -118,10 +124,14 @@ fn update(
 ) -> Result<()> {
     let row = label_column(call.function, "row", &values[0])?;
     let col = label_column(call.function, "col", &values[1])?;
-    let (row, col) = (row.as_string::<i32>(), col.as_string::<i32>());
+    let (row, col) = (row.as_string_view(), col.as_string_view());
     let (mask, skipped) = row_mask(&[row, col], opt_filter);
     call.sink.add_skipped(&call.expression, skipped);
-    let mut add = |i: usize| states[group_indices[i]].add(row.value(i), col.value(i), 1);
+    let mut add = |i: usize| {
+        let st = &mut states[group_indices[i]];
+        let (r, c) = (st.rows.id_at(row, i), st.cols.id_at(col, i));
+        st.add_ids(r, c, 1);
+    };
     match mask {
         None => (0..row.len()).for_each(&mut add),
         Some(m) => m.valid_indices().for_each(&mut add),

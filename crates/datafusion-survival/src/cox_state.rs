@@ -461,7 +461,7 @@ fn update(
     } else {
         None
     };
-    let strata = strata.as_ref().map(|s| s.as_string::<i32>());
+    let strata = strata.as_ref().map(|s| s.as_string_view());
     let mut cols: Vec<CovColumn> = vec![];
     for (k, cov) in call.covariates.iter().enumerate() {
         let a = &values[fixed + k];
@@ -529,7 +529,7 @@ fn update(
         }
         st.event.push(event.value(i));
         if let Some(s) = strata {
-            let id = st.strata_labels.id(s.value(i));
+            let id = st.strata_labels.id_at(s, i);
             st.strata.push(id);
         }
         for (k, c) in cols.iter().enumerate() {
@@ -537,7 +537,7 @@ fn update(
                 CovColumn::Num(a) => st.num[k].push(a.value(i)),
                 CovColumn::Bool(a) => st.num[k].push(if a.value(i) { 1.0 } else { 0.0 }),
                 CovColumn::Text(a) => {
-                    let id = st.fac_labels[k].id(a.as_string::<i32>().value(i));
+                    let id = st.fac_labels[k].id_at(a.as_string_view(), i);
                     st.fac[k].push(id);
                 }
             }
@@ -780,7 +780,35 @@ fn model_data(
         strata,
         x,
     };
-    (data, names, groups, notes)
+    (canonical_order(data), names, groups, notes)
+}
+
+/// The rows sorted by all their values (stratum, stop, start, event, covariates), so that
+/// the same data gives bit-identical fits whatever order partitions delivered it in.
+fn canonical_order(data: CoxData) -> CoxData {
+    let n = data.n();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let mut o = data.strata[a]
+            .cmp(&data.strata[b])
+            .then(data.stop[a].total_cmp(&data.stop[b]))
+            .then(data.event[a].cmp(&data.event[b]));
+        if let Some(st) = &data.start {
+            o = o.then(st[a].total_cmp(&st[b]));
+        }
+        for col in &data.x {
+            o = o.then(col[a].total_cmp(&col[b]));
+        }
+        o
+    });
+    let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&i| v[i]).collect() };
+    CoxData {
+        start: data.start.as_deref().map(pick),
+        stop: pick(&data.stop),
+        event: order.iter().map(|&i| data.event[i]).collect(),
+        strata: order.iter().map(|&i| data.strata[i]).collect(),
+        x: data.x.iter().map(|c| pick(c)).collect(),
+    }
 }
 
 fn fit_row(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::ArrayRef;
+use datafusion::arrow::array::{ArrayRef, StringViewArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};
@@ -15,10 +15,28 @@ type FastHash = ahash::RandomState;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Labels {
     index: HashMap<Box<str>, u32, FastHash>,
+    /// Short labels (≤ 12 bytes) by their whole Utf8View view value, which holds the length
+    /// and the bytes inline: interning them needs no string hashing or comparison.
+    inline: HashMap<u128, u32, FastHash>,
     pub(crate) names: Vec<Box<str>>,
 }
 
 impl Labels {
+    /// The id of row `i` of a string-view column.
+    #[inline]
+    pub(crate) fn id_at(&mut self, column: &StringViewArray, i: usize) -> u32 {
+        let view = column.views()[i];
+        if (view as u32) <= 12 {
+            if let Some(&id) = self.inline.get(&view) {
+                return id;
+            }
+            let id = self.id(column.value(i));
+            self.inline.insert(view, id);
+            return id;
+        }
+        self.id(column.value(i))
+    }
+
     #[inline]
     pub(crate) fn id(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.index.get(s) {
@@ -47,11 +65,13 @@ pub(crate) fn sorted_label_order(names: &[Box<str>]) -> Vec<usize> {
     ids
 }
 
-/// A column of labels as text (`CAST(x AS VARCHAR)` for non-string types).
+/// A column of labels as text (`CAST(x AS VARCHAR)` for non-string types), as a string
+/// view array (the form DataFusion reads Parquet strings in; other strings are viewed
+/// without copying their bytes).
 pub(crate) fn label_column(function: &str, arg: &str, array: &ArrayRef) -> Result<ArrayRef> {
     match array.data_type() {
-        DataType::Utf8 => Ok(Arc::clone(array)),
-        _ => match cast(array, &DataType::Utf8) {
+        DataType::Utf8View => Ok(Arc::clone(array)),
+        _ => match cast(array, &DataType::Utf8View) {
             Ok(a) => Ok(a),
             Err(_) => exec_err!(
                 "{function}: argument '{arg}' must be a value with a text form, found {}",

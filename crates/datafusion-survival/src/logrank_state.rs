@@ -241,13 +241,13 @@ fn update(
     let time = time_column(f, "time", &values[0])?;
     let event = event_column(f, &values[1])?;
     let grp = label_column(f, "grp", &values[2])?;
-    let grp = grp.as_string::<i32>();
+    let grp = grp.as_string_view();
     let strata = if call.stratified {
         Some(label_column(f, "strata", &values[3])?)
     } else {
         None
     };
-    let strata = strata.as_ref().map(|s| s.as_string::<i32>());
+    let strata = strata.as_ref().map(|s| s.as_string_view());
     let mut cols: Vec<&dyn Array> = vec![time, &event, grp];
     if let Some(s) = strata {
         cols.push(s);
@@ -258,7 +258,11 @@ fn update(
     let events = event.values();
     let mut row = |i: usize| {
         let state = &mut states[group_indices[i]];
-        let key = state.key(strata.map_or("", |s| s.value(i)), grp.value(i));
+        let stratum = match strata {
+            Some(s) => state.strata.id_at(s, i),
+            None => state.strata.id(""),
+        };
+        let key = (u64::from(stratum) << 32) | u64::from(state.groups.id_at(grp, i));
         let e = events.value(i);
         state.add(key, times[i], u64::from(e), u64::from(!e));
     };
