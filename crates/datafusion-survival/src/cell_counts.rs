@@ -16,7 +16,7 @@ use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use crate::common::{list_array, row_mask, WarningSink};
 use crate::labels::{label_column, sorted_label_order, Labels};
 
-type FastHash = ahash::RandomState;
+type FastHash = crate::common::WordHash;
 
 /// Cell counts of one SQL group.
 #[derive(Debug, Clone, Default)]

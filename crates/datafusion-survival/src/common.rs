@@ -6,10 +6,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, StructArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::kernels::cmp::eq;
+use datafusion::arrow::compute::{cast, max, min};
 use datafusion::arrow::datatypes::{DataType, Field, Fields, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -296,12 +297,15 @@ pub(crate) fn event_column(function: &str, array: &ArrayRef) -> Result<BooleanAr
         DataType::Boolean => Ok(array.as_boolean().clone()),
         DataType::Int64 => {
             let a = array.as_primitive::<Int64Type>();
-            if let Some(bad) = a.iter().flatten().find(|v| *v != 0 && *v != 1) {
+            // Vectorised: validate with min/max, convert with the `eq` kernel.
+            let (lo, hi) = (min(a), max(a));
+            if lo.is_some_and(|v| v < 0) || hi.is_some_and(|v| v > 1) {
+                let bad = a.iter().flatten().find(|v| *v != 0 && *v != 1).unwrap_or(0);
                 return exec_err!(
                     "{function}: argument 'event' must be 0/1 or boolean, found {bad}"
                 );
             }
-            Ok(a.iter().map(|v| v.map(|v| v == 1)).collect())
+            Ok(eq(a, &Int64Array::new_scalar(1))?)
         }
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();
@@ -450,3 +454,7 @@ pub(crate) fn coerce_time_event_labels(
     }
     Ok(out)
 }
+
+/// The hasher of the aggregate states' hash tables (time bit patterns, label ids, string
+/// views): foldhash, hashbrown's own fast hasher.
+pub(crate) type WordHash = foldhash::fast::RandomState;

@@ -788,7 +788,7 @@ fn model_data(
 fn canonical_order(data: CoxData) -> CoxData {
     let n = data.n();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
+    order.sort_unstable_by(|&a, &b| {
         let mut o = data.strata[a]
             .cmp(&data.strata[b])
             .then(data.stop[a].total_cmp(&data.stop[b]))

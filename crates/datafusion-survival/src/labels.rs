@@ -17,9 +17,15 @@ pub(crate) struct Labels {
     index: HashMap<Box<str>, u32, FastHash>,
     /// Short labels (≤ 12 bytes) by their whole Utf8View view value, which holds the length
     /// and the bytes inline: interning them needs no string hashing or comparison.
-    inline: HashMap<u128, u32, FastHash>,
+    inline: HashMap<u128, u32, crate::common::WordHash>,
+    /// The first few inline views, searched linearly: grouping columns usually have a
+    /// handful of values, and comparing 16-byte views beats hashing them.
+    few: Vec<(u128, u32)>,
     pub(crate) names: Vec<Box<str>>,
 }
+
+/// How many inline labels are searched linearly before the hash map takes over.
+const FEW: usize = 16;
 
 impl Labels {
     /// The id of row `i` of a string-view column.
@@ -27,11 +33,20 @@ impl Labels {
     pub(crate) fn id_at(&mut self, column: &StringViewArray, i: usize) -> u32 {
         let view = column.views()[i];
         if (view as u32) <= 12 {
-            if let Some(&id) = self.inline.get(&view) {
+            if let Some(&(_, id)) = self.few.iter().find(|(v, _)| *v == view) {
                 return id;
             }
+            if self.few.len() == FEW {
+                if let Some(&id) = self.inline.get(&view) {
+                    return id;
+                }
+            }
             let id = self.id(column.value(i));
-            self.inline.insert(view, id);
+            if self.few.len() < FEW {
+                self.few.push((view, id));
+            } else {
+                self.inline.insert(view, id);
+            }
             return id;
         }
         self.id(column.value(i))

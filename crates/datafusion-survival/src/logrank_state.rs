@@ -5,7 +5,6 @@
 //! state travels as five lists of equal length: `<name>[strata]`, `<name>[grp]`,
 //! `<name>[time]`, `<name>[events]`, `<name>[censored]`.
 
-use std::collections::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
@@ -24,48 +23,53 @@ use crate::common::{
     time_column, WarningSink,
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
+use crate::time_counts::TimeCountsState;
 
-type FastHash = ahash::RandomState;
-/// Counts of one SQL group.
+/// Counts of one SQL group: one time table per (stratum, group) cell.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LogrankState {
-    strata: Labels,
-    groups: Labels,
-    /// (stratum id << 32 | group id, time bits) -> position in the cell vectors.
-    index: HashMap<(u64, u64), u32, FastHash>,
-    cell_key: Vec<u64>,
-    time: Vec<f64>,
-    events: Vec<u64>,
-    censored: Vec<u64>,
+    pub(crate) strata: Labels,
+    pub(crate) groups: Labels,
+    /// grid[stratum id][group id] = position in `cells` (u32::MAX: none yet).
+    grid: Vec<Vec<u32>>,
+    cells: Vec<(u32, u32, TimeCountsState)>,
 }
 
 impl LogrankState {
+    /// The time table of a (stratum id, group id) cell.
     #[inline]
-    fn add(&mut self, key: u64, time: f64, events: u64, censored: u64) {
-        let time = time + 0.0;
-        let next = self.time.len() as u32;
-        let i = *self.index.entry((key, time.to_bits())).or_insert(next) as usize;
-        if i == next as usize {
-            self.cell_key.push(key);
-            self.time.push(time);
-            self.events.push(0);
-            self.censored.push(0);
+    fn cell(&mut self, stratum: u32, group: u32) -> &mut TimeCountsState {
+        let (s, g) = (stratum as usize, group as usize);
+        if self.grid.len() <= s {
+            self.grid.resize_with(s + 1, Vec::new);
         }
-        self.events[i] += events;
-        self.censored[i] += censored;
-    }
-
-    #[inline]
-    fn key(&mut self, stratum: &str, group: &str) -> u64 {
-        (u64::from(self.strata.id(stratum)) << 32) | u64::from(self.groups.id(group))
+        let row = &mut self.grid[s];
+        if row.len() <= g {
+            row.resize(g + 1, u32::MAX);
+        }
+        if row[g] == u32::MAX {
+            row[g] = self.cells.len() as u32;
+            self.cells
+                .push((stratum, group, TimeCountsState::default()));
+        }
+        let i = row[g] as usize;
+        &mut self.cells[i].2
     }
 
     fn size(&self) -> usize {
         size_of::<Self>()
             + self.strata.size()
             + self.groups.size()
-            + self.index.capacity() * (size_of::<(u64, u64, u32)>() + 1)
-            + self.time.capacity() * 32
+            + self.cells.iter().map(|c| c.2.size() + 8).sum::<usize>()
+            + self
+                .grid
+                .iter()
+                .map(|r| r.capacity() * 4 + 24)
+                .sum::<usize>()
+    }
+
+    fn len(&self) -> usize {
+        self.cells.iter().map(|c| c.2.len()).sum()
     }
 
     /// Runs `survdiff` on the counts; groups in R's factor order (numeric when every label
@@ -78,14 +82,15 @@ impl LogrankState {
             rank[id] = pos;
         }
         let mut strata: Vec<Vec<GroupTimeCount>> = vec![vec![]; self.strata.names.len()];
-        for i in 0..self.time.len() {
-            let key = self.cell_key[i];
-            strata[(key >> 32) as usize].push(GroupTimeCount {
-                time: self.time[i],
-                group: rank[(key & 0xffff_ffff) as usize],
-                events: self.events[i],
-                censored: self.censored[i],
-            });
+        for (s, g, counts) in &self.cells {
+            strata[*s as usize].extend(counts.iter().map(|(time, events, censored)| {
+                GroupTimeCount {
+                    time,
+                    group: rank[*g as usize],
+                    events,
+                    censored,
+                }
+            }));
         }
         let labels = order
             .iter()
@@ -260,11 +265,16 @@ fn update(
         let state = &mut states[group_indices[i]];
         let stratum = match strata {
             Some(s) => state.strata.id_at(s, i),
-            None => state.strata.id(""),
+            None => {
+                // Unstratified: the single stratum "" has id 0.
+                if state.strata.names.is_empty() {
+                    state.strata.id("");
+                }
+                0
+            }
         };
-        let key = (u64::from(stratum) << 32) | u64::from(state.groups.id_at(grp, i));
-        let e = events.value(i);
-        state.add(key, times[i], u64::from(e), u64::from(!e));
+        let group = state.groups.id_at(grp, i);
+        state.cell(stratum, group).add(times[i], events.value(i));
     };
     match mask {
         None => (0..time.len()).for_each(&mut row),
@@ -290,25 +300,29 @@ fn merge(states: &mut [LogrankState], values: &[ArrayRef], group_indices: &[usiz
         }
         let state = &mut states[g];
         for k in offsets[row] as usize..offsets[row + 1] as usize {
-            let key = state.key(strata.value(k), grp.value(k));
-            state.add(key, time[k], ev[k], ce[k]);
+            let (s, g) = (
+                state.strata.id(strata.value(k)),
+                state.groups.id(grp.value(k)),
+            );
+            state.cell(s, g).add_counts(time[k], ev[k], ce[k]);
         }
     }
     Ok(())
 }
 
 fn emit_state(states: &[LogrankState]) -> Vec<ArrayRef> {
-    let lengths: Vec<usize> = states.iter().map(|s| s.time.len()).collect();
+    let lengths: Vec<usize> = states.iter().map(LogrankState::len).collect();
     let (mut st, mut gr, mut t, mut e, mut c) = (vec![], vec![], vec![], vec![], vec![]);
     for s in states {
-        for i in 0..s.time.len() {
-            let key = s.cell_key[i];
-            st.push(s.strata.names[(key >> 32) as usize].to_string());
-            gr.push(s.groups.names[(key & 0xffff_ffff) as usize].to_string());
+        for (si, gi, counts) in &s.cells {
+            for (time, ev, ce) in counts.iter() {
+                st.push(&*s.strata.names[*si as usize]);
+                gr.push(&*s.groups.names[*gi as usize]);
+                t.push(time);
+                e.push(ev);
+                c.push(ce);
+            }
         }
-        t.extend_from_slice(&s.time);
-        e.extend_from_slice(&s.events);
-        c.extend_from_slice(&s.censored);
     }
     let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
     vec![

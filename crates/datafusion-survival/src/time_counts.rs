@@ -22,66 +22,64 @@ use survql_stats::TimeCounts;
 use crate::common::{event_column, list_array, row_mask, time_column, WarningSink};
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
-type TimeHasher = ahash::RandomState;
+type TimeHasher = crate::common::WordHash;
 
-/// Event and censoring counts at each distinct time of one group.
+/// Event and censoring counts at each distinct time of one group: time bits -> [events,
+/// censorings], counts stored in the table itself so an update touches one cache line.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TimeCountsState {
-    /// Bit pattern of the time -> position in the vectors below.
-    index: HashMap<u64, u32, TimeHasher>,
-    time: Vec<f64>,
-    events: Vec<u64>,
-    censored: Vec<u64>,
+    counts: HashMap<u64, [u64; 2], TimeHasher>,
 }
 
 impl TimeCountsState {
-    #[inline]
-    fn slot(&mut self, time: f64) -> usize {
-        // `+ 0.0` turns -0.0 into 0.0 so both land in one slot.
-        let time = time + 0.0;
-        let next = self.time.len() as u32;
-        let i = *self.index.entry(time.to_bits()).or_insert(next);
-        if i == next {
-            self.time.push(time);
-            self.events.push(0);
-            self.censored.push(0);
-        }
-        i as usize
-    }
-
     /// Adds one subject.
     #[inline]
     pub(crate) fn add(&mut self, time: f64, event: bool) {
-        let i = self.slot(time);
-        if event {
-            self.events[i] += 1;
-        } else {
-            self.censored[i] += 1;
-        }
+        // `+ 0.0` turns -0.0 into 0.0 so both land in one slot.
+        let key = (time + 0.0).to_bits();
+        self.counts.entry(key).or_insert([0, 0])[usize::from(!event)] += 1;
     }
 
     /// Adds counts at one time.
     #[inline]
     pub(crate) fn add_counts(&mut self, time: f64, events: u64, censored: u64) {
-        let i = self.slot(time);
-        self.events[i] += events;
-        self.censored[i] += censored;
+        let c = self.counts.entry((time + 0.0).to_bits()).or_insert([0, 0]);
+        c[0] += events;
+        c[1] += censored;
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// (time, events, censorings) of every distinct time, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (f64, u64, u64)> + '_ {
+        self.counts
+            .iter()
+            .map(|(&bits, &[e, c])| (f64::from_bits(bits), e, c))
+    }
+
+    /// Appends (time, events, censorings) of every distinct time to the vectors.
+    fn extend_into(&self, t: &mut Vec<f64>, e: &mut Vec<u64>, c: &mut Vec<u64>) {
+        for (&bits, &[ev, ce]) in &self.counts {
+            t.push(f64::from_bits(bits));
+            e.push(ev);
+            c.push(ce);
+        }
     }
 
     /// The sorted counts, near-ties merged as R's `aeqSurv`.
     pub(crate) fn to_counts(&self) -> TimeCounts {
         TimeCounts::from_unsorted(
-            (0..self.time.len())
-                .map(|i| (self.time[i], self.events[i], self.censored[i]))
+            self.counts
+                .iter()
+                .map(|(&bits, &[e, c])| (f64::from_bits(bits), e, c))
                 .collect(),
         )
     }
 
-    fn size(&self) -> usize {
-        size_of::<Self>()
-            + self.index.capacity() * (size_of::<u64>() + size_of::<u32>() + 1)
-            + self.time.capacity() * size_of::<f64>()
-            + (self.events.capacity() + self.censored.capacity()) * size_of::<u64>()
+    pub(crate) fn size(&self) -> usize {
+        size_of::<Self>() + self.counts.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
     }
 }
 
@@ -172,15 +170,13 @@ fn merge_groups(
 
 /// Serializes `groups` as the three state lists.
 fn emit_state(groups: &[TimeCountsState]) -> Vec<ArrayRef> {
-    let lengths: Vec<usize> = groups.iter().map(|g| g.time.len()).collect();
+    let lengths: Vec<usize> = groups.iter().map(TimeCountsState::len).collect();
     let total: usize = lengths.iter().sum();
     let mut t = Vec::with_capacity(total);
     let mut e = Vec::with_capacity(total);
     let mut c = Vec::with_capacity(total);
     for g in groups {
-        t.extend_from_slice(&g.time);
-        e.extend_from_slice(&g.events);
-        c.extend_from_slice(&g.censored);
+        g.extend_into(&mut t, &mut e, &mut c);
     }
     state_lists(&lengths, t, e, c)
 }

@@ -207,12 +207,14 @@ impl Prepared {
             None => vec![f64::NEG_INFINITY; n],
         };
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| {
+        // Ties beyond these keys are broken by row index: a total order, deterministic.
+        order.sort_unstable_by(|&a, &b| {
             data.strata[a]
                 .cmp(&data.strata[b])
                 .then(stop_fixed[b].total_cmp(&stop_fixed[a]))
                 // deaths after censorings at the same time (matters for nothing but determinism)
                 .then(data.event[a].cmp(&data.event[b]))
+                .then(a.cmp(&b))
         });
         // Centring and scaling as coxfit6 (doscale = not all values in {-1, 0, 1}).
         let mut means = vec![0.0; p];
@@ -910,25 +912,33 @@ fn concordance_stratum(
     count: &mut [f64; 5],
     imat: &mut [[f64; 5]],
 ) {
-    // Ranks of the score.
-    let mut uniq: Vec<f64> = rows.iter().map(|&r| lp[r]).collect();
-    uniq.sort_unstable_by(f64::total_cmp);
-    uniq.dedup();
-    let rank = |r: usize| uniq.partition_point(|&v| v < lp[r]);
+    // Rank of each row's score among the distinct scores of the stratum, computed once.
+    let mut by_score: Vec<usize> = rows.to_vec();
+    by_score.sort_unstable_by(|&a, &b| lp[a].total_cmp(&lp[b]));
+    let mut ranks = vec![0usize; lp.len()];
+    let mut m = 0;
+    for (k, &r) in by_score.iter().enumerate() {
+        if k > 0 && lp[r] != lp[by_score[k - 1]] {
+            m += 1;
+        }
+        ranks[r] = m;
+    }
+    let m = if rows.is_empty() { 0 } else { m + 1 };
+    let rank = |r: usize| ranks[r];
     let counting = data.start.is_some();
     // Decreasing time, censorings before deaths, then by score (R: order(-y, status, risk)).
     let mut by_stop: Vec<usize> = rows.to_vec();
-    by_stop.sort_by(|&a, &b| {
+    by_stop.sort_unstable_by(|&a, &b| {
         data.stop[b]
             .total_cmp(&data.stop[a])
             .then(data.event[a].cmp(&data.event[b]))
             .then(lp[a].total_cmp(&lp[b]))
+            .then(a.cmp(&b))
     });
     let mut by_start: Vec<usize> = rows.to_vec();
     if let Some(st) = &data.start {
-        by_start.sort_by(|&a, &b| st[b].total_cmp(&st[a]));
+        by_start.sort_unstable_by(|&a, &b| st[b].total_cmp(&st[a]).then(a.cmp(&b)));
     }
-    let m = uniq.len();
     let mut all = Fenwick::new(m);
     let mut dead = Fenwick::new(m);
     let mut i = 0;
