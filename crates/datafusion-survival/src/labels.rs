@@ -11,21 +11,41 @@ use datafusion::common::{exec_err, Result};
 
 type FastHash = ahash::RandomState;
 
+/// Slots of the direct-mapped view cache.
+const SLOTS: usize = 64;
+/// A view value no string has (inline views have a length ≤ 12).
+const EMPTY: u128 = u128::MAX;
+
 /// Interned text labels.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct Labels {
+    /// Direct-mapped cache view -> id: one comparison per row, no search, no branch
+    /// mispredictions on data in random order.
+    cache: Box<[(u128, u32); SLOTS]>,
     index: HashMap<Box<str>, u32, FastHash>,
     /// Short labels (≤ 12 bytes) by their whole Utf8View view value, which holds the length
     /// and the bytes inline: interning them needs no string hashing or comparison.
     inline: HashMap<u128, u32, crate::common::WordHash>,
-    /// The first few inline views, searched linearly: grouping columns usually have a
-    /// handful of values, and comparing 16-byte views beats hashing them.
-    few: Vec<(u128, u32)>,
     pub(crate) names: Vec<Box<str>>,
 }
 
-/// How many inline labels are searched linearly before the hash map takes over.
-const FEW: usize = 16;
+impl Default for Labels {
+    fn default() -> Self {
+        Labels {
+            cache: Box::new([(EMPTY, 0); SLOTS]),
+            index: HashMap::default(),
+            inline: HashMap::default(),
+            names: Vec::new(),
+        }
+    }
+}
+
+#[inline]
+fn slot(view: u128) -> usize {
+    let h =
+        ((view as u64) ^ ((view >> 64) as u64).rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 58) as usize
+}
 
 impl Labels {
     /// The id of row `i` of a string-view column.
@@ -33,20 +53,20 @@ impl Labels {
     pub(crate) fn id_at(&mut self, column: &StringViewArray, i: usize) -> u32 {
         let view = column.views()[i];
         if (view as u32) <= 12 {
-            if let Some(&(_, id)) = self.few.iter().find(|(v, _)| *v == view) {
+            let k = slot(view);
+            let (cached, id) = self.cache[k];
+            if cached == view {
                 return id;
             }
-            if self.few.len() == FEW {
-                if let Some(&id) = self.inline.get(&view) {
-                    return id;
+            let id = match self.inline.get(&view) {
+                Some(&id) => id,
+                None => {
+                    let id = self.id(column.value(i));
+                    self.inline.insert(view, id);
+                    id
                 }
-            }
-            let id = self.id(column.value(i));
-            if self.few.len() < FEW {
-                self.few.push((view, id));
-            } else {
-                self.inline.insert(view, id);
-            }
+            };
+            self.cache[k] = (view, id);
             return id;
         }
         self.id(column.value(i))
