@@ -325,9 +325,14 @@ impl Rows {
     fn table(&self) -> String {
         let flat = self.flattened();
         let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_header(flat.columns.iter().map(comfy_table::Cell::new));
+        t.load_preset(UTF8_FULL_CONDENSED);
+        // Fit wide results to a real terminal; a tiny or unknown width (pipes, bare pseudo
+        // terminals) would wrap every cell, so leave the table at its natural width then.
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        if t.width().is_none_or(|w| w < 40) {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        t.set_header(flat.columns.iter().map(comfy_table::Cell::new));
         for r in &flat.rows {
             t.add_row(r.iter().map(|c| {
                 let cell = comfy_table::Cell::new(c.short_text());

@@ -1,0 +1,910 @@
+//! Tests that drive the real `survql` binary: non-interactive use (-c, -f, stdin, formats,
+//! exit codes, errors), the interactive shell through a pseudo-terminal, the Kaplan-Meier
+//! figures, and the NET study script checked against R's answers.
+//!
+//! One test binary for the crate on purpose (each links DataFusion).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn survql() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_survql"));
+    c.current_dir(workspace());
+    c
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    survql().args(args).output().expect("survql runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn golden() -> Value {
+    let p = workspace().join("tests/data/golden/net_cohort.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn entry<'a>(g: &'a Value, id: &str) -> &'a Value {
+    g["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id)
+        .unwrap_or_else(|| panic!("no golden entry {id}"))
+}
+
+fn close(a: f64, b: f64, tol: f64) -> bool {
+    a == b || (a - b).abs() <= tol * a.abs().max(b.abs())
+}
+
+mod non_interactive {
+    use super::*;
+
+    #[test]
+    fn command_runs_the_users_query_on_the_demo_cohort() {
+        let o = run(&["--format", "csv", "-c", "SELECT grade, km_median(os_months, died) AS m FROM demo.net_cohort GROUP BY grade ORDER BY grade"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // R: survfit(Surv(os_months, died) ~ grade) medians; the NULL group is R's is.na(grade) subset.
+        assert_eq!(
+            stdout(&o),
+            "grade,m\n1,78.5\n2,19.4\n3,18.7\nlarge,17.7\nsmall,9.3\n,21.4\n"
+        );
+    }
+
+    #[test]
+    fn every_format() {
+        let sql = "SELECT km_summary(os_months, died) AS s, 'a|b' AS t FROM demo.net_cohort";
+        let csv = stdout(&run(&["--format", "csv", "-c", sql]));
+        assert_eq!(
+            csv,
+            "s.n,s.events,s.median,s.lower,s.upper,t\n103,66,26.9,21.4,37.3,a|b\n"
+        );
+        let tsv = stdout(&run(&["--format", "tsv", "-c", sql]));
+        assert_eq!(
+            tsv,
+            "s.n\ts.events\ts.median\ts.lower\ts.upper\tt\n103\t66\t26.9\t21.4\t37.3\ta|b\n"
+        );
+        let json: Value =
+            serde_json::from_str(&stdout(&run(&["--format", "json", "-c", sql]))).unwrap();
+        assert_eq!(json[0]["s"]["median"], 26.9);
+        assert_eq!(json[0]["s"]["n"], 103);
+        let nd = stdout(&run(&["--format", "ndjson", "-c", sql]));
+        let row: Value = serde_json::from_str(nd.lines().next().unwrap()).unwrap();
+        assert_eq!(row["s"]["upper"], 37.3);
+        let md = stdout(&run(&["--format", "markdown", "-c", sql]));
+        assert!(
+            md.starts_with("| s.n | s.events | s.median | s.lower | s.upper | t |\n|---|"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 103 | 66 | 26.9 | 21.4 | 37.3 | a\\|b |"),
+            "{md}"
+        );
+        let table = stdout(&run(&["-c", sql]));
+        assert!(
+            table.contains("km_summary.median") || table.contains("s.median"),
+            "{table}"
+        );
+        assert!(
+            table.contains("26.9") && table.contains("(1 row)"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn table_format_rounds_and_csv_keeps_full_precision() {
+        let sql = "SELECT km_survival(os_months, died, 36)['surv'] AS s FROM demo.net_cohort";
+        // R: summary(survfit(...), times = 36)$surv = 0.4036947840200628
+        assert_eq!(
+            stdout(&run(&["--format", "csv", "-c", sql])),
+            "s\n0.4036947840200628\n"
+        );
+        assert!(stdout(&run(&["-c", sql])).contains("0.403695"));
+    }
+
+    #[test]
+    fn files_stdin_order_and_output_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("s.sql");
+        std::fs::write(&script, "\\echo from file\nSELECT 2 AS b;\n").unwrap();
+        let out = dir.path().join("out.csv");
+        let o = run(&[
+            "--format",
+            "csv",
+            "-c",
+            "SELECT 1 AS a",
+            "-f",
+            script.to_str().unwrap(),
+            "-c",
+            "SELECT 3 AS c",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "a\n1\nfrom file\nb\n2\nc\n3\n"
+        );
+
+        let mut child = survql()
+            .args(["--format", "csv"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"SELECT 40 + 2 AS answer;\nSELECT 'x' AS y;")
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(stdout(&o), "answer\n42\ny\nx\n");
+    }
+
+    #[test]
+    fn files_become_tables() {
+        let data = workspace().join("tests/data");
+        let o = run(&[
+            data.join("aml.csv").to_str().unwrap(),
+            data.join("lung.parquet").to_str().unwrap(),
+            "-t",
+            &format!("vet={}", data.join("veteran.parquet").display()),
+            "--format",
+            "csv",
+            "-c",
+            "SELECT (SELECT count(*) FROM aml) AS a, (SELECT count(*) FROM lung) AS l, (SELECT count(*) FROM vet) AS v",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "a,l,v\n23,228,137\n");
+    }
+
+    #[test]
+    fn hive_partitioned_directory_is_one_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = dir.path().join("registry");
+        for (year, region) in [(2020, "north"), (2021, "south")] {
+            let sub = reg
+                .join(format!("year={year}"))
+                .join(format!("region={region}"));
+            std::fs::create_dir_all(&sub).unwrap();
+            let o = run(&[
+                "-c",
+                &format!(
+                    "COPY (SELECT * FROM demo.net_cohort) TO '{}' STORED AS PARQUET",
+                    sub.join("part-0.parquet").display()
+                ),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        let o = run(&[
+            reg.to_str().unwrap(),
+            "--format",
+            "csv",
+            "-c",
+            "SELECT year, region, count(*) AS n FROM registry GROUP BY year, region ORDER BY year",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(
+            stdout(&o),
+            "year,region,n\n2020,north,103\n2021,south,103\n"
+        );
+    }
+
+    #[test]
+    fn first_failing_statement_exits_1_with_the_error_on_stderr() {
+        let o = run(&["-c", "SELECT 1 AS ok; SELECT km_median(os_months, 2) FROM demo.net_cohort; SELECT 3 AS never"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("km_median: argument 'event' must be 0/1 or boolean, found 2"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(stdout(&o).contains("ok") && !stdout(&o).contains("never"));
+        let o = run(&["-c", "SELEC 1"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("Error"), "{}", stderr(&o));
+        let o = run(&["no_such_file.parquet", "-c", "SELECT 1"]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains("no such file"), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn warnings_for_skipped_rows_go_to_stderr() {
+        let o = run(&[
+            "--format",
+            "csv",
+            "-c",
+            "SELECT km_median(ttp_months, progressed) AS m FROM demo.net_cohort",
+        ]);
+        assert!(o.status.success());
+        assert_eq!(stdout(&o), "m\n4.9\n");
+        assert!(
+            stderr(&o).contains("skipped 37 row(s) with a NULL argument"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
+    #[test]
+    fn function_help() {
+        let o = run(&["-c", "\\df"]);
+        let out = stdout(&o);
+        for f in [
+            "km_median",
+            "km_summary",
+            "logrank_test",
+            "cox_ph",
+            "cox_zph",
+            "prop_ci",
+            "fisher_test",
+            "nelson_aalen",
+        ] {
+            assert!(out.contains(f), "\\df lacks {f}: {out}");
+        }
+        let out = stdout(&run(&["-c", "\\h km_median"]));
+        assert!(
+            out.contains("km_median(time, event)")
+                && out.contains("Example:")
+                && out.contains("GROUP BY"),
+            "{out}"
+        );
+    }
+}
+
+mod plots {
+    use super::*;
+
+    /// The number-at-risk values drawn in the SVG are those of km_survival at the ticks.
+    #[test]
+    fn svg_and_png_with_risk_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("km.svg");
+        let png = dir.path().join("km.png");
+        let q = "SELECT grade, os_months, died FROM demo.net_cohort WHERE grade IS NOT NULL";
+        // The PNG through --plot, the SVG through the \plot command with a tick spacing.
+        let o = run(&[
+            "--plot",
+            "km",
+            "--ci",
+            "--title",
+            "OS by grade",
+            "-o",
+            png.to_str().unwrap(),
+            "-c",
+            q,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let cmd = format!(
+            "\\plot km -o {} --ci --title \"OS by grade\" --break 25 {q};",
+            svg.display()
+        );
+        let o = run(&["-c", &cmd]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let png_bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height.
+        let w = u32::from_be_bytes(png_bytes[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png_bytes[20..24].try_into().unwrap());
+        assert_eq!((w, h), (900, 640));
+        assert!(png_bytes.len() > 20_000);
+
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(
+            text.starts_with("<svg")
+                && text.contains("width=\"900\"")
+                && text.contains("height=\"640\"")
+        );
+        assert!(
+            text.contains("Number at risk")
+                && text.contains("OS by grade")
+                && text.contains("Log-rank p")
+        );
+        // Texts of the SVG, in order.
+        let texts: Vec<String> = text
+            .split("<text")
+            .skip(1)
+            .map(|t| {
+                let body = &t[t.find('>').unwrap() + 1..];
+                body[..body.find("</text>").unwrap()].trim().to_owned()
+            })
+            .collect();
+        let start = texts.iter().position(|t| t == "Number at risk").unwrap();
+        // --break 25 over [0, 157.3]: ticks 0, 25, ..., 150.
+        let ticks = [0, 25, 50, 75, 100, 125, 150];
+        let groups = ["1", "2", "3", "large", "small"];
+        let mut k = start + 1;
+        for g in groups {
+            assert_eq!(texts[k], g, "risk table row label");
+            let drawn: Vec<i64> = texts[k + 1..k + 1 + ticks.len()]
+                .iter()
+                .map(|t| t.parse().unwrap())
+                .collect();
+            let sql: Vec<String> = ticks
+                .iter()
+                .map(|t| format!("km_survival(os_months, died, {t})['n_risk']"))
+                .collect();
+            let o = run(&[
+                "--format",
+                "csv",
+                "-c",
+                &format!(
+                    "SELECT {} FROM demo.net_cohort WHERE grade = '{g}'",
+                    sql.join(", ")
+                ),
+            ]);
+            let want: Vec<i64> = stdout(&o)
+                .lines()
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .map(|v| v.parse().unwrap())
+                .collect();
+            assert_eq!(drawn, want, "number at risk of grade {g}");
+            k += 1 + ticks.len();
+        }
+    }
+
+    #[test]
+    fn terminal_plot() {
+        let o = run(&[
+            "-c",
+            "\\plot km --break 24 SELECT liver_mets, os_months, died FROM demo.net_cohort;",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains("Number at risk") && out.contains("Log-rank p = 0.155"),
+            "{out}"
+        );
+        assert!(
+            out.contains("false (n = 32, events = 18)")
+                && out.contains("true (n = 71, events = 48)"),
+            "{out}"
+        );
+    }
+}
+
+mod interactive {
+    use super::*;
+    use rexpect::session::PtySession;
+
+    fn shell() -> PtySession {
+        let home = tempfile::tempdir().unwrap().keep();
+        let cmd = format!(
+            "env HOME={} TERM=dumb {} -q",
+            home.display(),
+            env!("CARGO_BIN_EXE_survql")
+        );
+        rexpect::spawn(&cmd, Some(60_000)).expect("spawn survql")
+    }
+
+    #[test]
+    fn a_session() {
+        let mut p = shell();
+        p.exp_string("survql> ").unwrap();
+        // A statement over several lines.
+        p.send_line("SELECT km_median(os_months, died) AS m")
+            .unwrap();
+        p.send_line("FROM demo.net_cohort;").unwrap();
+        p.exp_string("26.9").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("\\d").unwrap();
+        p.exp_string("net_cohort").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("\\d demo.net_cohort").unwrap();
+        p.exp_string("os_months").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("\\df").unwrap();
+        p.exp_string("cox_zph").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("\\h km_median").unwrap();
+        p.exp_string("Example:").unwrap();
+        p.exp_string("survql> ").unwrap();
+        // A syntax error does not end the session.
+        p.send_line("SELEC nonsense;").unwrap();
+        p.exp_string("Error").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("SELECT 6 * 7 AS answer;").unwrap();
+        p.exp_string("42").unwrap();
+        p.exp_string("survql> ").unwrap();
+        // Ctrl-C cancels a long query, not the shell.
+        p.send_line("SELECT count(*) FROM range(1, 100000000000) WHERE value % 7 = 3;")
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        p.send_control('c').unwrap();
+        p.exp_string("query cancelled").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("SELECT 'still here' AS s;").unwrap();
+        p.exp_string("still here").unwrap();
+        p.exp_string("survql> ").unwrap();
+        p.send_line("\\q").unwrap();
+        p.exp_eof().unwrap();
+    }
+
+    #[test]
+    fn ctrl_d_exits() {
+        let mut p = shell();
+        p.exp_string("survql> ").unwrap();
+        p.send_control('d').unwrap();
+        p.exp_eof().unwrap();
+    }
+}
+
+mod net_study {
+    use super::*;
+
+    const TOL: f64 = 1e-9;
+
+    /// Rows printed by the script (ndjson), keyed by the title line they follow.
+    fn script_rows() -> Vec<(String, serde_json::Map<String, Value>)> {
+        let figs = tempfile::tempdir().unwrap();
+        let o = run(&[
+            "--format",
+            "ndjson",
+            "-q",
+            "--figures",
+            figs.path().to_str().unwrap(),
+            "-f",
+            "sql/net_study.sql",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        for f in [
+            "figure1_os.svg",
+            "figure2_os_by_treatment.svg",
+            "figure3_os_by_grade.svg",
+            "figure4_ttp.svg",
+            "figure5_ttp_by_liver.svg",
+        ] {
+            let text = std::fs::read_to_string(figs.path().join(f))
+                .unwrap_or_else(|_| panic!("{f} not written"));
+            assert!(text.contains("Number at risk"), "{f}");
+        }
+        let mut title = String::new();
+        let mut rows = vec![];
+        for line in stdout(&o).lines() {
+            if line.starts_with("====") {
+                title = line.trim_matches('=').trim().to_owned();
+            } else if line.starts_with('{') {
+                let v: Value = serde_json::from_str(line).unwrap();
+                rows.push((title.clone(), v.as_object().unwrap().clone()));
+            }
+        }
+        rows
+    }
+
+    struct Check {
+        failures: Vec<String>,
+        n: usize,
+    }
+
+    impl Check {
+        fn num(&mut self, what: &str, got: &Value, want: &Value, tol: f64) {
+            self.n += 1;
+            let ok = match (got.as_f64(), want.as_f64()) {
+                (Some(a), Some(b)) => close(a, b, tol),
+                (None, None) => got.is_null() && want.is_null(),
+                _ => false,
+            };
+            if !ok {
+                self.failures
+                    .push(format!("{what}: printed {got}, R {want}"));
+            }
+        }
+    }
+
+    fn find<'a>(
+        rows: &'a [(String, serde_json::Map<String, Value>)],
+        table: &str,
+        key: &str,
+        value: &str,
+        level: Option<&str>,
+    ) -> &'a serde_json::Map<String, Value> {
+        rows.iter()
+            .find(|(t, r)| {
+                t.starts_with(table) && r[key] == value && level.is_none_or(|l| r["level"] == l)
+            })
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| panic!("no row {key} = {value} {level:?} in {table}"))
+    }
+
+    #[test]
+    fn printed_numbers_match_r() {
+        let rows = script_rows();
+        let g = golden();
+        let mut c = Check {
+            failures: vec![],
+            n: 0,
+        };
+        let group = |id: &str, label: &Value| -> Value {
+            entry(&g, id)["result"]["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| &x["group"] == label || label.is_null())
+                .unwrap()
+                .clone()
+        };
+
+        // Abstract.
+        let abs = |m: &str| find(&rows, "Abstract", "measure", m, None).clone();
+        let os = group("net_cohort/km/os/overall", &Value::Null);
+        let r = abs("median OS (months)");
+        c.num("median OS", &r["estimate"], &os["median"]["estimate"], TOL);
+        c.num(
+            "median OS lower",
+            &r["lower"],
+            &os["median"]["ci"]["log"]["lower"],
+            TOL,
+        );
+        c.num(
+            "median OS upper",
+            &r["upper"],
+            &os["median"]["ci"]["log"]["upper"],
+            TOL,
+        );
+        let r = abs("3-year OS rate");
+        c.num("3-year OS", &r["estimate"], &os["at_times"]["surv"][1], TOL);
+        c.num(
+            "3-year OS lower",
+            &r["lower"],
+            &os["at_times"]["ci"]["log"]["lower"][1],
+            TOL,
+        );
+        c.num(
+            "3-year OS upper",
+            &r["upper"],
+            &os["at_times"]["ci"]["log"]["upper"][1],
+            TOL,
+        );
+        let fu = group("net_cohort/followup/os/overall", &Value::Null);
+        let r = abs("median follow-up (reverse KM, months)");
+        c.num("follow-up", &r["estimate"], &fu["median"]["estimate"], TOL);
+        c.num(
+            "follow-up lower",
+            &r["lower"],
+            &fu["median"]["ci"]["log"]["lower"],
+            TOL,
+        );
+        c.num(
+            "follow-up upper",
+            &r["upper"],
+            &fu["median"]["ci"]["log"]["upper"],
+            TOL,
+        );
+        let ttp = group("net_cohort/km/ttp/overall", &Value::Null);
+        let r = abs("median TTP, systemic patients (months)");
+        c.num(
+            "median TTP",
+            &r["estimate"],
+            &ttp["median"]["estimate"],
+            TOL,
+        );
+        c.num(
+            "median TTP lower",
+            &r["lower"],
+            &ttp["median"]["ci"]["log"]["lower"],
+            TOL,
+        );
+        c.num(
+            "median TTP upper",
+            &r["upper"],
+            &ttp["median"]["ci"]["log"]["upper"],
+            TOL,
+        );
+        let r = abs("1-year progression-free rate");
+        c.num(
+            "1-year PFS",
+            &r["estimate"],
+            &ttp["at_times"]["surv"][2],
+            TOL,
+        );
+        c.num(
+            "1-year PFS lower",
+            &r["lower"],
+            &ttp["at_times"]["ci"]["log"]["lower"][2],
+            TOL,
+        );
+        for (m, id) in [
+            (
+                "ORR (CR+PR), evaluable systemic patients",
+                "net_cohort/prop_ci/orr",
+            ),
+            (
+                "DCR (CR+PR+SD), evaluable systemic patients",
+                "net_cohort/prop_ci/dcr",
+            ),
+        ] {
+            let r = abs(m);
+            let w = &entry(&g, id)["result"];
+            c.num(m, &r["estimate"], &w["estimate"], TOL);
+            c.num(m, &r["lower"], &w["clopper_pearson"]["lower"], TOL);
+            c.num(m, &r["upper"], &w["clopper_pearson"]["upper"], TOL);
+        }
+
+        // Table 2: per level, against R's by-variable fits; p where the levels are R's.
+        let levels: [(&str, &str, Vec<(&str, Value)>, Option<&str>); 5] = [
+            (
+                "Sex",
+                "by_sex",
+                vec![("F", "F".into()), ("M", "M".into())],
+                Some("net_cohort/logrank/os/by_sex"),
+            ),
+            (
+                "Origin",
+                "by_origin",
+                ["gi", "lung", "other", "pancreas", "unknown"]
+                    .iter()
+                    .map(|l| (*l, Value::from(*l)))
+                    .collect(),
+                Some("net_cohort/logrank/os/by_origin"),
+            ),
+            (
+                "Liver metastasis",
+                "by_liver_mets",
+                vec![("absent", false.into()), ("present", true.into())],
+                Some("net_cohort/logrank/os/by_liver_mets"),
+            ),
+            (
+                "Grade",
+                "by_grade",
+                ["1", "2", "3", "large", "small"]
+                    .iter()
+                    .map(|l| (*l, Value::from(*l)))
+                    .collect(),
+                Some("net_cohort/logrank/os/by_grade"),
+            ),
+            (
+                "Treatment modality",
+                "by_treatment",
+                ["both", "local", "systemic"]
+                    .iter()
+                    .map(|l| (*l, Value::from(*l)))
+                    .collect(),
+                None,
+            ),
+        ];
+        for (ch, by, lv, lr) in &levels {
+            for (label, gv) in lv {
+                let r = find(&rows, "Table 2", "characteristic", ch, Some(label));
+                let w = group(&format!("net_cohort/km/os/{by}"), gv);
+                let what = format!("Table 2 {ch} {label}");
+                c.num(&format!("{what} n"), &r["n"], &w["n"], 0.0);
+                c.num(&format!("{what} deaths"), &r["deaths"], &w["events"], 0.0);
+                c.num(
+                    &format!("{what} median"),
+                    &r["median_os"],
+                    &w["median"]["estimate"],
+                    TOL,
+                );
+                c.num(
+                    &format!("{what} lcl"),
+                    &r["lcl"],
+                    &w["median"]["ci"]["log"]["lower"],
+                    TOL,
+                );
+                c.num(
+                    &format!("{what} ucl"),
+                    &r["ucl"],
+                    &w["median"]["ci"]["log"]["upper"],
+                    TOL,
+                );
+                c.num(
+                    &format!("{what} 3y"),
+                    &r["os_3y"],
+                    &w["at_times"]["surv"][1],
+                    TOL,
+                );
+                if let Some(id) = lr {
+                    c.num(
+                        &format!("{what} p"),
+                        &r["logrank_p"],
+                        &entry(&g, id)["result"]["p"],
+                        TOL,
+                    );
+                }
+            }
+        }
+
+        // Table 5: TTP overall and by liver metastasis.
+        let all = find(&rows, "Table 5", "characteristic", "All", None);
+        c.num(
+            "Table 5 median TTP",
+            &all["median_ttp"],
+            &ttp["median"]["estimate"],
+            TOL,
+        );
+        c.num(
+            "Table 5 1-year PFS",
+            &all["pfs_1y"],
+            &ttp["at_times"]["surv"][2],
+            TOL,
+        );
+        for (label, gv) in [
+            ("absent", Value::from(false)),
+            ("present", Value::from(true)),
+        ] {
+            let r = find(
+                &rows,
+                "Table 5",
+                "characteristic",
+                "Liver metastasis",
+                Some(label),
+            );
+            let w = group("net_cohort/km/ttp/by_liver_mets", &gv);
+            c.num(
+                &format!("Table 5 TTP {label}"),
+                &r["median_ttp"],
+                &w["median"]["estimate"],
+                TOL,
+            );
+            c.num(
+                &format!("Table 5 TTP lcl {label}"),
+                &r["ttp_lcl"],
+                &w["median"]["ci"]["log"]["lower"],
+                TOL,
+            );
+            c.num(
+                &format!("Table 5 TTP ucl {label}"),
+                &r["ttp_ucl"],
+                &w["median"]["ci"]["log"]["upper"],
+                TOL,
+            );
+            c.num(
+                &format!("Table 5 PFS {label}"),
+                &r["pfs_1y"],
+                &w["at_times"]["surv"][2],
+                TOL,
+            );
+            c.num(
+                &format!("Table 5 TTP p {label}"),
+                &r["ttp_p"],
+                &entry(&g, "net_cohort/logrank/ttp/by_liver_mets")["result"]["p"],
+                TOL,
+            );
+        }
+
+        // Table 6: response rates and tests.
+        let all = find(&rows, "Table 6", "characteristic", "All", None);
+        c.num(
+            "Table 6 ORR",
+            &all["orr"],
+            &entry(&g, "net_cohort/prop_ci/orr")["result"]["estimate"],
+            TOL,
+        );
+        c.num(
+            "Table 6 DCR upper",
+            &all["dcr_ucl"],
+            &entry(&g, "net_cohort/prop_ci/dcr")["result"]["clopper_pearson"]["upper"],
+            TOL,
+        );
+        for (label, suffix) in [
+            ("present", "liver_mets_true"),
+            ("absent", "liver_mets_false"),
+        ] {
+            let r = find(
+                &rows,
+                "Table 6",
+                "characteristic",
+                "Liver metastasis",
+                Some(label),
+            );
+            for (what, col, lo, hi) in [
+                ("orr", "orr", "orr_lcl", "orr_ucl"),
+                ("dcr", "dcr", "dcr_lcl", "dcr_ucl"),
+            ] {
+                let w = &entry(&g, &format!("net_cohort/prop_ci/{what}/{suffix}"))["result"];
+                c.num(
+                    &format!("Table 6 {what} {label}"),
+                    &r[col],
+                    &w["estimate"],
+                    TOL,
+                );
+                c.num(
+                    &format!("Table 6 {what} lcl {label}"),
+                    &r[lo],
+                    &w["clopper_pearson"]["lower"],
+                    TOL,
+                );
+                c.num(
+                    &format!("Table 6 {what} ucl {label}"),
+                    &r[hi],
+                    &w["clopper_pearson"]["upper"],
+                    TOL,
+                );
+            }
+            for (col, id) in [
+                (
+                    "orr_chisq_p",
+                    "net_cohort/chisq/orr_vs_liver_mets/correct_true",
+                ),
+                ("orr_fisher_p", "net_cohort/fisher/orr_vs_liver_mets"),
+                (
+                    "dcr_chisq_p",
+                    "net_cohort/chisq/dcr_vs_liver_mets/correct_true",
+                ),
+                ("dcr_fisher_p", "net_cohort/fisher/dcr_vs_liver_mets"),
+            ] {
+                c.num(
+                    &format!("Table 6 {col} liver"),
+                    &r[col],
+                    &entry(&g, id)["result"]["p"],
+                    TOL,
+                );
+            }
+        }
+        let r = find(
+            &rows,
+            "Table 6",
+            "characteristic",
+            "Serum NSE",
+            Some("elevated"),
+        );
+        for (col, id) in [
+            (
+                "orr_chisq_p",
+                "net_cohort/chisq/orr_vs_nse_elevated/correct_true",
+            ),
+            ("orr_fisher_p", "net_cohort/fisher/orr_vs_nse_elevated"),
+            (
+                "dcr_chisq_p",
+                "net_cohort/chisq/dcr_vs_nse_elevated/correct_true",
+            ),
+            ("dcr_fisher_p", "net_cohort/fisher/dcr_vs_nse_elevated"),
+        ] {
+            c.num(
+                &format!("Table 6 {col} NSE"),
+                &r[col],
+                &entry(&g, id)["result"]["p"],
+                TOL,
+            );
+        }
+
+        // Cox model on grade and liver metastasis.
+        let cox = &entry(&g, "net_cohort/cox/os/grade_liver_mets/efron")["result"];
+        for t in cox["terms"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            let r = find(
+                &rows,
+                "Cox model: OS on grade and liver",
+                "term",
+                name,
+                None,
+            );
+            for (col, key) in [
+                ("coef", "coef"),
+                ("hazard_ratio", "exp_coef"),
+                ("lcl", "lower_95"),
+                ("ucl", "upper_95"),
+                ("se", "se"),
+                ("p_value", "p"),
+            ] {
+                c.num(&format!("Cox {name} {col}"), &r[col], &t[key], 1e-6);
+            }
+        }
+        assert!(
+            c.failures.is_empty(),
+            "{} of {} printed numbers differ from R:\n{}",
+            c.failures.len(),
+            c.n,
+            c.failures.join("\n")
+        );
+        assert!(c.n > 150, "only {} numbers checked", c.n);
+    }
+}
