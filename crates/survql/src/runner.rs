@@ -293,11 +293,10 @@ impl App {
         out.push_str("Survival functions (\\h NAME for details):\n");
         for f in &funcs {
             if let Some(d) = f.documentation() {
-                let first = d.description.split(". ").next().unwrap_or(&d.description);
                 out.push_str(&format!(
                     "  {:width$}  {}\n",
                     d.syntax_example,
-                    first.trim_end_matches('.')
+                    one_line(&d.description)
                 ));
             }
         }
@@ -343,6 +342,20 @@ impl App {
         }
         self.emit(&out)
     }
+}
+
+/// The first clause of a description, at most 72 characters.
+fn one_line(description: &str) -> String {
+    let cut = [", as R's", ": ", ". ", " ("]
+        .iter()
+        .filter_map(|p| description.find(p))
+        .min()
+        .unwrap_or(description.len());
+    let mut s = description[..cut].trim_end_matches('.').to_owned();
+    if s.chars().count() > 72 {
+        s = s.chars().take(69).collect::<String>() + "...";
+    }
+    s
 }
 
 /// Sum of `output_rows` of the plan's leaves: the rows read so far.

@@ -382,7 +382,6 @@ mod plots {
 }
 
 mod interactive {
-    use super::*;
     use rexpect::session::PtySession;
 
     fn shell() -> PtySession {
@@ -639,7 +638,9 @@ mod net_study {
         }
 
         // Table 2: per level, against R's by-variable fits; p where the levels are R's.
-        let levels: [(&str, &str, Vec<(&str, Value)>, Option<&str>); 5] = [
+        // (characteristic, R's by-variable fit, (printed level, R group) pairs, R's log-rank entry)
+        type Levels<'a> = (&'a str, &'a str, Vec<(&'a str, Value)>, Option<&'a str>);
+        let levels: [Levels; 5] = [
             (
                 "Sex",
                 "by_sex",
