@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
-use datafusion::common::{internal_err, Result, ScalarValue};
+use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
+use crate::accumulator::StateOps;
 use crate::common::{list_array, row_mask, WarningSink};
 use crate::labels::{label_column, sorted_label_order, Labels};
 
@@ -192,114 +192,37 @@ fn emit_state(states: &[CellCounts]) -> Vec<ArrayRef> {
     ]
 }
 
-#[derive(Debug)]
-pub(crate) struct TableAccumulator {
-    call: TableCall,
-    state: [CellCounts; 1],
-}
+impl StateOps for TableCall {
+    type State = CellCounts;
 
-impl TableAccumulator {
-    pub(crate) fn new(call: TableCall) -> Self {
-        TableAccumulator {
-            call,
-            state: [CellCounts::default()],
-        }
-    }
-}
-
-impl Accumulator for TableAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; values[0].len()];
-        update(&self.call, &mut self.state, values, &zeros, None)
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; states[0].len()];
-        merge(&mut self.state, states, &zeros)
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        emit_state(&self.state)
-            .iter()
-            .map(|a| ScalarValue::try_from_array(a, 0))
-            .collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&self.call.evaluator.evaluate(&self.state)?, 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.state[0].size()
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct TableGroupsAccumulator {
-    call: TableCall,
-    states: Vec<CellCounts>,
-}
-
-impl TableGroupsAccumulator {
-    pub(crate) fn new(call: TableCall) -> Self {
-        TableGroupsAccumulator {
-            call,
-            states: vec![],
-        }
-    }
-}
-
-impl GroupsAccumulator for TableGroupsAccumulator {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.states.resize_with(total_num_groups, Default::default);
-        update(
-            &self.call,
-            &mut self.states,
-            values,
-            group_indices,
-            opt_filter,
-        )
-    }
-
-    fn merge_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.states.resize_with(total_num_groups, Default::default);
-        merge(&mut self.states, values, group_indices)
-    }
-
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let states = emit_to.take_needed(&mut self.states);
-        self.call.evaluator.evaluate(&states)
-    }
-
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let states = emit_to.take_needed(&mut self.states);
-        Ok(emit_state(&states))
-    }
-
-    fn convert_to_state(
+    fn update(
         &self,
+        states: &mut [CellCounts],
         values: &[ArrayRef],
-        opt_filter: Option<&BooleanArray>,
-    ) -> Result<Vec<ArrayRef>> {
-        let n = values[0].len();
-        let mut states = vec![CellCounts::default(); n];
-        let indices: Vec<usize> = (0..n).collect();
-        update(&self.call, &mut states, values, &indices, opt_filter)?;
-        Ok(emit_state(&states))
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+    ) -> Result<()> {
+        update(self, states, values, groups, filter)
     }
 
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.states.iter().map(CellCounts::size).sum::<usize>()
+    fn merge(
+        &self,
+        states: &mut [CellCounts],
+        values: &[ArrayRef],
+        groups: &[usize],
+    ) -> Result<()> {
+        merge(states, values, groups)
+    }
+
+    fn emit(&self, states: &[CellCounts]) -> Vec<ArrayRef> {
+        emit_state(states)
+    }
+
+    fn evaluate(&self, states: &[CellCounts]) -> Result<ArrayRef> {
+        self.evaluator.evaluate(states)
+    }
+
+    fn size(state: &CellCounts) -> usize {
+        state.size()
     }
 }

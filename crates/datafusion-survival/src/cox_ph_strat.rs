@@ -9,8 +9,9 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
 };
 
+use crate::accumulator::{StateAccumulator, StateGroupsAccumulator};
 use crate::common::{doc, WarningSink};
-use crate::cox_state::{self, CoxAccumulator, CoxCall, CoxGroupsAccumulator, CoxKind};
+use crate::cox_state::{self, CoxCall, CoxKind};
 use crate::macros::udaf_constructors;
 
 const NAME: &str = "cox_ph_strat";
@@ -68,7 +69,7 @@ impl AggregateUDFImpl for CoxPhStrat {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(CoxAccumulator::new(CoxCall::new(
+        Ok(Box::new(StateAccumulator::new(CoxCall::new(
             NAME, KIND, &args, &self.sink,
         )?)))
     }
@@ -81,7 +82,7 @@ impl AggregateUDFImpl for CoxPhStrat {
         &self,
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(CoxGroupsAccumulator::new(CoxCall::new(
+        Ok(Box::new(StateGroupsAccumulator::new(CoxCall::new(
             NAME, KIND, &args, &self.sink,
         )?)))
     }

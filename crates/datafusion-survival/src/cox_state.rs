@@ -17,10 +17,10 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Typ
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::expressions::Literal;
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
 
+use crate::accumulator::StateOps;
 use crate::common::{
     coerce_event, coerce_time, event_column, f64_field, finite_or_null, i64_field, list_array,
     row_mask, struct_array, time_column, WarningSink,
@@ -1037,104 +1037,32 @@ fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     ))
 }
 
-#[derive(Debug)]
-pub(crate) struct CoxAccumulator {
-    call: CoxCall,
-    state: [CoxRows; 1],
-}
+impl StateOps for CoxCall {
+    type State = CoxRows;
 
-impl CoxAccumulator {
-    pub(crate) fn new(call: CoxCall) -> Self {
-        CoxAccumulator {
-            call,
-            state: [CoxRows::default()],
-        }
-    }
-}
-
-impl Accumulator for CoxAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; values[0].len()];
-        update(&self.call, &mut self.state, values, &zeros, None)
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; states[0].len()];
-        merge(&self.call, &mut self.state, states, &zeros)
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        emit_state(&self.call, &self.state)
-            .iter()
-            .map(|a| ScalarValue::try_from_array(a, 0))
-            .collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate(&self.call, &self.state)?, 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.state[0].size()
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct CoxGroupsAccumulator {
-    call: CoxCall,
-    states: Vec<CoxRows>,
-}
-
-impl CoxGroupsAccumulator {
-    pub(crate) fn new(call: CoxCall) -> Self {
-        CoxGroupsAccumulator {
-            call,
-            states: vec![],
-        }
-    }
-}
-
-impl GroupsAccumulator for CoxGroupsAccumulator {
-    fn update_batch(
-        &mut self,
+    fn update(
+        &self,
+        states: &mut [CoxRows],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
-        total: usize,
     ) -> Result<()> {
-        self.states.resize_with(total, Default::default);
-        update(&self.call, &mut self.states, values, groups, filter)
+        update(self, states, values, groups, filter)
     }
 
-    fn merge_batch(&mut self, values: &[ArrayRef], groups: &[usize], total: usize) -> Result<()> {
-        self.states.resize_with(total, Default::default);
-        merge(&self.call, &mut self.states, values, groups)
+    fn merge(&self, states: &mut [CoxRows], values: &[ArrayRef], groups: &[usize]) -> Result<()> {
+        merge(self, states, values, groups)
     }
 
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        evaluate(&self.call, &emit_to.take_needed(&mut self.states))
+    fn emit(&self, states: &[CoxRows]) -> Vec<ArrayRef> {
+        emit_state(self, states)
     }
 
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(emit_state(
-            &self.call,
-            &emit_to.take_needed(&mut self.states),
-        ))
+    fn evaluate(&self, states: &[CoxRows]) -> Result<ArrayRef> {
+        evaluate(self, states)
     }
 
-    fn convert_to_state(
-        &self,
-        values: &[ArrayRef],
-        filter: Option<&BooleanArray>,
-    ) -> Result<Vec<ArrayRef>> {
-        let n = values[0].len();
-        let mut states = vec![CoxRows::default(); n];
-        let idx: Vec<usize> = (0..n).collect();
-        update(&self.call, &mut states, values, &idx, filter)?;
-        Ok(emit_state(&self.call, &states))
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.states.iter().map(CoxRows::size).sum::<usize>()
+    fn size(state: &CoxRows) -> usize {
+        state.size()
     }
 }

@@ -12,6 +12,7 @@
 //! without `GROUP BY` and over any number of partitions: the Kaplan-Meier state is the count of
 //! events and censorings per distinct time, which merges exactly.
 
+mod accumulator;
 mod cell_counts;
 mod common;
 mod cox_state;

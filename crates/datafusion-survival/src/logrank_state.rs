@@ -12,12 +12,12 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
-use datafusion::common::{internal_err, Result, ScalarValue};
+use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use survql_stats::{survdiff, GroupTimeCount, Survdiff};
 
+use crate::accumulator::StateOps;
 use crate::common::{
     event_column, f64_field, finite_or_null, i64_field, list_array, row_mask, struct_array,
     time_column, WarningSink,
@@ -354,116 +354,37 @@ fn emit_state(states: &[LogrankState]) -> Vec<ArrayRef> {
     ]
 }
 
-/// Row accumulator.
-#[derive(Debug)]
-pub(crate) struct LogrankAccumulator {
-    call: LogrankCall,
-    state: [LogrankState; 1],
-}
+impl StateOps for LogrankCall {
+    type State = LogrankState;
 
-impl LogrankAccumulator {
-    pub(crate) fn new(call: LogrankCall) -> Self {
-        LogrankAccumulator {
-            call,
-            state: [LogrankState::default()],
-        }
-    }
-}
-
-impl Accumulator for LogrankAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; values[0].len()];
-        update(&self.call, &mut self.state, values, &zeros, None)
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; states[0].len()];
-        merge(&mut self.state, states, &zeros)
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        emit_state(&self.state)
-            .iter()
-            .map(|a| ScalarValue::try_from_array(a, 0))
-            .collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate(&self.call, &self.state)?, 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.state[0].size()
-    }
-}
-
-/// Groups accumulator: one [`LogrankState`] per SQL group.
-#[derive(Debug)]
-pub(crate) struct LogrankGroupsAccumulator {
-    call: LogrankCall,
-    states: Vec<LogrankState>,
-}
-
-impl LogrankGroupsAccumulator {
-    pub(crate) fn new(call: LogrankCall) -> Self {
-        LogrankGroupsAccumulator {
-            call,
-            states: vec![],
-        }
-    }
-}
-
-impl GroupsAccumulator for LogrankGroupsAccumulator {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.states.resize_with(total_num_groups, Default::default);
-        update(
-            &self.call,
-            &mut self.states,
-            values,
-            group_indices,
-            opt_filter,
-        )
-    }
-
-    fn merge_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.states.resize_with(total_num_groups, Default::default);
-        merge(&mut self.states, values, group_indices)
-    }
-
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let states = emit_to.take_needed(&mut self.states);
-        evaluate(&self.call, &states)
-    }
-
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let states = emit_to.take_needed(&mut self.states);
-        Ok(emit_state(&states))
-    }
-
-    fn convert_to_state(
+    fn update(
         &self,
+        states: &mut [LogrankState],
         values: &[ArrayRef],
-        opt_filter: Option<&BooleanArray>,
-    ) -> Result<Vec<ArrayRef>> {
-        let n = values[0].len();
-        let mut states = vec![LogrankState::default(); n];
-        let indices: Vec<usize> = (0..n).collect();
-        update(&self.call, &mut states, values, &indices, opt_filter)?;
-        Ok(emit_state(&states))
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+    ) -> Result<()> {
+        update(self, states, values, groups, filter)
     }
 
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.states.iter().map(LogrankState::size).sum::<usize>()
+    fn merge(
+        &self,
+        states: &mut [LogrankState],
+        values: &[ArrayRef],
+        groups: &[usize],
+    ) -> Result<()> {
+        merge(states, values, groups)
+    }
+
+    fn emit(&self, states: &[LogrankState]) -> Vec<ArrayRef> {
+        emit_state(states)
+    }
+
+    fn evaluate(&self, states: &[LogrankState]) -> Result<ArrayRef> {
+        evaluate(self, states)
+    }
+
+    fn size(state: &LogrankState) -> usize {
+        state.size()
     }
 }

@@ -49,7 +49,7 @@ macro_rules! km_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
-            Ok(Box::new($crate::time_counts::TimeCountsAccumulator::new(
+            Ok(Box::new($crate::accumulator::StateAccumulator::new(
                 self.km_call(&args)?,
             )))
         }
@@ -65,9 +65,9 @@ macro_rules! km_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            Ok(Box::new(
-                $crate::time_counts::TimeCountsGroupsAccumulator::new(self.km_call(&args)?),
-            ))
+            Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
+                self.km_call(&args)?,
+            )))
         }
 
         fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
@@ -103,7 +103,7 @@ macro_rules! logrank_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
-            Ok(Box::new($crate::logrank_state::LogrankAccumulator::new(
+            Ok(Box::new($crate::accumulator::StateAccumulator::new(
                 self.logrank_call(&args)?,
             )))
         }
@@ -119,9 +119,9 @@ macro_rules! logrank_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            Ok(Box::new(
-                $crate::logrank_state::LogrankGroupsAccumulator::new(self.logrank_call(&args)?),
-            ))
+            Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
+                self.logrank_call(&args)?,
+            )))
         }
 
         fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
@@ -150,7 +150,7 @@ macro_rules! table_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
-            Ok(Box::new($crate::cell_counts::TableAccumulator::new(
+            Ok(Box::new($crate::accumulator::StateAccumulator::new(
                 self.table_call(&args)?,
             )))
         }
@@ -166,7 +166,7 @@ macro_rules! table_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            Ok(Box::new($crate::cell_counts::TableGroupsAccumulator::new(
+            Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
                 self.table_call(&args)?,
             )))
         }

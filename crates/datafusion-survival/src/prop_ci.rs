@@ -1,21 +1,21 @@
 //! [`PropCi`]: `prop_ci(success [, method [, conf_level]])`, a proportion (e.g. an overall
 //! response rate) with its confidence interval.
 
-use std::mem::size_of;
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type};
-use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature,
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
 };
 use survql_stats::proportion::{prop_ci, PropMethod};
 
+use crate::accumulator::{StateAccumulator, StateGroupsAccumulator, StateOps};
 use crate::common::{
     check_arity, coerce_option, conf_level_option, doc, event_column, f64_field, i64_field,
     row_mask, str_option, struct_array, WarningSink,
@@ -148,10 +148,7 @@ impl AggregateUDFImpl for PropCi {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(PropAccumulator {
-            call: self.call(&args)?,
-            counts: [(0, 0)],
-        }))
+        Ok(Box::new(StateAccumulator::new(self.call(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -162,10 +159,7 @@ impl AggregateUDFImpl for PropCi {
         &self,
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(PropGroupsAccumulator {
-            call: self.call(&args)?,
-            counts: vec![],
-        }))
+        Ok(Box::new(StateGroupsAccumulator::new(self.call(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -258,85 +252,39 @@ fn emit(counts: &[(u64, u64)]) -> Vec<ArrayRef> {
     ]
 }
 
-#[derive(Debug)]
-struct PropAccumulator {
-    call: PropCall,
-    counts: [(u64, u64); 1],
-}
+impl StateOps for PropCall {
+    /// (n, x): rows and successes.
+    type State = (u64, u64);
 
-impl Accumulator for PropAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; values[0].len()];
-        self.call.update(&mut self.counts, values, &zeros, None)
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; states[0].len()];
-        merge(&mut self.counts, states, &zeros);
-        Ok(())
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![
-            ScalarValue::UInt64(Some(self.counts[0].0)),
-            ScalarValue::UInt64(Some(self.counts[0].1)),
-        ])
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&self.call.evaluate(&self.counts), 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>()
-    }
-}
-
-#[derive(Debug)]
-struct PropGroupsAccumulator {
-    call: PropCall,
-    counts: Vec<(u64, u64)>,
-}
-
-impl GroupsAccumulator for PropGroupsAccumulator {
-    fn update_batch(
-        &mut self,
+    fn update(
+        &self,
+        states: &mut [(u64, u64)],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
-        total: usize,
     ) -> Result<()> {
-        self.counts.resize(total, (0, 0));
-        self.call.update(&mut self.counts, values, groups, filter)
+        PropCall::update(self, states, values, groups, filter)
     }
 
-    fn merge_batch(&mut self, values: &[ArrayRef], groups: &[usize], total: usize) -> Result<()> {
-        self.counts.resize(total, (0, 0));
-        merge(&mut self.counts, values, groups);
+    fn merge(
+        &self,
+        states: &mut [(u64, u64)],
+        values: &[ArrayRef],
+        groups: &[usize],
+    ) -> Result<()> {
+        merge(states, values, groups);
         Ok(())
     }
 
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        Ok(self.call.evaluate(&emit_to.take_needed(&mut self.counts)))
+    fn emit(&self, states: &[(u64, u64)]) -> Vec<ArrayRef> {
+        emit(states)
     }
 
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(emit(&emit_to.take_needed(&mut self.counts)))
+    fn evaluate(&self, states: &[(u64, u64)]) -> Result<ArrayRef> {
+        Ok(PropCall::evaluate(self, states))
     }
 
-    fn convert_to_state(
-        &self,
-        values: &[ArrayRef],
-        filter: Option<&BooleanArray>,
-    ) -> Result<Vec<ArrayRef>> {
-        let n = values[0].len();
-        let mut counts = vec![(0, 0); n];
-        let idx: Vec<usize> = (0..n).collect();
-        self.call.update(&mut counts, values, &idx, filter)?;
-        Ok(emit(&counts))
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.counts.capacity() * 16
+    fn size(_state: &(u64, u64)) -> usize {
+        16
     }
 }

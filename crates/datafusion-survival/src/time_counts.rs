@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
-use datafusion::common::{internal_err, Result, ScalarValue};
+use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 use survql_stats::TimeCounts;
 
+use crate::accumulator::StateOps;
 use crate::common::{event_column, list_array, row_mask, time_column, WarningSink};
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
@@ -230,125 +230,60 @@ impl KmCall {
     }
 }
 
-/// Row accumulator (aggregates without GROUP BY, or when DataFusion does not use groups).
-#[derive(Debug)]
-pub(crate) struct TimeCountsAccumulator {
-    call: KmCall,
-    state: [TimeCountsState; 1],
-}
+impl StateOps for KmCall {
+    type State = TimeCountsState;
 
-impl TimeCountsAccumulator {
-    pub(crate) fn new(call: KmCall) -> Self {
-        TimeCountsAccumulator {
-            call,
-            state: [TimeCountsState::default()],
-        }
-    }
-}
-
-impl Accumulator for TimeCountsAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; values[0].len()];
+    fn update(
+        &self,
+        states: &mut [TimeCountsState],
+        values: &[ArrayRef],
+        groups: &[usize],
+        filter: Option<&BooleanArray>,
+    ) -> Result<()> {
         update_groups(
-            self.call.function,
-            &self.call.expression,
-            &self.call.sink,
-            &mut self.state,
+            self.function,
+            &self.expression,
+            &self.sink,
+            states,
             values,
-            &zeros,
-            None,
+            groups,
+            filter,
         )
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; states[0].len()];
-        merge_groups(&mut self.state, states, &zeros)
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        emit_state(&self.state)
-            .iter()
-            .map(|a| ScalarValue::try_from_array(a, 0))
-            .collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        let out = self.call.evaluator.evaluate(&[self.state[0].to_counts()])?;
-        ScalarValue::try_from_array(&out, 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.state[0].size()
-    }
-}
-
-/// Groups accumulator: one [`TimeCountsState`] per group, no per-row allocation.
-#[derive(Debug)]
-pub(crate) struct TimeCountsGroupsAccumulator {
-    call: KmCall,
-    groups: Vec<TimeCountsState>,
-}
-
-impl TimeCountsGroupsAccumulator {
-    pub(crate) fn new(call: KmCall) -> Self {
-        TimeCountsGroupsAccumulator {
-            call,
-            groups: Vec::new(),
-        }
-    }
-}
-
-impl GroupsAccumulator for TimeCountsGroupsAccumulator {
-    fn update_batch(
-        &mut self,
+    fn merge(
+        &self,
+        states: &mut [TimeCountsState],
         values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
+        groups: &[usize],
     ) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Default::default);
-        update_groups(
-            self.call.function,
-            &self.call.expression,
-            &self.call.sink,
-            &mut self.groups,
-            values,
-            group_indices,
-            opt_filter,
-        )
+        merge_groups(states, values, groups)
     }
 
-    fn merge_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Default::default);
-        merge_groups(&mut self.groups, values, group_indices)
+    fn emit(&self, states: &[TimeCountsState]) -> Vec<ArrayRef> {
+        emit_state(states)
     }
 
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = emit_to.take_needed(&mut self.groups);
-        let counts: Vec<TimeCounts> = groups.iter().map(TimeCountsState::to_counts).collect();
-        self.call.evaluator.evaluate(&counts)
+    fn evaluate(&self, states: &[TimeCountsState]) -> Result<ArrayRef> {
+        let counts: Vec<TimeCounts> = states.iter().map(TimeCountsState::to_counts).collect();
+        self.evaluator.evaluate(&counts)
     }
 
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.groups);
-        Ok(emit_state(&groups))
+    fn size(state: &TimeCountsState) -> usize {
+        state.size()
     }
 
+    /// Each input row becomes its own one-element state (empty for skipped rows), built
+    /// directly as lists rather than through per-row hash tables.
     fn convert_to_state(
         &self,
         values: &[ArrayRef],
-        opt_filter: Option<&BooleanArray>,
+        filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        // Each input row becomes its own one-element state (empty for skipped rows).
-        let time = time_column(self.call.function, "time", &values[0])?;
-        let event = event_column(self.call.function, &values[1])?;
-        let (mask, skipped) = row_mask(&[time, &event], opt_filter);
-        self.call.sink.add_skipped(&self.call.expression, skipped);
+        let time = time_column(self.function, "time", &values[0])?;
+        let event = event_column(self.function, &values[1])?;
+        let (mask, skipped) = row_mask(&[time, &event], filter);
+        self.sink.add_skipped(&self.expression, skipped);
         let n = time.len();
         let mut lengths = Vec::with_capacity(n);
         let (mut t, mut e, mut c) = (
@@ -368,9 +303,5 @@ impl GroupsAccumulator for TimeCountsGroupsAccumulator {
             }
         }
         Ok(state_lists(&lengths, t, e, c))
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.groups.iter().map(TimeCountsState::size).sum::<usize>()
     }
 }
