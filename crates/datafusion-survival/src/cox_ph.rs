@@ -2,17 +2,14 @@
 
 use std::sync::OnceLock;
 
-use datafusion::arrow::datatypes::{DataType, FieldRef};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
-};
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 
-use crate::accumulator::{StateAccumulator, StateGroupsAccumulator};
 use crate::common::{doc, WarningSink};
 use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::udaf_constructors;
+use crate::macros::{state_udaf_methods, udaf_constructors};
 
 const NAME: &str = "cox_ph";
 const SYNTAX: &str = "cox_ph(time, event, x1 [, x2, ...] [, options])";
@@ -53,10 +50,6 @@ impl AggregateUDFImpl for CoxPh {
         NAME
     }
 
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(cox_state::return_type(KIND))
     }
@@ -65,30 +58,11 @@ impl AggregateUDFImpl for CoxPh {
         cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
     }
 
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(cox_state::state_fields(KIND, &args))
-    }
+    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
+}
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(StateAccumulator::new(CoxCall::new(
-            NAME, KIND, &args, &self.sink,
-        )?)))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(StateGroupsAccumulator::new(CoxCall::new(
-            NAME, KIND, &args, &self.sink,
-        )?)))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(Self::doc())
+impl CoxPh {
+    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
+        CoxCall::new(NAME, KIND, args, &self.sink)
     }
 }

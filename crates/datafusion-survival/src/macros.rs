@@ -29,11 +29,12 @@ macro_rules! udaf_constructors {
     };
 }
 
-/// The `AggregateUDFImpl` methods every Kaplan-Meier function shares. The implementing type
-/// provides `fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall>` and
+/// The `AggregateUDFImpl` methods of a function whose accumulators are the generic
+/// [`crate::accumulator`] pair: `$fields` builds the state fields from `&StateFieldsArgs`,
+/// `self.$call(&args)` the [`crate::accumulator::StateOps`] of a call. The type provides
 /// `fn doc() -> &'static Documentation`.
-macro_rules! km_udaf_methods {
-    () => {
+macro_rules! state_udaf_methods {
+    ($fields:expr, $call:ident) => {
         fn signature(&self) -> &datafusion::logical_expr::Signature {
             &self.signature
         }
@@ -42,7 +43,7 @@ macro_rules! km_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::StateFieldsArgs,
         ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
-            Ok($crate::time_counts::state_fields(&args))
+            Ok(($fields)(&args))
         }
 
         fn accumulator(
@@ -50,7 +51,7 @@ macro_rules! km_udaf_methods {
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
             Ok(Box::new($crate::accumulator::StateAccumulator::new(
-                self.km_call(&args)?,
+                self.$call(&args)?,
             )))
         }
 
@@ -66,7 +67,7 @@ macro_rules! km_udaf_methods {
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
             Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
-                self.km_call(&args)?,
+                self.$call(&args)?,
             )))
         }
 
@@ -76,15 +77,16 @@ macro_rules! km_udaf_methods {
     };
 }
 
-/// The `AggregateUDFImpl` methods the log-rank functions share. The implementing type
-/// provides `fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall>`,
-/// `fn doc() -> &'static Documentation` and the constant `OUTPUT`.
+/// The methods every Kaplan-Meier function shares (`fn km_call(&self, args) -> Result<KmCall>`).
+macro_rules! km_udaf_methods {
+    () => {
+        $crate::macros::state_udaf_methods!($crate::time_counts::state_fields, km_call);
+    };
+}
+
+/// The methods the log-rank functions share (`fn logrank_call(&self, args)`, const `OUTPUT`).
 macro_rules! logrank_udaf_methods {
     () => {
-        fn signature(&self) -> &datafusion::logical_expr::Signature {
-            &self.signature
-        }
-
         fn return_type(
             &self,
             _arg_types: &[datafusion::arrow::datatypes::DataType],
@@ -92,92 +94,19 @@ macro_rules! logrank_udaf_methods {
             Ok($crate::logrank_state::return_type(OUTPUT))
         }
 
-        fn state_fields(
-            &self,
-            args: datafusion::logical_expr::function::StateFieldsArgs,
-        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
-            Ok($crate::logrank_state::state_fields(&args))
-        }
-
-        fn accumulator(
-            &self,
-            args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
-            Ok(Box::new($crate::accumulator::StateAccumulator::new(
-                self.logrank_call(&args)?,
-            )))
-        }
-
-        fn groups_accumulator_supported(
-            &self,
-            _args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> bool {
-            true
-        }
-
-        fn create_groups_accumulator(
-            &self,
-            args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
-                self.logrank_call(&args)?,
-            )))
-        }
-
-        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
-            Some(Self::doc())
-        }
+        $crate::macros::state_udaf_methods!($crate::logrank_state::state_fields, logrank_call);
     };
 }
 
-/// The `AggregateUDFImpl` methods of the contingency-table functions (`chisq_test`,
-/// `fisher_test`). The type provides `fn table_call(&self, args) -> Result<TableCall>` and
-/// `fn doc()`.
+/// The methods of the contingency-table functions (`fn table_call(&self, args)`).
 macro_rules! table_udaf_methods {
     () => {
-        fn signature(&self) -> &datafusion::logical_expr::Signature {
-            &self.signature
-        }
-
-        fn state_fields(
-            &self,
-            args: datafusion::logical_expr::function::StateFieldsArgs,
-        ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
-            Ok($crate::cell_counts::state_fields(&args))
-        }
-
-        fn accumulator(
-            &self,
-            args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
-            Ok(Box::new($crate::accumulator::StateAccumulator::new(
-                self.table_call(&args)?,
-            )))
-        }
-
-        fn groups_accumulator_supported(
-            &self,
-            _args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> bool {
-            true
-        }
-
-        fn create_groups_accumulator(
-            &self,
-            args: datafusion::logical_expr::function::AccumulatorArgs,
-        ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
-            Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
-                self.table_call(&args)?,
-            )))
-        }
-
-        fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
-            Some(Self::doc())
-        }
+        $crate::macros::state_udaf_methods!($crate::cell_counts::state_fields, table_call);
     };
 }
 
 pub(crate) use km_udaf_methods;
 pub(crate) use logrank_udaf_methods;
+pub(crate) use state_udaf_methods;
 pub(crate) use table_udaf_methods;
 pub(crate) use udaf_constructors;
