@@ -16,7 +16,7 @@ use crate::accumulator::StateOps;
 use crate::common::{list_array, row_mask, WarningSink};
 use crate::labels::{label_column, sorted_label_order, Labels};
 
-type FastHash = crate::common::WordHash;
+type FastHash = crate::common::StateHasher;
 
 /// Cell counts of one SQL group.
 #[derive(Debug, Clone, Default)]

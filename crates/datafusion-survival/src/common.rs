@@ -457,4 +457,4 @@ pub(crate) fn coerce_time_event_labels(
 
 /// The hasher of the aggregate states' hash tables (time bit patterns, label ids, string
 /// views): foldhash, hashbrown's own fast hasher.
-pub(crate) type WordHash = foldhash::fast::RandomState;
+pub(crate) type StateHasher = foldhash::fast::RandomState;

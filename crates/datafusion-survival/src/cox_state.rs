@@ -741,8 +741,7 @@ fn model_data(
                 // Treatment coding: one column per level after the first (byte order, as R
                 // with LC_COLLATE=C).
                 let ids = rows.fac.get(k).cloned().unwrap_or_default();
-                let levels: Vec<&str> = order.iter().map(|&i| &*labels[i]).collect();
-                if levels.len() < 2 && n > 0 {
+                if order.len() < 2 && n > 0 {
                     notes.push(format!(
                         "covariate '{name}' has a single level and was dropped"
                     ));
@@ -756,7 +755,6 @@ fn model_data(
                     );
                     names.push(format!("{name}{}", labels[lvl]));
                 }
-                let _ = levels;
             }
         }
         groups.push(idx);

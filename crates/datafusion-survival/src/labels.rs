@@ -9,7 +9,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};
 
-type FastHash = ahash::RandomState;
+type FastHash = crate::common::StateHasher;
 
 /// Slots of the direct-mapped view cache.
 const SLOTS: usize = 64;
@@ -25,7 +25,7 @@ pub(crate) struct Labels {
     index: HashMap<Box<str>, u32, FastHash>,
     /// Short labels (≤ 12 bytes) by their whole Utf8View view value, which holds the length
     /// and the bytes inline: interning them needs no string hashing or comparison.
-    inline: HashMap<u128, u32, crate::common::WordHash>,
+    inline: HashMap<u128, u32, crate::common::StateHasher>,
     pub(crate) names: Vec<Box<str>>,
 }
 

@@ -22,7 +22,7 @@ use crate::accumulator::StateOps;
 use crate::common::{event_column, list_array, row_mask, time_column, WarningSink};
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
-type TimeHasher = crate::common::WordHash;
+type TimeHasher = crate::common::StateHasher;
 
 /// Event and censoring counts at each distinct time of one group: time bits -> [events,
 /// censorings], counts stored in the table itself so an update touches one cache line.

@@ -698,7 +698,6 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
         let mut rem = 0usize;
         while k < hi {
             let t = d.stop[k];
-            let first = k;
             let (mut e_denom, mut a2) = (0.0, vec![0.0; p]);
             let mut dead = vec![];
             while k < hi && d.stop[k] == t {
@@ -716,7 +715,6 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
                 }
                 k += 1;
             }
-            let _ = first;
             if d.counting && !dead.is_empty() {
                 let starts = &d.by_start[s];
                 while rem < starts.len() && d.start[starts[rem]] >= t {

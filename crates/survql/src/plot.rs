@@ -392,7 +392,7 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    let (w, h) = (opts.width as i32, opts.height as i32);
+    let h = opts.height as i32;
     let n = plot.curves.len() as i32;
     // Height of the number-at-risk table: a title line and one line per curve.
     let row_h = 20;
@@ -538,7 +538,6 @@ where
             root.draw(&Text::new(text, (x, y), style.clone()))?;
         }
     }
-    let _ = w;
     root.present()?;
     Ok(())
 }
