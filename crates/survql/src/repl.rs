@@ -348,3 +348,59 @@ pub async fn run(app: &mut App) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustyline::history::DefaultHistory;
+
+    fn helper() -> SurvqlHelper {
+        SurvqlHelper {
+            names: Arc::new(Mutex::new(Names {
+                tables: vec!["demo.net_cohort".into(), "cohort".into()],
+                columns: vec!["os_months".into(), "os_event".into()],
+                functions: vec!["km_median".into(), "km_summary".into()],
+            })),
+        }
+    }
+
+    fn complete(line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let ctx = rustyline::Context::new(&history);
+        let (start, pairs) = helper().complete(line, line.len(), &ctx).unwrap();
+        (start, pairs.into_iter().map(|p| p.replacement).collect())
+    }
+
+    #[test]
+    fn completes_functions_columns_tables_keywords_and_commands() {
+        assert_eq!(complete("SELECT km_m"), (7, vec!["km_median".to_owned()]));
+        assert_eq!(
+            complete("SELECT km_"),
+            (7, vec!["km_median".to_owned(), "km_summary".to_owned()])
+        );
+        assert_eq!(complete("SELECT os_e"), (7, vec!["os_event".to_owned()]));
+        assert_eq!(
+            complete("SELECT * FROM demo.n"),
+            (14, vec!["demo.net_cohort".to_owned()])
+        );
+        // Keywords keep the case the user started with.
+        assert_eq!(complete("sel"), (0, vec!["select".to_owned()]));
+        assert_eq!(complete("SEL"), (0, vec!["SELECT".to_owned()]));
+        assert_eq!(complete("\\ti"), (0, vec!["\\timing".to_owned()]));
+        assert_eq!(complete("SELECT "), (7, vec![]));
+    }
+
+    #[test]
+    fn highlights_keywords_functions_strings_numbers_and_comments() {
+        let h = helper();
+        let out = h.highlight("SELECT km_median(t, 'x') -- note", 0);
+        assert!(out.contains("\x1b[1;34mSELECT\x1b[0m"), "{out:?}");
+        assert!(out.contains("\x1b[35mkm_median\x1b[0m"), "{out:?}");
+        assert!(out.contains("\x1b[32m'x'\x1b[0m"), "{out:?}");
+        assert!(out.contains("\x1b[90m-- note\x1b[0m"), "{out:?}");
+        assert!(h.highlight("LIMIT 10", 0).contains("\x1b[33m10\x1b[0m"));
+        // Identifiers with digits are not numbers; an unterminated string does not panic.
+        assert_eq!(h.highlight("x1", 0), "x1");
+        assert!(h.highlight("'open", 0).contains("'open"));
+    }
+}

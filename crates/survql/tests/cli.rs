@@ -437,6 +437,45 @@ mod interactive {
         p.exp_eof().unwrap();
     }
 
+    /// On a real terminal type: keywords are highlighted, Tab completes a function name and a
+    /// long query shows the progress spinner on stderr until Ctrl-C cancels it.
+    #[test]
+    fn completion_and_progress_on_a_terminal() {
+        let home = tempfile::tempdir().unwrap().keep();
+        let cmd = format!(
+            "env HOME={} TERM=xterm {}",
+            home.display(),
+            env!("CARGO_BIN_EXE_survql")
+        );
+        let mut p = rexpect::spawn(&cmd, Some(60_000)).expect("spawn survql");
+        p.exp_string("demo.net_cohort (103 patients) is loaded")
+            .unwrap();
+        let prompt = |p: &mut PtySession| p.exp_string("survql> ").unwrap();
+        // Keys are sent unbuffered, as typed.
+        let keys = |p: &mut PtySession, keys: &str| {
+            p.send(keys).unwrap();
+            p.flush().unwrap();
+        };
+        prompt(&mut p);
+        keys(&mut p, "SELECT round(km_medi");
+        // Keywords are highlighted as typed.
+        p.exp_string("\x1b[1;34mSELECT\x1b[0m").unwrap();
+        keys(&mut p, "\t");
+        keys(&mut p, "(os_months, died), 3) AS m FROM demo.net_cohort;\r");
+        p.exp_string("26.9").unwrap();
+        prompt(&mut p);
+        keys(
+            &mut p,
+            "SELECT count(*) FROM range(1, 100000000000) WHERE value % 7 = 3;\r",
+        );
+        p.exp_string("rows read").unwrap();
+        p.send_control('c').unwrap();
+        p.exp_string("query cancelled").unwrap();
+        prompt(&mut p);
+        p.send_control('d').unwrap();
+        p.exp_eof().unwrap();
+    }
+
     #[test]
     fn ctrl_d_exits() {
         let mut p = shell();
