@@ -193,6 +193,7 @@ async fn main() -> Result<()> {
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
     let mut ctx = SessionContext::new_with_config(config);
     datafusion_survival::register_all(&mut ctx)?;
+    datafusion_survival::register_optimizer_rules(&ctx);
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![

@@ -22,6 +22,8 @@ async fn main() -> Result<()> {
 
     let mut ctx = SessionContext::new();
     datafusion_survival::register_all(&mut ctx)?;
+    // Optional: several Kaplan-Meier functions of one (time, event) share one state.
+    datafusion_survival::register_optimizer_rules(&ctx);
     ctx.register_parquet("cohort", path, ParquetReadOptions::default())
         .await?;
 

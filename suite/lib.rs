@@ -63,16 +63,24 @@ pub struct RunConfig {
     /// Force DataFusion to skip partial aggregation, so that every input row goes through
     /// `GroupsAccumulator::convert_to_state` before merging.
     pub skip_partial: bool,
+    /// Add survql's optimizer rules, so Kaplan-Meier calls of one (time, event) in a query
+    /// share one state (`km_shared`).
+    pub share_km_state: bool,
 }
 
 impl RunConfig {
     pub fn label(&self) -> String {
         format!(
-            "{:?}/partitions={}{}",
+            "{:?}/partitions={}{}{}",
             self.layout,
             self.partitions,
             if self.skip_partial {
                 "/skip-partial"
+            } else {
+                ""
+            },
+            if self.share_km_state {
+                "/shared-km-state"
             } else {
                 ""
             }
@@ -87,21 +95,25 @@ pub fn run_configs() -> Vec<RunConfig> {
             layout: Layout::Parquet,
             partitions: 1,
             skip_partial: false,
+            share_km_state: false,
         },
         RunConfig {
             layout: Layout::Parquet,
             partitions: 4,
             skip_partial: false,
+            share_km_state: true,
         },
         RunConfig {
             layout: Layout::Csv,
             partitions: 4,
             skip_partial: false,
+            share_km_state: true,
         },
         RunConfig {
             layout: Layout::SplitParquet,
             partitions: 4,
             skip_partial: true,
+            share_km_state: true,
         },
     ]
 }
@@ -119,6 +131,9 @@ pub fn new_context(config: &RunConfig) -> SessionContext {
     }
     let mut ctx = SessionContext::new_with_config(cfg);
     datafusion_survival::register_all(&mut ctx).expect("register survival functions");
+    if config.share_km_state {
+        datafusion_survival::register_optimizer_rules(&ctx);
+    }
     ctx
 }
 

@@ -7,5 +7,6 @@
 mod golden_cox;
 mod golden_km;
 mod golden_tests;
+mod shared_state;
 mod slt;
 mod states;

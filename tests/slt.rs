@@ -130,6 +130,9 @@ async fn make_db(partitions: usize) -> Result<SurvivalDb, DataFusionError> {
         layout: Layout::Parquet,
         partitions,
         skip_partial: false,
+        // One partition without the optimizer rule, several with it: every record checks
+        // both the separate and the shared Kaplan-Meier states.
+        share_km_state: partitions > 1,
     };
     let ctx = new_context(&config);
     let scratch = std::env::temp_dir();

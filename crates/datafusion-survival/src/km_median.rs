@@ -51,7 +51,7 @@ impl KmMedian {
         })
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         Ok(KmCall::new(
             NAME,
             args,

@@ -66,7 +66,7 @@ impl KmQuantile {
         })
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         let p = f64_option(NAME, "p", args, 2)?.unwrap_or(f64::NAN);
         if !(p > 0.0 && p < 1.0) {
             return exec_err!("{NAME}: argument 'p' must be in (0, 1), found {p}");

@@ -69,7 +69,7 @@ impl KmRmst {
         })
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         let tau = f64_option(NAME, "tau", args, 2)?.unwrap_or(0.0);
         let level = conf_level_option(NAME, args, 3)?.unwrap_or(0.95);
         Ok(KmCall::new(

@@ -73,7 +73,7 @@ impl KmSummary {
         })
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         let (conf_type, level) = conf_options(NAME, args, 2)?;
         Ok(KmCall::new(
             NAME,

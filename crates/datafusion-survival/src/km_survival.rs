@@ -70,7 +70,7 @@ impl KmSurvival {
         })
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         let at = f64_option(NAME, "at", args, 2)?.unwrap_or(0.0);
         let (conf_type, level) = conf_options(NAME, args, 3)?;
         Ok(KmCall::new(

@@ -67,7 +67,7 @@ impl NelsonAalen {
         })
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         Ok(KmCall::new(
             NAME,
             args,

@@ -34,6 +34,7 @@ impl Session {
             .with_create_default_catalog_and_schema(true);
         let mut ctx = SessionContext::new_with_config(config);
         let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
+        datafusion_survival::register_optimizer_rules(&ctx);
         register_demo(&ctx)?;
         Ok(Session { ctx, warnings })
     }

@@ -1,0 +1,360 @@
+//! One state for several Kaplan-Meier functions of the same (time, event) in one query.
+//!
+//! ```sql
+//! SELECT grade,
+//!        km_summary(os_months, died)['median'] AS median_os,
+//!        km_survival(os_months, died, 36)['surv'] AS os_3y
+//! FROM demo.net_cohort GROUP BY grade;
+//! ```
+//!
+//! Every Kaplan-Meier function keeps the same state (events and censorings per distinct
+//! time), but DataFusion gives each aggregate call its own accumulator, so a query asking for
+//! the median and the 3-year rate would build and merge the same counts twice. The optimizer
+//! rule [`ShareKaplanMeierState`] rewrites such an `Aggregate`: the calls with the same
+//! `time`, `event` and `FILTER` become one [`KmShared`] aggregate (one state, every result
+//! computed from it, returned as a struct) and a projection above it restores the original
+//! columns. Results are identical; time and memory for the counts are paid once.
+//!
+//! Add the rule with [`crate::register_optimizer_rules`].
+
+use std::sync::{Arc, OnceLock};
+
+use datafusion::arrow::array::{ArrayRef, StructArray};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{internal_datafusion_err, internal_err, Column, Result};
+use datafusion::functions::core::expr_fn::get_field;
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{
+    Aggregate, AggregateUDF, AggregateUDFImpl, Documentation, Expr, LogicalPlan, Projection,
+    Signature, Volatility,
+};
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+use survql_stats::TimeCounts;
+
+use crate::common::doc;
+use crate::macros::km_udaf_methods;
+use crate::time_counts::{KmCall, KmEvaluator};
+use crate::{
+    km_curve::KmCurve, km_followup::KmFollowup, km_median::KmMedian, km_quantile::KmQuantile,
+    km_rmst::KmRmst, km_summary::KmSummary, km_survival::KmSurvival, nelson_aalen::NelsonAalen,
+};
+
+const NAME: &str = "km_shared";
+
+/// The accumulator configuration of a Kaplan-Meier function, or `None` when `udf` is not one
+/// of ours.
+fn km_call_of(udf: &AggregateUDF, args: &AccumulatorArgs) -> Option<Result<KmCall>> {
+    let f = udf.inner();
+    macro_rules! try_types {
+        ($($ty:ty),*) => {
+            $(if let Some(f) = f.downcast_ref::<$ty>() {
+                return Some(f.km_call(args));
+            })*
+        };
+    }
+    try_types!(
+        KmMedian,
+        KmSummary,
+        KmQuantile,
+        KmSurvival,
+        KmCurve,
+        KmRmst,
+        KmFollowup,
+        NelsonAalen
+    );
+    None
+}
+
+/// Whether `udf` is one of the Kaplan-Meier functions (they all keep the per-time counts).
+fn is_km_function(udf: &AggregateUDF) -> bool {
+    let f = udf.inner();
+    f.downcast_ref::<KmMedian>().is_some()
+        || f.downcast_ref::<KmSummary>().is_some()
+        || f.downcast_ref::<KmQuantile>().is_some()
+        || f.downcast_ref::<KmSurvival>().is_some()
+        || f.downcast_ref::<KmCurve>().is_some()
+        || f.downcast_ref::<KmRmst>().is_some()
+        || f.downcast_ref::<KmFollowup>().is_some()
+        || f.downcast_ref::<NelsonAalen>().is_some()
+}
+
+/// `km_shared(time, event, options of f0..., options of f1..., ...)`: the results of several
+/// Kaplan-Meier functions of one (time, event) from one state, as `STRUCT<f0, f1, ...>`.
+/// Created by [`ShareKaplanMeierState`], not meant to be called by users.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct KmShared {
+    signature: Signature,
+    /// The functions sharing the state, each with the number of option arguments it takes
+    /// after (time, event); their options follow one another after (time, event).
+    members: Vec<(Arc<AggregateUDF>, usize)>,
+}
+
+impl KmShared {
+    fn new(members: Vec<(Arc<AggregateUDF>, usize)>) -> Self {
+        KmShared {
+            signature: Signature::variadic_any(Volatility::Immutable),
+            members,
+        }
+    }
+
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Several Kaplan-Meier results of one (time, event) from one shared state, as a \
+                 struct with one field per function. Written by the optimizer for queries that \
+                 call more than one Kaplan-Meier function on the same columns.",
+                "km_shared(time, event, options...)",
+            )
+            .build()
+        })
+    }
+
+    /// For each member, the positions of its arguments within this function's arguments.
+    fn member_arguments(&self) -> Vec<Vec<usize>> {
+        let mut offset = 2;
+        self.members
+            .iter()
+            .map(|(_, options)| {
+                let positions = [0, 1].into_iter().chain(offset..offset + options).collect();
+                offset += options;
+                positions
+            })
+            .collect()
+    }
+
+    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+        let DataType::Struct(fields) = args.return_field.data_type() else {
+            return internal_err!("{NAME} returns a struct");
+        };
+        let mut calls = vec![];
+        for (((udf, _), positions), field) in self
+            .members
+            .iter()
+            .zip(self.member_arguments())
+            .zip(fields.iter())
+        {
+            let exprs: Vec<_> = positions
+                .iter()
+                .map(|&i| Arc::clone(&args.exprs[i]))
+                .collect();
+            let expr_fields: Vec<_> = positions
+                .iter()
+                .map(|&i| Arc::clone(&args.expr_fields[i]))
+                .collect();
+            let member_args = AccumulatorArgs {
+                return_field: Arc::clone(field),
+                schema: args.schema,
+                ignore_nulls: args.ignore_nulls,
+                order_bys: args.order_bys,
+                is_reversed: args.is_reversed,
+                name: args.name,
+                is_distinct: args.is_distinct,
+                exprs: &exprs,
+                expr_fields: &expr_fields,
+            };
+            let call = km_call_of(udf, &member_args).ok_or_else(|| {
+                internal_datafusion_err!("{} is not a Kaplan-Meier function", udf.name())
+            })??;
+            calls.push(call);
+        }
+        let Some(first) = calls.first() else {
+            return internal_err!("{NAME} without functions");
+        };
+        let evaluator = SharedEvaluator {
+            fields: fields.clone(),
+            members: calls.iter().map(|c| Arc::clone(&c.evaluator)).collect(),
+        };
+        Ok(KmCall {
+            function: first.function,
+            expression: args.name.to_owned(),
+            sink: first.sink.clone(),
+            evaluator: Arc::new(evaluator),
+        })
+    }
+}
+
+impl AggregateUDFImpl for KmShared {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let fields = self
+            .members
+            .iter()
+            .zip(self.member_arguments())
+            .enumerate()
+            .map(|(i, ((udf, _), positions))| {
+                let types: Vec<DataType> =
+                    positions.iter().map(|&p| arg_types[p].clone()).collect();
+                Ok(Field::new(format!("f{i}"), udf.return_type(&types)?, true))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DataType::Struct(Fields::from(fields)))
+    }
+
+    km_udaf_methods!();
+}
+
+/// Evaluates every member function on the one set of counts.
+#[derive(Debug)]
+struct SharedEvaluator {
+    fields: Fields,
+    members: Vec<Arc<dyn KmEvaluator>>,
+}
+
+impl KmEvaluator for SharedEvaluator {
+    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+        let columns = self
+            .members
+            .iter()
+            .map(|m| m.evaluate(groups))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(StructArray::try_new(
+            self.fields.clone(),
+            columns,
+            None,
+        )?))
+    }
+}
+
+/// The optimizer rule that gives Kaplan-Meier calls of the same (time, event, FILTER) in one
+/// `Aggregate` a single shared state (see the module documentation).
+#[derive(Debug, Default)]
+pub struct ShareKaplanMeierState;
+
+/// A Kaplan-Meier call of an `Aggregate`: its function, arguments and filter.
+fn km_aggregate(expr: &Expr) -> Option<&AggregateFunction> {
+    let expr = match expr {
+        Expr::Alias(alias) => alias.expr.as_ref(),
+        e => e,
+    };
+    match expr {
+        Expr::AggregateFunction(f)
+            if is_km_function(&f.func)
+                && f.params.args.len() >= 2
+                && !f.params.distinct
+                && f.params.order_by.is_empty()
+                && f.params.null_treatment.is_none() =>
+        {
+            Some(f)
+        }
+        _ => None,
+    }
+}
+
+impl OptimizerRule for ShareKaplanMeierState {
+    fn name(&self) -> &str {
+        "share_kaplan_meier_state"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _config: &dyn OptimizerConfig,
+    ) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Aggregate(aggregate) = plan else {
+            return Ok(Transformed::no(plan));
+        };
+        // Calls with the same (time, event, filter), in order of first appearance.
+        let mut sets: Vec<Vec<usize>> = vec![];
+        for (j, expr) in aggregate.aggr_expr.iter().enumerate() {
+            let Some(f) = km_aggregate(expr) else {
+                continue;
+            };
+            let same = |k: &usize| {
+                let g = km_aggregate(&aggregate.aggr_expr[*k]).expect("a Kaplan-Meier call");
+                g.params.args[..2] == f.params.args[..2] && g.params.filter == f.params.filter
+            };
+            match sets.iter_mut().find(|set| set.first().is_some_and(same)) {
+                Some(set) => set.push(j),
+                None => sets.push(vec![j]),
+            }
+        }
+        sets.retain(|set| set.len() > 1);
+        if sets.is_empty() {
+            return Ok(Transformed::no(LogicalPlan::Aggregate(aggregate)));
+        }
+
+        let schema = Arc::clone(&aggregate.schema);
+        let group_fields = schema.fields().len() - aggregate.aggr_expr.len();
+        let output_name = |j: usize| schema.field(group_fields + j).name().clone();
+        // replaced[j] = (shared column name, field) for each call that moves into a shared one.
+        let mut replaced: Vec<Option<(String, String)>> = vec![None; aggregate.aggr_expr.len()];
+        let mut shared_exprs = vec![];
+        for set in &sets {
+            let calls: Vec<&AggregateFunction> = set
+                .iter()
+                .map(|&j| km_aggregate(&aggregate.aggr_expr[j]).expect("a Kaplan-Meier call"))
+                .collect();
+            let mut args = calls[0].params.args[..2].to_vec();
+            let mut members = vec![];
+            for call in &calls {
+                args.extend(call.params.args[2..].iter().cloned());
+                members.push((Arc::clone(&call.func), call.params.args.len() - 2));
+            }
+            let name = set
+                .iter()
+                .map(|&j| output_name(j))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for (i, &j) in set.iter().enumerate() {
+                replaced[j] = Some((name.clone(), format!("f{i}")));
+            }
+            let udaf = Arc::new(AggregateUDF::new_from_impl(KmShared::new(members)));
+            shared_exprs.push(
+                Expr::AggregateFunction(AggregateFunction::new_udf(
+                    udaf,
+                    args,
+                    false,
+                    calls[0].params.filter.clone(),
+                    vec![],
+                    None,
+                ))
+                .alias(name),
+            );
+        }
+        let mut aggr_expr: Vec<Expr> = aggregate
+            .aggr_expr
+            .iter()
+            .zip(&replaced)
+            .filter(|(_, r)| r.is_none())
+            .map(|(e, _)| e.clone())
+            .collect();
+        aggr_expr.extend(shared_exprs);
+        let input = Arc::new(LogicalPlan::Aggregate(Aggregate::try_new(
+            Arc::clone(&aggregate.input),
+            aggregate.group_expr.clone(),
+            aggr_expr,
+        )?));
+
+        // The original columns, in the original order and with the original names.
+        let columns = schema
+            .iter()
+            .enumerate()
+            .map(|(i, (qualifier, field))| {
+                match i
+                    .checked_sub(group_fields)
+                    .and_then(|j| replaced[j].as_ref())
+                {
+                    Some((shared, member)) => get_field(
+                        Expr::Column(Column::new_unqualified(shared)),
+                        member.as_str(),
+                    )
+                    .alias_qualified(qualifier.cloned(), field.name()),
+                    None => Expr::Column(Column::from((qualifier, field))),
+                }
+            })
+            .collect::<Vec<_>>();
+        Ok(Transformed::yes(LogicalPlan::Projection(
+            Projection::try_new(columns, input)?,
+        )))
+    }
+}
