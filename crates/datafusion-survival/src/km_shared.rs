@@ -43,42 +43,42 @@ use crate::{
 
 const NAME: &str = "km_shared";
 
-/// The accumulator configuration of a Kaplan-Meier function, or `None` when `udf` is not one
-/// of ours.
-fn km_call_of(udf: &AggregateUDF, args: &AccumulatorArgs) -> Option<Result<KmCall>> {
-    let f = udf.inner();
-    macro_rules! try_types {
-        ($($ty:ty),*) => {
-            $(if let Some(f) = f.downcast_ref::<$ty>() {
-                return Some(f.km_call(args));
-            })*
-        };
-    }
-    try_types!(
-        KmMedian,
-        KmSummary,
-        KmQuantile,
-        KmSurvival,
-        KmCurve,
-        KmRmst,
-        KmFollowup,
-        NelsonAalen
-    );
-    None
+/// A Kaplan-Meier function: it keeps the per-time counts state and says how to turn it into
+/// its result.
+trait KmFunction {
+    fn call(&self, args: &AccumulatorArgs) -> Result<KmCall>;
 }
 
-/// Whether `udf` is one of the Kaplan-Meier functions (they all keep the per-time counts).
-fn is_km_function(udf: &AggregateUDF) -> bool {
-    let f = udf.inner();
-    f.downcast_ref::<KmMedian>().is_some()
-        || f.downcast_ref::<KmSummary>().is_some()
-        || f.downcast_ref::<KmQuantile>().is_some()
-        || f.downcast_ref::<KmSurvival>().is_some()
-        || f.downcast_ref::<KmCurve>().is_some()
-        || f.downcast_ref::<KmRmst>().is_some()
-        || f.downcast_ref::<KmFollowup>().is_some()
-        || f.downcast_ref::<NelsonAalen>().is_some()
+/// Implements [`KmFunction`] for each type and writes `km_function`, which finds it behind
+/// an `AggregateUDF` (`None` for any other function, including a user's override of a name).
+macro_rules! km_functions {
+    ($($ty:ty),*) => {
+        $(impl KmFunction for $ty {
+            fn call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+                self.km_call(args)
+            }
+        })*
+
+        fn km_function(udf: &AggregateUDF) -> Option<&dyn KmFunction> {
+            let f = udf.inner();
+            $(if let Some(f) = f.downcast_ref::<$ty>() {
+                return Some(f);
+            })*
+            None
+        }
+    };
 }
+
+km_functions!(
+    KmMedian,
+    KmSummary,
+    KmQuantile,
+    KmSurvival,
+    KmCurve,
+    KmRmst,
+    KmFollowup,
+    NelsonAalen
+);
 
 /// `km_shared(time, event, options of f0..., options of f1..., ...)`: the results of several
 /// Kaplan-Meier functions of one (time, event) from one state, as `STRUCT<f0, f1, ...>`.
@@ -155,10 +155,10 @@ impl KmShared {
                 exprs: &exprs,
                 expr_fields: &expr_fields,
             };
-            let call = km_call_of(udf, &member_args).ok_or_else(|| {
+            let function = km_function(udf).ok_or_else(|| {
                 internal_datafusion_err!("{} is not a Kaplan-Meier function", udf.name())
-            })??;
-            calls.push(call);
+            })?;
+            calls.push(function.call(&member_args)?);
         }
         let Some(first) = calls.first() else {
             return internal_err!("{NAME} without functions");
@@ -234,7 +234,7 @@ fn km_aggregate(expr: &Expr) -> Option<&AggregateFunction> {
     };
     match expr {
         Expr::AggregateFunction(f)
-            if is_km_function(&f.func)
+            if km_function(&f.func).is_some()
                 && f.params.args.len() >= 2
                 && !f.params.distinct
                 && f.params.order_by.is_empty()
