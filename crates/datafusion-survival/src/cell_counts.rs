@@ -7,13 +7,12 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, FieldRef, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
 
 use crate::accumulator::StateOps;
-use crate::common::{list_array, row_mask, WarningSink};
+use crate::common::{list_array, row_mask, state_list_field, WarningSink};
 use crate::labels::{label_column, sorted_label_order, Labels};
 
 type FastHash = crate::common::StateHasher;
@@ -101,13 +100,7 @@ impl TableCall {
 }
 
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
-    let list = |name: &str, dt: DataType| -> FieldRef {
-        Arc::new(Field::new(
-            format_state_name(args.name, name),
-            DataType::List(Arc::new(Field::new_list_field(dt, true))),
-            true,
-        ))
-    };
+    let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
     vec![
         list("row", DataType::Utf8),
         list("col", DataType::Utf8),
@@ -172,23 +165,10 @@ fn emit_state(states: &[CellCounts]) -> Vec<ArrayRef> {
             n.push(cnt);
         }
     }
-    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
     vec![
-        list_array(
-            item(DataType::Utf8),
-            &lengths,
-            Arc::new(StringArray::from(r)),
-        ),
-        list_array(
-            item(DataType::Utf8),
-            &lengths,
-            Arc::new(StringArray::from(c)),
-        ),
-        list_array(
-            item(DataType::UInt64),
-            &lengths,
-            Arc::new(UInt64Array::from(n)),
-        ),
+        list_array(&lengths, Arc::new(StringArray::from(r))),
+        list_array(&lengths, Arc::new(StringArray::from(c))),
+        list_array(&lengths, Arc::new(UInt64Array::from(n))),
     ]
 }
 

@@ -11,9 +11,10 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::{cast, max, min};
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Documentation, DocumentationBuilder};
 use datafusion::physical_expr::expressions::Literal;
 
@@ -358,12 +359,26 @@ pub(crate) fn struct_array(fields: &Fields, columns: Vec<ArrayRef>) -> ArrayRef 
 }
 
 /// Builds a list array whose i-th element holds `lengths[i]` consecutive rows of `values`.
-pub(crate) fn list_array(item: Arc<Field>, lengths: &[usize], values: ArrayRef) -> ArrayRef {
+pub(crate) fn list_array(lengths: &[usize], values: ArrayRef) -> ArrayRef {
     Arc::new(ListArray::new(
-        item,
+        Arc::new(Field::new_list_field(values.data_type().clone(), true)),
         OffsetBuffer::from_lengths(lengths.iter().copied()),
         values,
         None,
+    ))
+}
+
+/// `LIST<item>` with nullable items: the type of every list this crate returns or keeps.
+pub(crate) fn list_of(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(item, true)))
+}
+
+/// The state field `<function>[name]` of type `LIST<item>`.
+pub(crate) fn state_list_field(function: &str, name: &str, item: DataType) -> FieldRef {
+    Arc::new(Field::new(
+        format_state_name(function, name),
+        list_of(item),
+        true,
     ))
 }
 

@@ -16,14 +16,13 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
 use datafusion::physical_expr::expressions::Literal;
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
 
 use crate::accumulator::StateOps;
 use crate::common::{
     coerce_event, coerce_time, event_column, f64_field, finite_or_null, i64_field, list_array,
-    row_mask, struct_array, time_column, WarningSink,
+    list_of, row_mask, state_list_field, struct_array, time_column, WarningSink,
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 
@@ -124,13 +123,7 @@ pub(crate) fn coerce_cox_types(
 
 /// The state fields: see the module documentation.
 pub(crate) fn state_fields(kind: CoxKind, args: &StateFieldsArgs) -> Vec<FieldRef> {
-    let list = |name: &str, dt: DataType| -> FieldRef {
-        Arc::new(Field::new(
-            format_state_name(args.name, name),
-            DataType::List(Arc::new(Field::new_list_field(dt, true))),
-            true,
-        ))
-    };
+    let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
     let mut fields = vec![list("stop", DataType::Float64)];
     if kind == CoxKind::Counting {
         fields.push(list("start", DataType::Float64));
@@ -164,10 +157,6 @@ fn term_fields() -> Fields {
     ])
 }
 
-fn term_item() -> Arc<Field> {
-    Arc::new(Field::new_list_field(DataType::Struct(term_fields()), true))
-}
-
 /// The result struct of `cox_ph*`.
 pub(crate) fn fit_fields() -> Fields {
     Fields::from(vec![
@@ -188,7 +177,7 @@ pub(crate) fn fit_fields() -> Fields {
         f64_field("score_p"),
         f64_field("concordance"),
         f64_field("concordance_se"),
-        Field::new("terms", DataType::List(term_item()), true),
+        Field::new("terms", list_of(DataType::Struct(term_fields())), true),
     ])
 }
 
@@ -202,20 +191,13 @@ fn zph_term_fields() -> Fields {
     ])
 }
 
-fn zph_item() -> Arc<Field> {
-    Arc::new(Field::new_list_field(
-        DataType::Struct(zph_term_fields()),
-        true,
-    ))
-}
-
 /// The result struct of `cox_zph`.
 pub(crate) fn zph_fields() -> Fields {
     Fields::from(vec![
         f64_field("global_chisq"),
         i64_field("global_df"),
         f64_field("global_p"),
-        Field::new("terms", DataType::List(zph_item()), true),
+        Field::new("terms", list_of(DataType::Struct(zph_term_fields())), true),
     ])
 }
 
@@ -552,14 +534,9 @@ fn update(
 
 fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
     let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
-    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
     let f64_list = |get: &dyn Fn(&CoxRows) -> &[f64]| -> ArrayRef {
         let v: Vec<f64> = states.iter().flat_map(|s| get(s).iter().copied()).collect();
-        list_array(
-            item(DataType::Float64),
-            &lengths,
-            Arc::new(Float64Array::from(v)),
-        )
+        list_array(&lengths, Arc::new(Float64Array::from(v)))
     };
     let mut out = vec![f64_list(&|s| &s.stop)];
     if call.kind == CoxKind::Counting {
@@ -569,7 +546,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
         .iter()
         .flat_map(|s| s.event.iter().map(|&e| Some(e)))
         .collect();
-    out.push(list_array(item(DataType::Boolean), &lengths, Arc::new(ev)));
+    out.push(list_array(&lengths, Arc::new(ev)));
     if call.kind == CoxKind::Strat {
         let v: Vec<&str> = states
             .iter()
@@ -579,11 +556,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
                     .map(|&id| &*s.strata_labels.names[id as usize])
             })
             .collect();
-        out.push(list_array(
-            item(DataType::Utf8),
-            &lengths,
-            Arc::new(StringArray::from(v)),
-        ));
+        out.push(list_array(&lengths, Arc::new(StringArray::from(v))));
     }
     for (k, cov) in call.covariates.iter().enumerate() {
         match cov {
@@ -598,11 +571,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
                             .copied()
                     })
                     .collect();
-                out.push(list_array(
-                    item(DataType::Float64),
-                    &lengths,
-                    Arc::new(Float64Array::from(v)),
-                ));
+                out.push(list_array(&lengths, Arc::new(Float64Array::from(v))));
             }
             Covariate::Factor { .. } => {
                 let v: Vec<&str> = states
@@ -615,18 +584,13 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
                             .map(move |&id| &*s.fac_labels[k].names[id as usize])
                     })
                     .collect();
-                out.push(list_array(
-                    item(DataType::Utf8),
-                    &lengths,
-                    Arc::new(StringArray::from(v)),
-                ));
+                out.push(list_array(&lengths, Arc::new(StringArray::from(v))));
             }
         }
     }
     if call.has_options {
         let empty = vec![0usize; states.len()];
         out.push(list_array(
-            item(DataType::Utf8),
             &empty,
             Arc::new(StringArray::from(Vec::<&str>::new())),
         ));
@@ -927,7 +891,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(c.score_p)),
             Arc::new(Float64Array::from(c.conc)),
             Arc::new(Float64Array::from(c.conc_se)),
-            list_array(term_item(), &lengths, terms),
+            list_array(&lengths, terms),
         ],
     ))
 }
@@ -1030,7 +994,7 @@ fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(gchi)),
             Arc::new(Int64Array::from(gdf)),
             Arc::new(Float64Array::from(gp)),
-            list_array(zph_item(), &lengths, terms),
+            list_array(&lengths, terms),
         ],
     ))
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
@@ -12,7 +12,7 @@ use survql_stats::{ConfType, KaplanMeier, TimeCounts};
 
 use crate::common::{
     coerce_time_event_options, conf_options, doc, f64_field, finite_or_null, i64_field, list_array,
-    struct_array, WarningSink,
+    list_of, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::time_counts::{KmCall, KmEvaluator};
@@ -49,10 +49,6 @@ fn item_fields() -> Fields {
         f64_field("upper"),
         f64_field("cumhaz"),
     ])
-}
-
-fn item_field() -> Arc<Field> {
-    Arc::new(Field::new_list_field(DataType::Struct(item_fields()), true))
 }
 
 impl KmCurve {
@@ -94,7 +90,7 @@ impl AggregateUDFImpl for KmCurve {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(item_field()))
+        Ok(list_of(DataType::Struct(item_fields())))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -152,6 +148,6 @@ impl KmEvaluator for CurveEvaluator {
                 Arc::new(Float64Array::from(cumhaz)),
             ],
         );
-        Ok(list_array(item_field(), &lengths, items))
+        Ok(list_array(&lengths, items))
     }
 }

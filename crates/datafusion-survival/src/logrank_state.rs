@@ -14,13 +14,12 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
 use survql_stats::{survdiff, GroupTimeCount, Survdiff};
 
 use crate::accumulator::StateOps;
 use crate::common::{
-    event_column, f64_field, finite_or_null, i64_field, list_array, row_mask, struct_array,
-    time_column, WarningSink,
+    event_column, f64_field, finite_or_null, i64_field, list_array, list_of, row_mask,
+    state_list_field, struct_array, time_column, WarningSink,
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::time_counts::TimeCountsState;
@@ -150,20 +149,13 @@ fn group_fields() -> Fields {
     ])
 }
 
-fn group_item() -> Arc<Field> {
-    Arc::new(Field::new_list_field(
-        DataType::Struct(group_fields()),
-        true,
-    ))
-}
-
 /// `STRUCT<chisq, df, p_value, groups LIST<STRUCT<grp, n, observed, expected>>>`.
 pub(crate) fn test_fields() -> Fields {
     Fields::from(vec![
         f64_field("chisq"),
         i64_field("df"),
         f64_field("p_value"),
-        Field::new("groups", DataType::List(group_item()), true),
+        Field::new("groups", list_of(DataType::Struct(group_fields())), true),
     ])
 }
 
@@ -212,20 +204,14 @@ fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(chisq)),
             Arc::new(Int64Array::from(df)),
             Arc::new(Float64Array::from(p)),
-            list_array(group_item(), &lengths, groups),
+            list_array(&lengths, groups),
         ],
     ))
 }
 
 /// The five state fields, named after the function.
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
-    let list = |name: &str, dt: DataType| -> FieldRef {
-        Arc::new(Field::new(
-            format_state_name(args.name, name),
-            DataType::List(Arc::new(Field::new_list_field(dt, true))),
-            true,
-        ))
-    };
+    let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
     vec![
         list("strata", DataType::Utf8),
         list("grp", DataType::Utf8),
@@ -324,33 +310,12 @@ fn emit_state(states: &[LogrankState]) -> Vec<ArrayRef> {
             }
         }
     }
-    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
     vec![
-        list_array(
-            item(DataType::Utf8),
-            &lengths,
-            Arc::new(StringArray::from(st)),
-        ),
-        list_array(
-            item(DataType::Utf8),
-            &lengths,
-            Arc::new(StringArray::from(gr)),
-        ),
-        list_array(
-            item(DataType::Float64),
-            &lengths,
-            Arc::new(Float64Array::from(t)),
-        ),
-        list_array(
-            item(DataType::UInt64),
-            &lengths,
-            Arc::new(UInt64Array::from(e)),
-        ),
-        list_array(
-            item(DataType::UInt64),
-            &lengths,
-            Arc::new(UInt64Array::from(c)),
-        ),
+        list_array(&lengths, Arc::new(StringArray::from(st))),
+        list_array(&lengths, Arc::new(StringArray::from(gr))),
+        list_array(&lengths, Arc::new(Float64Array::from(t))),
+        list_array(&lengths, Arc::new(UInt64Array::from(e))),
+        list_array(&lengths, Arc::new(UInt64Array::from(c))),
     ]
 }
 

@@ -3,14 +3,15 @@
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 use survql_stats::{KaplanMeier, TimeCounts};
 
 use crate::common::{
-    coerce_time_event_options, doc, f64_field, i64_field, list_array, struct_array, WarningSink,
+    coerce_time_event_options, doc, f64_field, i64_field, list_array, list_of, struct_array,
+    WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::time_counts::{KmCall, KmEvaluator};
@@ -42,10 +43,6 @@ fn item_fields() -> Fields {
         f64_field("cumhaz"),
         f64_field("std_err"),
     ])
-}
-
-fn item_field() -> Arc<Field> {
-    Arc::new(Field::new_list_field(DataType::Struct(item_fields()), true))
 }
 
 impl NelsonAalen {
@@ -83,7 +80,7 @@ impl AggregateUDFImpl for NelsonAalen {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::List(item_field()))
+        Ok(list_of(DataType::Struct(item_fields())))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -120,6 +117,6 @@ impl KmEvaluator for NelsonAalenEvaluator {
                 Arc::new(Float64Array::from(se)),
             ],
         );
-        Ok(list_array(item_field(), &lengths, items))
+        Ok(list_array(&lengths, items))
     }
 }

@@ -12,14 +12,15 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
 use survql_stats::TimeCounts;
 
 use crate::accumulator::StateOps;
-use crate::common::{event_column, list_array, row_mask, time_column, WarningSink};
+use crate::common::{
+    event_column, list_array, row_mask, state_list_field, time_column, WarningSink,
+};
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::common::StateHasher;
@@ -91,13 +92,7 @@ pub(crate) trait KmEvaluator: Debug + Send + Sync {
 
 /// The three state fields, named after the function.
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
-    let list = |name: &str, dt: DataType| -> FieldRef {
-        Arc::new(Field::new(
-            format_state_name(args.name, name),
-            DataType::List(Arc::new(Field::new_list_field(dt, true))),
-            true,
-        ))
-    };
+    let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
     vec![
         list("time", DataType::Float64),
         list("events", DataType::UInt64),
@@ -183,23 +178,10 @@ fn emit_state(groups: &[TimeCountsState]) -> Vec<ArrayRef> {
 
 /// The three state lists from flat values and per-group lengths.
 fn state_lists(lengths: &[usize], t: Vec<f64>, e: Vec<u64>, c: Vec<u64>) -> Vec<ArrayRef> {
-    let item = |dt: DataType| Arc::new(Field::new_list_field(dt, true));
     vec![
-        list_array(
-            item(DataType::Float64),
-            lengths,
-            Arc::new(Float64Array::from(t)),
-        ),
-        list_array(
-            item(DataType::UInt64),
-            lengths,
-            Arc::new(UInt64Array::from(e)),
-        ),
-        list_array(
-            item(DataType::UInt64),
-            lengths,
-            Arc::new(UInt64Array::from(c)),
-        ),
+        list_array(lengths, Arc::new(Float64Array::from(t))),
+        list_array(lengths, Arc::new(UInt64Array::from(e))),
+        list_array(lengths, Arc::new(UInt64Array::from(c))),
     ]
 }
 
