@@ -198,6 +198,43 @@ pub async fn split_parquet(input: &Path, out: &Path, parts: usize) -> Result<()>
     Ok(())
 }
 
+/// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and
+/// every edge case of `edge_cases.json` on `ctx`, and returns each golden entry with the table
+/// it is computed on. R drops the NaN time of the `invalid_rows` case, which survql rejects (as
+/// tests/slt checks), so that case's entries read the view `invalid_rows_r` without it.
+pub async fn register_golden_tables(
+    ctx: &SessionContext,
+    config: &RunConfig,
+    scratch: &Path,
+) -> Result<Vec<(String, Value)>> {
+    let mut entries = vec![];
+    for ds in DATASETS {
+        register_dataset(ctx, ds, config.layout, scratch).await?;
+        for entry in load_golden(ds)["entries"].as_array().expect("entries") {
+            entries.push((ds.to_string(), entry.clone()));
+        }
+    }
+    let edge = load_golden("edge_cases");
+    for case in edge["cases"].as_array().expect("cases") {
+        let name = case["id"].as_str().expect("case id");
+        register_inline(ctx, name, &case["data"], config.partitions)?;
+        let table = if name == "invalid_rows" {
+            ctx.sql(
+                "CREATE VIEW invalid_rows_r AS SELECT * FROM invalid_rows \
+                 WHERE time IS NULL OR NOT isnan(time)",
+            )
+            .await?;
+            "invalid_rows_r"
+        } else {
+            name
+        };
+        for entry in case["entries"].as_array().expect("entries") {
+            entries.push((table.to_owned(), entry.clone()));
+        }
+    }
+    Ok(entries)
+}
+
 /// Registers a small inline dataset (the `data` object of an `edge_cases.json` case) as a
 /// memory table: numbers become DOUBLE (`"NaN"` is NaN, `null` NULL) except integral event
 /// columns (BIGINT); strings stay strings.

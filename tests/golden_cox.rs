@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 use survql_suite::{
-    golden_f64, load_golden, new_context, query_json, register_dataset, register_inline,
-    run_configs, Comparison, RunConfig, DATASETS,
+    golden_f64, new_context, query_json, register_golden_tables, run_configs, Comparison, RunConfig,
 };
 
 const TOL: f64 = 1e-6;
@@ -307,32 +306,9 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
     let ctx = new_context(&config);
     let label = config.label();
     let mut checked = 0;
-    for ds in DATASETS {
-        register_dataset(&ctx, ds, config.layout, scratch.path())
-            .await
-            .unwrap();
-    }
-    let edge = load_golden("edge_cases");
-    for case in edge["cases"].as_array().unwrap() {
-        register_inline(
-            &ctx,
-            case["id"].as_str().unwrap(),
-            &case["data"],
-            config.partitions,
-        )
+    let entries = register_golden_tables(&ctx, &config, scratch.path())
+        .await
         .unwrap();
-    }
-    let mut entries: Vec<(String, Value)> = vec![];
-    for ds in DATASETS {
-        for e in load_golden(ds)["entries"].as_array().unwrap() {
-            entries.push((ds.to_string(), e.clone()));
-        }
-    }
-    for case in edge["cases"].as_array().unwrap() {
-        for e in case["entries"].as_array().unwrap() {
-            entries.push((case["id"].as_str().unwrap().to_owned(), e.clone()));
-        }
-    }
     for (table, entry) in &entries {
         match entry["kind"].as_str().unwrap() {
             "cox" if unsupported(entry).is_none() => {

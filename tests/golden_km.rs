@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use survql_suite::{
-    golden_label, load_golden, new_context, query_json, register_dataset, register_inline,
-    run_configs, Comparison, RunConfig, DATASETS,
+    golden_label, new_context, query_json, register_golden_tables, run_configs, Comparison,
+    RunConfig,
 };
 
 /// Closed-form estimates: relative error at most 1e-9 (DEVELOPERS.md).
@@ -435,35 +435,14 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
     let ctx = new_context(&config);
     let label = config.label();
     let mut entries = 0;
-    for ds in DATASETS {
-        register_dataset(&ctx, ds, config.layout, scratch.path())
-            .await
-            .unwrap();
-        let golden = load_golden(ds);
-        for entry in golden["entries"].as_array().unwrap() {
-            entries += usize::from(check_entry(&ctx, ds, entry, cmp, &label).await);
+    let golden = register_golden_tables(&ctx, &config, scratch.path())
+        .await
+        .unwrap();
+    for (table, entry) in &golden {
+        if entry["result"].is_null() {
+            continue;
         }
-    }
-    // Edge cases: inline data; R drops the NaN time that survql rejects, so that row is
-    // filtered out here (the rejection itself is tested in tests/slt).
-    let edge = load_golden("edge_cases");
-    for case in edge["cases"].as_array().unwrap() {
-        let name = case["id"].as_str().unwrap();
-        register_inline(&ctx, name, &case["data"], config.partitions).unwrap();
-        let table = if name == "invalid_rows" {
-            ctx.sql("CREATE VIEW invalid_rows_r AS SELECT * FROM invalid_rows WHERE time IS NULL OR NOT isnan(time)")
-                .await
-                .unwrap();
-            "invalid_rows_r"
-        } else {
-            name
-        };
-        for entry in case["entries"].as_array().unwrap() {
-            if entry["result"].is_null() {
-                continue;
-            }
-            entries += usize::from(check_entry(&ctx, table, entry, cmp, &label).await);
-        }
+        entries += usize::from(check_entry(&ctx, table, entry, cmp, &label).await);
     }
     entries
 }
