@@ -198,6 +198,9 @@ pub async fn split_parquet(input: &Path, out: &Path, parts: usize) -> Result<()>
     Ok(())
 }
 
+/// Files of `tests/data/oracle/` in the `edge_cases.json` layout, made by `tests/oracle/*.R`.
+pub const ORACLE_CASE_FILES: &[&str] = &["hardening"];
+
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and
 /// every edge case of `edge_cases.json` on `ctx`, and returns each golden entry with the table
 /// it is computed on. R drops the NaN time of the `invalid_rows` case, which survql rejects (as
@@ -214,8 +217,19 @@ pub async fn register_golden_tables(
             entries.push((ds.to_string(), entry.clone()));
         }
     }
-    let edge = load_golden("edge_cases");
-    for case in edge["cases"].as_array().expect("cases") {
+    // R's edge cases, and the cases of our own oracle scripts (tests/oracle/*.R, whose JSON
+    // output is in tests/data/oracle/) in the same layout.
+    let mut case_files = vec![load_golden("edge_cases")];
+    for name in ORACLE_CASE_FILES {
+        let path = data_dir().join("oracle").join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        case_files.push(serde_json::from_str(&text).expect("oracle JSON"));
+    }
+    for case in case_files
+        .iter()
+        .flat_map(|f| f["cases"].as_array().expect("cases"))
+    {
         let name = case["id"].as_str().expect("case id");
         register_inline(ctx, name, &case["data"], config.partitions)?;
         let table = if name == "invalid_rows" {
@@ -393,17 +407,54 @@ pub async fn query_json(
 }
 
 /// Collects mismatches between survql's and R's numbers, so that one run reports them all.
+///
+/// A field missing on either side is a failure, not a NULL: both survql's results and the
+/// golden files are read with serde's indexing (`v["a"]["b"]`), which answers a missing key
+/// with a shared static `Null` — [`is_missing`] recognises it by address. Only comparisons of
+/// two numbers count as checked; NULL against NULL (R's NA where survql gives NULL) is counted
+/// apart.
 #[derive(Debug, Default)]
 pub struct Comparison {
     pub failures: Vec<String>,
+    /// Comparisons of two values.
     pub checked: usize,
+    /// Comparisons where R's NA/NaN met survql's NULL.
+    pub both_null: usize,
+}
+
+/// Use as the expected value where R's answer is NA (a named static, so that it is never
+/// taken for a missing field).
+pub static EXPECT_NULL: Value = Value::Null;
+
+/// True when `v` is what serde_json's indexing returns for a missing key or index.
+pub fn is_missing(v: &Value) -> bool {
+    static PROBE: Value = Value::Null;
+    std::ptr::eq(v, &PROBE["a field no value has"])
 }
 
 impl Comparison {
+    /// Fails when either side is a missing field; true when both are present.
+    fn present(&mut self, ctx: &str, got: &Value, want: &Value) -> bool {
+        if is_missing(want) {
+            self.failures
+                .push(format!("{ctx}: the golden value is missing (wrong path?)"));
+            return false;
+        }
+        if is_missing(got) {
+            self.failures.push(format!(
+                "{ctx}: survql's result has no such field (want {want})"
+            ));
+            return false;
+        }
+        true
+    }
+
     /// Compares a number: `got` (survql's JSON cell) against `want` (R's golden value) within
     /// relative error `tol`. R's NA/NaN must be NULL; infinities must match exactly.
     pub fn num(&mut self, ctx: &str, got: &Value, want: &Value, tol: f64) {
-        self.checked += 1;
+        if !self.present(ctx, got, want) {
+            return;
+        }
         let w = golden_f64(want);
         let g = golden_f64(got);
         if got.as_str() == Some("NaN") {
@@ -412,11 +463,15 @@ impl Comparison {
             return;
         }
         let ok = match (g, w) {
-            (None, None) => true,
+            (None, None) => {
+                self.both_null += 1;
+                return;
+            }
             (Some(a), Some(b)) if a.is_infinite() || b.is_infinite() => a == b,
             (Some(a), Some(b)) => close(a, b, tol),
             _ => false,
         };
+        self.checked += 1;
         if !ok {
             self.failures.push(format!("{ctx}: got {got}, want {want}"));
         }
@@ -424,12 +479,18 @@ impl Comparison {
 
     /// Compares a count exactly.
     pub fn count(&mut self, ctx: &str, got: &Value, want: &Value) {
-        self.checked += 1;
+        if !self.present(ctx, got, want) {
+            return;
+        }
         let ok = match (got.as_f64(), want.as_f64()) {
             (Some(a), Some(b)) => a == b,
-            (None, None) => true,
+            (None, None) if got.is_null() && want.is_null() => {
+                self.both_null += 1;
+                return;
+            }
             _ => false,
         };
+        self.checked += 1;
         if !ok {
             self.failures.push(format!("{ctx}: got {got}, want {want}"));
         }
@@ -445,7 +506,7 @@ impl Comparison {
         if !self.failures.is_empty() {
             let shown: Vec<&String> = self.failures.iter().take(60).collect();
             panic!(
-                "{what}: {} of {} comparisons failed:\n{}",
+                "{what}: {} failures ({} values compared):\n{}",
                 self.failures.len(),
                 self.checked,
                 shown
@@ -455,7 +516,10 @@ impl Comparison {
                     .join("\n")
             );
         }
-        eprintln!("{what}: {} comparisons with R matched", self.checked);
+        eprintln!(
+            "{what}: {} values matched R ({} more were NULL where R gives NA)",
+            self.checked, self.both_null
+        );
     }
 }
 
@@ -469,4 +533,31 @@ pub fn close(a: f64, b: f64, tol: f64) -> bool {
         return true;
     }
     (a - b).abs() <= tol * scale
+}
+
+#[cfg(test)]
+mod comparison_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A typo in a golden path, or a field survql renamed, is a failure — not a NULL that
+    /// matches R's NA — and NULL against NULL is not counted as a checked value.
+    #[test]
+    fn missing_fields_fail_and_nulls_are_counted_apart() {
+        let got = json!({"median": 12.5, "lower": null});
+        let want = json!({"median": {"estimate": 12.5}, "lower": null});
+        let mut cmp = Comparison::default();
+        cmp.num("ok", &got["median"], &want["median"]["estimate"], 1e-9);
+        cmp.num("na", &got["lower"], &want["lower"], 1e-9);
+        cmp.num("na2", &got["lower"], &EXPECT_NULL, 1e-9);
+        assert_eq!((cmp.checked, cmp.both_null), (1, 2));
+        assert!(cmp.failures.is_empty(), "{:?}", cmp.failures);
+        cmp.num("typo", &got["median"], &want["median"]["estimat"], 1e-9);
+        cmp.count("renamed", &got["n_risk"], &json!(3));
+        cmp.num("index", &got["median"], &want["curve"][7], 1e-9);
+        assert_eq!(cmp.failures.len(), 3, "{:?}", cmp.failures);
+        assert!(cmp.failures[0].contains("golden value is missing"));
+        assert!(cmp.failures[1].contains("survql's result has no such field"));
+        assert!(!is_missing(&EXPECT_NULL) && !is_missing(&want["lower"]));
+    }
 }

@@ -126,7 +126,12 @@ async fn check_cox(
         TOL,
     );
     if t["wald"]["p"].is_array() {
-        cmp.num(&format!("{id} wald p"), &r["wald_p"], &Value::Null, TOL);
+        cmp.num(
+            &format!("{id} wald p"),
+            &r["wald_p"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
     } else {
         cmp.num(
             &format!("{id} wald p"),

@@ -124,15 +124,10 @@ async fn rows_for_groups(
     out
 }
 
-fn at(v: &Value, path: &[&str]) -> Value {
-    let mut cur = v;
-    for p in path {
-        cur = match cur.get(p) {
-            Some(x) => x,
-            None => return Value::Null,
-        };
-    }
-    cur.clone()
+/// The value at `path`; a missing key gives serde's shared `Null`, which the comparison
+/// reports as a missing golden value.
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |cur, p| &cur[*p])
 }
 
 async fn check_km(
@@ -188,7 +183,7 @@ async fn check_km(
             cmp.num(
                 &format!("{gid} km_median"),
                 &row["median"],
-                &at(&g, &["median", "estimate"]),
+                at(&g, &["median", "estimate"]),
                 TOL,
             );
         }
@@ -198,19 +193,19 @@ async fn check_km(
             cmp.num(
                 &format!("{gid} median ({ct})"),
                 &s["median"],
-                &at(&g, &["median", "estimate"]),
+                at(&g, &["median", "estimate"]),
                 TOL,
             );
             cmp.num(
                 &format!("{gid} median lower ({ct})"),
                 &s["lower"],
-                &at(&g, &["median", "ci", ct, "lower"]),
+                at(&g, &["median", "ci", ct, "lower"]),
                 TOL,
             );
             cmp.num(
                 &format!("{gid} median upper ({ct})"),
                 &s["upper"],
-                &at(&g, &["median", "ci", ct, "upper"]),
+                at(&g, &["median", "ci", ct, "upper"]),
                 TOL,
             );
             for i in 0..3 {
@@ -290,14 +285,21 @@ async fn check_km(
                 );
                 cmp.num(&format!("{p} surv"), &c["surv"], &want["surv"][i], TOL);
                 // survql reports the SE of S; R's fit$std.err is the SE of -log S.
+                let se_log = &want["std_err_log"][i];
                 let se_s = match (
                     survql_suite::golden_f64(&want["surv"][i]),
-                    survql_suite::golden_f64(&want["std_err_log"][i]),
+                    survql_suite::golden_f64(se_log),
                 ) {
                     (Some(s), Some(se)) if !(s * se).is_nan() => serde_json::json!(s * se),
                     _ => Value::Null,
                 };
-                cmp.num(&format!("{p} std_err"), &c["std_err"], &se_s, TOL);
+                // A missing golden SE must fail, not compare as NULL.
+                let se_want = if survql_suite::is_missing(se_log) {
+                    se_log
+                } else {
+                    &se_s
+                };
+                cmp.num(&format!("{p} std_err"), &c["std_err"], se_want, TOL);
                 cmp.num(
                     &format!("{p} cumhaz"),
                     &c["cumhaz"],

@@ -66,7 +66,12 @@ async fn check_logrank(
             "{id}: unexpected R error {err}"
         );
         cmp.count(&format!("{id} df"), &r["df"], &Value::from(0));
-        cmp.num(&format!("{id} chisq"), &r["chisq"], &Value::Null, TOL);
+        cmp.num(
+            &format!("{id} chisq"),
+            &r["chisq"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
         return;
     }
     let want = &entry["result"];
@@ -74,8 +79,18 @@ async fn check_logrank(
     if want["df"].as_i64().unwrap_or(0) < 1 {
         // Fewer than two groups with expected events: R gives chisq 0 and p NaN; the SQL
         // contract says NULL for both.
-        cmp.num(&format!("{id} chisq"), &r["chisq"], &Value::Null, TOL);
-        cmp.num(&format!("{id} p"), &r["p_value"], &Value::Null, TOL);
+        cmp.num(
+            &format!("{id} chisq"),
+            &r["chisq"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
+        cmp.num(
+            &format!("{id} p"),
+            &r["p_value"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
     } else {
         cmp.num(&format!("{id} chisq"), &r["chisq"], &want["chisq"], TOL);
         cmp.num(
@@ -199,7 +214,7 @@ async fn check_table(
             cmp.num(
                 &format!("{id} odds ratio"),
                 &r["odds_ratio"],
-                &Value::Null,
+                &survql_suite::EXPECT_NULL,
                 TOL,
             );
         }

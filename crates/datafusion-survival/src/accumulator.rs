@@ -2,17 +2,32 @@
 //! over its state: each function family says how to update, merge, serialise and evaluate a
 //! slice of per-group states ([`StateOps`]), and these two wrappers do the rest. Both use the
 //! same state layout, so their partial states are interchangeable.
+//!
+//! The wrappers are also where two promises are kept for every function at once:
+//!
+//! * **No panic escapes.** Each entry point runs under `catch_unwind`; a panic (a bug, or an
+//!   allocation the system refuses) becomes a DataFusion error naming the function. This
+//!   matters most where the functions are loaded into another process (Python, a cluster
+//!   worker), where an unwinding panic would abort it.
+//! * **`size()` is O(1) and honest.** DataFusion asks for the size after every batch to charge
+//!   its memory pool; the groups accumulator keeps a running total of its states' sizes,
+//!   updated only for the groups a batch touched.
 
+use std::any::Any;
 use std::fmt::Debug;
 use std::mem::size_of;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
 /// How one family of survival functions handles its per-group states.
 pub(crate) trait StateOps: Debug + Send + Sync + 'static {
     type State: Default + Clone + Debug + Send + Sync;
+
+    /// The SQL function's name, for error messages.
+    fn function(&self) -> &str;
 
     /// Adds input rows: row `i` goes to `states[groups[i]]`; `filter` is the FILTER clause.
     fn update(
@@ -32,12 +47,14 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
     ) -> Result<()>;
 
     /// Serialises states, one row each, as the function's state fields.
-    fn emit(&self, states: &[Self::State]) -> Vec<ArrayRef>;
+    fn emit(&self, states: &[Self::State]) -> Result<Vec<ArrayRef>>;
 
     /// The function's result, one row per state.
     fn evaluate(&self, states: &[Self::State]) -> Result<ArrayRef>;
 
-    /// Memory held by a state, in bytes.
+    /// Memory a state holds, in bytes, plus what evaluating it will allocate on top (so that
+    /// the memory pool refuses a query before its final step, not during it). Must be O(1):
+    /// it is called for every touched group of every batch.
     fn size(state: &Self::State) -> usize;
 
     /// Each input row as its own serialised state (empty for skipped rows), for DataFusion's
@@ -51,7 +68,32 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
         let mut states = vec![Self::State::default(); n];
         let groups: Vec<usize> = (0..n).collect();
         self.update(&mut states, values, &groups, filter)?;
-        Ok(self.emit(&states))
+        self.emit(&states)
+    }
+}
+
+/// Runs `f`, turning a panic into an error that names the function and the step.
+pub(crate) fn guarded<T>(function: &str, step: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        // Every error must name the function; those raised by shared helpers (Arrow's size
+        // limits, say) do not know it.
+        Ok(Err(e)) if !e.to_string().contains(function) => Err(e.context(function.to_owned())),
+        Ok(r) => r,
+        Err(payload) => exec_err!(
+            "{function}: internal error in {step}: {} (please report this with the query)",
+            panic_message(payload.as_ref())
+        ),
+    }
+}
+
+/// The text of a panic payload.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
     }
 }
 
@@ -73,25 +115,36 @@ impl<O: StateOps> StateAccumulator<O> {
 
 impl<O: StateOps> Accumulator for StateAccumulator<O> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; values.first().map_or(0, |v| v.len())];
-        self.ops.update(&mut self.state, values, &zeros, None)
+        let (ops, state) = (&self.ops, &mut self.state);
+        guarded(ops.function(), "update_batch", || {
+            let zeros = vec![0usize; values.first().map_or(0, |v| v.len())];
+            ops.update(state, values, &zeros, None)
+        })
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let zeros = vec![0usize; states.first().map_or(0, |v| v.len())];
-        self.ops.merge(&mut self.state, states, &zeros)
+        let (ops, state) = (&self.ops, &mut self.state);
+        guarded(ops.function(), "merge_batch", || {
+            let zeros = vec![0usize; states.first().map_or(0, |v| v.len())];
+            ops.merge(state, states, &zeros)
+        })
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.ops
-            .emit(&self.state)
-            .iter()
-            .map(|a| ScalarValue::try_from_array(a, 0))
-            .collect()
+        let (ops, state) = (&self.ops, &self.state);
+        guarded(ops.function(), "state", || {
+            ops.emit(state)?
+                .iter()
+                .map(|a| ScalarValue::try_from_array(a, 0))
+                .collect()
+        })
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&self.ops.evaluate(&self.state)?, 0)
+        let (ops, state) = (&self.ops, &self.state);
+        guarded(ops.function(), "evaluate", || {
+            ScalarValue::try_from_array(&ops.evaluate(state)?, 0)
+        })
     }
 
     fn size(&self) -> usize {
@@ -104,6 +157,13 @@ impl<O: StateOps> Accumulator for StateAccumulator<O> {
 pub(crate) struct StateGroupsAccumulator<O: StateOps> {
     ops: O,
     states: Vec<O::State>,
+    /// Σ `O::size` over `states`, kept current so that `size()` is O(1).
+    state_bytes: usize,
+    /// Batch number in which each group was last seen, to size each touched group once.
+    seen_in: Vec<u32>,
+    batch: u32,
+    /// Scratch list of the groups the current batch touches.
+    touched: Vec<usize>,
 }
 
 impl<O: StateOps> StateGroupsAccumulator<O> {
@@ -111,7 +171,61 @@ impl<O: StateOps> StateGroupsAccumulator<O> {
         StateGroupsAccumulator {
             ops,
             states: Vec::new(),
+            state_bytes: 0,
+            seen_in: Vec::new(),
+            batch: 0,
+            touched: Vec::new(),
         }
+    }
+
+    /// Grows to `total` groups (new groups start empty).
+    fn grow(&mut self, total: usize) {
+        if total > self.states.len() {
+            let empty = O::size(&O::State::default());
+            self.state_bytes += (total - self.states.len()) * empty;
+            self.states.resize_with(total, Default::default);
+            self.seen_in.resize(total, 0);
+        }
+    }
+
+    /// Runs `step` on the states, keeping `state_bytes` current: the groups in `groups` are
+    /// sized before and after (each once, however many rows it has in the batch).
+    fn apply(
+        &mut self,
+        name: &str,
+        groups: &[usize],
+        step: impl FnOnce(&O, &mut [O::State]) -> Result<()>,
+    ) -> Result<()> {
+        self.batch = self.batch.wrapping_add(1);
+        if self.batch == 0 {
+            // After 2^32 batches the stamps wrap: start again from a clean slate.
+            self.seen_in.iter_mut().for_each(|s| *s = 0);
+            self.batch = 1;
+        }
+        self.touched.clear();
+        for &g in groups {
+            if let Some(seen) = self.seen_in.get_mut(g) {
+                if *seen != self.batch {
+                    *seen = self.batch;
+                    self.touched.push(g);
+                }
+            }
+        }
+        let before: usize = self.touched.iter().map(|&g| O::size(&self.states[g])).sum();
+        let (ops, states) = (&self.ops, &mut self.states);
+        let result = guarded(ops.function(), name, || step(ops, states));
+        let after: usize = self.touched.iter().map(|&g| O::size(&self.states[g])).sum();
+        self.state_bytes = (self.state_bytes + after).saturating_sub(before);
+        result
+    }
+
+    /// Takes the states `emit_to` asks for, with their share of the running size.
+    fn take(&mut self, emit_to: EmitTo) -> Vec<O::State> {
+        let states = emit_to.take_needed(&mut self.states);
+        let _ = emit_to.take_needed(&mut self.seen_in);
+        let bytes: usize = states.iter().map(O::size).sum();
+        self.state_bytes = self.state_bytes.saturating_sub(bytes);
+        states
     }
 }
 
@@ -123,9 +237,10 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> Result<()> {
-        self.states.resize_with(total_num_groups, Default::default);
-        self.ops
-            .update(&mut self.states, values, group_indices, opt_filter)
+        self.grow(total_num_groups);
+        self.apply("update_batch", group_indices, |ops, states| {
+            ops.update(states, values, group_indices, opt_filter)
+        })
     }
 
     fn merge_batch(
@@ -134,18 +249,22 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.states.resize_with(total_num_groups, Default::default);
-        self.ops.merge(&mut self.states, values, group_indices)
+        self.grow(total_num_groups);
+        self.apply("merge_batch", group_indices, |ops, states| {
+            ops.merge(states, values, group_indices)
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let states = emit_to.take_needed(&mut self.states);
-        self.ops.evaluate(&states)
+        let states = self.take(emit_to);
+        guarded(self.ops.function(), "evaluate", || {
+            self.ops.evaluate(&states)
+        })
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let states = emit_to.take_needed(&mut self.states);
-        Ok(self.ops.emit(&states))
+        let states = self.take(emit_to);
+        guarded(self.ops.function(), "state", || self.ops.emit(&states))
     }
 
     fn convert_to_state(
@@ -153,10 +272,111 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         values: &[ArrayRef],
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
-        self.ops.convert_to_state(values, opt_filter)
+        guarded(self.ops.function(), "convert_to_state", || {
+            self.ops.convert_to_state(values, opt_filter)
+        })
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.states.iter().map(O::size).sum::<usize>()
+        size_of::<Self>()
+            + self.state_bytes
+            + self.states.capacity() * size_of::<O::State>()
+            + self.seen_in.capacity() * size_of::<u32>()
+            + self.touched.capacity() * size_of::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, Int64Array};
+    use std::sync::Arc;
+
+    /// A state family that panics on a chosen value, to prove panics become errors.
+    #[derive(Debug)]
+    struct Panicky;
+
+    impl StateOps for Panicky {
+        type State = Vec<i64>;
+        fn function(&self) -> &str {
+            "panicky"
+        }
+        fn update(
+            &self,
+            states: &mut [Vec<i64>],
+            values: &[ArrayRef],
+            groups: &[usize],
+            _filter: Option<&BooleanArray>,
+        ) -> Result<()> {
+            let v = values[0].as_any().downcast_ref::<Int64Array>().unwrap();
+            for (i, &g) in groups.iter().enumerate() {
+                assert!(v.value(i) != 13, "unlucky value");
+                states[g].push(v.value(i));
+            }
+            Ok(())
+        }
+        fn merge(&self, _: &mut [Vec<i64>], _: &[ArrayRef], _: &[usize]) -> Result<()> {
+            Ok(())
+        }
+        fn emit(&self, states: &[Vec<i64>]) -> Result<Vec<ArrayRef>> {
+            Ok(vec![Arc::new(Int64Array::from(
+                states.iter().map(|s| s.len() as i64).collect::<Vec<_>>(),
+            ))])
+        }
+        fn evaluate(&self, states: &[Vec<i64>]) -> Result<ArrayRef> {
+            let _ = states[states.len()]; // index out of bounds
+            unreachable!()
+        }
+        fn size(state: &Vec<i64>) -> usize {
+            8 * state.capacity()
+        }
+    }
+
+    #[test]
+    fn panics_become_errors_naming_the_function() {
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let values: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![1, 13]))];
+        let mut row = StateAccumulator::new(Panicky);
+        let err = row.update_batch(&values).unwrap_err().to_string();
+        let mut groups = StateGroupsAccumulator::new(Panicky);
+        let err2 = groups
+            .update_batch(&values, &[0, 1], None, 2)
+            .unwrap_err()
+            .to_string();
+        let err3 = groups.evaluate(EmitTo::All).unwrap_err().to_string();
+        std::panic::set_hook(quiet);
+        assert!(
+            err.contains("panicky: internal error in update_batch: unlucky value"),
+            "{err}"
+        );
+        assert!(
+            err2.contains("panicky: internal error in update_batch"),
+            "{err2}"
+        );
+        assert!(
+            err3.contains("panicky: internal error in evaluate: index out of bounds"),
+            "{err3}"
+        );
+    }
+
+    #[test]
+    fn running_size_equals_the_sum_over_groups() {
+        let mut acc = StateGroupsAccumulator::new(Panicky);
+        for batch in 0..50i64 {
+            let n = 100;
+            let v: Vec<i64> = (0..n).map(|i| 100 + i * 7 + batch).collect();
+            let g: Vec<usize> = (0..n).map(|i| ((i * i + batch) % 37) as usize).collect();
+            let values: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(v))];
+            acc.update_batch(&values, &g, None, 37 + batch as usize)
+                .unwrap();
+            let sum: usize = acc.states.iter().map(Panicky::size).sum();
+            assert_eq!(acc.state_bytes, sum);
+        }
+        let first = acc.state(EmitTo::First(10)).unwrap();
+        assert_eq!(first[0].len(), 10);
+        let sum: usize = acc.states.iter().map(Panicky::size).sum();
+        assert_eq!(acc.state_bytes, sum);
+        assert!(acc.size() >= sum);
     }
 }

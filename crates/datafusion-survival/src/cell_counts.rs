@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, FieldRef, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 
 use crate::accumulator::StateOps;
-use crate::common::{list_array, row_mask, state_list_field, WarningSink};
+use crate::common::{list_array, row_mask, state_list_field, string_array, WarningSink};
 use crate::labels::{label_column, sorted_label_order, Labels};
+use crate::limits::{check, limits};
 
 type FastHash = crate::common::StateHasher;
 
@@ -155,7 +156,7 @@ fn merge(states: &mut [CellCounts], values: &[ArrayRef], group_indices: &[usize]
     Ok(())
 }
 
-fn emit_state(states: &[CellCounts]) -> Vec<ArrayRef> {
+fn emit_state(states: &[CellCounts]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(|s| s.count.len()).collect();
     let (mut r, mut c, mut n) = (vec![], vec![], vec![]);
     for s in states {
@@ -165,11 +166,11 @@ fn emit_state(states: &[CellCounts]) -> Vec<ArrayRef> {
             n.push(cnt);
         }
     }
-    vec![
-        list_array(&lengths, Arc::new(StringArray::from(r))),
-        list_array(&lengths, Arc::new(StringArray::from(c))),
-        list_array(&lengths, Arc::new(UInt64Array::from(n))),
-    ]
+    Ok(vec![
+        list_array(&lengths, string_array(&r)?)?,
+        list_array(&lengths, string_array(&c)?)?,
+        list_array(&lengths, Arc::new(UInt64Array::from(n)))?,
+    ])
 }
 
 impl StateOps for TableCall {
@@ -194,11 +195,34 @@ impl StateOps for TableCall {
         merge(states, values, groups)
     }
 
-    fn emit(&self, states: &[CellCounts]) -> Vec<ArrayRef> {
+    fn function(&self) -> &str {
+        self.function
+    }
+
+    fn emit(&self, states: &[CellCounts]) -> Result<Vec<ArrayRef>> {
         emit_state(states)
     }
 
     fn evaluate(&self, states: &[CellCounts]) -> Result<ArrayRef> {
+        // The tables are built dense (rows × columns): refuse what would not fit.
+        let cap = limits().max_table_cells;
+        for s in states {
+            let cells = s.rows.len().saturating_mul(s.cols.len());
+            check(
+                self.function,
+                "the table of 'row' by 'col'",
+                cells,
+                cap,
+                "survql --max-table-cells or set_limits",
+            )
+            .map_err(|e| {
+                e.context(format!(
+                    "{} rows × {} columns = {cells} cells",
+                    s.rows.len(),
+                    s.cols.len()
+                ))
+            })?;
+        }
         self.evaluator.evaluate(states)
     }
 

@@ -6,7 +6,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray,
+    StructArray,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::kernels::cmp::eq;
@@ -36,7 +37,12 @@ pub(crate) fn doc(description: &str, syntax: &str) -> DocumentationBuilder {
 /// because of NULL arguments, Cox fits that did not converge, and the like.
 ///
 /// The `survql` REPL drains it after every statement and prints the messages; an embedding
-/// program gets one from [`crate::register_all_with_warnings`].
+/// program gets one from [`crate::register_all_with_warnings`], or one per query from
+/// [`crate::query_context`] (so that concurrent queries do not mix their warnings).
+///
+/// A sink holds at most [`WarningSink::MAX_MESSAGES`] distinct messages and as many
+/// skipped-row counters; what does not fit is counted and reported as one last line, so a
+/// long-running embedder that never drains it does not grow without bound.
 #[derive(Clone, Default)]
 pub struct WarningSink(Arc<Mutex<SinkState>>);
 
@@ -45,14 +51,23 @@ struct SinkState {
     messages: Vec<String>,
     /// Rows skipped for a NULL argument, per aggregate expression, in first-seen order.
     skipped: Vec<(String, u64)>,
+    /// Messages (and skipped-row counters) that did not fit.
+    dropped: u64,
 }
 
 impl WarningSink {
+    /// Most distinct messages (and, separately, skipped-row counters) kept until drained.
+    pub const MAX_MESSAGES: usize = 100;
+
     /// Records one message (a message already recorded is not repeated).
     pub fn push(&self, message: String) {
         if let Ok(mut s) = self.0.lock() {
             if !s.messages.contains(&message) {
-                s.messages.push(message);
+                if s.messages.len() < Self::MAX_MESSAGES {
+                    s.messages.push(message);
+                } else {
+                    s.dropped += 1;
+                }
             }
         }
     }
@@ -63,8 +78,10 @@ impl WarningSink {
             return;
         }
         if let Ok(mut s) = self.0.lock() {
+            let full = s.skipped.len() >= Self::MAX_MESSAGES;
             match s.skipped.iter_mut().find(|(e, _)| e == expression) {
                 Some((_, n)) => *n += rows,
+                None if full => s.dropped += 1,
                 None => s.skipped.push((expression.to_owned(), rows)),
             }
         }
@@ -80,6 +97,10 @@ impl WarningSink {
             .map(|(e, n)| format!("{e}: skipped {n} row(s) with a NULL argument"))
             .collect();
         out.append(&mut s.messages);
+        let dropped = std::mem::take(&mut s.dropped);
+        if dropped > 0 {
+            out.push(format!("{dropped} more warning(s) not shown"));
+        }
         out
     }
 }
@@ -359,13 +380,38 @@ pub(crate) fn struct_array(fields: &Fields, columns: Vec<ArrayRef>) -> ArrayRef 
 }
 
 /// Builds a list array whose i-th element holds `lengths[i]` consecutive rows of `values`.
-pub(crate) fn list_array(lengths: &[usize], values: ArrayRef) -> ArrayRef {
-    Arc::new(ListArray::new(
+///
+/// A list array addresses its values with 32-bit offsets: more than 2^31 − 1 values in one
+/// state or result (one partition's Cox rows, say) is an error here, not a panic.
+pub(crate) fn list_array(lengths: &[usize], values: ArrayRef) -> Result<ArrayRef> {
+    check_i32_size("values", values.len())?;
+    Ok(Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(values.data_type().clone(), true)),
         OffsetBuffer::from_lengths(lengths.iter().copied()),
         values,
         None,
-    ))
+    )))
+}
+
+/// A UTF-8 string array, or an error when its text exceeds the 2^31 − 1 bytes that 32-bit
+/// offsets can address (`StringArray::from` would panic).
+pub(crate) fn string_array<S: AsRef<str>>(values: &[S]) -> Result<ArrayRef> {
+    let bytes: usize = values.iter().map(|s| s.as_ref().len()).sum();
+    check_i32_size("bytes of text", bytes)?;
+    Ok(Arc::new(StringArray::from_iter_values(
+        values.iter().map(AsRef::as_ref),
+    )))
+}
+
+/// An error unless `n` fits Arrow's 32-bit offsets.
+pub(crate) fn check_i32_size(what: &str, n: usize) -> Result<()> {
+    if n > i32::MAX as usize {
+        return exec_err!(
+            "a state or result of {n} {what} exceeds the {} that one Arrow list or string column can hold; split the aggregation (GROUP BY, or more partitions)",
+            i32::MAX
+        );
+    }
+    Ok(())
 }
 
 /// `LIST<item>` with nullable items: the type of every list this crate returns or keeps.

@@ -11,7 +11,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, StringViewArray,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
@@ -22,9 +22,10 @@ use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, Zph
 use crate::accumulator::StateOps;
 use crate::common::{
     coerce_event, coerce_time, event_column, f64_field, finite_or_null, i64_field, list_array,
-    list_of, row_mask, state_list_field, struct_array, time_column, WarningSink,
+    list_of, row_mask, state_list_field, string_array, struct_array, time_column, WarningSink,
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
+use crate::limits::{check, limits};
 
 /// Which of the four Cox functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,12 +131,14 @@ pub(crate) fn state_fields(kind: CoxKind, args: &StateFieldsArgs) -> Vec<FieldRe
     }
     fields.push(list("event", DataType::Boolean));
     if kind == CoxKind::Strat {
-        fields.push(list("strata", DataType::Utf8));
+        fields.push(list("strata", DataType::Utf8View));
     }
     for (i, f) in args.input_fields[kind.fixed()..].iter().enumerate() {
         let dt = match f.data_type() {
             DataType::Float64 | DataType::Boolean => DataType::Float64,
-            _ => DataType::Utf8,
+            // Views, not Utf8: one label per row over 2e8 rows is more text than 32-bit
+            // offsets can address.
+            _ => DataType::Utf8View,
         };
         fields.push(list(&format!("x{}", i + 1), dt));
     }
@@ -392,14 +395,32 @@ impl CoxRows {
         self.stop.len()
     }
 
+    /// The rows held, plus what the fit allocates from them (see [`Self::fit_bytes`]).
     fn size(&self) -> usize {
         size_of::<Self>()
             + (self.stop.capacity() + self.start.capacity()) * 8
             + self.event.capacity()
             + self.strata.capacity() * 4
+            + self.strata_labels.size()
             + self.num.iter().map(|v| v.capacity() * 8).sum::<usize>()
             + self.fac.iter().map(|v| v.capacity() * 4).sum::<usize>()
             + self.fac_labels.iter().map(Labels::size).sum::<usize>()
+            + self.fit_bytes()
+    }
+
+    /// Memory the fit needs on top of the rows: the model matrix twice (as columns, then
+    /// centred, scaled and row-major in risk-set order; a factor is one column per level but
+    /// the first), and about 15 numbers per row (times, order, linear predictors, residuals,
+    /// concordance counts). Counted in [`Self::size`] so that the memory pool refuses a fit
+    /// that cannot be done before it starts, rather than the process running out during it.
+    fn fit_bytes(&self) -> usize {
+        let columns = self.num.len()
+            + self
+                .fac_labels
+                .iter()
+                .map(|l| l.len().saturating_sub(1))
+                .sum::<usize>();
+        self.stop.len() * (2 * 8 * columns + 15 * 8)
     }
 }
 
@@ -529,24 +550,57 @@ fn update(
         None => (0..stop.len()).for_each(&mut add),
         Some(m) => m.valid_indices().for_each(&mut add),
     }
+    check_levels(call, states, groups)
+}
+
+/// Refuses a text covariate with more levels than the cap (each level becomes a column of
+/// the model: a patient id used as a covariate would make n of them).
+fn check_levels(call: &CoxCall, states: &[CoxRows], groups: &[usize]) -> Result<()> {
+    let factors: Vec<usize> = (0..call.covariates.len())
+        .filter(|&k| matches!(call.covariates[k], Covariate::Factor { .. }))
+        .collect();
+    if factors.is_empty() {
+        return Ok(());
+    }
+    let cap = limits().max_factor_levels;
+    let mut last = usize::MAX;
+    for &g in groups {
+        if g == last {
+            continue;
+        }
+        last = g;
+        for &k in &factors {
+            let levels = states[g].fac_labels.get(k).map_or(0, Labels::len);
+            check(
+                call.function,
+                &format!(
+                    "covariate '{}' (a text column, one coefficient per level)",
+                    call.covariates[k].name()
+                ),
+                levels,
+                cap,
+                "survql --max-factor-levels or set_limits",
+            )?;
+        }
+    }
     Ok(())
 }
 
-fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
+fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
-    let f64_list = |get: &dyn Fn(&CoxRows) -> &[f64]| -> ArrayRef {
+    let f64_list = |get: &dyn Fn(&CoxRows) -> &[f64]| -> Result<ArrayRef> {
         let v: Vec<f64> = states.iter().flat_map(|s| get(s).iter().copied()).collect();
         list_array(&lengths, Arc::new(Float64Array::from(v)))
     };
-    let mut out = vec![f64_list(&|s| &s.stop)];
+    let mut out = vec![f64_list(&|s| &s.stop)?];
     if call.kind == CoxKind::Counting {
-        out.push(f64_list(&|s| &s.start));
+        out.push(f64_list(&|s| &s.start)?);
     }
     let ev: BooleanArray = states
         .iter()
         .flat_map(|s| s.event.iter().map(|&e| Some(e)))
         .collect();
-    out.push(list_array(&lengths, Arc::new(ev)));
+    out.push(list_array(&lengths, Arc::new(ev))?);
     if call.kind == CoxKind::Strat {
         let v: Vec<&str> = states
             .iter()
@@ -556,7 +610,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
                     .map(|&id| &*s.strata_labels.names[id as usize])
             })
             .collect();
-        out.push(list_array(&lengths, Arc::new(StringArray::from(v))));
+        out.push(list_array(&lengths, Arc::new(StringViewArray::from(v)))?);
     }
     for (k, cov) in call.covariates.iter().enumerate() {
         match cov {
@@ -571,7 +625,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
                             .copied()
                     })
                     .collect();
-                out.push(list_array(&lengths, Arc::new(Float64Array::from(v))));
+                out.push(list_array(&lengths, Arc::new(Float64Array::from(v)))?);
             }
             Covariate::Factor { .. } => {
                 let v: Vec<&str> = states
@@ -584,7 +638,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
                             .map(move |&id| &*s.fac_labels[k].names[id as usize])
                     })
                     .collect();
-                out.push(list_array(&lengths, Arc::new(StringArray::from(v))));
+                out.push(list_array(&lengths, Arc::new(StringViewArray::from(v)))?);
             }
         }
     }
@@ -592,10 +646,10 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Vec<ArrayRef> {
         let empty = vec![0usize; states.len()];
         out.push(list_array(
             &empty,
-            Arc::new(StringArray::from(Vec::<&str>::new())),
-        ));
+            Arc::new(StringViewArray::from(Vec::<&str>::new())),
+        )?);
     }
-    out
+    Ok(out)
 }
 
 fn merge(
@@ -627,7 +681,7 @@ fn merge(
     let stop_v = stop_l.values().as_primitive::<Float64Type>();
     let start_v = start_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
     let event_v = event_l.values().as_boolean().clone();
-    let strata_v = strata_l.map(|l| l.values().as_string::<i32>().clone());
+    let strata_v = strata_l.map(|l| l.values().as_string_view().clone());
     for (row, &g) in groups.iter().enumerate() {
         if stop_l.is_null(row) {
             continue;
@@ -658,7 +712,7 @@ fn merge(
                     st.num[j].extend((a..b).map(|k| v.value(k)));
                 }
                 Covariate::Factor { .. } => {
-                    let v = l.values().as_string::<i32>();
+                    let v = l.values().as_string_view();
                     for k in a..b {
                         let id = st.fac_labels[j].id(v.value(k));
                         st.fac[j].push(id);
@@ -667,7 +721,7 @@ fn merge(
             }
         }
     }
-    Ok(())
+    check_levels(call, states, groups)
 }
 
 /// The model matrix of one group: R's treatment contrasts for factors (levels in byte order,
@@ -860,7 +914,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let terms = struct_array(
         &term_fields(),
         vec![
-            Arc::new(StringArray::from(t.term)),
+            string_array(&t.term)?,
             Arc::new(Float64Array::from(t.coef)),
             Arc::new(Float64Array::from(t.exp_coef)),
             Arc::new(Float64Array::from(t.se)),
@@ -876,7 +930,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
         vec![
             Arc::new(Int64Array::from(c.n)),
             Arc::new(Int64Array::from(c.events)),
-            Arc::new(StringArray::from(c.ties)),
+            string_array(&c.ties)?,
             Arc::new(Int64Array::from(c.iterations)),
             Arc::new(BooleanArray::from(c.converged)),
             Arc::new(StringArray::from(c.warning)),
@@ -891,7 +945,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(c.score_p)),
             Arc::new(Float64Array::from(c.conc)),
             Arc::new(Float64Array::from(c.conc_se)),
-            list_array(&lengths, terms),
+            list_array(&lengths, terms)?,
         ],
     ))
 }
@@ -982,7 +1036,7 @@ fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let terms = struct_array(
         &zph_term_fields(),
         vec![
-            Arc::new(StringArray::from(term)),
+            string_array(&term)?,
             Arc::new(Float64Array::from(chi)),
             Arc::new(Int64Array::from(df)),
             Arc::new(Float64Array::from(p)),
@@ -994,7 +1048,7 @@ fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(gchi)),
             Arc::new(Int64Array::from(gdf)),
             Arc::new(Float64Array::from(gp)),
-            list_array(&lengths, terms),
+            list_array(&lengths, terms)?,
         ],
     ))
 }
@@ -1016,7 +1070,11 @@ impl StateOps for CoxCall {
         merge(self, states, values, groups)
     }
 
-    fn emit(&self, states: &[CoxRows]) -> Vec<ArrayRef> {
+    fn function(&self) -> &str {
+        self.function
+    }
+
+    fn emit(&self, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
         emit_state(self, states)
     }
 

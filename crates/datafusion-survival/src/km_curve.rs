@@ -148,6 +148,6 @@ impl KmEvaluator for CurveEvaluator {
                 Arc::new(Float64Array::from(cumhaz)),
             ],
         );
-        Ok(list_array(&lengths, items))
+        list_array(&lengths, items)
     }
 }

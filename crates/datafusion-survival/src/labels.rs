@@ -2,6 +2,7 @@
 //! ordering them as R orders factor levels.
 
 use std::collections::HashMap;
+use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, StringViewArray};
@@ -15,6 +16,11 @@ type FastHash = crate::common::StateHasher;
 const SLOTS: usize = 64;
 /// A view value no string has (inline views have a length ≤ 12).
 const EMPTY: u128 = u128::MAX;
+/// Bytes per label besides its text: a `Box<str>` in `names`, an index entry (key box, id,
+/// control byte, load-factor slack).
+const NAME_ENTRY: usize = 16 + 2 * (16 + 4 + 1);
+/// Bytes per entry of the inline table (view, id, control byte, slack).
+const INLINE_ENTRY: usize = 2 * (16 + 4 + 1);
 
 /// Interned text labels.
 #[derive(Debug, Clone)]
@@ -27,6 +33,9 @@ pub(crate) struct Labels {
     /// and the bytes inline: interning them needs no string hashing or comparison.
     inline: HashMap<u128, u32, crate::common::StateHasher>,
     pub(crate) names: Vec<Box<str>>,
+    /// Bytes held by the names, the index and the inline table, kept current as labels are
+    /// added so that [`Labels::size`] is O(1).
+    bytes: usize,
 }
 
 impl Default for Labels {
@@ -36,6 +45,7 @@ impl Default for Labels {
             index: HashMap::default(),
             inline: HashMap::default(),
             names: Vec::new(),
+            bytes: size_of::<Self>() + SLOTS * size_of::<(u128, u32)>(),
         }
     }
 }
@@ -63,6 +73,7 @@ impl Labels {
                 None => {
                     let id = self.id(column.value(i));
                     self.inline.insert(view, id);
+                    self.bytes += INLINE_ENTRY;
                     id
                 }
             };
@@ -80,11 +91,19 @@ impl Labels {
         let i = self.names.len() as u32;
         self.names.push(s.into());
         self.index.insert(s.into(), i);
+        // The name twice (list and index key) and an entry in each.
+        self.bytes += 2 * s.len() + NAME_ENTRY;
         i
     }
 
+    /// Number of distinct labels.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Memory held, in bytes (O(1)).
     pub(crate) fn size(&self) -> usize {
-        self.names.iter().map(|n| 2 * n.len() + 40).sum::<usize>()
+        self.bytes
     }
 }
 

@@ -19,6 +19,7 @@ mod cell_counts;
 mod common;
 mod cox_state;
 mod labels;
+pub mod limits;
 mod logrank_state;
 mod macros;
 mod time_counts;
@@ -51,6 +52,7 @@ use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl};
 use datafusion::prelude::SessionContext;
 
 pub use common::WarningSink;
+pub use limits::{limits, set_limits, Limits};
 
 /// Every survival aggregate function, reporting warnings to `sink`.
 pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>> {
@@ -105,6 +107,32 @@ pub fn register_all_with_warnings(registry: &mut dyn FunctionRegistry) -> Result
         registry.register_udaf(f)?;
     }
     Ok(sink)
+}
+
+/// A context for one query: it shares `ctx`'s tables, settings and memory pool, but its
+/// survival functions report to a sink of their own, returned with it. Run the query on the
+/// returned context and drain the sink afterwards: its warnings are that query's alone, even
+/// when other queries run at the same time on `ctx` or on other query contexts.
+///
+/// ```no_run
+/// # async fn f(ctx: datafusion::prelude::SessionContext) -> datafusion::common::Result<()> {
+/// let (query_ctx, warnings) = datafusion_survival::query_context(&ctx)?;
+/// let rows = query_ctx.sql("SELECT km_median(t, e) FROM cohort").await?.collect().await?;
+/// for message in warnings.drain() {
+///     eprintln!("warning: {message}");
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// Whatever the registry returns when a function cannot be registered.
+pub fn query_context(ctx: &SessionContext) -> Result<(SessionContext, WarningSink)> {
+    let mut state = ctx.state();
+    let sink = WarningSink::default();
+    for f in all_functions_with_warnings(&sink) {
+        state.register_udaf(f)?;
+    }
+    Ok((SessionContext::new_with_state(state), sink))
 }
 
 /// Adds survql's optimizer rules to `ctx`: [`km_shared::ShareKaplanMeierState`], which gives

@@ -9,7 +9,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
@@ -19,9 +19,10 @@ use survql_stats::{survdiff, GroupTimeCount, Survdiff};
 use crate::accumulator::StateOps;
 use crate::common::{
     event_column, f64_field, finite_or_null, i64_field, list_array, list_of, row_mask,
-    state_list_field, struct_array, time_column, WarningSink,
+    state_list_field, string_array, struct_array, time_column, WarningSink,
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
+use crate::limits::{check, limits};
 use crate::time_counts::TimeCountsState;
 
 /// Counts of one SQL group: one time table per (stratum, group) cell.
@@ -192,7 +193,7 @@ fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
     let groups = struct_array(
         &group_fields(),
         vec![
-            Arc::new(StringArray::from(grp)),
+            string_array(&grp)?,
             Arc::new(Int64Array::from(n)),
             Arc::new(Float64Array::from(obs)),
             Arc::new(Float64Array::from(exp)),
@@ -204,7 +205,7 @@ fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(chisq)),
             Arc::new(Int64Array::from(df)),
             Arc::new(Float64Array::from(p)),
-            list_array(&lengths, groups),
+            list_array(&lengths, groups)?,
         ],
     ))
 }
@@ -247,8 +248,14 @@ fn update(
     call.sink.add_skipped(&call.expression, skipped);
     let times = time.values();
     let events = event.values();
+    let max_groups = limits().max_groups;
+    let mut too_many = false;
     let mut row = |i: usize| {
         let state = &mut states[group_indices[i]];
+        if state.groups.len() > max_groups {
+            too_many = true;
+            return;
+        }
         let stratum = match strata {
             Some(s) => state.strata.id_at(s, i),
             None => {
@@ -266,10 +273,29 @@ fn update(
         None => (0..time.len()).for_each(&mut row),
         Some(m) => m.valid_indices().for_each(&mut row),
     }
+    if too_many {
+        return check_groups(f, max_groups + 1, max_groups);
+    }
     Ok(())
 }
 
-fn merge(states: &mut [LogrankState], values: &[ArrayRef], group_indices: &[usize]) -> Result<()> {
+/// The cap on the number of groups (see [`crate::limits`]).
+fn check_groups(function: &str, groups: usize, max_groups: usize) -> Result<()> {
+    check(
+        function,
+        "argument 'grp'",
+        groups,
+        max_groups,
+        "survql --max-groups or set_limits",
+    )
+}
+
+fn merge(
+    call: &LogrankCall,
+    states: &mut [LogrankState],
+    values: &[ArrayRef],
+    group_indices: &[usize],
+) -> Result<()> {
     if values.len() != 5 {
         return internal_err!("log-rank state has 5 fields, got {}", values.len());
     }
@@ -292,11 +318,12 @@ fn merge(states: &mut [LogrankState], values: &[ArrayRef], group_indices: &[usiz
             );
             state.cell(s, g).add_counts(time[k], ev[k], ce[k]);
         }
+        check_groups(call.function, state.groups.len(), limits().max_groups)?;
     }
     Ok(())
 }
 
-fn emit_state(states: &[LogrankState]) -> Vec<ArrayRef> {
+fn emit_state(states: &[LogrankState]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(LogrankState::len).collect();
     let (mut st, mut gr, mut t, mut e, mut c) = (vec![], vec![], vec![], vec![], vec![]);
     for s in states {
@@ -310,13 +337,13 @@ fn emit_state(states: &[LogrankState]) -> Vec<ArrayRef> {
             }
         }
     }
-    vec![
-        list_array(&lengths, Arc::new(StringArray::from(st))),
-        list_array(&lengths, Arc::new(StringArray::from(gr))),
-        list_array(&lengths, Arc::new(Float64Array::from(t))),
-        list_array(&lengths, Arc::new(UInt64Array::from(e))),
-        list_array(&lengths, Arc::new(UInt64Array::from(c))),
-    ]
+    Ok(vec![
+        list_array(&lengths, string_array(&st)?)?,
+        list_array(&lengths, string_array(&gr)?)?,
+        list_array(&lengths, Arc::new(Float64Array::from(t)))?,
+        list_array(&lengths, Arc::new(UInt64Array::from(e)))?,
+        list_array(&lengths, Arc::new(UInt64Array::from(c)))?,
+    ])
 }
 
 impl StateOps for LogrankCall {
@@ -338,10 +365,14 @@ impl StateOps for LogrankCall {
         values: &[ArrayRef],
         groups: &[usize],
     ) -> Result<()> {
-        merge(states, values, groups)
+        merge(self, states, values, groups)
     }
 
-    fn emit(&self, states: &[LogrankState]) -> Vec<ArrayRef> {
+    fn function(&self) -> &str {
+        self.function
+    }
+
+    fn emit(&self, states: &[LogrankState]) -> Result<Vec<ArrayRef>> {
         emit_state(states)
     }
 

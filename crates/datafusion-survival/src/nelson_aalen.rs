@@ -117,6 +117,6 @@ impl KmEvaluator for NelsonAalenEvaluator {
                 Arc::new(Float64Array::from(se)),
             ],
         );
-        Ok(list_array(&lengths, items))
+        list_array(&lengths, items)
     }
 }

@@ -276,8 +276,12 @@ impl StateOps for PropCall {
         Ok(())
     }
 
-    fn emit(&self, states: &[(u64, u64)]) -> Vec<ArrayRef> {
-        emit(states)
+    fn function(&self) -> &str {
+        NAME
+    }
+
+    fn emit(&self, states: &[(u64, u64)]) -> Result<Vec<ArrayRef>> {
+        Ok(emit(states))
     }
 
     fn evaluate(&self, states: &[(u64, u64)]) -> Result<ArrayRef> {

@@ -79,8 +79,12 @@ impl TimeCountsState {
         )
     }
 
+    /// The table's memory plus what evaluating it allocates: the sorted counts and the
+    /// estimator's columns, about 15 numbers per distinct time (see `StateOps::size`).
     pub(crate) fn size(&self) -> usize {
-        size_of::<Self>() + self.counts.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
+        size_of::<Self>()
+            + self.counts.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
+            + self.counts.len() * 15 * 8
     }
 }
 
@@ -164,7 +168,7 @@ fn merge_groups(
 }
 
 /// Serializes `groups` as the three state lists.
-fn emit_state(groups: &[TimeCountsState]) -> Vec<ArrayRef> {
+fn emit_state(groups: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = groups.iter().map(TimeCountsState::len).collect();
     let total: usize = lengths.iter().sum();
     let mut t = Vec::with_capacity(total);
@@ -177,12 +181,12 @@ fn emit_state(groups: &[TimeCountsState]) -> Vec<ArrayRef> {
 }
 
 /// The three state lists from flat values and per-group lengths.
-fn state_lists(lengths: &[usize], t: Vec<f64>, e: Vec<u64>, c: Vec<u64>) -> Vec<ArrayRef> {
-    vec![
-        list_array(lengths, Arc::new(Float64Array::from(t))),
-        list_array(lengths, Arc::new(UInt64Array::from(e))),
-        list_array(lengths, Arc::new(UInt64Array::from(c))),
-    ]
+fn state_lists(lengths: &[usize], t: Vec<f64>, e: Vec<u64>, c: Vec<u64>) -> Result<Vec<ArrayRef>> {
+    Ok(vec![
+        list_array(lengths, Arc::new(Float64Array::from(t)))?,
+        list_array(lengths, Arc::new(UInt64Array::from(e)))?,
+        list_array(lengths, Arc::new(UInt64Array::from(c)))?,
+    ])
 }
 
 /// What every Kaplan-Meier accumulator needs to know about its call.
@@ -242,7 +246,11 @@ impl StateOps for KmCall {
         merge_groups(states, values, groups)
     }
 
-    fn emit(&self, states: &[TimeCountsState]) -> Vec<ArrayRef> {
+    fn function(&self) -> &str {
+        self.function
+    }
+
+    fn emit(&self, states: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
         emit_state(states)
     }
 
@@ -284,6 +292,6 @@ impl StateOps for KmCall {
                 lengths.push(0);
             }
         }
-        Ok(state_lists(&lengths, t, e, c))
+        state_lists(&lengths, t, e, c)
     }
 }

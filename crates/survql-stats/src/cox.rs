@@ -182,30 +182,56 @@ struct Prepared {
     scale: Vec<f64>,
 }
 
+/// The times of the data after R's `aeqSurv` (which `coxph` applies to `Surv(...)` before
+/// anything else — the fit, the concordance, the residuals, `cox.zph`): times closer than
+/// √ε × their scale are merged into one. Returns (stop, start); start is `None` for
+/// right-censored data.
+pub fn merged_times(data: &CoxData) -> (Vec<f64>, Option<Vec<f64>>) {
+    let mut all: Vec<f64> = data.stop.clone();
+    if let Some(s) = &data.start {
+        all.extend(s.iter().copied().filter(|v| v.is_finite()));
+    }
+    all.sort_unstable_by(f64::total_cmp);
+    all.dedup();
+    let reps = near_tie_representatives(&all);
+    let fix = |t: f64| -> f64 {
+        if !t.is_finite() {
+            return t;
+        }
+        let i = all.partition_point(|&v| v < t);
+        reps[i]
+    };
+    let stop = data.stop.iter().map(|&t| fix(t)).collect();
+    let start = data
+        .start
+        .as_ref()
+        .map(|s| s.iter().map(|&t| fix(t)).collect());
+    (stop, start)
+}
+
+/// Row indices grouped by stratum (strata in increasing order, rows in data order within
+/// each): one O(n log n) sort instead of one pass over all rows per stratum.
+fn rows_by_stratum(strata: &[u32]) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..strata.len()).collect();
+    order.sort_by_key(|&r| strata[r]);
+    let mut out: Vec<Vec<usize>> = vec![];
+    for (k, &r) in order.iter().enumerate() {
+        if k == 0 || strata[r] != strata[order[k - 1]] {
+            out.push(vec![]);
+        }
+        if let Some(last) = out.last_mut() {
+            last.push(r);
+        }
+    }
+    out
+}
+
 impl Prepared {
     fn new(data: &CoxData) -> Prepared {
         let n = data.n();
         let p = data.nvar();
-        // aeqSurv on every time of the data.
-        let mut all: Vec<f64> = data.stop.clone();
-        if let Some(s) = &data.start {
-            all.extend(s.iter().copied().filter(|v| v.is_finite()));
-        }
-        all.sort_unstable_by(f64::total_cmp);
-        all.dedup();
-        let reps = near_tie_representatives(&all);
-        let fix = |t: f64| -> f64 {
-            if !t.is_finite() {
-                return t;
-            }
-            let i = all.partition_point(|&v| v < t);
-            reps[i]
-        };
-        let stop_fixed: Vec<f64> = data.stop.iter().map(|&t| fix(t)).collect();
-        let start_fixed: Vec<f64> = match &data.start {
-            Some(s) => s.iter().map(|&t| fix(t)).collect(),
-            None => vec![f64::NEG_INFINITY; n],
-        };
+        let (stop_fixed, start_fixed) = merged_times(data);
+        let start_fixed = start_fixed.unwrap_or_else(|| vec![f64::NEG_INFINITY; n]);
         let mut order: Vec<usize> = (0..n).collect();
         // Ties beyond these keys are broken by row index: a total order, deterministic.
         order.sort_unstable_by(|&a, &b| {
@@ -858,16 +884,21 @@ impl Fenwick {
 /// Concordance of `lp` with the outcome, as `concordancefit(y, lp, strata, reverse = TRUE)`
 /// (`concordance3`/`concordance4` with unit weights and timewt "n"): counts of concordant,
 /// discordant and tied pairs, and the infinitesimal-jackknife standard error.
+///
+/// The times are those of the fit, near-ties merged as `aeqSurv` ([`merged_times`]).
 pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
     let n = data.n();
     let mut count = [0.0; 5];
     let mut imat = vec![[0.0; 5]; n];
-    let mut strata: Vec<u32> = data.strata.clone();
-    strata.sort_unstable();
-    strata.dedup();
-    for s in strata {
-        let rows: Vec<usize> = (0..n).filter(|&r| data.strata[r] == s).collect();
-        concordance_stratum(data, lp, &rows, &mut count, &mut imat);
+    let (stop, start) = merged_times(data);
+    let times = Times {
+        stop: &stop,
+        start: start.as_deref(),
+        event: &data.event,
+    };
+    let mut ranks = vec![0usize; n];
+    for rows in rows_by_stratum(&data.strata) {
+        concordance_stratum(&times, lp, &rows, &mut ranks, &mut count, &mut imat);
     }
     count[3] -= count[4];
     let npair = count[0] + count[1] + count[2];
@@ -903,17 +934,25 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
     }
 }
 
+/// The outcome columns the concordance reads.
+struct Times<'a> {
+    stop: &'a [f64],
+    start: Option<&'a [f64]>,
+    event: &'a [bool],
+}
+
 fn concordance_stratum(
-    data: &CoxData,
+    data: &Times,
     lp: &[f64],
     rows: &[usize],
+    ranks: &mut [usize],
     count: &mut [f64; 5],
     imat: &mut [[f64; 5]],
 ) {
-    // Rank of each row's score among the distinct scores of the stratum, computed once.
+    // Rank of each row's score among the distinct scores of the stratum, computed once
+    // (only this stratum's entries of `ranks` are written and read).
     let mut by_score: Vec<usize> = rows.to_vec();
     by_score.sort_unstable_by(|&a, &b| lp[a].total_cmp(&lp[b]));
-    let mut ranks = vec![0usize; lp.len()];
     let mut m = 0;
     for (k, &r) in by_score.iter().enumerate() {
         if k > 0 && lp[r] != lp[by_score[k - 1]] {
@@ -934,7 +973,7 @@ fn concordance_stratum(
             .then(a.cmp(&b))
     });
     let mut by_start: Vec<usize> = rows.to_vec();
-    if let Some(st) = &data.start {
+    if let Some(st) = data.start {
         by_start.sort_unstable_by(|&a, &b| st[b].total_cmp(&st[a]).then(a.cmp(&b)));
     }
     let mut all = Fenwick::new(m);
@@ -953,8 +992,7 @@ fn concordance_stratum(
             i += 1;
             continue;
         }
-        if counting {
-            let st = data.start.as_ref().unwrap();
+        if let Some(st) = data.start {
             while i2 < nn && st[by_start[i2]] >= data.stop[ii] {
                 let jj = by_start[i2];
                 let w = dead.walkup(rank(jj));
@@ -1075,8 +1113,9 @@ pub fn cox_zph(
     }
     let n = data.n();
     let p = keep.len();
-    // g(t) for each row's stop time.
-    let times = &data.stop;
+    // g(t) for each row's stop time, near-ties merged as in the fit (R: `fit$y`).
+    let (times, start) = merged_times(data);
+    let times = &times;
     let ttimes: Vec<f64> = match transform {
         ZphTransform::Identity => times.clone(),
         ZphTransform::Log => times.iter().map(|t| t.ln()).collect(),
@@ -1132,15 +1171,8 @@ pub fn cox_zph(
     let q = 2 * p;
     let mut u = vec![0.0; q];
     let mut imat = Matrix::zeros(q);
-    let mut strata: Vec<u32> = data.strata.clone();
-    strata.sort_unstable();
-    strata.dedup();
-    let start = data
-        .start
-        .clone()
-        .unwrap_or_else(|| vec![f64::NEG_INFINITY; n]);
-    for s in strata {
-        let mut rows: Vec<usize> = (0..n).filter(|&r| data.strata[r] == s).collect();
+    let start = start.unwrap_or_else(|| vec![f64::NEG_INFINITY; n]);
+    for mut rows in rows_by_stratum(&data.strata) {
         rows.sort_by(|&a, &b| times[b].total_cmp(&times[a]));
         let mut by_start = rows.clone();
         by_start.sort_by(|&a, &b| start[b].total_cmp(&start[a]));
@@ -1224,10 +1256,30 @@ pub fn cox_zph(
         }
     }
     let solve_quad = |idx: &[usize], uu: &[f64]| -> f64 {
-        let m = imat.select(idx);
-        // R uses solve(); the information matrix is positive definite here.
-        let sol = Cholesky::new(&m, f64::EPSILON.powf(0.75)).solve(uu);
-        sol.iter().zip(uu).map(|(a, b)| a * b).sum()
+        // R uses solve() (LU, no tolerance): the information matrix is positive definite
+        // here. The Cholesky's tolerance is relative to the largest pivot, so the matrix is
+        // first scaled to a unit diagonal — u'I⁻¹u is unchanged — or a covariate in the
+        // millions would make the others' pivots look like zeros.
+        let mut m = imat.select(idx);
+        let d: Vec<f64> = (0..idx.len())
+            .map(|i| {
+                let v = m.get(i, i);
+                if v > 0.0 && v.is_finite() {
+                    v.sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        for i in 0..idx.len() {
+            for j in 0..idx.len() {
+                let v = m.get(i, j) / (d[i] * d[j]);
+                m.set(i, j, v);
+            }
+        }
+        let us: Vec<f64> = uu.iter().zip(&d).map(|(u, s)| u / s).collect();
+        let sol = Cholesky::new(&m, f64::EPSILON.powf(0.75)).solve(&us);
+        sol.iter().zip(&us).map(|(a, b)| a * b).sum()
     };
     let pos = |coef: usize| keep.iter().position(|&k| k == coef);
     let mut terms = vec![];

@@ -17,7 +17,7 @@ use datafusion::common::Result;
 
 use crate::output::Format;
 use crate::runner::{App, Flow};
-use crate::session::Session;
+use crate::session::{ResourceLimits, Session};
 
 /// Survival analysis as SQL: Kaplan-Meier, log-rank, Cox and contingency tests over
 /// Parquet/CSV, with R survival's numbers.
@@ -73,6 +73,120 @@ struct Cli {
     /// Folder for figures written by `\plot ... -o NAME` with a relative NAME.
     #[arg(long, value_name = "DIR", default_value = "figures")]
     figures: PathBuf,
+
+    /// Memory queries may use, e.g. 4G, 512M, 50% (of this machine's memory) or "none". A
+    /// query that needs more, and cannot spill to disk, fails with "Resources exhausted".
+    /// Default: 80% of this machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+    memory_limit: Option<MemoryLimit>,
+
+    /// Temporary disk space for queries that spill (sorts, large GROUP BY), e.g. 20G; 0
+    /// disables spilling. Default: DataFusion's (100G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    disk_limit: Option<u64>,
+
+    /// Most groups a log-rank test compares (its cost grows with the square).
+    #[arg(long, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_groups)]
+    max_groups: usize,
+
+    /// Most cells (rows × columns) of a chi-square or Fisher table.
+    #[arg(long, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_table_cells)]
+    max_table_cells: usize,
+
+    /// Most levels of a text covariate in a Cox model (one coefficient each).
+    #[arg(long, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_factor_levels)]
+    max_factor_levels: usize,
+}
+
+/// `--memory-limit`: bytes, or no limit.
+#[derive(Debug, Clone, Copy)]
+enum MemoryLimit {
+    Bytes(usize),
+    Unbounded,
+}
+
+/// Parses `4G`, `512M`, `1.5GB`, `100000` (bytes): units K, M, G, T of 1024.
+fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim().to_ascii_uppercase();
+    let t = t.strip_suffix('B').unwrap_or(&t);
+    let (number, unit) = match t.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&t[..i], &t[i..]),
+        None => (t, ""),
+    };
+    let scale: u64 = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}' (use K, M, G or T)"
+            ))
+        }
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && v * (scale as f64) < 1.8e19 => {
+            Ok((v * scale as f64) as u64)
+        }
+        _ => Err(format!(
+            "'{text}' is not a size such as 4G, 512M or 1000000"
+        )),
+    }
+}
+
+/// Parses a `--memory-limit`: a size, a percentage of this machine's memory, or "none".
+fn parse_memory_limit(text: &str) -> std::result::Result<MemoryLimit, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("unlimited") {
+        return Ok(MemoryLimit::Unbounded);
+    }
+    let bytes = match t.strip_suffix('%') {
+        Some(p) => {
+            let p: f64 = p
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p: &f64| *p > 0.0 && *p <= 100.0)
+                .ok_or_else(|| format!("'{text}' is not a percentage in (0, 100]"))?;
+            let total = physical_memory().ok_or_else(|| {
+                "this machine's memory size is unknown: give the limit in bytes".to_owned()
+            })?;
+            (total as f64 * p / 100.0) as u64
+        }
+        None => parse_size(t)?,
+    };
+    if bytes < (16 << 20) {
+        return Err(format!(
+            "--memory-limit {text} is below the 16M a query needs at least"
+        ));
+    }
+    Ok(MemoryLimit::Bytes(
+        usize::try_from(bytes).unwrap_or(usize::MAX),
+    ))
+}
+
+/// Total physical memory in bytes (Linux: /proc/meminfo).
+fn physical_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+impl Cli {
+    /// The session's memory and disk limits: by default 80% of physical memory.
+    fn resource_limits(&self) -> ResourceLimits {
+        let memory = match self.memory_limit {
+            Some(MemoryLimit::Bytes(b)) => Some(b),
+            Some(MemoryLimit::Unbounded) => None,
+            None => physical_memory().map(|m| usize::try_from(m / 5 * 4).unwrap_or(usize::MAX)),
+        };
+        ResourceLimits {
+            memory,
+            disk: self.disk_limit,
+        }
+    }
 }
 
 /// What to run, in command-line order.
@@ -98,7 +212,12 @@ fn inputs_in_order(matches: &clap::ArgMatches, cli: &Cli) -> Vec<Input> {
 }
 
 async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
-    let session = Session::new()?;
+    datafusion_survival::set_limits(datafusion_survival::Limits {
+        max_groups: cli.max_groups,
+        max_table_cells: cli.max_table_cells,
+        max_factor_levels: cli.max_factor_levels,
+    });
+    let session = Session::with_limits(cli.resource_limits())?;
     session.register_paths(&cli.paths).await?;
     session.register_named(&cli.tables).await?;
     let mut app = App::new(session, cli.format, cli.figures.clone());

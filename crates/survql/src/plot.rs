@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{exec_err, DataFusionError, Result};
 use plotters::prelude::*;
 use survql_stats::logrank::{survdiff, GroupTimeCount};
@@ -29,6 +29,15 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(120, 120, 120),
     RGBColor(0, 0, 0),
 ];
+
+/// Figure sizes accepted by `--width`/`--height`, in pixels.
+pub const SIZE_RANGE: std::ops::RangeInclusive<u32> = 200..=6000;
+/// Most x ticks (and number-at-risk columns) a figure shows.
+pub const MAX_TICKS: usize = 60;
+/// Most curves a figure shows (beyond that they cannot be told apart).
+pub const MAX_CURVES: usize = 64;
+/// Characters of a group label shown in the legend and the number-at-risk table.
+const LABEL_CHARS: usize = 28;
 
 /// Options of `\plot km`.
 #[derive(Debug, Clone)]
@@ -112,10 +121,14 @@ pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
             "--title" => opts.title = Some(value("--title")?),
             "--xlab" => opts.xlab = value("--xlab")?,
             "--ylab" => opts.ylab = value("--ylab")?,
-            "--break" => opts.break_every = Some(number("--break", value("--break")?)?),
-            "--xmax" => opts.xmax = Some(number("--xmax", value("--xmax")?)?),
-            "--width" => opts.width = number("--width", value("--width")?)? as u32,
-            "--height" => opts.height = number("--height", value("--height")?)? as u32,
+            "--break" => {
+                opts.break_every = Some(positive("--break", number("--break", value("--break")?)?)?)
+            }
+            "--xmax" => opts.xmax = Some(positive("--xmax", number("--xmax", value("--xmax")?)?)?),
+            "--width" => opts.width = pixels("--width", number("--width", value("--width")?)?)?,
+            "--height" => {
+                opts.height = pixels("--height", number("--height", value("--height")?)?)?
+            }
             other => return exec_err!("\\plot: unknown option '{other}' (\\? lists the options)"),
         }
         i += 1;
@@ -123,14 +136,45 @@ pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
     let Some(start) = query_start else {
         return exec_err!("\\plot: missing the query (SELECT <group>, <time>, <event> FROM ...)");
     };
-    if opts.break_every.is_some_and(|b| b <= 0.0) {
-        return exec_err!("\\plot: --break must be positive");
-    }
     Ok((
         kind,
         opts,
         args[start..].trim().trim_end_matches(';').to_owned(),
     ))
+}
+
+/// A finite number > 0.
+fn positive(name: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        exec_err!("\\plot: {name} must be a positive number, found {v}")
+    }
+}
+
+/// A whole number of pixels in [`SIZE_RANGE`].
+fn pixels(name: &str, v: f64) -> Result<u32> {
+    if v.fract() == 0.0 && v >= f64::from(*SIZE_RANGE.start()) && v <= f64::from(*SIZE_RANGE.end())
+    {
+        Ok(v as u32)
+    } else {
+        exec_err!(
+            "\\plot: {name} must be a whole number of pixels from {} to {}, found {v}",
+            SIZE_RANGE.start(),
+            SIZE_RANGE.end()
+        )
+    }
+}
+
+/// `label` cut to at most `max` characters (not bytes: labels may be any UTF-8), with an
+/// ellipsis when cut.
+pub fn shorten(label: &str, max: usize) -> String {
+    if label.chars().count() <= max {
+        return label.to_owned();
+    }
+    let mut out: String = label.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// Splits on white space, honouring single and double quotes; returns each word with the
@@ -206,59 +250,52 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
     // (label, (time, events, censorings) per row)
     type Rows = Vec<(f64, u64, u64)>;
     let mut groups: Vec<(String, Rows)> = vec![];
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for b in batches {
-        use datafusion::arrow::array::Array;
         let label_col = if ncol == 3 {
             Some(cast(b.column(0), &DataType::Utf8)?)
         } else {
             None
         };
         let time = cast(b.column(ncol - 2), &DataType::Float64)?;
-        let time = time
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::Float64Array>()
-            .unwrap();
-        let event = b.column(ncol - 1);
-        let event = if event.data_type() == &DataType::Boolean {
-            event.clone()
-        } else {
-            cast(&cast(event, &DataType::Int64)?, &DataType::Boolean)?
-        };
-        let event = event
-            .as_any()
-            .downcast_ref::<datafusion::arrow::array::BooleanArray>()
-            .unwrap();
-        let labels = label_col.as_ref().map(|l| {
-            l.as_any()
-                .downcast_ref::<datafusion::arrow::array::StringArray>()
-                .unwrap()
-        });
-        for i in 0..b.num_rows() {
-            if time.is_null(i) || event.is_null(i) || labels.is_some_and(|l| l.is_null(i)) {
+        let time = time.as_primitive::<Float64Type>();
+        let event = event_flags(b.column(ncol - 1))?;
+        let labels = label_col.as_ref().map(|l| l.as_string::<i32>());
+        for (i, e) in event.iter().enumerate() {
+            let Some(e) = *e else { continue };
+            if time.is_null(i) || labels.is_some_and(|l| l.is_null(i)) {
                 continue;
             }
             let t = time.value(i);
             if !t.is_finite() {
                 return exec_err!("\\plot km: time must be finite, found {t}");
             }
-            let label = labels.map_or_else(|| "All".to_owned(), |l| l.value(i).to_owned());
-            let e = event.value(i);
-            match groups.iter_mut().find(|g| g.0 == label) {
-                Some(g) => g.1.push((t, u64::from(e), u64::from(!e))),
-                None => groups.push((label, vec![(t, u64::from(e), u64::from(!e))])),
-            }
+            let label = labels.map_or("All", |l| l.value(i));
+            let g = match index.get(label) {
+                Some(&g) => g,
+                None => {
+                    if groups.len() == MAX_CURVES {
+                        return exec_err!(
+                            "\\plot km: the query has more than {MAX_CURVES} groups; a figure can show at most {MAX_CURVES} curves (group fewer values, or filter)"
+                        );
+                    }
+                    index.insert(label.to_owned(), groups.len());
+                    groups.push((label.to_owned(), vec![]));
+                    groups.len() - 1
+                }
+            };
+            groups[g].1.push((t, u64::from(e), u64::from(!e)));
         }
     }
     if groups.is_empty() {
         return exec_err!("\\plot km: no rows with a time and an event");
     }
     // R's factor order: numeric when every label is a number, else byte order.
-    if groups.iter().all(|g| g.0.parse::<f64>().is_ok()) {
-        groups.sort_by(|a, b| {
-            a.0.parse::<f64>()
-                .unwrap()
-                .total_cmp(&b.0.parse::<f64>().unwrap())
-        });
+    let numbers: Option<Vec<f64>> = groups.iter().map(|g| g.0.parse::<f64>().ok()).collect();
+    if let Some(numbers) = numbers {
+        let mut keyed: Vec<(f64, (String, Rows))> = numbers.into_iter().zip(groups).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        groups = keyed.into_iter().map(|(_, g)| g).collect();
     } else {
         groups.sort_by(|a, b| a.0.cmp(&b.0));
     }
@@ -293,6 +330,16 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
         .fold(0.0_f64, f64::max);
     let xmax = opts.xmax.unwrap_or(data_max).max(f64::MIN_POSITIVE);
     let step = opts.break_every.unwrap_or_else(|| nice_step(xmax));
+    // Checked before any tick is made: `--break 0.000001` over 120 months would otherwise ask
+    // for 1.2e8 ticks.
+    let intervals = (xmax / step).floor();
+    if intervals >= MAX_TICKS as f64 {
+        return exec_err!(
+            "\\plot km: --break {step} gives {} ticks over [0, {xmax}]; at most {MAX_TICKS} fit (use a --break of at least {})",
+            intervals + 1.0,
+            nice_step_at_least(xmax / (MAX_TICKS - 1) as f64)
+        );
+    }
     let ticks: Vec<f64> = (0..)
         .map(|k| k as f64 * step)
         .take_while(|t| *t <= xmax * (1.0 + 1e-12))
@@ -305,9 +352,36 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
     })
 }
 
+/// The event column of a plot query as flags (None = NULL): BOOLEAN, or numbers that must be
+/// 0 or 1 — any other value is an error rather than silently read as an event.
+fn event_flags(column: &ArrayRef) -> Result<Vec<Option<bool>>> {
+    if let Some(b) = column.as_boolean_opt() {
+        return Ok(b.iter().collect());
+    }
+    let values = cast(column, &DataType::Float64).map_err(|_| {
+        DataFusionError::Execution(format!(
+            "\\plot km: the event column must be 0/1 or boolean, found type {}",
+            column.data_type()
+        ))
+    })?;
+    values
+        .as_primitive::<Float64Type>()
+        .iter()
+        .map(|v| match v {
+            None => Ok(None),
+            Some(x) if x == 0.0 || x == 1.0 => Ok(Some(x == 1.0)),
+            Some(x) => exec_err!("\\plot km: the event column must be 0/1 or boolean, found {x}"),
+        })
+        .collect()
+}
+
 /// A "nice" tick spacing (1, 2, 2.5, 5 × 10^k) giving 4 to 10 intervals over [0, xmax].
 pub fn nice_step(xmax: f64) -> f64 {
-    let raw = xmax / 6.0;
+    nice_step_at_least(xmax / 6.0)
+}
+
+/// The smallest "nice" spacing (1, 2, 2.5, 5 × 10^k) ≥ `raw`.
+fn nice_step_at_least(raw: f64) -> f64 {
     let mag = 10f64.powf(raw.log10().floor());
     for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
         if m * mag >= raw {
@@ -383,6 +457,39 @@ fn register_fonts() {
     });
 }
 
+/// Where the number-at-risk table goes: a title line and one line per curve, in at most 40%
+/// of the figure. Lines shrink (down to 8 px) as curves are added; when even that does not
+/// fit, the table is left out and a note says so.
+struct TableLayout {
+    shown: bool,
+    /// Height of the table area, in pixels.
+    height: i32,
+    /// Height of one line and its font size.
+    row: i32,
+    font: i32,
+}
+
+impl TableLayout {
+    fn new(figure_height: i32, curves: i32) -> TableLayout {
+        let room = figure_height * 2 / 5;
+        let row = ((room - 10) / (curves + 2)).min(20);
+        if row < 8 {
+            return TableLayout {
+                shown: false,
+                height: 30,
+                row: 0,
+                font: 0,
+            };
+        }
+        TableLayout {
+            shown: true,
+            height: row * (curves + 2) + 10,
+            row,
+            font: (row - 6).clamp(7, 14),
+        }
+    }
+}
+
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
     plot: &KmPlot,
@@ -394,15 +501,13 @@ where
     root.fill(&WHITE)?;
     let h = opts.height as i32;
     let n = plot.curves.len() as i32;
-    // Height of the number-at-risk table: a title line and one line per curve.
-    let row_h = 20;
-    let table_h = row_h * (n + 2) + 10;
-    let (upper, _) = root.split_vertically(h - table_h);
+    let layout = TableLayout::new(h, n);
+    let (upper, _) = root.split_vertically(h - layout.height);
     let left = 85
         + plot
             .curves
             .iter()
-            .map(|c| c.label.len() as i32)
+            .map(|c| c.label.chars().count() as i32)
             .max()
             .unwrap_or(0)
             .min(20)
@@ -480,7 +585,7 @@ where
             pts.push((t, km.surv[i]));
             prev = km.surv[i];
         }
-        let label = format!("{} (n = {})", c.label, km.n());
+        let label = format!("{} (n = {})", shorten(&c.label, LABEL_CHARS), km.n());
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(label)
@@ -498,12 +603,14 @@ where
         }))?;
     }
     if n > 1 || plot.p_value.is_some() {
+        // The legend's lines shrink with the number of curves so that it stays inside the plot.
+        let legend_font = (((h - layout.height) / 2) / (n + 1)).clamp(7, 14);
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 14))
+            .label_font(("sans-serif", legend_font))
             .draw()?;
     }
     if let Some(p) = plot.p_value {
@@ -515,12 +622,24 @@ where
         ))?;
     }
     // Number-at-risk table, aligned with the x ticks.
-    let top = h - table_h + 10;
-    let style = ("sans-serif", 14).into_font();
+    let top = h - layout.height + 10;
+    if !layout.shown {
+        root.draw(&Text::new(
+            format!("Number at risk not shown: {n} groups do not fit (draw fewer groups or a taller figure)"),
+            (10, top),
+            ("sans-serif", 12).into_font(),
+        ))?;
+        root.present()?;
+        return Ok(());
+    }
+    let row_h = layout.row;
+    let style = ("sans-serif", layout.font).into_font();
     root.draw(&Text::new(
         "Number at risk",
         (10, top),
-        ("sans-serif", 14).into_font().style(FontStyle::Bold),
+        ("sans-serif", layout.font)
+            .into_font()
+            .style(FontStyle::Bold),
     ))?;
     let risk = risk_table(plot);
     let x_of = |t: f64| chart.backend_coord(&(t, 0.0)).0;
@@ -528,7 +647,7 @@ where
         let y = top + row_h * (k as i32 + 1) + 4;
         let color = PALETTE[k % PALETTE.len()];
         root.draw(&Text::new(
-            c.label.clone(),
+            shorten(&c.label, LABEL_CHARS),
             (10, y),
             style.clone().color(&color),
         ))?;
@@ -632,8 +751,7 @@ pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String 
     out.push_str(&format!("{:<12}{}\n", "time", head.join("")));
     for (k, c) in plot.curves.iter().enumerate() {
         let vals: Vec<String> = risk[k].iter().map(|v| format!("{v:>7}")).collect();
-        let mut name = c.label.clone();
-        name.truncate(11);
+        let name = shorten(&c.label, 11);
         out.push_str(&format!("{name:<12}{}\n", vals.join("")));
     }
     out
@@ -652,6 +770,127 @@ mod tests {
         assert_eq!(o.title.as_deref(), Some("OS by grade"));
         assert_eq!(o.break_every, Some(12.0));
         assert_eq!(q, "SELECT grade, os_months, died FROM t");
+    }
+
+    use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+    use std::sync::Arc;
+
+    /// A (group, time, event) batch: subject i is in group `labels[i % labels.len()]`.
+    fn batch(labels: &[&str], n: usize, event: impl Fn(usize) -> i64) -> RecordBatch {
+        let g: Vec<&str> = (0..n).map(|i| labels[i % labels.len()]).collect();
+        let t: Vec<f64> = (0..n).map(|i| 1.0 + (i * 7 % 97) as f64).collect();
+        let e: Vec<i64> = (0..n).map(event).collect();
+        RecordBatch::try_from_iter([
+            ("g", Arc::new(StringArray::from(g)) as ArrayRef),
+            ("t", Arc::new(Float64Array::from(t)) as ArrayRef),
+            ("e", Arc::new(Int64Array::from(e)) as ArrayRef),
+        ])
+        .unwrap()
+    }
+
+    /// Regression: a label cut with `String::truncate(11)` panicked inside a multi-byte
+    /// character ("Patienten ≥ 70 Jahre": byte 11 is inside '≥').
+    #[test]
+    fn non_ascii_labels_draw_everywhere() {
+        let b = batch(
+            &[
+                "Patienten ≥ 70 Jahre",
+                "jünger als 70",
+                "日本語のラベル長い名前です",
+            ],
+            300,
+            |i| (i % 3 != 0) as i64,
+        );
+        let opts = PlotOptions::default();
+        let plot = km_plot_from_batches(&[b], &opts).unwrap();
+        let text = render_terminal(&plot, &opts, 100);
+        assert!(
+            text.contains("Patienten …") || text.contains("Patienten ≥"),
+            "{text}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["f.svg", "f.png"] {
+            write_figure(&plot, &opts, &dir.path().join(name)).unwrap();
+        }
+        let svg = std::fs::read_to_string(dir.path().join("f.svg")).unwrap();
+        assert!(svg.contains("jünger als 70"));
+        assert_eq!(shorten("Patienten ≥ 70 Jahre", 11), "Patienten …");
+        assert_eq!(shorten("ab", 11), "ab");
+    }
+
+    /// Regression: `--break 0.000001` built one tick per 1e-6 time units (> 4 GB).
+    #[test]
+    fn tick_count_is_bounded_before_ticks_are_made() {
+        let (_, opts, _) = parse_plot_args("km --break 0.000001 SELECT g, t, e FROM x").unwrap();
+        let err = km_plot_from_batches(&[batch(&["a"], 50, |_| 1)], &opts)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("--break") && err.contains("at most 60"),
+            "{err}"
+        );
+        for bad in [
+            "km --break 0 SELECT 1",
+            "km --break -2 SELECT 1",
+            "km --break NaN SELECT 1",
+            "km --break inf SELECT 1",
+            "km --xmax 0 SELECT 1",
+            "km --xmax -1 SELECT 1",
+            "km --width 10 SELECT 1",
+            "km --width 1e9 SELECT 1",
+            "km --height 640.5 SELECT 1",
+            "km --height -640 SELECT 1",
+        ] {
+            let err = parse_plot_args(bad).err().unwrap().to_string();
+            assert!(err.contains("must be"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn event_values_other_than_0_1_are_errors() {
+        let err = km_plot_from_batches(
+            &[batch(&["a"], 10, |i| i as i64 % 3)],
+            &PlotOptions::default(),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.contains("event column must be 0/1 or boolean, found 2"),
+            "{err}"
+        );
+    }
+
+    /// Many groups: the risk table shrinks, then is left out with a note; past MAX_CURVES the
+    /// figure is refused with a clear error.
+    #[test]
+    fn many_groups_degrade_gracefully() {
+        let names: Vec<String> = (0..MAX_CURVES).map(|i| format!("hospital {i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let dir = tempfile::tempdir().unwrap();
+        for groups in [12, MAX_CURVES] {
+            let plot = km_plot_from_batches(
+                &[batch(&refs[..groups], 4000, |i| (i % 2) as i64)],
+                &PlotOptions::default(),
+            )
+            .unwrap();
+            let path = dir.path().join(format!("g{groups}.svg"));
+            write_figure(&plot, &PlotOptions::default(), &path).unwrap();
+            let svg = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(
+                svg.contains("Number at risk not shown"),
+                groups == MAX_CURVES,
+                "{groups}"
+            );
+        }
+        let mut more = refs.clone();
+        more.push("one too many");
+        let err = km_plot_from_batches(&[batch(&more, 4000, |_| 1)], &PlotOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("more than 64 groups"), "{err}");
     }
 
     #[test]

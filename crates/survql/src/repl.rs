@@ -124,10 +124,10 @@ impl Completer for SurvqlHelper {
         pos: usize,
         _ctx: &rustyline::Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = &line[..pos];
-        let start = before
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '\\'))
-            .map_or(0, |i| i + 1);
+        let Some(before) = line.get(..pos) else {
+            return Ok((pos, vec![]));
+        };
+        let start = word_start(before);
         let word = &before[start..];
         if word.is_empty() {
             return Ok((pos, vec![]));
@@ -171,6 +171,17 @@ impl Completer for SurvqlHelper {
         }
         Ok((start, out))
     }
+}
+
+/// Byte offset where the word ending at the end of `before` starts: after the last character
+/// that cannot be part of a name (which may be several bytes long, e.g. `≥` or a no-break
+/// space).
+fn word_start(before: &str) -> usize {
+    before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '\\'))
+        .map_or(0, |(i, c)| i + c.len_utf8())
 }
 
 impl Highlighter for SurvqlHelper {
@@ -388,6 +399,26 @@ mod tests {
         assert_eq!(complete("SEL"), (0, vec!["SELECT".to_owned()]));
         assert_eq!(complete("\\ti"), (0, vec!["\\timing".to_owned()]));
         assert_eq!(complete("SELECT "), (7, vec![]));
+    }
+
+    /// Regression: the word start was found by byte arithmetic (`i + 1` after the delimiter),
+    /// which panicked inside a multi-byte delimiter.
+    #[test]
+    fn completes_after_multibyte_delimiters() {
+        for delim in ["≥", "\u{2019}", "\u{00a0}", "é ", "日本 "] {
+            let line = format!("SELECT CASE WHEN age {delim}km_m");
+            let (start, got) = complete(&line);
+            assert_eq!(got, vec!["km_median".to_owned()], "after {delim:?}");
+            assert_eq!(&line[start..], "km_m", "after {delim:?}");
+        }
+        // A cursor inside a multi-byte character (not a char boundary) completes nothing.
+        let history = DefaultHistory::new();
+        let ctx = rustyline::Context::new(&history);
+        let line = "SELECT ≥";
+        let (_, pairs) = helper().complete(line, line.len() - 1, &ctx).unwrap();
+        assert!(pairs.is_empty());
+        // A word made of non-ASCII letters is still one word.
+        assert_eq!(complete("SELECT jünger").0, 7);
     }
 
     #[test]

@@ -10,12 +10,16 @@ use datafusion::common::{plan_err, Result};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
 use datafusion::datasource::MemTable;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::FunctionRegistry;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
 use datafusion_survival::WarningSink;
+use std::num::NonZeroUsize;
 
 /// The synthetic NET cohort (103 patients), embedded in the binary.
 const NET_COHORT_PARQUET: &[u8] = include_bytes!("../../../tests/data/net_cohort.parquet");
@@ -26,13 +30,45 @@ pub struct Session {
     pub warnings: WarningSink,
 }
 
+/// How much memory and temporary disk the queries of a session may use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResourceLimits {
+    /// Bytes of memory queries may reserve; `None` = unbounded.
+    pub memory: Option<usize>,
+    /// Bytes of temporary files for operators that spill (sorts, hash aggregation);
+    /// `None` = DataFusion's default (100 GiB); `Some(0)` = no spilling.
+    pub disk: Option<u64>,
+}
+
 impl Session {
-    /// A session with every survival function and `demo.net_cohort`.
-    pub fn new() -> Result<Session> {
+    /// A session with every survival function and `demo.net_cohort`, whose queries stay within `limits`: a query that needs more memory than
+    /// the limit (and cannot spill) fails with DataFusion's "Resources exhausted" error,
+    /// naming the largest consumers, instead of the process being killed.
+    pub fn with_limits(limits: ResourceLimits) -> Result<Session> {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(true);
-        let mut ctx = SessionContext::new_with_config(config);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = limits.memory {
+            let pool = GreedyMemoryPool::new(bytes);
+            let tracked = NonZeroUsize::new(5).map(|top| TrackConsumersPool::new(pool, top));
+            if let Some(tracked) = tracked {
+                runtime = runtime.with_memory_pool(Arc::new(tracked));
+            }
+        }
+        if let Some(disk) = limits.disk {
+            let mode = if disk == 0 {
+                DiskManagerMode::Disabled
+            } else {
+                DiskManagerMode::OsTmpDirectory
+            };
+            runtime = runtime.with_disk_manager_builder(
+                DiskManagerBuilder::default()
+                    .with_mode(mode)
+                    .with_max_temp_directory_size(disk),
+            );
+        }
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
         datafusion_survival::register_optimizer_rules(&ctx);
         register_demo(&ctx)?;
