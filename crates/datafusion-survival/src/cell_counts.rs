@@ -210,18 +210,16 @@ impl StateOps for TableCall {
             let cells = s.rows.len().saturating_mul(s.cols.len());
             check(
                 self.function,
-                "the table of 'row' by 'col'",
-                cells,
-                cap,
-                "survql --max-table-cells or set_limits",
-            )
-            .map_err(|e| {
-                e.context(format!(
-                    "{} rows × {} columns = {cells} cells",
+                &format!(
+                    "the table of 'row' by 'col' ({} × {} = {cells} cells)",
                     s.rows.len(),
                     s.cols.len()
-                ))
-            })?;
+                ),
+                cells,
+                cap,
+                "cells",
+                "survql --max-table-cells or set_limits",
+            )?;
         }
         self.evaluator.evaluate(states)
     }

@@ -579,6 +579,7 @@ fn check_levels(call: &CoxCall, states: &[CoxRows], groups: &[usize]) -> Result<
                 ),
                 levels,
                 cap,
+                "distinct values",
                 "survql --max-factor-levels or set_limits",
             )?;
         }

@@ -53,17 +53,20 @@ pub fn set_limits(limits: Limits) {
     MAX_FACTOR_LEVELS.store(limits.max_factor_levels, Ordering::Relaxed);
 }
 
-/// An error when `count` passes `cap`.
+/// An error when `count` (of `unit`s, e.g. "distinct values") passes `cap`. The message
+/// gives the cap, not the count: a state stops growing soon after the cap, at a point that
+/// depends on batch boundaries.
 pub(crate) fn check(
     function: &str,
     what: &str,
     count: usize,
     cap: usize,
+    unit: &str,
     setting: &str,
 ) -> Result<()> {
     if count > cap {
         return exec_err!(
-            "{function}: {what} has {count} distinct values, more than the limit of {cap} \
+            "{function}: {what} has more than {cap} {unit}, the limit \
              (raise it with {setting} if this is intended)"
         );
     }

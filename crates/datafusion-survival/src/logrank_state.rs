@@ -286,6 +286,7 @@ fn check_groups(function: &str, groups: usize, max_groups: usize) -> Result<()> 
         "argument 'grp'",
         groups,
         max_groups,
+        "distinct values",
         "survql --max-groups or set_limits",
     )
 }
