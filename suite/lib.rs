@@ -14,6 +14,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
 use serde_json::{json, Value};
 
+pub mod fuzz;
 pub mod generator;
 
 /// The datasets of the reference set, each with `<name>.csv`, `<name>.parquet` and

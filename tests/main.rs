@@ -4,9 +4,12 @@
 //!
 //! One test binary on purpose: each links all of DataFusion.
 
+mod fuzz;
 mod golden_cox;
 mod golden_km;
 mod golden_tests;
+mod properties;
 mod shared_state;
 mod slt;
 mod states;
+mod warnings;

@@ -519,3 +519,31 @@ pub(crate) fn coerce_time_event_labels(
 /// The hasher of the aggregate states' hash tables (time bit patterns, label ids, string
 /// views): foldhash, hashbrown's own fast hasher.
 pub(crate) type StateHasher = foldhash::fast::RandomState;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More values than 32-bit offsets address is an error, not a panic in
+    /// `OffsetBuffer::from_lengths` / `StringArray::from` (the sizes are checked before
+    /// anything is allocated).
+    #[test]
+    fn sizes_past_i32_offsets_are_errors() {
+        assert!(check_i32_size("values", i32::MAX as usize).is_ok());
+        let err = check_i32_size("bytes of text", i32::MAX as usize + 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2147483648 bytes of text exceeds the 2147483647"),
+            "{err}"
+        );
+        let list = list_array(
+            &[2, 0, 1],
+            Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0])),
+        )
+        .unwrap();
+        assert_eq!(list.len(), 3);
+        let text = string_array(&["a", "≥ 70", ""]).unwrap();
+        assert_eq!(text.as_string::<i32>().value(1), "≥ 70");
+    }
+}

@@ -81,16 +81,23 @@ impl LogrankState {
         for (pos, &id) in order.iter().enumerate() {
             rank[id] = pos;
         }
+        // Strata in R's factor order too: survdiff adds them up in floating point, and the
+        // order labels were first seen in depends on the partitioning.
+        let strata_order = sorted_label_order(&self.strata.names);
+        let mut strata_rank = vec![0usize; strata_order.len()];
+        for (pos, &id) in strata_order.iter().enumerate() {
+            strata_rank[id] = pos;
+        }
         let mut strata: Vec<Vec<GroupTimeCount>> = vec![vec![]; self.strata.names.len()];
         for (s, g, counts) in &self.cells {
-            strata[*s as usize].extend(counts.iter().map(|(time, events, censored)| {
-                GroupTimeCount {
+            strata[strata_rank[*s as usize]].extend(counts.iter().map(
+                |(time, events, censored)| GroupTimeCount {
                     time,
                     group: rank[*g as usize],
                     events,
                     censored,
-                }
-            }));
+                },
+            ));
         }
         let labels = order
             .iter()

@@ -75,7 +75,15 @@ pub fn survdiff(strata: &[Vec<GroupTimeCount>], n_groups: usize, rho: f64) -> Su
                 r.time = reps[i];
             }
         }
-        recs.sort_unstable_by(|a, b| a.time.total_cmp(&b.time));
+        // A total order (a near-tie merge can give one group two records at a time): the
+        // floating-point sums below must not depend on the order the counts arrived in.
+        recs.sort_unstable_by(|a, b| {
+            a.time
+                .total_cmp(&b.time)
+                .then(a.group.cmp(&b.group))
+                .then(a.events.cmp(&b.events))
+                .then(a.censored.cmp(&b.censored))
+        });
         for r in &recs {
             n[r.group] += r.events + r.censored;
         }

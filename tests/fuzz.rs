@@ -1,0 +1,30 @@
+//! The API-level fuzzer (`survql_suite::fuzz`), bounded for CI: every survival function with
+//! random argument types, arities, constants and data, through both accumulators. No input
+//! may panic. `SURVQL_FUZZ_INPUTS` sets the number of inputs (default 100,000); the long run is
+//! `cargo run --release --example fuzz -- --inputs 1000000`.
+
+use survql_suite::fuzz::fuzz;
+
+#[test]
+fn no_input_panics() {
+    let inputs = std::env::var("SURVQL_FUZZ_INPUTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let report = fuzz(0x5eed_0011, inputs, false);
+    eprintln!(
+        "fuzz: {} inputs, {} results, {} errors, {} panics",
+        report.inputs,
+        report.results,
+        report.errors,
+        report.panics.len()
+    );
+    assert!(report.panics.is_empty(), "{:#?}", report.panics);
+    // The inputs must reach the accumulators, not only be refused at planning.
+    assert!(
+        report.results * 10 > report.inputs,
+        "only {} of {} inputs ran to a result",
+        report.results,
+        report.inputs
+    );
+}
