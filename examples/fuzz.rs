@@ -1,8 +1,10 @@
 //! The long fuzz run of survql's SQL functions (see `suite/fuzz.rs`):
 //!
 //! ```sh
-//! cargo run --release --example fuzz -- --inputs 1000000 [--seed N]
+//! cargo run --release --example fuzz -- --inputs 1000000 [--seed N] [--sql-queries N]
 //! ```
+//!
+//! `--sql-queries N` adds N random calls through SQL (planned and run by DataFusion).
 //!
 //! Prints the inputs tried, how many ran to a result or an error, and every panic (the exit
 //! status is 1 if there was one).
@@ -47,6 +49,16 @@ fn main() {
         for (f, secs, ok) in r.per_function {
             println!("{f:<22} {secs:>8.3} s  {ok} results");
         }
+    }
+    let sql_queries = value("--sql-queries", 0);
+    if sql_queries > 0 {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let (n, ok, err, sql_panics) = rt.block_on(survql_suite::fuzz::sql_fuzz(seed, sql_queries));
+        println!(
+            "sql fuzz: {n} queries, {ok} results, {err} errors, {} panics",
+            sql_panics.len()
+        );
+        panics.extend(sql_panics);
     }
     for p in &panics {
         println!("PANIC {p}");

@@ -425,3 +425,100 @@ pub fn fuzz(seed: u64, inputs: u64, quiet: bool) -> FuzzReport {
     }
     report
 }
+
+/// Argument expressions for the SQL-level fuzzer, over table `t(time DOUBLE, event BIGINT,
+/// grp VARCHAR, strat VARCHAR, x DOUBLE, flag BOOLEAN, big DECIMAL)`.
+const SQL_ARGS: [&str; 30] = [
+    "time",
+    "event",
+    "grp",
+    "strat",
+    "x",
+    "flag",
+    "big",
+    "time + 0.5",
+    "event = 1",
+    "CAST(event AS DOUBLE)",
+    "arrow_cast(grp, 'Dictionary(Int32, Utf8)')",
+    "arrow_cast(grp, 'LargeUtf8')",
+    "NULL",
+    "0",
+    "1",
+    "-1",
+    "0.5",
+    "1.5",
+    "1e308 * 10",
+    "'log'",
+    "'log-log'",
+    "'none'",
+    "'ties=breslow, robust=true'",
+    "'ties=efron, conf_level=0.9, max_iter=3, eps=1e-4'",
+    "'transform=rank, terms=false'",
+    "'holm'",
+    "''",
+    "'≥'",
+    "CAST(NULL AS VARCHAR)",
+    "time * NULL",
+];
+
+/// The same property through SQL: random calls of every function (arity 0 to 7, arguments
+/// from [`SQL_ARGS`]), with and without GROUP BY and FILTER, planned and run by DataFusion.
+/// Returns (queries, results, errors, panics).
+pub async fn sql_fuzz(seed: u64, queries: u64) -> (u64, u64, u64, Vec<String>) {
+    use datafusion::prelude::SessionContext;
+    let mut ctx = SessionContext::new();
+    datafusion_survival::register_all(&mut ctx).expect("register");
+    ctx.sql(
+        "CREATE TABLE t AS SELECT CAST(value % 23 AS DOUBLE) + 0.5 AS time, \
+         CASE WHEN value % 7 = 0 THEN NULL ELSE value % 2 END AS event, \
+         CASE value % 4 WHEN 0 THEN 'a' WHEN 1 THEN 'b' WHEN 2 THEN 'Patienten ≥ 70' ELSE NULL END AS grp, \
+         CASE WHEN value % 3 = 0 THEN 's1' ELSE 's2' END AS strat, \
+         CAST(value % 5 AS DOUBLE) / 2 AS x, value % 2 = 0 AS flag, \
+         CAST(value AS DECIMAL(12, 2)) AS big FROM range(60)",
+    )
+    .await
+    .expect("fuzz table");
+    let names: Vec<String> = datafusion_survival::all_functions()
+        .iter()
+        .map(|f| f.name().to_owned())
+        .collect();
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let (mut results, mut errors, mut panics) = (0, 0, vec![]);
+    for _ in 0..queries {
+        let f = &names[rng.random_range(0..names.len())];
+        let arity = rng.random_range(0..8);
+        let args: Vec<&str> = (0..arity)
+            .map(|i| {
+                // Mostly the usual columns first, so that calls get past planning.
+                if i < 2 && rng.random_bool(0.7) {
+                    ["time", "event"][i]
+                } else {
+                    SQL_ARGS[rng.random_range(0..SQL_ARGS.len())]
+                }
+            })
+            .collect();
+        let call = format!("{f}({})", args.join(", "));
+        let sql = match rng.random_range(0..3) {
+            0 => format!("SELECT {call} FROM t"),
+            1 => format!("SELECT strat, {call} FROM t GROUP BY strat"),
+            _ => format!("SELECT {call} FILTER (WHERE x > 0.5) FROM t"),
+        };
+        let outcome = async {
+            let df = ctx.sql(&sql).await?;
+            df.collect().await
+        };
+        match futures::FutureExt::catch_unwind(AssertUnwindSafe(outcome)).await {
+            Ok(Ok(_)) => results += 1,
+            Ok(Err(e)) => {
+                let text = e.to_string();
+                if is_panic_message(&text) {
+                    panics.push(format!("{sql}: {text}"));
+                } else {
+                    errors += 1;
+                }
+            }
+            Err(_) => panics.push(format!("{sql}: panicked")),
+        }
+    }
+    (queries, results, errors, panics)
+}

@@ -121,10 +121,27 @@ pub fn run_configs() -> Vec<RunConfig> {
 
 /// A session with the survival functions registered, configured as `config`.
 pub fn new_context(config: &RunConfig) -> SessionContext {
+    survival_session(
+        config.partitions,
+        8,
+        config.skip_partial,
+        config.share_km_state,
+    )
+}
+
+/// A session with the survival functions: `target_partitions`, `batch_size`, partial
+/// aggregation skipped (every row through `convert_to_state`) or not, and the shared
+/// Kaplan-Meier state rule or not.
+pub fn survival_session(
+    target_partitions: usize,
+    batch_size: usize,
+    skip_partial: bool,
+    share_km_state: bool,
+) -> SessionContext {
     let mut cfg = SessionConfig::new()
-        .with_target_partitions(config.partitions)
-        .with_batch_size(8);
-    if config.skip_partial {
+        .with_target_partitions(target_partitions)
+        .with_batch_size(batch_size);
+    if skip_partial {
         let opts = cfg.options_mut();
         opts.execution.skip_partial_aggregation_probe_rows_threshold = 1;
         opts.execution
@@ -132,7 +149,7 @@ pub fn new_context(config: &RunConfig) -> SessionContext {
     }
     let mut ctx = SessionContext::new_with_config(cfg);
     datafusion_survival::register_all(&mut ctx).expect("register survival functions");
-    if config.share_km_state {
+    if share_km_state {
         datafusion_survival::register_optimizer_rules(&ctx);
     }
     ctx

@@ -28,3 +28,22 @@ fn no_input_panics() {
         report.inputs
     );
 }
+
+/// Random calls through SQL (planning, constant folding, GROUP BY, FILTER): no panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_sql_call_panics() {
+    let queries = std::env::var("SURVQL_SQL_FUZZ_QUERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_500);
+    let (n, results, errors, panics) = survql_suite::fuzz::sql_fuzz(0x5e1ec7, queries).await;
+    eprintln!(
+        "sql fuzz: {n} queries, {results} results, {errors} errors, {} panics",
+        panics.len()
+    );
+    assert!(panics.is_empty(), "{panics:#?}");
+    assert!(
+        results * 20 > n,
+        "only {results} of {n} queries ran to a result"
+    );
+}

@@ -23,10 +23,10 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use survql_suite::batches_json;
+use survql_suite::{batches_json, survival_session};
 
 /// Labels, including empty, non-ASCII and numeric-looking ones.
 const LABELS: [&str; 6] = ["a", "b", "Patienten ≥ 70", "jünger", "", "10"];
@@ -200,20 +200,12 @@ fn batch(d: &Dataset) -> RecordBatch {
 
 /// A session holding the dataset as table `raw` laid out as `layout`, and the typed view `v`.
 async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionContext {
-    let mut cfg = SessionConfig::new()
-        .with_target_partitions(layout.target_partitions)
-        .with_batch_size(layout.batch_rows.max(2));
-    if layout.skip_partial {
-        let opts = cfg.options_mut();
-        opts.execution.skip_partial_aggregation_probe_rows_threshold = 1;
-        opts.execution
-            .skip_partial_aggregation_probe_ratio_threshold = 0.0;
-    }
-    let mut ctx = SessionContext::new_with_config(cfg);
-    datafusion_survival::register_all(&mut ctx).unwrap();
-    if layout.share_km_state {
-        datafusion_survival::register_optimizer_rules(&ctx);
-    }
+    let ctx = survival_session(
+        layout.target_partitions,
+        layout.batch_rows.max(2),
+        layout.skip_partial,
+        layout.share_km_state,
+    );
     // Rows dealt round-robin in runs of `batch_rows` over the partitions.
     let n = data.num_rows();
     let mut parts: Vec<Vec<RecordBatch>> = vec![vec![]; layout.partitions];

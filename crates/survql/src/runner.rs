@@ -403,7 +403,7 @@ pub const HELP: &str = r"survql commands:
                      Kaplan-Meier curves per group: in the terminal, or with -o FILE.svg/.png
                      a figure with a number-at-risk table and the log-rank p-value.
                      Options: -o FILE, --ci, --title TEXT, --xlab TEXT, --ylab TEXT,
-                     --break N (risk-table tick spacing), --xmax N, --width PX, --height PX
+                     --break N (risk-table tick spacing; at most 60 ticks), --xmax N, --width PX, --height PX (200-6000)
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
 
