@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray,
     StructArray,
@@ -12,12 +13,16 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::{cast, max, min};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{
+    DataType, Field, FieldRef, Fields, Float64Type, Int64Type, Schema,
+};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::ColumnarValue;
 use datafusion::logical_expr::{Documentation, DocumentationBuilder};
 use datafusion::physical_expr::expressions::Literal;
+use datafusion::physical_expr::PhysicalExpr;
 
 pub(crate) use datafusion::logical_expr::DocSection;
 
@@ -206,11 +211,26 @@ pub(crate) fn literal_arg(
     let Some(expr) = args.exprs.get(i) else {
         return Ok(None);
     };
-    match expr.downcast_ref::<Literal>() {
-        Some(lit) => Ok(Some(lit.value().clone())),
+    match constant_value(expr, args.schema) {
+        Some(value) => Ok(Some(value)),
         None => exec_err!(
             "{function}: argument '{arg}' must be a constant (a literal), found the expression {expr}"
         ),
+    }
+}
+
+/// The value of `expr` if it is a constant. In-process, constant folding has made every
+/// constant a `Literal`. Loaded through datafusion-ffi (the Python package), each expression
+/// arrives wrapped as a foreign expression, so a constant is recognised by what it does:
+/// evaluated on a batch without rows it gives a scalar, where a column gives an array.
+pub(crate) fn constant_value(expr: &Arc<dyn PhysicalExpr>, schema: &Schema) -> Option<ScalarValue> {
+    if let Some(lit) = expr.downcast_ref::<Literal>() {
+        return Some(lit.value().clone());
+    }
+    let empty = RecordBatch::new_empty(Arc::new(schema.clone()));
+    match expr.evaluate(&empty) {
+        Ok(ColumnarValue::Scalar(value)) => Some(value),
+        _ => None,
     }
 }
 

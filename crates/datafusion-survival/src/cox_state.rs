@@ -16,13 +16,13 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::physical_expr::expressions::Literal;
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
 
 use crate::accumulator::StateOps;
 use crate::common::{
-    coerce_event, coerce_time, event_column, f64_field, finite_or_null, i64_field, list_array,
-    list_of, row_mask, state_list_field, string_array, struct_array, time_column, WarningSink,
+    coerce_event, coerce_time, constant_value, event_column, f64_field, finite_or_null, i64_field,
+    list_array, list_of, row_mask, state_list_field, string_array, struct_array, time_column,
+    WarningSink,
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
@@ -326,11 +326,11 @@ impl CoxCall {
         let options_text = args
             .exprs
             .last()
-            .and_then(|e| e.downcast_ref::<Literal>())
-            .and_then(|l| match l.value() {
+            .and_then(|e| constant_value(e, args.schema))
+            .and_then(|v| match v {
                 ScalarValue::Utf8(Some(s))
                 | ScalarValue::LargeUtf8(Some(s))
-                | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+                | ScalarValue::Utf8View(Some(s)) => Some(s),
                 _ => None,
             });
         let has_options = options_text.is_some() && n > fixed + 1;

@@ -2,7 +2,7 @@
 //! printing and plotting; every statistic comes from the `datafusion-survival` functions.
 
 mod output;
-mod plot;
+mod plot_command;
 mod repl;
 mod runner;
 mod script;
@@ -242,7 +242,7 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
         args.push_str(sql.trim().trim_end_matches(';'));
         // Relative -o paths are relative to the working directory here, not to --figures.
         app.figures_dir = PathBuf::from(".");
-        let r = plot::run_plot_command(&mut app, &args).await;
+        let r = plot_command::run_plot_command(&mut app, &args).await;
         app.flush_warnings();
         if let Some(path) = r? {
             if !cli.quiet {

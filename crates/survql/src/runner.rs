@@ -12,7 +12,7 @@ use datafusion::common::{exec_err, DataFusionError, Result};
 use datafusion::physical_plan::{collect, ExecutionPlan};
 
 use crate::output::{Format, Rows};
-use crate::plot;
+use crate::plot_command;
 use crate::script::{split, Item};
 use crate::session::Session;
 
@@ -242,7 +242,7 @@ impl App {
                 self.emit(&text)?;
             }
             "plot" => {
-                let written = plot::run_plot_command(self, arg).await?;
+                let written = plot_command::run_plot_command(self, arg).await?;
                 if let Some(path) = written {
                     self.note(&format!("wrote {}", path.display()));
                 }

@@ -1,7 +1,11 @@
-//! `\plot km`: Kaplan-Meier curves per group, drawn in the terminal or written as a
+//! # survql-plot
+//!
+//! Kaplan-Meier figures: curves per group drawn in the terminal or written as a
 //! publication-style SVG/PNG figure (censoring ticks, optional 95% band, legend with the
-//! log-rank p-value, number-at-risk table under the axis). The statistics come from
-//! `survql-stats`, the drawing from `plotters`.
+//! log-rank p-value, number-at-risk table under the axis). It takes data — query results as
+//! Arrow record batches — and nothing else: the `survql` shell's `\plot km` and the Python
+//! package's `survql.km_plot` both draw with it. The statistics come from `survql-stats`, the
+//! drawing from `plotters`.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +16,6 @@ use datafusion::common::{exec_err, DataFusionError, Result};
 use plotters::prelude::*;
 use survql_stats::logrank::{survdiff, GroupTimeCount};
 use survql_stats::{ConfType, KaplanMeier, TimeCounts};
-
-use crate::runner::App;
 
 /// DejaVu Sans (see assets/DejaVuSans-LICENSE.txt), for PNG text rendering.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -207,35 +209,6 @@ fn shell_words(s: &str) -> Vec<(String, usize)> {
         out.push((cur, st));
     }
     out
-}
-
-/// Runs `\plot ...`; returns the path written, if any.
-pub async fn run_plot_command(app: &mut App, args: &str) -> Result<Option<PathBuf>> {
-    let (kind, mut opts, query) = parse_plot_args(args)?;
-    if kind != "km" {
-        return exec_err!("\\plot: unknown plot '{kind}' (only 'km' is available)");
-    }
-    let (_, batches) = app.execute(&query).await?;
-    let plot = km_plot_from_batches(&batches, &opts)?;
-    match opts.output.take() {
-        None => {
-            let width = crate::runner::terminal_width().unwrap_or(80);
-            app.emit(&render_terminal(&plot, &opts, width))?;
-            Ok(None)
-        }
-        Some(path) => {
-            let path = if path.is_relative() {
-                app.figures_dir.join(path)
-            } else {
-                path
-            };
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            write_figure(&plot, &opts, &path)?;
-            Ok(Some(path))
-        }
-    }
 }
 
 /// Builds the curves from a result whose columns are (group, time, event) or (time, event).
@@ -447,6 +420,19 @@ pub fn write_figure(plot: &KmPlot, opts: &PlotOptions, path: &Path) -> Result<()
             path.display()
         ),
     }
+}
+
+/// The figure as SVG text (for notebooks, which show it inline).
+pub fn figure_svg(plot: &KmPlot, opts: &PlotOptions) -> Result<String> {
+    register_fonts();
+    let mut text = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut text, (opts.width, opts.height)).into_drawing_area();
+        draw(root, plot, opts)
+            .map_err(|e| DataFusionError::Execution(format!("\\plot: cannot draw: {e}")))?;
+    }
+    Ok(text)
 }
 
 fn register_fonts() {

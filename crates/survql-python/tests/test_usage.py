@@ -1,0 +1,98 @@
+"""Using survql from Python: registration, inputs (pandas, pyarrow, Parquet), warnings,
+errors that leave the interpreter working, and the datafusion version check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import datafusion
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import survql
+from conftest import DATA
+
+NAMES = {
+    "km_median", "km_summary", "km_quantile", "km_survival", "km_curve", "km_rmst",
+    "km_followup", "nelson_aalen", "logrank_test", "logrank_p", "logrank_strat_test",
+    "prop_ci", "chisq_test", "fisher_test", "cox_ph", "cox_ph_strat", "cox_ph_counting",
+    "cox_zph",
+}
+
+
+def test_functions_are_listed_with_their_syntax():
+    fs = survql.functions()
+    assert {f["name"] for f in fs} == NAMES
+    km = next(f for f in fs if f["name"] == "km_median")
+    assert km["syntax"].startswith("km_median(") and "Kaplan-Meier" in km["description"]
+
+
+def test_the_readme_example_from_parquet_pandas_and_arrow():
+    ctx = datafusion.SessionContext()
+    survql.register(ctx)
+    ctx.register_parquet("cohort", str(DATA / "net_cohort.parquet"))
+    sql = "SELECT grade, km_median(os_months, died) AS m FROM {t} GROUP BY grade ORDER BY grade"
+    want = ctx.sql(sql.format(t="cohort")).to_pandas()
+    frame = ctx.table("cohort").to_pandas()
+    ctx.from_pandas(frame, name="from_pandas")
+    ctx.from_arrow(pa.Table.from_pandas(frame), name="from_arrow")
+    for t in ("from_pandas", "from_arrow"):
+        pd.testing.assert_frame_equal(ctx.sql(sql.format(t=t)).to_pandas(), want)
+    assert want["m"].tolist()[0] == 78.5  # grade 1, as R
+
+
+def test_warnings_report_skipped_rows(ctx):
+    ctx.sql("SELECT km_median(os_months, CASE WHEN age > 80 THEN NULL ELSE died END) FROM cohort").collect()
+    w = survql.warnings()
+    assert len(w) == 1 and "skipped" in w[0] and "row(s) with a NULL argument" in w[0], w
+    assert survql.warnings() == []
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        ("SELECT km_median(os_months, died + 1) FROM cohort", "km_median: argument 'event' must be 0/1 or boolean, found 2"),
+        ("SELECT km_median(CASE WHEN age > 70 THEN 'NaN'::double ELSE os_months END, died) FROM cohort", "km_median: argument 'time' must be a finite number, found NaN"),
+        ("SELECT km_summary(os_months, died, 'loglog') FROM cohort", "km_summary: argument 'conf_type' must be one of"),
+        ("SELECT cox_ph(os_months, died, age, 'ties=exactly') FROM cohort", "cox_ph: option 'ties' must be efron or breslow"),
+        ("SELECT km_median(os_months) FROM cohort", "km_median: expected 2 argument(s), found 1"),
+        ("SELECT km_survival(os_months, died, age) FROM cohort", "km_survival: argument 'at' must be a constant"),
+    ],
+)
+def test_bad_input_raises_and_the_interpreter_goes_on(ctx, sql, message):
+    with pytest.raises(Exception) as err:
+        ctx.sql(sql).collect()
+    assert message in str(err.value)
+    # The process is alive and the functions still work.
+    assert ctx.sql("SELECT km_median(os_months, died) AS m FROM cohort").to_pylist() == [{"m": 21.4}]
+
+
+def test_constant_arguments_cross_the_ffi_boundary(ctx):
+    """Constants arrive as foreign expressions, not literals: every option still works."""
+    r = ctx.sql(
+        "SELECT km_survival(os_months, died, 36)['surv'] AS s, km_quantile(os_months, died, 0.5, 'plain', 0.9)['quantile'] AS q, "
+        "km_rmst(os_months, died, 24 + 36)['tau'] AS tau, cox_ph(os_months, died, age, 'ties=breslow')['ties'] AS ties FROM cohort"
+    ).to_pylist()[0]
+    assert r["tau"] == 60 and r["ties"] == "breslow" and r["q"] == 21.4 and 0 < r["s"] < 1
+
+
+def test_a_mismatched_datafusion_major_version_is_refused(tmp_path):
+    fake = tmp_path / "datafusion"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("__version__ = '56.0.0'\n")
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        try:
+            import survql
+        except ImportError as e:
+            print("refused:", e)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "refused: survql needs datafusion 55.x" in out.stdout, out.stdout + out.stderr
+    assert "datafusion 56.0.0 is installed" in out.stdout
