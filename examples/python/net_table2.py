@@ -46,7 +46,8 @@ def main() -> None:
     pd.set_option("display.width", 160)
     print("Table 2: Overall survival according to characteristics "
           f"(n = {len(cohort)}); median OS and 95% CI in months")
-    print(result.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    # A NULL limit is a confidence limit the curve never reaches: "NR" as papers print it.
+    print(result.to_string(index=False, na_rep="NR", float_format=lambda x: f"{x:.3g}"))
     for w in survql.warnings():
         print("warning:", w, file=sys.stderr)
 

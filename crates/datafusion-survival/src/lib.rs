@@ -22,6 +22,7 @@ mod labels;
 pub mod limits;
 mod logrank_state;
 mod macros;
+mod panic_safe;
 mod time_counts;
 
 pub mod chisq_test;
@@ -53,6 +54,7 @@ use datafusion::prelude::SessionContext;
 
 pub use common::WarningSink;
 pub use limits::{limits, set_limits, Limits};
+pub use panic_safe::panic_safe;
 
 /// Every survival aggregate function, reporting warnings to `sink`.
 pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>> {

@@ -4,23 +4,16 @@
 //!   returns a `datafusion_aggregate_udf` PyCapsule holding an `FFI_AggregateUDF`, the
 //!   protocol datafusion-python 55 uses for foreign aggregate functions.
 //! * No panic may cross the FFI boundary (its functions are `extern "C"`: a panic would abort
-//!   the interpreter). The accumulators already turn panics into errors; [`PanicSafe`] does
-//!   the same for the function's planning methods.
+//!   the interpreter). The accumulators already turn panics into errors;
+//!   `datafusion_survival::panic_safe` does the same for the function's planning methods.
 //! * The functions report skipped NULL rows and non-converged fits to one sink, drained by
 //!   `survql.warnings()`.
 //! * [`KmPlot`] draws the shell's Kaplan-Meier figure with `survql-plot`.
 
-use std::any::Any;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::{exec_err, Result};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
-};
+use datafusion::logical_expr::AggregateUDF;
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_survival::WarningSink;
 use pyo3::exceptions::{PyIOError, PyValueError};
@@ -40,72 +33,6 @@ fn sink() -> &'static WarningSink {
 fn all_functions() -> &'static [Arc<AggregateUDF>] {
     static FUNCTIONS: OnceLock<Vec<Arc<AggregateUDF>>> = OnceLock::new();
     FUNCTIONS.get_or_init(|| datafusion_survival::all_functions_with_warnings(sink()))
-}
-
-/// Runs `f`, turning a panic into an error naming the function.
-fn guarded<T>(function: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(payload) => exec_err!(
-            "{function}: internal error: {} (please report this with the query)",
-            panic_text(payload.as_ref())
-        ),
-    }
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned())
-}
-
-/// A survival function whose every planning method runs under `catch_unwind`, for use across
-/// the FFI boundary.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct PanicSafe(Arc<AggregateUDF>);
-
-impl AggregateUDFImpl for PanicSafe {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-
-    fn signature(&self) -> &Signature {
-        self.0.signature()
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        guarded(self.0.name(), || self.0.return_type(arg_types))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        guarded(self.0.name(), || self.0.coerce_types(arg_types))
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        guarded(self.0.name(), || self.0.state_fields(args))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        guarded(self.0.name(), || self.0.accumulator(args))
-    }
-
-    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
-        catch_unwind(AssertUnwindSafe(|| self.0.groups_accumulator_supported(args)))
-            .unwrap_or(false)
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        guarded(self.0.name(), || self.0.create_groups_accumulator(args))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.0.documentation()
-    }
 }
 
 /// One survival function, exportable to datafusion-python (`datafusion.udaf(f)`).
@@ -144,9 +71,17 @@ impl SurvivalFunction {
         format!("<survql function {}>", self.syntax())
     }
 
-    fn __datafusion_aggregate_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        let safe = Arc::new(AggregateUDF::new_from_impl(PanicSafe(Arc::clone(&self.udf))));
-        PyCapsule::new_with_value(py, FFI_AggregateUDF::from(safe), c"datafusion_aggregate_udf")
+    fn __datafusion_aggregate_udf__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        // Planning methods guarded too: a panic must not cross the extern "C" boundary.
+        let safe = datafusion_survival::panic_safe(Arc::clone(&self.udf));
+        PyCapsule::new_with_value(
+            py,
+            FFI_AggregateUDF::from(safe),
+            c"datafusion_aggregate_udf",
+        )
     }
 }
 
@@ -208,7 +143,8 @@ impl KmPlot {
 
     /// Writes the figure; the format follows the extension (.svg or .png).
     fn save(&self, path: std::path::PathBuf) -> PyResult<()> {
-        write_figure(&self.plot, &self.opts, &path).map_err(|e| PyValueError::new_err(e.to_string()))
+        write_figure(&self.plot, &self.opts, &path)
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     /// The curves drawn with characters, `width` columns wide.
@@ -244,7 +180,7 @@ impl KmPlot {
 
 /// Builds a figure from columns: group labels (None for one curve), times, events (0/1).
 #[pyfunction]
-#[pyo3(signature = (labels, times, events, ci = false, title = None, xlab = None, ylab = None, break_every = None, xmax = None, width = 900, height = 640))]
+#[pyo3(signature = (labels, times, events, ci = false, title = None, xlab = None, ylab = None, break_every = None, xmax = None, width = 900.0, height = 640.0))]
 #[allow(clippy::too_many_arguments)]
 fn km_plot(
     labels: Option<Vec<Option<String>>>,
@@ -299,8 +235,10 @@ fn km_plot(
     }
     columns.push(("time", Arc::new(Float64Array::from(times))));
     columns.push(("event", Arc::new(Float64Array::from(events))));
-    let batch = RecordBatch::try_from_iter(columns).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let plot = km_plot_from_batches(&[batch], &opts).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let batch =
+        RecordBatch::try_from_iter(columns).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let plot =
+        km_plot_from_batches(&[batch], &opts).map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok(KmPlot { plot, opts })
 }
 

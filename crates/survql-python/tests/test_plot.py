@@ -45,7 +45,7 @@ def test_bad_plot_options_are_errors(ctx):
     import pytest
 
     df = ctx.sql("SELECT grade, os_months, died FROM cohort")
-    with pytest.raises(ValueError, match="--break 1e-06 gives"):
+    with pytest.raises(ValueError, match="--break 0.000001 gives"):
         survql.km_plot(df, break_every=1e-6)
     with pytest.raises(ValueError, match="--width must be a whole number of pixels"):
         survql.km_plot(df, width=10)
