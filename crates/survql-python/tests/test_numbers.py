@@ -93,3 +93,35 @@ def test_r_kaplan_meier_log_rank_cox_tables(ctx):
     assert close(r["f"]["p_value"], want["p"], 1e-9)
     assert close(r["f"]["odds_ratio"], want["odds_ratio_tight"], 1e-9)
     assert not math.isnan(r["f"]["lower"])
+
+
+def test_r_proportions_rmst_and_cox_zph(ctx):
+    g = golden("net_cohort")
+    # binom.test / prop.test on the objective response of systemic patients.
+    want = g["net_cohort/prop_ci/orr"]["result"]
+    r = ctx.sql(
+        "SELECT prop_ci(best_response IN ('CR', 'PR')) AS exact, "
+        "prop_ci(best_response IN ('CR', 'PR'), 'wilson') AS wilson, "
+        "prop_ci(best_response IN ('CR', 'PR'), 'wilson-cc') AS cc, "
+        "prop_ci(best_response IN ('CR', 'PR'), 'wald') AS wald FROM cohort "
+        "WHERE treatment IN ('systemic', 'both') AND best_response IS NOT NULL"
+    ).to_pylist()[0]
+    for key, ref in [("exact", "clopper_pearson"), ("wilson", "wilson"), ("cc", "wilson_cc"), ("wald", "wald")]:
+        assert r[key]["n"] == want["n"] and r[key]["x"] == want["x"]
+        assert close(r[key]["estimate"], want["estimate"], 1e-9)
+        assert close(r[key]["lower"], want[ref]["lower"], 1e-9), key
+        assert close(r[key]["upper"], want[ref]["upper"], 1e-9), key
+    # summary(survfit(...), rmean = 60) by grade, through GROUP BY.
+    rows = {
+        x["grade"]: x["r"]
+        for x in ctx.sql("SELECT grade, km_rmst(os_months, died, 60) AS r FROM cohort GROUP BY grade").to_pylist()
+    }
+    for grp in g["net_cohort/rmst/os/by_grade/tau_60"]["result"]["groups"]:
+        assert close(rows[grp["group"]]["rmst"], grp["rmean"], 1e-9)
+        assert close(rows[grp["group"]]["std_err"], grp["se_rmean"], 1e-9)
+    # cox.zph(coxph(Surv(os_months, died) ~ age + sex + liver_mets), transform = "km")
+    z = ctx.sql("SELECT cox_zph(os_months, died, age, sex, liver_mets) AS z FROM cohort").to_pylist()[0]["z"]
+    want = g["net_cohort/cox_zph/os/age_sex_liver_mets/km"]["result"]
+    assert close(z["global_chisq"], want["global"]["chisq"], 1e-6)
+    for term, w in zip(z["terms"], want["terms"]):
+        assert term["term"] == w["name"] and close(term["chisq"], w["chisq"], 1e-6)
