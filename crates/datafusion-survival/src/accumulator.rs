@@ -12,15 +12,69 @@
 //! * **`size()` is O(1) and honest.** DataFusion asks for the size after every batch to charge
 //!   its memory pool; the groups accumulator keeps a running total of its states' sizes,
 //!   updated only for the groups a batch touched.
+//! * **Warnings travel with the state.** Rows skipped for a NULL argument are counted per
+//!   group in the state (one `UInt64` field after the family's own, see [`skipped_field`]),
+//!   merged by addition and reported to the function's [`WarningSink`] when the result is
+//!   evaluated. The rows may be read in another process (a cluster worker) than the one that
+//!   evaluates the result, and the count still reaches the user.
 
 use std::any::Any;
 use std::fmt::Debug;
 use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
+
+use crate::common::WarningSink;
+
+/// The state field that carries the rows skipped for NULLs; it follows the family's fields.
+pub(crate) fn skipped_field(function_name: &str) -> FieldRef {
+    Arc::new(Field::new(
+        format_state_name(function_name, "skipped_null_rows"),
+        DataType::UInt64,
+        true,
+    ))
+}
+
+/// `fields` followed by [`skipped_field`]: the state layout of every survival function.
+pub(crate) fn with_skipped_field(function_name: &str, mut fields: Vec<FieldRef>) -> Vec<FieldRef> {
+    fields.push(skipped_field(function_name));
+    fields
+}
+
+/// Splits a serialised state into the family's columns and the skipped-row counts.
+fn split_skipped<'a>(function: &str, values: &'a [ArrayRef]) -> Result<(&'a [ArrayRef], &'a UInt64Array)> {
+    let Some((last, family)) = values.split_last() else {
+        return exec_err!("{function}: empty state");
+    };
+    match last.as_any().downcast_ref::<UInt64Array>() {
+        Some(counts) => Ok((family, counts)),
+        None => exec_err!(
+            "{function}: the state's last field is {} where the skipped-row count (UInt64) was \
+             expected; are all processes of the cluster running the same survql build?",
+            last.data_type()
+        ),
+    }
+}
+
+/// Adds each row's skipped count to its group.
+fn merge_skipped(skipped: &mut [u64], counts: &UInt64Array, groups: &[usize]) {
+    if counts.null_count() == 0 {
+        for (&c, &g) in counts.values().iter().zip(groups) {
+            skipped[g] += c;
+        }
+    } else {
+        for (c, &g) in counts.iter().zip(groups) {
+            skipped[g] += c.unwrap_or(0);
+        }
+    }
+}
 
 /// How one family of survival functions handles its per-group states.
 pub(crate) trait StateOps: Debug + Send + Sync + 'static {
@@ -29,10 +83,17 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
     /// The SQL function's name, for error messages.
     fn function(&self) -> &str;
 
+    /// Where the function's warnings go, and the expression they name.
+    fn sink(&self) -> &WarningSink;
+    fn expression(&self) -> &str;
+
     /// Adds input rows: row `i` goes to `states[groups[i]]`; `filter` is the FILTER clause.
+    /// A row skipped for a NULL argument adds one to `skipped[groups[i]]` instead (see
+    /// [`crate::common::row_mask`]).
     fn update(
         &self,
         states: &mut [Self::State],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
@@ -58,18 +119,37 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
     fn size(state: &Self::State) -> usize;
 
     /// Each input row as its own serialised state (empty for skipped rows), for DataFusion's
-    /// skipped partial aggregation. The default updates one state per row.
+    /// skipped partial aggregation, without the skipped-row field (the caller adds it from
+    /// `skipped`, one entry per row). The default updates one state per row.
     fn convert_to_state(
         &self,
         values: &[ArrayRef],
         filter: Option<&BooleanArray>,
+        skipped: &mut [u64],
     ) -> Result<Vec<ArrayRef>> {
         let n = values.first().map_or(0, |v| v.len());
         let mut states = vec![Self::State::default(); n];
         let groups: Vec<usize> = (0..n).collect();
-        self.update(&mut states, values, &groups, filter)?;
+        self.update(&mut states, skipped, values, &groups, filter)?;
         self.emit(&states)
     }
+}
+
+/// Reports the skipped rows of the groups being evaluated.
+fn report_skipped<O: StateOps>(ops: &O, skipped: &[u64]) {
+    let total: u64 = skipped.iter().sum();
+    ops.sink().add_skipped(ops.expression(), total);
+}
+
+/// The family's serialised states followed by the skipped-row counts.
+fn emit_with_skipped<O: StateOps>(
+    ops: &O,
+    states: &[O::State],
+    skipped: Vec<u64>,
+) -> Result<Vec<ArrayRef>> {
+    let mut columns = ops.emit(states)?;
+    columns.push(Arc::new(UInt64Array::from(skipped)));
+    Ok(columns)
 }
 
 /// Runs `f`, turning a panic into an error that names the function and the step.
@@ -102,6 +182,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 pub(crate) struct StateAccumulator<O: StateOps> {
     ops: O,
     state: [O::State; 1],
+    skipped: [u64; 1],
 }
 
 impl<O: StateOps> StateAccumulator<O> {
@@ -109,31 +190,34 @@ impl<O: StateOps> StateAccumulator<O> {
         StateAccumulator {
             ops,
             state: [O::State::default()],
+            skipped: [0],
         }
     }
 }
 
 impl<O: StateOps> Accumulator for StateAccumulator<O> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let (ops, state) = (&self.ops, &mut self.state);
+        let (ops, state, skipped) = (&self.ops, &mut self.state, &mut self.skipped);
         guarded(ops.function(), "update_batch", || {
             let zeros = vec![0usize; values.first().map_or(0, |v| v.len())];
-            ops.update(state, values, &zeros, None)
+            ops.update(state, skipped, values, &zeros, None)
         })
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let (ops, state) = (&self.ops, &mut self.state);
+        let (ops, state, skipped) = (&self.ops, &mut self.state, &mut self.skipped);
         guarded(ops.function(), "merge_batch", || {
             let zeros = vec![0usize; states.first().map_or(0, |v| v.len())];
-            ops.merge(state, states, &zeros)
+            let (family, counts) = split_skipped(ops.function(), states)?;
+            merge_skipped(skipped, counts, &zeros);
+            ops.merge(state, family, &zeros)
         })
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let (ops, state) = (&self.ops, &self.state);
+        let (ops, state, skipped) = (&self.ops, &self.state, self.skipped);
         guarded(ops.function(), "state", || {
-            ops.emit(state)?
+            emit_with_skipped(ops, state, skipped.to_vec())?
                 .iter()
                 .map(|a| ScalarValue::try_from_array(a, 0))
                 .collect()
@@ -142,6 +226,8 @@ impl<O: StateOps> Accumulator for StateAccumulator<O> {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         let (ops, state) = (&self.ops, &self.state);
+        // Reported once: DataFusion evaluates a row accumulator once per query.
+        report_skipped(ops, &std::mem::take(&mut self.skipped));
         guarded(ops.function(), "evaluate", || {
             ScalarValue::try_from_array(&ops.evaluate(state)?, 0)
         })
@@ -157,6 +243,8 @@ impl<O: StateOps> Accumulator for StateAccumulator<O> {
 pub(crate) struct StateGroupsAccumulator<O: StateOps> {
     ops: O,
     states: Vec<O::State>,
+    /// Rows skipped for a NULL argument, per group.
+    skipped: Vec<u64>,
     /// Σ `O::size` over `states`, kept current so that `size()` is O(1).
     state_bytes: usize,
     /// Batch number in which each group was last seen, to size each touched group once.
@@ -171,6 +259,7 @@ impl<O: StateOps> StateGroupsAccumulator<O> {
         StateGroupsAccumulator {
             ops,
             states: Vec::new(),
+            skipped: Vec::new(),
             state_bytes: 0,
             seen_in: Vec::new(),
             batch: 0,
@@ -184,6 +273,7 @@ impl<O: StateOps> StateGroupsAccumulator<O> {
             let empty = O::size(&O::State::default());
             self.state_bytes += (total - self.states.len()) * empty;
             self.states.resize_with(total, Default::default);
+            self.skipped.resize(total, 0);
             self.seen_in.resize(total, 0);
         }
     }
@@ -194,7 +284,7 @@ impl<O: StateOps> StateGroupsAccumulator<O> {
         &mut self,
         name: &str,
         groups: &[usize],
-        step: impl FnOnce(&O, &mut [O::State]) -> Result<()>,
+        step: impl FnOnce(&O, &mut [O::State], &mut [u64]) -> Result<()>,
     ) -> Result<()> {
         self.batch = self.batch.wrapping_add(1);
         if self.batch == 0 {
@@ -212,20 +302,22 @@ impl<O: StateOps> StateGroupsAccumulator<O> {
             }
         }
         let before: usize = self.touched.iter().map(|&g| O::size(&self.states[g])).sum();
-        let (ops, states) = (&self.ops, &mut self.states);
-        let result = guarded(ops.function(), name, || step(ops, states));
+        let (ops, states, skipped) = (&self.ops, &mut self.states, &mut self.skipped);
+        let result = guarded(ops.function(), name, || step(ops, states, skipped));
         let after: usize = self.touched.iter().map(|&g| O::size(&self.states[g])).sum();
         self.state_bytes = (self.state_bytes + after).saturating_sub(before);
         result
     }
 
-    /// Takes the states `emit_to` asks for, with their share of the running size.
-    fn take(&mut self, emit_to: EmitTo) -> Vec<O::State> {
+    /// Takes the states `emit_to` asks for and their skipped-row counts, with their share of
+    /// the running size.
+    fn take(&mut self, emit_to: EmitTo) -> (Vec<O::State>, Vec<u64>) {
         let states = emit_to.take_needed(&mut self.states);
+        let skipped = emit_to.take_needed(&mut self.skipped);
         let _ = emit_to.take_needed(&mut self.seen_in);
         let bytes: usize = states.iter().map(O::size).sum();
         self.state_bytes = self.state_bytes.saturating_sub(bytes);
-        states
+        (states, skipped)
     }
 }
 
@@ -238,8 +330,8 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups);
-        self.apply("update_batch", group_indices, |ops, states| {
-            ops.update(states, values, group_indices, opt_filter)
+        self.apply("update_batch", group_indices, |ops, states, skipped| {
+            ops.update(states, skipped, values, group_indices, opt_filter)
         })
     }
 
@@ -250,21 +342,26 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups);
-        self.apply("merge_batch", group_indices, |ops, states| {
-            ops.merge(states, values, group_indices)
+        self.apply("merge_batch", group_indices, |ops, states, skipped| {
+            let (family, counts) = split_skipped(ops.function(), values)?;
+            merge_skipped(skipped, counts, group_indices);
+            ops.merge(states, family, group_indices)
         })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let states = self.take(emit_to);
+        let (states, skipped) = self.take(emit_to);
+        report_skipped(&self.ops, &skipped);
         guarded(self.ops.function(), "evaluate", || {
             self.ops.evaluate(&states)
         })
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let states = self.take(emit_to);
-        guarded(self.ops.function(), "state", || self.ops.emit(&states))
+        let (states, skipped) = self.take(emit_to);
+        guarded(self.ops.function(), "state", || {
+            emit_with_skipped(&self.ops, &states, skipped)
+        })
     }
 
     fn convert_to_state(
@@ -273,7 +370,10 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         guarded(self.ops.function(), "convert_to_state", || {
-            self.ops.convert_to_state(values, opt_filter)
+            let mut skipped = vec![0; values.first().map_or(0, |v| v.len())];
+            let mut columns = self.ops.convert_to_state(values, opt_filter, &mut skipped)?;
+            columns.push(Arc::new(UInt64Array::from(skipped)));
+            Ok(columns)
         })
     }
 
@@ -281,6 +381,7 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
         size_of::<Self>()
             + self.state_bytes
             + self.states.capacity() * size_of::<O::State>()
+            + self.skipped.capacity() * size_of::<u64>()
             + self.seen_in.capacity() * size_of::<u32>()
             + self.touched.capacity() * size_of::<usize>()
     }
@@ -293,17 +394,24 @@ mod tests {
     use std::sync::Arc;
 
     /// A state family that panics on a chosen value, to prove panics become errors.
-    #[derive(Debug)]
-    struct Panicky;
+    #[derive(Debug, Default)]
+    struct Panicky(WarningSink);
 
     impl StateOps for Panicky {
         type State = Vec<i64>;
         fn function(&self) -> &str {
             "panicky"
         }
+        fn sink(&self) -> &WarningSink {
+            &self.0
+        }
+        fn expression(&self) -> &str {
+            "panicky(x)"
+        }
         fn update(
             &self,
             states: &mut [Vec<i64>],
+            _skipped: &mut [u64],
             values: &[ArrayRef],
             groups: &[usize],
             _filter: Option<&BooleanArray>,
@@ -337,9 +445,9 @@ mod tests {
         let quiet = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let values: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![1, 13]))];
-        let mut row = StateAccumulator::new(Panicky);
+        let mut row = StateAccumulator::new(Panicky::default());
         let err = row.update_batch(&values).unwrap_err().to_string();
-        let mut groups = StateGroupsAccumulator::new(Panicky);
+        let mut groups = StateGroupsAccumulator::new(Panicky::default());
         let err2 = groups
             .update_batch(&values, &[0, 1], None, 2)
             .unwrap_err()
@@ -362,7 +470,7 @@ mod tests {
 
     #[test]
     fn running_size_equals_the_sum_over_groups() {
-        let mut acc = StateGroupsAccumulator::new(Panicky);
+        let mut acc = StateGroupsAccumulator::new(Panicky::default());
         for batch in 0..50i64 {
             let n = 100;
             let v: Vec<i64> = (0..n).map(|i| 100 + i * 7 + batch).collect();

@@ -112,6 +112,7 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
 fn update(
     call: &TableCall,
     states: &mut [CellCounts],
+    skipped: &mut [u64],
     values: &[ArrayRef],
     group_indices: &[usize],
     opt_filter: Option<&BooleanArray>,
@@ -119,8 +120,7 @@ fn update(
     let row = label_column(call.function, "row", &values[0])?;
     let col = label_column(call.function, "col", &values[1])?;
     let (row, col) = (row.as_string_view(), col.as_string_view());
-    let (mask, skipped) = row_mask(&[row, col], opt_filter);
-    call.sink.add_skipped(&call.expression, skipped);
+    let mask = row_mask(&[row, col], opt_filter, group_indices, skipped);
     let mut add = |i: usize| {
         let st = &mut states[group_indices[i]];
         let (r, c) = (st.rows.id_at(row, i), st.cols.id_at(col, i));
@@ -179,11 +179,12 @@ impl StateOps for TableCall {
     fn update(
         &self,
         states: &mut [CellCounts],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
-        update(self, states, values, groups, filter)
+        update(self, states, skipped, values, groups, filter)
     }
 
     fn merge(
@@ -197,6 +198,14 @@ impl StateOps for TableCall {
 
     fn function(&self) -> &str {
         self.function
+    }
+
+    fn sink(&self) -> &WarningSink {
+        &self.sink
+    }
+
+    fn expression(&self) -> &str {
+        &self.expression
     }
 
     fn emit(&self, states: &[CellCounts]) -> Result<Vec<ArrayRef>> {

@@ -367,23 +367,25 @@ pub(crate) fn event_column(function: &str, array: &ArrayRef) -> Result<BooleanAr
 }
 
 /// The validity of rows to use: every argument non-NULL and the FILTER clause true.
-/// Returns the mask (None = all rows valid) and the number of rows skipped for NULLs.
+/// Returns the mask (None = all rows valid); each row skipped for a NULL argument (and not
+/// removed by FILTER, which is not "skipped") adds one to `skipped[groups[row]]`.
 pub(crate) fn row_mask(
     columns: &[&dyn Array],
     filter: Option<&BooleanArray>,
-) -> (Option<NullBuffer>, u64) {
+    groups: &[usize],
+    skipped: &mut [u64],
+) -> Option<NullBuffer> {
     let mut nulls: Option<NullBuffer> = None;
     for c in columns {
         nulls = NullBuffer::union(nulls.as_ref(), c.logical_nulls().as_ref());
     }
-    let skipped = nulls.as_ref().map_or(0, |n| n.null_count() as u64);
-    let skipped = match (filter, &nulls) {
-        // Rows removed by FILTER are not "skipped for NULL".
-        (Some(f), Some(n)) => (0..f.len())
-            .filter(|&i| f.is_valid(i) && f.value(i) && n.is_null(i))
-            .count() as u64,
-        _ => skipped,
-    };
+    if let Some(n) = nulls.as_ref().filter(|n| n.null_count() > 0) {
+        for i in (0..n.len()).filter(|&i| n.is_null(i)) {
+            if filter.is_none_or(|f| f.is_valid(i) && f.value(i)) {
+                skipped[groups[i]] += 1;
+            }
+        }
+    }
     if let Some(f) = filter {
         let fb = match f.nulls() {
             Some(fnulls) => f.values() & fnulls.inner(),
@@ -391,7 +393,7 @@ pub(crate) fn row_mask(
         };
         nulls = NullBuffer::union(nulls.as_ref(), Some(&NullBuffer::new(fb)));
     }
-    (nulls, skipped)
+    nulls
 }
 
 /// Builds a struct array from named children.

@@ -434,6 +434,7 @@ enum CovColumn<'a> {
 fn update(
     call: &CoxCall,
     states: &mut [CoxRows],
+    skipped: &mut [u64],
     values: &[ArrayRef],
     groups: &[usize],
     filter: Option<&BooleanArray>,
@@ -488,8 +489,7 @@ fn update(
             CovColumn::Text(a) => a.as_ref(),
         });
     }
-    let (mask, skipped) = row_mask(&arrays, filter);
-    call.sink.add_skipped(&call.expression, skipped);
+    let mask = row_mask(&arrays, filter, groups, skipped);
     // Covariates must be finite, like times.
     for (k, c) in cols.iter().enumerate() {
         if let CovColumn::Num(a) = c {
@@ -1060,11 +1060,12 @@ impl StateOps for CoxCall {
     fn update(
         &self,
         states: &mut [CoxRows],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
-        update(self, states, values, groups, filter)
+        update(self, states, skipped, values, groups, filter)
     }
 
     fn merge(&self, states: &mut [CoxRows], values: &[ArrayRef], groups: &[usize]) -> Result<()> {
@@ -1073,6 +1074,14 @@ impl StateOps for CoxCall {
 
     fn function(&self) -> &str {
         self.function
+    }
+
+    fn sink(&self) -> &WarningSink {
+        &self.sink
+    }
+
+    fn expression(&self) -> &str {
+        &self.expression
     }
 
     fn emit(&self, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {

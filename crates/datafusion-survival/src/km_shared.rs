@@ -246,9 +246,13 @@ fn km_aggregate(expr: &Expr) -> Option<&AggregateFunction> {
     }
 }
 
+/// The name of the [`ShareKaplanMeierState`] rule (to remove it from a session, e.g. one that
+/// sends plans to other processes: its function's configuration cannot be serialised).
+pub const RULE_NAME: &str = "share_kaplan_meier_state";
+
 impl OptimizerRule for ShareKaplanMeierState {
     fn name(&self) -> &str {
-        "share_kaplan_meier_state"
+        RULE_NAME
     }
 
     fn apply_order(&self) -> Option<ApplyOrder> {

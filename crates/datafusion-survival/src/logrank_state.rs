@@ -232,6 +232,7 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
 fn update(
     call: &LogrankCall,
     states: &mut [LogrankState],
+    skipped: &mut [u64],
     values: &[ArrayRef],
     group_indices: &[usize],
     opt_filter: Option<&BooleanArray>,
@@ -251,8 +252,7 @@ fn update(
     if let Some(s) = strata {
         cols.push(s);
     }
-    let (mask, skipped) = row_mask(&cols, opt_filter);
-    call.sink.add_skipped(&call.expression, skipped);
+    let mask = row_mask(&cols, opt_filter, group_indices, skipped);
     let times = time.values();
     let events = event.values();
     let max_groups = limits().max_groups;
@@ -360,11 +360,12 @@ impl StateOps for LogrankCall {
     fn update(
         &self,
         states: &mut [LogrankState],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
-        update(self, states, values, groups, filter)
+        update(self, states, skipped, values, groups, filter)
     }
 
     fn merge(
@@ -378,6 +379,14 @@ impl StateOps for LogrankCall {
 
     fn function(&self) -> &str {
         self.function
+    }
+
+    fn sink(&self) -> &WarningSink {
+        &self.sink
+    }
+
+    fn expression(&self) -> &str {
+        &self.expression
     }
 
     fn emit(&self, states: &[LogrankState]) -> Result<Vec<ArrayRef>> {

@@ -43,7 +43,10 @@ macro_rules! state_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::StateFieldsArgs,
         ) -> datafusion::common::Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
-            Ok(($fields)(&args))
+            Ok($crate::accumulator::with_skipped_field(
+                args.name,
+                ($fields)(&args),
+            ))
         }
 
         fn accumulator(

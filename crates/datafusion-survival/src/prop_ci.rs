@@ -15,7 +15,7 @@ use datafusion::logical_expr::{
 };
 use survql_stats::proportion::{prop_ci, PropMethod};
 
-use crate::accumulator::{StateAccumulator, StateGroupsAccumulator, StateOps};
+use crate::accumulator::{with_skipped_field, StateAccumulator, StateGroupsAccumulator, StateOps};
 use crate::common::{
     check_arity, coerce_option, conf_level_option, doc, event_column, f64_field, i64_field,
     row_mask, str_option, struct_array, WarningSink,
@@ -133,7 +133,7 @@ impl AggregateUDFImpl for PropCi {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
+        Ok(with_skipped_field(args.name, vec![
             Arc::new(Field::new(
                 format_state_name(args.name, "n"),
                 DataType::UInt64,
@@ -144,7 +144,7 @@ impl AggregateUDFImpl for PropCi {
                 DataType::UInt64,
                 true,
             )),
-        ])
+        ]))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -179,6 +179,7 @@ impl PropCall {
     fn update(
         &self,
         counts: &mut [(u64, u64)],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
@@ -188,8 +189,7 @@ impl PropCall {
                 "{NAME}: argument 'success' must be 0/1 or boolean"
             ))
         })?;
-        let (mask, skipped) = row_mask(&[&success], filter);
-        self.sink.add_skipped(&self.expression, skipped);
+        let mask = row_mask(&[&success], filter, groups, skipped);
         let v = success.values();
         let mut add = |i: usize| {
             let c = &mut counts[groups[i]];
@@ -259,11 +259,12 @@ impl StateOps for PropCall {
     fn update(
         &self,
         states: &mut [(u64, u64)],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
-        PropCall::update(self, states, values, groups, filter)
+        PropCall::update(self, states, skipped, values, groups, filter)
     }
 
     fn merge(
@@ -278,6 +279,14 @@ impl StateOps for PropCall {
 
     fn function(&self) -> &str {
         NAME
+    }
+
+    fn sink(&self) -> &WarningSink {
+        &self.sink
+    }
+
+    fn expression(&self) -> &str {
+        &self.expression
     }
 
     fn emit(&self, states: &[(u64, u64)]) -> Result<Vec<ArrayRef>> {

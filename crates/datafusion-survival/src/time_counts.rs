@@ -107,17 +107,15 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
 /// Adds the rows of a batch (`values[0]` time, `values[1]` event) to `groups`.
 fn update_groups(
     function: &str,
-    expression: &str,
-    sink: &WarningSink,
     groups: &mut [TimeCountsState],
+    skipped: &mut [u64],
     values: &[ArrayRef],
     group_indices: &[usize],
     opt_filter: Option<&BooleanArray>,
 ) -> Result<()> {
     let time = time_column(function, "time", &values[0])?;
     let event = event_column(function, &values[1])?;
-    let (mask, skipped) = row_mask(&[time, &event], opt_filter);
-    sink.add_skipped(expression, skipped);
+    let mask = row_mask(&[time, &event], opt_filter, group_indices, skipped);
     let times = time.values();
     let events = event.values();
     match mask {
@@ -222,15 +220,15 @@ impl StateOps for KmCall {
     fn update(
         &self,
         states: &mut [TimeCountsState],
+        skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
         update_groups(
             self.function,
-            &self.expression,
-            &self.sink,
             states,
+            skipped,
             values,
             groups,
             filter,
@@ -248,6 +246,14 @@ impl StateOps for KmCall {
 
     fn function(&self) -> &str {
         self.function
+    }
+
+    fn sink(&self) -> &WarningSink {
+        &self.sink
+    }
+
+    fn expression(&self) -> &str {
+        &self.expression
     }
 
     fn emit(&self, states: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
@@ -269,12 +275,13 @@ impl StateOps for KmCall {
         &self,
         values: &[ArrayRef],
         filter: Option<&BooleanArray>,
+        skipped: &mut [u64],
     ) -> Result<Vec<ArrayRef>> {
         let time = time_column(self.function, "time", &values[0])?;
         let event = event_column(self.function, &values[1])?;
-        let (mask, skipped) = row_mask(&[time, &event], filter);
-        self.sink.add_skipped(&self.expression, skipped);
         let n = time.len();
+        let rows: Vec<usize> = (0..n).collect();
+        let mask = row_mask(&[time, &event], filter, &rows, skipped);
         let mut lengths = Vec::with_capacity(n);
         let (mut t, mut e, mut c) = (
             Vec::with_capacity(n),

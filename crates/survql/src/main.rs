@@ -1,6 +1,7 @@
 //! `survql`: survival analysis as SQL. A thin binary: argument parsing, table registration,
 //! printing and plotting; every statistic comes from the `datafusion-survival` functions.
 
+mod cluster;
 mod output;
 mod plot_command;
 mod repl;
@@ -30,6 +31,9 @@ use crate::session::{ResourceLimits, Session};
 #[derive(Parser, Debug)]
 #[command(name = "survql", version, about, long_about = None)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Files or directories to register as tables.
     #[arg(value_name = "FILE|DIR")]
     paths: Vec<PathBuf>,
@@ -77,25 +81,46 @@ struct Cli {
     /// Memory queries may use, e.g. 4G, 512M, 50% (of this machine's memory) or "none". A
     /// query that needs more, and cannot spill to disk, fails with "Resources exhausted".
     /// Default: 80% of this machine's memory.
-    #[arg(long, value_name = "SIZE", value_parser = parse_memory_limit)]
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_memory_limit)]
     memory_limit: Option<MemoryLimit>,
 
     /// Temporary disk space for queries that spill (sorts, large GROUP BY), e.g. 20G; 0
     /// disables spilling. Default: DataFusion's (100G).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, global = true, value_name = "SIZE", value_parser = parse_size)]
     disk_limit: Option<u64>,
 
     /// Most groups a log-rank test compares (its cost grows with the square).
-    #[arg(long, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_groups)]
+    #[arg(long, global = true, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_groups)]
     max_groups: usize,
 
     /// Most cells (rows × columns) of a chi-square or Fisher table.
-    #[arg(long, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_table_cells)]
+    #[arg(long, global = true, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_table_cells)]
     max_table_cells: usize,
 
     /// Most levels of a text covariate in a Cox model (one coefficient each).
-    #[arg(long, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_factor_levels)]
+    #[arg(long, global = true, value_name = "N", default_value_t = datafusion_survival::Limits::default().max_factor_levels)]
     max_factor_levels: usize,
+
+    /// Run queries across these survql workers: URLs (http://HOST:PORT), comma-separated.
+    /// Tables must be files every worker can read at the same path. See docs/distributed.md.
+    #[arg(long, value_name = "URL[,URL...]")]
+    workers: Option<String>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Serve survql's functions to the coordinators of a cluster (`survql --workers URL,...`).
+    /// Prints the address it listens on, then runs until stopped (Ctrl-C, SIGTERM). Give it
+    /// the same --memory-limit / --max-* settings as the coordinator.
+    Worker {
+        /// Address to listen on, HOST:PORT; port 0 picks a free port.
+        #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:50051")]
+        listen: String,
+
+        /// Report this version instead of this build's (tests the coordinator's check).
+        #[arg(long, hide = true)]
+        report_version: Option<String>,
+    },
 }
 
 /// `--memory-limit`: bytes, or no limit.
@@ -217,9 +242,22 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
         max_table_cells: cli.max_table_cells,
         max_factor_levels: cli.max_factor_levels,
     });
-    let session = Session::with_limits(cli.resource_limits())?;
+    if let Some(Command::Worker {
+        listen,
+        report_version,
+    }) = &cli.command
+    {
+        let runtime = session::runtime_env(cli.resource_limits())?;
+        return cluster::run_worker(listen, runtime, report_version.clone()).await;
+    }
+    let mut session = Session::with_limits(cli.resource_limits())?;
     session.register_paths(&cli.paths).await?;
     session.register_named(&cli.tables).await?;
+    if let Some(workers) = &cli.workers {
+        session
+            .connect_workers(cluster::parse_worker_urls(workers)?)
+            .await?;
+    }
     let mut app = App::new(session, cli.format, cli.figures.clone());
     app.quiet = cli.quiet;
 

@@ -134,6 +134,17 @@ impl App {
         let df = ctx.sql(sql).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let plan = df.create_physical_plan().await?;
+        if !self.session.workers.is_empty()
+            && !crate::cluster::is_distributed(&plan)
+            && crate::cluster::reads_memory_table(&plan)
+        {
+            // Said even with --quiet: the user asked for a cluster and did not get one.
+            eprintln!(
+                "note: this query ran in this process, not on the workers: it reads an \
+                 in-memory table (such as demo.net_cohort), which workers cannot read. \
+                 Register files at a path every worker can read (docs/distributed.md)."
+            );
+        }
         let task = ctx.task_ctx();
         let run = collect(Arc::clone(&plan), task);
         let show_progress = std::io::stderr().is_terminal() && !self.quiet;
@@ -241,6 +252,7 @@ impl App {
                 text.push('\n');
                 self.emit(&text)?;
             }
+            "workers" => self.workers_command(arg).await?,
             "plot" => {
                 let written = plot_command::run_plot_command(self, arg).await?;
                 if let Some(path) = written {
@@ -250,6 +262,35 @@ impl App {
             other => return exec_err!("unknown command \\{other}; \\? lists the commands"),
         }
         Ok(Flow::Continue)
+    }
+
+    /// `\workers`: show the workers; `\workers URL[,URL...]`: run queries across them;
+    /// `\workers off`: run in this process again.
+    async fn workers_command(&mut self, arg: &str) -> Result<()> {
+        match arg {
+            "" => {
+                let text = if self.session.workers.is_empty() {
+                    "Queries run in this process (\\workers URL[,URL...] to use a cluster).\n"
+                        .to_owned()
+                } else {
+                    let urls: Vec<String> =
+                        self.session.workers.iter().map(|u| u.to_string()).collect();
+                    format!("Queries run across {} worker(s): {}\n", urls.len(), urls.join(", "))
+                };
+                self.emit(&text)?;
+            }
+            "off" | "local" => {
+                self.session.disconnect_workers();
+                self.note("Queries run in this process.");
+            }
+            urls => {
+                let urls = crate::cluster::parse_worker_urls(urls)?;
+                let n = urls.len();
+                self.session.connect_workers(urls).await?;
+                self.note(&format!("Queries run across {n} worker(s)."));
+            }
+        }
+        Ok(())
     }
 
     async fn list_tables(&mut self) -> Result<()> {
@@ -399,6 +440,8 @@ pub const HELP: &str = r"survql commands:
   \o [FILE]          send query results to FILE (no FILE: back to the screen)
   \echo TEXT         print TEXT
   \default NAME SRC  create view NAME over table SRC unless NAME exists (script defaults)
+  \workers [URLS|off] run queries across survql workers (URL[,URL...]), or in this
+                     process again (off); no argument shows where queries run
   \plot km [OPTIONS] SELECT <group>, <time>, <event> FROM ... ;
                      Kaplan-Meier curves per group: in the terminal, or with -o FILE.svg/.png
                      a figure with a number-at-risk table and the log-rank p-value.

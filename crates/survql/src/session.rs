@@ -12,7 +12,7 @@ use datafusion::datasource::listing::ListingOptions;
 use datafusion::datasource::MemTable;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::FunctionRegistry;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::{
@@ -26,8 +26,13 @@ const NET_COHORT_PARQUET: &[u8] = include_bytes!("../../../tests/data/net_cohort
 
 /// A session plus the sink its survival functions report warnings to.
 pub struct Session {
+    /// Where statements run: `local`, or a copy of it planning across `workers`.
     pub ctx: SessionContext,
     pub warnings: WarningSink,
+    /// The single-process session (tables and settings are shared with `ctx`'s catalog).
+    local: SessionContext,
+    /// The workers queries run on (`--workers`, `\workers`); empty: this process only.
+    pub workers: Vec<url::Url>,
 }
 
 /// How much memory and temporary disk the queries of a session may use.
@@ -48,32 +53,33 @@ impl Session {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_create_default_catalog_and_schema(true);
-        let mut runtime = RuntimeEnvBuilder::new();
-        if let Some(bytes) = limits.memory {
-            let pool = GreedyMemoryPool::new(bytes);
-            let tracked = NonZeroUsize::new(5).map(|top| TrackConsumersPool::new(pool, top));
-            if let Some(tracked) = tracked {
-                runtime = runtime.with_memory_pool(Arc::new(tracked));
-            }
-        }
-        if let Some(disk) = limits.disk {
-            let mode = if disk == 0 {
-                DiskManagerMode::Disabled
-            } else {
-                DiskManagerMode::OsTmpDirectory
-            };
-            runtime = runtime.with_disk_manager_builder(
-                DiskManagerBuilder::default()
-                    .with_mode(mode)
-                    .with_max_temp_directory_size(disk),
-            );
-        }
-        let mut ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime_env(limits)?);
         let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
         datafusion_survival::register_optimizer_rules(&ctx);
         register_demo(&ctx)?;
-        Ok(Session { ctx, warnings })
+        Ok(Session {
+            local: ctx.clone(),
+            ctx,
+            warnings,
+            workers: vec![],
+        })
     }
+
+    /// Runs the following queries across `urls` (after checking that each worker answers
+    /// and runs this build); tables stay registered.
+    pub async fn connect_workers(&mut self, urls: Vec<url::Url>) -> Result<()> {
+        self.ctx = crate::cluster::distributed_context(&self.local, &urls).await?;
+        self.workers = urls;
+        Ok(())
+    }
+
+    /// Runs the following queries in this process only.
+    pub fn disconnect_workers(&mut self) {
+        self.ctx = self.local.clone();
+        self.workers.clear();
+    }
+
+
 
     /// Registers each path as a table: files by stem, directories of Parquet by their name.
     pub async fn register_paths(&self, paths: &[PathBuf]) -> Result<Vec<String>> {
@@ -103,6 +109,33 @@ impl Session {
         v.sort();
         v
     }
+}
+
+/// The runtime (memory pool, spill space) of a session or a worker: a query that needs more
+/// memory than `limits.memory` (and cannot spill) fails with DataFusion's "Resources
+/// exhausted" error, naming the largest consumers, instead of the process being killed.
+pub fn runtime_env(limits: ResourceLimits) -> Result<Arc<RuntimeEnv>> {
+    let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = limits.memory {
+        let pool = GreedyMemoryPool::new(bytes);
+        let tracked = NonZeroUsize::new(5).map(|top| TrackConsumersPool::new(pool, top));
+        if let Some(tracked) = tracked {
+            runtime = runtime.with_memory_pool(Arc::new(tracked));
+        }
+    }
+    if let Some(disk) = limits.disk {
+        let mode = if disk == 0 {
+            DiskManagerMode::Disabled
+        } else {
+            DiskManagerMode::OsTmpDirectory
+        };
+        runtime = runtime.with_disk_manager_builder(
+            DiskManagerBuilder::default()
+                .with_mode(mode)
+                .with_max_temp_directory_size(disk),
+        );
+    }
+    runtime.build_arc()
 }
 
 /// `demo.net_cohort`: the embedded Parquet file as a memory table in schema `demo`.
