@@ -18,9 +18,13 @@ fn main() {
     if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
         println!("cargo:rerun-if-changed={dir}/HEAD");
         let head_ref = git(&["symbolic-ref", "-q", "HEAD"]);
-        for file in [Some("HEAD".to_owned()), head_ref, Some("packed-refs".to_owned())]
-            .into_iter()
-            .flatten()
+        for file in [
+            Some("HEAD".to_owned()),
+            head_ref,
+            Some("packed-refs".to_owned()),
+        ]
+        .into_iter()
+        .flatten()
         {
             // A path that does not exist would rerun the script on every build.
             let path = format!("{dir}/{file}");

@@ -49,7 +49,10 @@ pub(crate) fn with_skipped_field(function_name: &str, mut fields: Vec<FieldRef>)
 }
 
 /// Splits a serialised state into the family's columns and the skipped-row counts.
-fn split_skipped<'a>(function: &str, values: &'a [ArrayRef]) -> Result<(&'a [ArrayRef], &'a UInt64Array)> {
+fn split_skipped<'a>(
+    function: &str,
+    values: &'a [ArrayRef],
+) -> Result<(&'a [ArrayRef], &'a UInt64Array)> {
     let Some((last, family)) = values.split_last() else {
         return exec_err!("{function}: empty state");
     };
@@ -86,6 +89,11 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
     /// Where the function's warnings go, and the expression they name.
     fn sink(&self) -> &WarningSink;
     fn expression(&self) -> &str;
+
+    /// Reports `rows` skipped for NULL arguments (at evaluation, after every merge).
+    fn report_skipped(&self, rows: u64) {
+        self.sink().add_skipped(self.expression(), rows);
+    }
 
     /// Adds input rows: row `i` goes to `states[groups[i]]`; `filter` is the FILTER clause.
     /// A row skipped for a NULL argument adds one to `skipped[groups[i]]` instead (see
@@ -137,8 +145,7 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
 
 /// Reports the skipped rows of the groups being evaluated.
 fn report_skipped<O: StateOps>(ops: &O, skipped: &[u64]) {
-    let total: u64 = skipped.iter().sum();
-    ops.sink().add_skipped(ops.expression(), total);
+    ops.report_skipped(skipped.iter().sum());
 }
 
 /// The family's serialised states followed by the skipped-row counts.
@@ -371,7 +378,9 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
     ) -> Result<Vec<ArrayRef>> {
         guarded(self.ops.function(), "convert_to_state", || {
             let mut skipped = vec![0; values.first().map_or(0, |v| v.len())];
-            let mut columns = self.ops.convert_to_state(values, opt_filter, &mut skipped)?;
+            let mut columns = self
+                .ops
+                .convert_to_state(values, opt_filter, &mut skipped)?;
             columns.push(Arc::new(UInt64Array::from(skipped)));
             Ok(columns)
         })

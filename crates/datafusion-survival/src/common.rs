@@ -110,6 +110,47 @@ impl WarningSink {
     }
 }
 
+/// What a [`WarningSink`] holds, taken out to be moved to another process (a cluster worker
+/// hands the warnings of the aggregates it evaluated to its coordinator).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WarningParts {
+    /// Rows skipped for a NULL argument, per aggregate expression.
+    pub skipped: Vec<(String, u64)>,
+    pub messages: Vec<String>,
+    /// Warnings that did not fit.
+    pub dropped: u64,
+}
+
+impl WarningSink {
+    /// Takes everything recorded so far, unformatted.
+    pub fn take_parts(&self) -> WarningParts {
+        let Ok(mut s) = self.0.lock() else {
+            return WarningParts::default();
+        };
+        WarningParts {
+            skipped: std::mem::take(&mut s.skipped),
+            messages: std::mem::take(&mut s.messages),
+            dropped: std::mem::take(&mut s.dropped),
+        }
+    }
+
+    /// Records `parts` as if they had been recorded here: skipped rows add up per expression,
+    /// a message already recorded is not repeated.
+    pub fn absorb(&self, parts: WarningParts) {
+        for (expression, rows) in parts.skipped {
+            self.add_skipped(&expression, rows);
+        }
+        for message in parts.messages {
+            self.push(message);
+        }
+        if parts.dropped > 0 {
+            if let Ok(mut s) = self.0.lock() {
+                s.dropped += parts.dropped;
+            }
+        }
+    }
+}
+
 impl fmt::Debug for WarningSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WarningSink")

@@ -89,13 +89,16 @@ pub struct KmShared {
     /// The functions sharing the state, each with the number of option arguments it takes
     /// after (time, event); their options follow one another after (time, event).
     members: Vec<(Arc<AggregateUDF>, usize)>,
+    /// The members' display names (what their warnings name).
+    member_names: Vec<String>,
 }
 
 impl KmShared {
-    fn new(members: Vec<(Arc<AggregateUDF>, usize)>) -> Self {
+    fn new(members: Vec<(Arc<AggregateUDF>, usize)>, member_names: Vec<String>) -> Self {
         KmShared {
             signature: Signature::variadic_any(Volatility::Immutable),
             members,
+            member_names,
         }
     }
 
@@ -172,6 +175,7 @@ impl KmShared {
             expression: args.name.to_owned(),
             sink: first.sink.clone(),
             evaluator: Arc::new(evaluator),
+            members: self.member_names.clone(),
         })
     }
 }
@@ -304,15 +308,15 @@ impl OptimizerRule for ShareKaplanMeierState {
                 args.extend(call.params.args[2..].iter().cloned());
                 members.push((Arc::clone(&call.func), call.params.args.len() - 2));
             }
-            let name = set
-                .iter()
-                .map(|&j| output_name(j))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let member_names: Vec<String> = set.iter().map(|&j| output_name(j)).collect();
+            let name = member_names.join(", ");
             for (i, &j) in set.iter().enumerate() {
                 replaced[j] = Some((name.clone(), format!("f{i}")));
             }
-            let udaf = Arc::new(AggregateUDF::new_from_impl(KmShared::new(members)));
+            let udaf = Arc::new(AggregateUDF::new_from_impl(KmShared::new(
+                members,
+                member_names,
+            )));
             shared_exprs.push(
                 Expr::AggregateFunction(AggregateFunction::new_udf(
                     udaf,

@@ -52,7 +52,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl};
 use datafusion::prelude::SessionContext;
 
-pub use common::WarningSink;
+pub use common::{WarningParts, WarningSink};
 
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster
 /// workers and their coordinator) must agree on it; it changes whenever a state field is

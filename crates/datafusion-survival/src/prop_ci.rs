@@ -133,18 +133,21 @@ impl AggregateUDFImpl for PropCi {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(with_skipped_field(args.name, vec![
-            Arc::new(Field::new(
-                format_state_name(args.name, "n"),
-                DataType::UInt64,
-                true,
-            )),
-            Arc::new(Field::new(
-                format_state_name(args.name, "x"),
-                DataType::UInt64,
-                true,
-            )),
-        ]))
+        Ok(with_skipped_field(
+            args.name,
+            vec![
+                Arc::new(Field::new(
+                    format_state_name(args.name, "n"),
+                    DataType::UInt64,
+                    true,
+                )),
+                Arc::new(Field::new(
+                    format_state_name(args.name, "x"),
+                    DataType::UInt64,
+                    true,
+                )),
+            ],
+        ))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {

@@ -196,6 +196,10 @@ pub(crate) struct KmCall {
     pub expression: String,
     pub sink: WarningSink,
     pub evaluator: Arc<dyn KmEvaluator>,
+    /// For a state shared by several functions (`km_shared`): their display names, so each
+    /// reports its skipped rows as it would alone (and as on a cluster, where nothing is
+    /// shared).
+    pub members: Vec<String>,
 }
 
 impl KmCall {
@@ -210,6 +214,7 @@ impl KmCall {
             expression: args.name.to_owned(),
             sink: sink.clone(),
             evaluator,
+            members: vec![],
         }
     }
 }
@@ -225,14 +230,7 @@ impl StateOps for KmCall {
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
-        update_groups(
-            self.function,
-            states,
-            skipped,
-            values,
-            groups,
-            filter,
-        )
+        update_groups(self.function, states, skipped, values, groups, filter)
     }
 
     fn merge(
@@ -254,6 +252,15 @@ impl StateOps for KmCall {
 
     fn expression(&self) -> &str {
         &self.expression
+    }
+
+    fn report_skipped(&self, rows: u64) {
+        if self.members.is_empty() {
+            self.sink.add_skipped(&self.expression, rows);
+        }
+        for member in &self.members {
+            self.sink.add_skipped(member, rows);
+        }
     }
 
     fn emit(&self, states: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {

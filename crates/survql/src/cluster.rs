@@ -17,20 +17,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use datafusion::arrow::array::{RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::{exec_datafusion_err, exec_err, plan_err, DataFusionError, Result};
+use datafusion::datasource::memory::MemorySourceConfig;
+use datafusion::datasource::physical_plan::{FileGroup, FileGroupPartitioner, FileScanConfig};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder};
-use datafusion::datasource::memory::MemorySourceConfig;
-use datafusion::datasource::source::DataSourceExec;
-use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::SessionContext;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use datafusion::prelude::{DataFrame, SessionContext};
 use datafusion_distributed::grpc::{create_worker_client, BoxCloneSyncChannel};
 use datafusion_distributed::{
-    ChannelResolver, DistributedExec, DistributedExt, GetWorkerInfoRequest,
-    SessionStateBuilderExt, Worker, WorkerChannel, WorkerQueryContext, WorkerResolver,
+    ChannelResolver, DistributedExec, DistributedExt, DistributedLeafExec, GetWorkerInfoRequest,
+    ScaleUpLeafNodeEvent, ScaleUpLeafNodeEventResponse, SessionStateBuilderExt, Worker,
+    WorkerChannel, WorkerQueryContext, WorkerResolver,
 };
 use datafusion_survival::WarningSink;
-use tonic::transport::{Endpoint, Server};
+
+use crate::worker_warnings;
+use tonic::codegen::http::{HeaderMap, HeaderValue};
+use tonic::transport::{Channel, Endpoint, Server};
 use url::Url;
 
 /// What every process of a cluster must agree on: the survql version, the layout version of
@@ -79,6 +87,7 @@ pub async fn run_worker(
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
         .add_service(worker.into_worker_server())
+        .add_service(worker_warnings::WarningsServer)
         .serve_with_incoming_shutdown(incoming, shutdown_signal())
         .await
         .map_err(|e| exec_datafusion_err!("survql worker on {addr}: {e}"))
@@ -101,11 +110,16 @@ async fn shutdown_signal() {
 }
 
 /// The session a worker runs each task in: DataFusion's defaults plus every survql function
-/// (registered on top: `with_aggregate_functions` would replace the built-ins). Warnings are
-/// not reported here: the skipped-row counts travel in the states to the coordinator.
+/// (registered on top: `with_aggregate_functions` would replace the built-ins). Their warnings
+/// go to the sink of the coordinator session the task belongs to, which takes them after the
+/// query (see [`worker_warnings`]); skipped-row counts mostly travel in the states instead.
 async fn worker_session(ctx: WorkerQueryContext) -> Result<SessionState> {
+    let sink = match ctx.headers.get(worker_warnings::SESSION_HEADER) {
+        Some(session) => worker_warnings::sink_for(session.to_str().unwrap_or_default()),
+        None => WarningSink::default(),
+    };
     let mut state = ctx.builder.build();
-    for udaf in datafusion_survival::all_functions_with_warnings(&WarningSink::default()) {
+    for udaf in datafusion_survival::all_functions_with_warnings(&sink) {
         state.register_udaf(udaf)?;
     }
     Ok(state)
@@ -149,10 +163,10 @@ impl WorkerResolver for Workers {
 /// Connections to workers with a connect timeout and HTTP/2 keep-alive (the default resolver
 /// has neither, so a worker that vanishes without closing its socket would hang a query).
 #[derive(Clone, Default)]
-pub struct Channels(Arc<Mutex<HashMap<Url, BoxCloneSyncChannel>>>);
+pub struct Channels(Arc<Mutex<HashMap<Url, Channel>>>);
 
 impl Channels {
-    async fn channel(&self, url: &Url) -> Result<BoxCloneSyncChannel> {
+    async fn channel(&self, url: &Url) -> Result<Channel> {
         if let Some(c) = self.0.lock().ok().and_then(|m| m.get(url).cloned()) {
             return Ok(c);
         }
@@ -169,7 +183,6 @@ impl Channels {
                 error_chain(&e)
             )
         })?;
-        let channel = BoxCloneSyncChannel::new(channel);
         if let Ok(mut m) = self.0.lock() {
             m.insert(url.clone(), channel.clone());
         }
@@ -183,7 +196,8 @@ impl ChannelResolver for Channels {
         &self,
         url: &Url,
     ) -> Result<Box<dyn WorkerChannel>, DataFusionError> {
-        Ok(create_worker_client(self.channel(url).await?))
+        let channel = BoxCloneSyncChannel::new(self.channel(url).await?);
+        Ok(create_worker_client(channel))
     }
 }
 
@@ -207,45 +221,94 @@ pub async fn check_workers(channels: &Channels, urls: &[Url]) -> Result<()> {
     let expected = build_version();
     for url in urls {
         let channel = channels.channel(url).await?;
-        let mut client = create_worker_client(channel);
-        let info = tokio::time::timeout(CONNECT_TIMEOUT, client.get_worker_info(GetWorkerInfoRequest {}))
-            .await
-            .map_err(|_| exec_datafusion_err!("survql worker {url} did not answer within {CONNECT_TIMEOUT:?}"))?
-            .map_err(|e| exec_datafusion_err!("survql worker {url} did not answer: {e}"))?;
+        let mut client = create_worker_client(BoxCloneSyncChannel::new(channel));
+        let info = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            client.get_worker_info(GetWorkerInfoRequest {}),
+        )
+        .await
+        .map_err(|_| {
+            exec_datafusion_err!("survql worker {url} did not answer within {CONNECT_TIMEOUT:?}")
+        })?
+        .map_err(|e| exec_datafusion_err!("survql worker {url} did not answer: {e}"))?;
         if info.version != expected {
             return exec_err!(
                 "survql worker {url} runs a different build ({}) from this process ({expected}); \
                  every process of a cluster must run the same survql build, because the \
                  aggregate states they exchange must have the same layout",
-                if info.version.is_empty() { "no version reported" } else { info.version.as_str() }
+                if info.version.is_empty() {
+                    "no version reported"
+                } else {
+                    info.version.as_str()
+                }
             );
         }
     }
     Ok(())
 }
 
-/// A session like `local` (same tables, functions, settings and memory pool) whose queries
-/// are planned across `urls`, after checking each worker answers with this build.
-pub async fn distributed_context(local: &SessionContext, urls: &[Url]) -> Result<SessionContext> {
-    let channels = Channels::default();
-    check_workers(&channels, urls).await?;
-    let mut state = local.state();
-    state.remove_optimizer_rule(datafusion_survival::km_shared::RULE_NAME);
-    let mut builder = SessionStateBuilder::new_from_existing(state)
-        .with_distributed_worker_resolver(Workers(urls.to_vec()))
-        .with_distributed_channel_resolver(channels)
-        .with_distributed_planner();
-    if let Some(config) = builder.config() {
-        // Final aggregation in the coordinator: results are evaluated (and warnings
-        // reported) where the user is; the partial states are per-time counts.
-        config.options_mut().optimizer.repartition_aggregations = false;
+/// A session connected to workers: its queries are planned across them.
+pub struct Cluster {
+    /// A session like the local one (same tables, functions, settings and memory pool) whose
+    /// queries are planned across `urls`.
+    pub ctx: SessionContext,
+    pub urls: Vec<Url>,
+    channels: Channels,
+    /// Sent with every task, so workers can hand back the warnings of this session's tasks.
+    session_id: String,
+}
+
+impl Cluster {
+    /// Checks each worker answers with this build, then plans `local`'s queries across them.
+    pub async fn connect(local: &SessionContext, urls: Vec<Url>) -> Result<Cluster> {
+        let channels = Channels::default();
+        check_workers(&channels, &urls).await?;
+        let session_id = worker_warnings::new_session_id();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            worker_warnings::SESSION_HEADER,
+            HeaderValue::from_str(&session_id)
+                .map_err(|e| exec_datafusion_err!("session id {session_id}: {e}"))?,
+        );
+        let mut builder = SessionStateBuilder::new_from_existing(local.state())
+            .with_distributed_worker_resolver(Workers(urls.clone()))
+            .with_distributed_channel_resolver(channels.clone())
+            .with_distributed_planner()
+            .with_distributed_scale_up_leaf_node_handler(even_file_scan_tasks)
+            .with_distributed_passthrough_headers(headers)?;
+        if let Some(config) = builder.config() {
+            // Final aggregation in the coordinator where the plan allows it: results are
+            // evaluated where the user is; the partial states are per-time counts.
+            config.options_mut().optimizer.repartition_aggregations = false;
+        }
+        let ctx = SessionContext::new_with_state(builder.build());
+        ctx.remove_optimizer_rule(datafusion_survival::km_shared::RULE_NAME);
+        Ok(Cluster {
+            ctx,
+            urls,
+            channels,
+            session_id,
+        })
     }
-    Ok(SessionContext::new_with_state(builder.build()))
+
+    /// Moves the warnings of aggregates the workers evaluated for this session into `sink`
+    /// (call after each query; a worker that does not answer is skipped).
+    pub async fn take_worker_warnings(&self, sink: &WarningSink) {
+        for url in &self.urls {
+            let Ok(channel) = self.channels.channel(url).await else {
+                continue;
+            };
+            let take = worker_warnings::take_from(channel, &self.session_id);
+            if let Ok(Ok(parts)) = tokio::time::timeout(PROBE_TIMEOUT, take).await {
+                sink.absorb(parts);
+            }
+        }
+    }
 }
 
 /// Whether a physical plan runs (in part) on workers.
 pub fn is_distributed(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    if plan.as_any().downcast_ref::<DistributedExec>().is_some() {
+    if plan.is::<DistributedExec>() {
         return true;
     }
     plan.children().iter().any(|c| is_distributed(c))
@@ -253,10 +316,9 @@ pub fn is_distributed(plan: &Arc<dyn ExecutionPlan>) -> bool {
 
 /// Whether a plan reads an in-memory table (one workers cannot read).
 pub fn reads_memory_table(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    if let Some(source) = plan.as_any().downcast_ref::<DataSourceExec>() {
+    if let Some(source) = plan.downcast_ref::<DataSourceExec>() {
         if source
             .data_source()
-            .as_any()
             .downcast_ref::<MemorySourceConfig>()
             .is_some()
         {
@@ -264,4 +326,133 @@ pub fn reads_memory_table(plan: &Arc<dyn ExecutionPlan>) -> bool {
         }
     }
     plan.children().iter().any(|c| reads_memory_table(c))
+}
+
+/// `EXPLAIN query` in cluster mode. DataFusion's EXPLAIN shows the single-process physical
+/// plan (the distributed planner runs after it); this shows the optimized logical plan and the
+/// distributed plan (stages, tasks, network boundaries) the query would run with. `None` for
+/// any other statement (and for EXPLAIN VERBOSE / ANALYZE, which DataFusion handles).
+pub async fn explain_distributed(
+    ctx: &SessionContext,
+    df: &DataFrame,
+) -> Result<Option<RecordBatch>> {
+    let LogicalPlan::Explain(explain) = df.logical_plan() else {
+        return Ok(None);
+    };
+    if explain.verbose {
+        return Ok(None);
+    }
+    let inner = DataFrame::new(ctx.state(), explain.plan.as_ref().clone());
+    let logical = inner
+        .clone()
+        .into_optimized_plan()?
+        .display_indent()
+        .to_string();
+    let physical = inner.create_physical_plan().await?;
+    let label = if is_distributed(&physical) {
+        "distributed_plan"
+    } else {
+        "physical_plan"
+    };
+    let shown = datafusion_distributed::display_plan_ascii(physical.as_ref(), false);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("plan_type", DataType::Utf8, false),
+        Field::new("plan", DataType::Utf8, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from(vec!["logical_plan", label])),
+            Arc::new(StringArray::from(vec![logical, shown])),
+        ],
+    )?;
+    Ok(Some(batch))
+}
+
+/// How long a worker may take to answer the health check after a failed query.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A query that failed in cluster mode: if some workers no longer answer (killed, machine
+/// down, network cut), says which, since the transport error itself names none.
+pub async fn explain_failure(urls: &[Url], error: DataFusionError) -> DataFusionError {
+    let mut gone = vec![];
+    for url in urls {
+        let probe = async {
+            let endpoint = Endpoint::from_shared(url.to_string()).ok()?;
+            let channel = endpoint
+                .connect_timeout(PROBE_TIMEOUT)
+                .connect()
+                .await
+                .ok()?;
+            let mut client = create_worker_client(BoxCloneSyncChannel::new(channel));
+            client.get_worker_info(GetWorkerInfoRequest {}).await.ok()
+        };
+        let answered = tokio::time::timeout(PROBE_TIMEOUT, probe)
+            .await
+            .ok()
+            .flatten();
+        if answered.is_none() {
+            gone.push(url.to_string());
+        }
+    }
+    if gone.is_empty() {
+        return error;
+    }
+    exec_datafusion_err!(
+        "the query failed because survql worker(s) {} stopped answering; restart them, or \
+         continue without them (\\workers URL,... with the others, \\workers off for this \
+         process). Cause: {error}",
+        gone.join(", ")
+    )
+}
+
+/// Splits a Parquet/CSV scan into per-task variants. datafusion-distributed 4.0.0's own
+/// handler can give tasks different numbers of file groups (5 small files over 3 tasks of 2
+/// partitions: groups 2, 2, 1), which its planner then rejects with "Different partition count
+/// where provided in two different variants of DistributedLeafExec". Same split, with every
+/// task padded to the same number of file groups (an empty group reads nothing).
+fn even_file_scan_tasks(ev: ScaleUpLeafNodeEvent) -> Option<Result<ScaleUpLeafNodeEventResponse>> {
+    let source = ev.plan.downcast_ref::<DataSourceExec>()?;
+    let file_scan = source.data_source().downcast_ref::<FileScanConfig>()?;
+    let tasks = ev.task_count.max(1);
+    let slots = ev.plan.output_partitioning().partition_count() * tasks;
+    let groups: Vec<FileGroup> = if file_scan.output_partitioning.is_some() {
+        // Partitioned files keep their grouping: deal the files round robin.
+        let mut groups = vec![vec![]; slots];
+        let files = file_scan.file_groups.iter().flat_map(|g| g.iter().cloned());
+        for (i, file) in files.enumerate() {
+            groups[i % slots].push(file);
+        }
+        groups.into_iter().map(FileGroup::new).collect()
+    } else {
+        FileGroupPartitioner::new()
+            .with_target_partitions(slots)
+            .with_repartition_file_min_size(0)
+            .with_preserve_order_within_groups(!file_scan.output_ordering.is_empty())
+            .repartition_file_groups(&file_scan.file_groups)
+            .unwrap_or_else(|| file_scan.file_groups.clone())
+    };
+    let mut template = file_scan.clone();
+    template.file_groups.clear();
+    let mut scans = vec![template; tasks];
+    for (i, group) in groups.into_iter().enumerate() {
+        scans[i % tasks].file_groups.push(group);
+    }
+    let width = scans
+        .iter()
+        .map(|s| s.file_groups.len())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    for scan in &mut scans {
+        scan.file_groups
+            .resize_with(width, || FileGroup::new(vec![]));
+    }
+    let variants = scans
+        .into_iter()
+        .map(|scan| DataSourceExec::from_data_source(scan) as Arc<dyn ExecutionPlan>);
+    Some(
+        DistributedLeafExec::try_new(Arc::clone(ev.plan), variants)
+            .map(|leaf| ScaleUpLeafNodeEventResponse::new(Arc::new(leaf))),
+    )
 }

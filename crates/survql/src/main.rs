@@ -8,6 +8,7 @@ mod repl;
 mod runner;
 mod script;
 mod session;
+mod worker_warnings;
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;

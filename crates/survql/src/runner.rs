@@ -132,9 +132,14 @@ impl App {
     pub async fn execute(&self, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         let ctx = &self.session.ctx;
         let df = ctx.sql(sql).await?;
+        if self.session.cluster.is_some() {
+            if let Some(batch) = crate::cluster::explain_distributed(ctx, &df).await? {
+                return Ok((batch.schema(), vec![batch]));
+            }
+        }
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let plan = df.create_physical_plan().await?;
-        if !self.session.workers.is_empty()
+        if self.session.cluster.is_some()
             && !crate::cluster::is_distributed(&plan)
             && crate::cluster::reads_memory_table(&plan)
         {
@@ -172,6 +177,17 @@ impl App {
                 let _ = tokio::signal::ctrl_c().await;
             } else {
                 std::future::pending::<()>().await;
+            }
+        };
+        let run = async {
+            let result = run.await;
+            let Some(cluster) = &self.session.cluster else {
+                return result;
+            };
+            cluster.take_worker_warnings(&self.session.warnings).await;
+            match result {
+                Err(e) => Err(crate::cluster::explain_failure(&cluster.urls, e).await),
+                ok => ok,
             }
         };
         tokio::select! {
@@ -269,13 +285,20 @@ impl App {
     async fn workers_command(&mut self, arg: &str) -> Result<()> {
         match arg {
             "" => {
-                let text = if self.session.workers.is_empty() {
-                    "Queries run in this process (\\workers URL[,URL...] to use a cluster).\n"
-                        .to_owned()
-                } else {
-                    let urls: Vec<String> =
-                        self.session.workers.iter().map(|u| u.to_string()).collect();
-                    format!("Queries run across {} worker(s): {}\n", urls.len(), urls.join(", "))
+                let text = match &self.session.cluster {
+                    None => {
+                        "Queries run in this process (\\workers URL[,URL...] to use a cluster).\n"
+                            .to_owned()
+                    }
+                    Some(cluster) => {
+                        let urls: Vec<String> =
+                            cluster.urls.iter().map(|u| u.to_string()).collect();
+                        format!(
+                            "Queries run across {} worker(s): {}\n",
+                            urls.len(),
+                            urls.join(", ")
+                        )
+                    }
                 };
                 self.emit(&text)?;
             }

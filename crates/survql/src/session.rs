@@ -18,6 +18,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
 };
+use datafusion_distributed::DistributedExt;
 use datafusion_survival::WarningSink;
 use std::num::NonZeroUsize;
 
@@ -31,8 +32,8 @@ pub struct Session {
     pub warnings: WarningSink,
     /// The single-process session (tables and settings are shared with `ctx`'s catalog).
     local: SessionContext,
-    /// The workers queries run on (`--workers`, `\workers`); empty: this process only.
-    pub workers: Vec<url::Url>,
+    /// The workers queries run on (`--workers`, `\workers`); `None`: this process only.
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 /// How much memory and temporary disk the queries of a session may use.
@@ -50,9 +51,15 @@ impl Session {
     /// the limit (and cannot spill) fails with DataFusion's "Resources exhausted" error,
     /// naming the largest consumers, instead of the process being killed.
     pub fn with_limits(limits: ResourceLimits) -> Result<Session> {
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .with_create_default_catalog_and_schema(true);
+        let config =
+            SessionConfig::new()
+                .with_information_schema(true)
+                .with_create_default_catalog_and_schema(true)
+                // `SET distributed.*` is valid in every session, so a script tuned for a cluster
+                // runs unchanged in one process (where the settings have no effect).
+                .with_distributed_option_extension(
+                    datafusion_distributed::DistributedConfig::default(),
+                );
         let mut ctx = SessionContext::new_with_config_rt(config, runtime_env(limits)?);
         let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
         datafusion_survival::register_optimizer_rules(&ctx);
@@ -61,25 +68,24 @@ impl Session {
             local: ctx.clone(),
             ctx,
             warnings,
-            workers: vec![],
+            cluster: None,
         })
     }
 
     /// Runs the following queries across `urls` (after checking that each worker answers
     /// and runs this build); tables stay registered.
     pub async fn connect_workers(&mut self, urls: Vec<url::Url>) -> Result<()> {
-        self.ctx = crate::cluster::distributed_context(&self.local, &urls).await?;
-        self.workers = urls;
+        let cluster = crate::cluster::Cluster::connect(&self.local, urls).await?;
+        self.ctx = cluster.ctx.clone();
+        self.cluster = Some(cluster);
         Ok(())
     }
 
     /// Runs the following queries in this process only.
     pub fn disconnect_workers(&mut self) {
         self.ctx = self.local.clone();
-        self.workers.clear();
+        self.cluster = None;
     }
-
-
 
     /// Registers each path as a table: files by stem, directories of Parquet by their name.
     pub async fn register_paths(&self, paths: &[PathBuf]) -> Result<Vec<String>> {
@@ -116,7 +122,7 @@ impl Session {
 /// exhausted" error, naming the largest consumers, instead of the process being killed.
 pub fn runtime_env(limits: ResourceLimits) -> Result<Arc<RuntimeEnv>> {
     let mut runtime = RuntimeEnvBuilder::new();
-        if let Some(bytes) = limits.memory {
+    if let Some(bytes) = limits.memory {
         let pool = GreedyMemoryPool::new(bytes);
         let tracked = NonZeroUsize::new(5).map(|top| TrackConsumersPool::new(pool, top));
         if let Some(tracked) = tracked {

@@ -53,6 +53,9 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
     a == b || (a - b).abs() <= tol * a.abs().max(b.abs())
 }
 
+#[path = "cli/cluster.rs"]
+mod cluster;
+
 mod non_interactive {
     use super::*;
 
