@@ -371,7 +371,7 @@ fn a_worker_killed_during_a_query_fails_it_naming_the_worker() {
     let slow = format!(
         "{SMALL_TASKS} SELECT km_median(a.time, a.event) FROM cohort a JOIN cohort b ON a.event = b.event"
     );
-    let mut query = survql()
+    let query = survql()
         .args(["--workers", &urls, "-t", &cohort, "-c", &slow])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
