@@ -163,6 +163,26 @@ fn every_family_gives_the_single_process_result_and_warnings() {
         "{}",
         stderr(&cluster)
     );
+    // Final aggregation on the workers too (hash-partitioned by group, the knob for very many
+    // groups): the same results, and the warnings of the aggregates the workers evaluated
+    // come back to the coordinator.
+    let on_workers = format!(
+        "SET datafusion.optimizer.repartition_aggregations = true;\n{script}"
+    );
+    let partitioned = run(&[
+        "--workers", &urls, "--format", "json", "-t", &cohort, "-c", &on_workers,
+    ]);
+    assert!(partitioned.status.success(), "{}", stderr(&partitioned));
+    assert_eq!(stdout(&partitioned), stdout(&local));
+    assert_eq!(warnings(&partitioned), warnings(&local));
+    let explain = run(&[
+        "--workers", &urls, "--format", "csv", "-t", &cohort, "-c",
+        &format!("SET datafusion.optimizer.repartition_aggregations = true; {SMALL_TASKS} \
+                  EXPLAIN SELECT grp, km_median(time, event) FROM cohort GROUP BY grp"),
+    ]);
+    assert!(stdout(&explain).contains("NetworkShuffleExec"), "{}", stdout(&explain));
+    assert!(stdout(&explain).contains("AggregateExec: mode=FinalPartitioned"), "{}", stdout(&explain));
+
     // The results are real: 8 statements' worth of rows, KM curves with many times.
     let text = stdout(&cluster);
     assert!(text.matches("\"p_value\"").count() >= 5, "{text}");
