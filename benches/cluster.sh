@@ -27,6 +27,7 @@ fi
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
+    local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
@@ -34,20 +35,22 @@ trap cleanup EXIT
 
 # starts WORKERS workers on free ports of 127.0.0.1; sets URLS and PIDS
 start_workers() {
+    local w
     PIDS=()
     URLS=""
-    for i in $(seq 1 "$WORKERS"); do
-        "$BIN" worker --listen 127.0.0.1:0 > "$TMP/worker$i.log" 2>&1 &
+    for w in $(seq 1 "$WORKERS"); do
+        "$BIN" worker --listen 127.0.0.1:0 > "$TMP/worker$w.log" 2>&1 &
         PIDS+=($!)
     done
-    for i in $(seq 1 "$WORKERS"); do
-        for _ in $(seq 1 100); do grep -q listening "$TMP/worker$i.log" && break; sleep 0.1; done
-        URLS="${URLS:+$URLS,}$(grep -o 'http://[0-9.:]*' "$TMP/worker$i.log")"
+    for w in $(seq 1 "$WORKERS"); do
+        for _ in $(seq 1 100); do grep -q listening "$TMP/worker$w.log" && break; sleep 0.1; done
+        URLS="${URLS:+$URLS,}$(grep -o 'http://[0-9.:]*' "$TMP/worker$w.log")"
     done
 }
 
 # the workers' peak RSS in MB, space-separated; then stops them
 stop_workers() {
+    local p
     WORKER_RSS=""
     for p in "${PIDS[@]}"; do
         WORKER_RSS="$WORKER_RSS $(( $(awk '/VmHWM/ {print $2}' "/proc/$p/status") / 1024 ))"

@@ -5,9 +5,10 @@
 //! What makes results identical to a single process:
 //! * every survival state merges exactly (counts per time; Cox rows), so where the partial
 //!   aggregation runs does not matter;
-//! * the final aggregation runs in the coordinator (`repartition_aggregations` is off in
-//!   cluster mode), so results are evaluated, and warnings reported, where the user is; the
-//!   skipped-NULL counts travel inside the states;
+//! * the final aggregation runs in the coordinator where the plan allows it
+//!   (`repartition_aggregations` is off in cluster mode), so most results are evaluated where
+//!   the user is; the skipped-NULL counts travel inside the states, and the warnings of
+//!   aggregates a worker did evaluate come back after the query ([`crate::worker_warnings`]);
 //! * the `km_shared` optimizer rule is off: its function carries its configuration in
 //!   memory, which the plan codec of datafusion-distributed 4.0.0 cannot send to a worker
 //!   (apache/datafusion#24830). Its results are identical to the unshared functions.

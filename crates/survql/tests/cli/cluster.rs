@@ -58,6 +58,20 @@ fn warnings(o: &Output) -> Vec<String> {
         .collect()
 }
 
+/// `survql --workers URLS --format FORMAT -t TABLE -c SQL`.
+fn run_on(urls: &str, format: &str, table: &str, sql: &str) -> Output {
+    run(&[
+        "--workers",
+        urls,
+        "--format",
+        format,
+        "-t",
+        table,
+        "-c",
+        sql,
+    ])
+}
+
 /// Three workers and the `--workers` value naming them.
 fn three_workers() -> (Vec<Worker>, String) {
     let workers: Vec<Worker> = (0..3).map(|_| Worker::start(&[])).collect();
@@ -136,16 +150,7 @@ fn every_family_gives_the_single_process_result_and_warnings() {
     let cohort = format!("cohort={}", table("cohort"));
     let local = run(&["--format", "json", "-t", &cohort, "-c", &script]);
     assert!(local.status.success(), "{}", stderr(&local));
-    let cluster = run(&[
-        "--workers",
-        &urls,
-        "--format",
-        "json",
-        "-t",
-        &cohort,
-        "-c",
-        &script,
-    ]);
+    let cluster = run_on(&urls, "json", &cohort, &script);
     assert!(cluster.status.success(), "{}", stderr(&cluster));
     assert_eq!(stdout(&cluster), stdout(&local));
     // The skipped-NULL counts travel in the states: the same warnings, once per function
@@ -166,22 +171,30 @@ fn every_family_gives_the_single_process_result_and_warnings() {
     // Final aggregation on the workers too (hash-partitioned by group, the knob for very many
     // groups): the same results, and the warnings of the aggregates the workers evaluated
     // come back to the coordinator.
-    let on_workers = format!(
-        "SET datafusion.optimizer.repartition_aggregations = true;\n{script}"
-    );
-    let partitioned = run(&[
-        "--workers", &urls, "--format", "json", "-t", &cohort, "-c", &on_workers,
-    ]);
+    let on_workers = format!("SET datafusion.optimizer.repartition_aggregations = true;\n{script}");
+    let partitioned = run_on(&urls, "json", &cohort, &on_workers);
     assert!(partitioned.status.success(), "{}", stderr(&partitioned));
     assert_eq!(stdout(&partitioned), stdout(&local));
     assert_eq!(warnings(&partitioned), warnings(&local));
-    let explain = run(&[
-        "--workers", &urls, "--format", "csv", "-t", &cohort, "-c",
-        &format!("SET datafusion.optimizer.repartition_aggregations = true; {SMALL_TASKS} \
-                  EXPLAIN SELECT grp, km_median(time, event) FROM cohort GROUP BY grp"),
-    ]);
-    assert!(stdout(&explain).contains("NetworkShuffleExec"), "{}", stdout(&explain));
-    assert!(stdout(&explain).contains("AggregateExec: mode=FinalPartitioned"), "{}", stdout(&explain));
+    let explain = run_on(
+        &urls,
+        "csv",
+        &cohort,
+        &format!(
+            "SET datafusion.optimizer.repartition_aggregations = true; {SMALL_TASKS} \
+                  EXPLAIN SELECT grp, km_median(time, event) FROM cohort GROUP BY grp"
+        ),
+    );
+    assert!(
+        stdout(&explain).contains("NetworkShuffleExec"),
+        "{}",
+        stdout(&explain)
+    );
+    assert!(
+        stdout(&explain).contains("AggregateExec: mode=FinalPartitioned"),
+        "{}",
+        stdout(&explain)
+    );
 
     // The results are real: 8 statements' worth of rows, KM curves with many times.
     let text = stdout(&cluster);
@@ -193,19 +206,15 @@ fn every_family_gives_the_single_process_result_and_warnings() {
 fn the_plan_runs_on_the_workers() {
     let (workers, urls) = three_workers();
     let cohort = format!("cohort={}", table("cohort"));
-    let o = run(&[
-        "--workers",
+    let o = run_on(
         &urls,
-        "--format",
         "csv",
-        "-t",
         &cohort,
-        "-c",
         &format!(
             "{SMALL_TASKS} EXPLAIN SELECT grp, km_median(time, event), logrank_p(time, event, sex) \
              FROM cohort GROUP BY grp"
         ),
-    ]);
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let plan = stdout(&o);
     assert!(plan.contains("distributed_plan"), "{plan}");
@@ -218,16 +227,12 @@ fn the_plan_runs_on_the_workers() {
     assert!(head.contains("AggregateExec: mode=Final"), "{plan}");
 
     // EXPLAIN ANALYZE: every worker ran a task.
-    let o = run(&[
-        "--workers",
+    let o = run_on(
         &urls,
-        "--format",
         "csv",
-        "-t",
         &cohort,
-        "-c",
         &format!("{SMALL_TASKS} EXPLAIN ANALYZE SELECT km_median(time, event) FROM cohort"),
-    ]);
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let analyzed = stdout(&o);
     assert!(
