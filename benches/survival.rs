@@ -154,6 +154,18 @@ fn cases(rows: u64) -> Vec<Case> {
             input_rows: rows,
         },
         Case {
+            name: "logrank_gehan",
+            query: "SELECT logrank_weighted_test(time, event, grp, 'gehan') FROM registry".into(),
+            floor: "SELECT grp, time, count(*), sum(event) FROM registry GROUP BY grp, time".into(),
+            input_rows: rows,
+        },
+        Case {
+            name: "logrank_pairwise",
+            query: "SELECT logrank_pairwise(time, event, grp) FROM registry".into(),
+            floor: "SELECT grp, time, count(*), sum(event) FROM registry GROUP BY grp, time".into(),
+            input_rows: rows,
+        },
+        Case {
             name: "logrank_strat",
             query: "SELECT logrank_strat_test(time, event, grp, stratum) FROM registry".into(),
             floor: "SELECT stratum, grp, time, count(*), sum(event) FROM registry GROUP BY stratum, grp, time".into(),

@@ -77,24 +77,31 @@ ORDER BY characteristic, level;
 
 \echo
 \echo ==== Table 2: Overall survival according to characteristics (n = 103) ====
-\echo median OS and 95% CI (log, as R survfit) in months; 3-year survival rate; log-rank p across the levels
+\echo median OS and 95% CI (log, as R survfit) in months; 3-year survival rate; log-rank and Gehan-Breslow (generalised Wilcoxon) p across the levels
 WITH p AS (
   SELECT logrank_p(os_months, died, age_group) AS p_age, logrank_p(os_months, died, sex) AS p_sex,
          logrank_p(os_months, died, origin) AS p_origin, logrank_p(os_months, died, liver) AS p_liver,
          logrank_p(os_months, died, grade) AS p_grade, logrank_p(os_months, died, grade_group) AS p_grade_group,
-         logrank_p(os_months, died, CASE WHEN treatment <> 'supportive' THEN treatment END) AS p_treatment
+         logrank_p(os_months, died, CASE WHEN treatment <> 'supportive' THEN treatment END) AS p_treatment,
+         logrank_weighted_test(os_months, died, age_group, 'gehan')['p_value'] AS g_age,
+         logrank_weighted_test(os_months, died, sex, 'gehan')['p_value'] AS g_sex,
+         logrank_weighted_test(os_months, died, origin, 'gehan')['p_value'] AS g_origin,
+         logrank_weighted_test(os_months, died, liver, 'gehan')['p_value'] AS g_liver,
+         logrank_weighted_test(os_months, died, grade, 'gehan')['p_value'] AS g_grade,
+         logrank_weighted_test(os_months, died, grade_group, 'gehan')['p_value'] AS g_grade_group,
+         logrank_weighted_test(os_months, died, CASE WHEN treatment <> 'supportive' THEN treatment END, 'gehan')['p_value'] AS g_treatment
   FROM net),
 rows AS (
-  SELECT 'Age' AS characteristic, age_group AS level, km_summary(os_months, died) AS s, km_survival(os_months, died, 36)['surv'] AS os_3y, max(p.p_age) AS p FROM net, p GROUP BY age_group
-  UNION ALL SELECT 'Sex', sex, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_sex) FROM net, p GROUP BY sex
-  UNION ALL SELECT 'Origin', origin, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_origin) FROM net, p GROUP BY origin
-  UNION ALL SELECT 'Liver metastasis', liver, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_liver) FROM net, p GROUP BY liver
-  UNION ALL SELECT 'Grade', grade, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_grade) FROM net, p WHERE grade IS NOT NULL GROUP BY grade
-  UNION ALL SELECT 'Grade group', grade_group, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_grade_group) FROM net, p WHERE grade_group IS NOT NULL GROUP BY grade_group
-  UNION ALL SELECT 'Treatment modality', treatment, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_treatment) FROM net, p WHERE treatment <> 'supportive' GROUP BY treatment
+  SELECT 'Age' AS characteristic, age_group AS level, km_summary(os_months, died) AS s, km_survival(os_months, died, 36)['surv'] AS os_3y, max(p.p_age) AS p, max(p.g_age) AS g FROM net, p GROUP BY age_group
+  UNION ALL SELECT 'Sex', sex, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_sex), max(p.g_sex) FROM net, p GROUP BY sex
+  UNION ALL SELECT 'Origin', origin, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_origin), max(p.g_origin) FROM net, p GROUP BY origin
+  UNION ALL SELECT 'Liver metastasis', liver, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_liver), max(p.g_liver) FROM net, p GROUP BY liver
+  UNION ALL SELECT 'Grade', grade, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_grade), max(p.g_grade) FROM net, p WHERE grade IS NOT NULL GROUP BY grade
+  UNION ALL SELECT 'Grade group', grade_group, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_grade_group), max(p.g_grade_group) FROM net, p WHERE grade_group IS NOT NULL GROUP BY grade_group
+  UNION ALL SELECT 'Treatment modality', treatment, km_summary(os_months, died), km_survival(os_months, died, 36)['surv'], max(p.p_treatment), max(p.g_treatment) FROM net, p WHERE treatment <> 'supportive' GROUP BY treatment
 )
 SELECT characteristic, level, s['n'] AS n, s['events'] AS deaths, s['median'] AS median_os,
-       s['lower'] AS lcl, s['upper'] AS ucl, os_3y, p AS logrank_p
+       s['lower'] AS lcl, s['upper'] AS ucl, os_3y, p AS logrank_p, g AS gehan_p
 FROM rows ORDER BY characteristic, level;
 
 \echo

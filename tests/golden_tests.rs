@@ -1,6 +1,7 @@
 //! Group comparisons against R: log-rank family (`survdiff`), proportion confidence intervals
 //! (`binom.test`, `prop.test`), Pearson chi-square (`chisq.test`) and Fisher's exact test
-//! (`fisher.test`), every entry of the golden files, through SQL.
+//! (`fisher.test`), every entry of the golden files, through SQL; the weighted log-rank family
+//! against R (`survdiff(rho =)`) and lifelines (`multivariate_logrank_test(weightings =)`).
 
 use serde_json::Value;
 use survql_suite::{
@@ -278,6 +279,144 @@ async fn check_prop(
     }
 }
 
+/// `logrank_weighted_test` / `logrank_weighted_strat_test` against R's survdiff (G(p, 0):
+/// chisq, p, observed and expected per group) or lifelines (chisq and p; p only where its df,
+/// groups - 1, is R's, groups with expected > 0, - 1).
+async fn check_weighted(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let s = |k: &str| input[k].as_str().map(str::to_owned);
+    let (t, e, g) = (s("time").unwrap(), s("event").unwrap(), s("group").unwrap());
+    let weighting = s("weighting").unwrap();
+    let call = match s("strata") {
+        Some(st) => format!("logrank_weighted_strat_test({t}, {e}, {g}, {st}, '{weighting}')"),
+        None => format!("logrank_weighted_test({t}, {e}, {g}, '{weighting}')"),
+    };
+    let sql = format!("SELECT {call} AS r FROM {table}");
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let r = &rows[0]["r"];
+    if entry.get("error").is_some() {
+        // One group (R: "There is only 1 group") or no events: no test.
+        cmp.num(
+            &format!("{id} chisq"),
+            &r["chisq"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
+        cmp.num(
+            &format!("{id} p"),
+            &r["p_value"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
+        return;
+    }
+    let want = &entry["result"];
+    if want["df"].as_i64().unwrap_or(0) < 1 {
+        cmp.count(&format!("{id} df"), &r["df"], &want["df"]);
+        cmp.num(
+            &format!("{id} chisq"),
+            &r["chisq"],
+            &survql_suite::EXPECT_NULL,
+            TOL,
+        );
+        return;
+    }
+    cmp.num(&format!("{id} chisq"), &r["chisq"], &want["chisq"], TOL);
+    if entry.get("df_differs").is_none() {
+        cmp.count(&format!("{id} df"), &r["df"], &want["df"]);
+        cmp.num(
+            &format!("{id} p"),
+            &r["p_value"],
+            &want["p"],
+            p_tol(&want["p"]),
+        );
+    } else {
+        cmp.count(&format!("{id} df"), &r["df"], &entry["df_differs"]["r"]);
+    }
+    let Some(wg) = want["groups"].as_array() else {
+        return;
+    };
+    let groups = r["groups"].as_array().cloned().unwrap_or_default();
+    if groups.len() != wg.len() {
+        return cmp.fail(format!("{id}: {} groups, want {}", groups.len(), wg.len()));
+    }
+    for (got, w) in groups.iter().zip(wg) {
+        let gid = format!("{id} [{}]", golden_label(&w["group"]));
+        cmp.count(&format!("{gid} n"), &got["n"], &w["n"]);
+        cmp.num(
+            &format!("{gid} observed"),
+            &got["observed"],
+            &w["observed"],
+            TOL,
+        );
+        cmp.num(
+            &format!("{gid} expected"),
+            &got["expected"],
+            &w["expected"],
+            TOL,
+        );
+    }
+}
+
+/// `logrank_pairwise` against survminer's `pairwise_survdiff` (each pair's survdiff chisq,
+/// its p, and the adjusted p).
+async fn check_pairwise(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let s = |k: &str| input[k].as_str().unwrap().to_owned();
+    let (t, e, g, adjust) = (s("time"), s("event"), s("group"), s("p_adjust"));
+    let rho = input["rho"].as_f64().unwrap();
+    let sql =
+        format!("SELECT logrank_pairwise({t}, {e}, {g}, '{adjust}', {rho}) AS r FROM {table}");
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let got = rows[0]["r"].as_array().cloned().unwrap_or_default();
+    let want = entry["result"]["pairs"].as_array().unwrap();
+    if got.len() != want.len() {
+        return cmp.fail(format!("{id}: {} pairs, want {}", got.len(), want.len()));
+    }
+    for (pair, w) in got.iter().zip(want) {
+        let pid = format!("{id} [{} vs {}]", w["grp1"], w["grp2"]);
+        if pair["grp1"] != w["grp1"] || pair["grp2"] != w["grp2"] {
+            cmp.fail(format!(
+                "{pid}: pair order: got {} vs {}",
+                pair["grp1"], pair["grp2"]
+            ));
+        }
+        cmp.num(&format!("{pid} chisq"), &pair["chisq"], &w["chisq"], TOL);
+        cmp.num(
+            &format!("{pid} p"),
+            &pair["p_value"],
+            &w["p"],
+            p_tol(&w["p"]),
+        );
+        cmp.num(
+            &format!("{pid} p adjusted"),
+            &pair["p_adjusted"],
+            &w["p_adjusted"],
+            p_tol(&w["p_adjusted"]),
+        );
+    }
+}
+
 async fn check_entry(
     ctx: &datafusion::prelude::SessionContext,
     table: &str,
@@ -289,6 +428,8 @@ async fn check_entry(
         "logrank" => check_logrank(ctx, table, entry, cmp, label).await,
         "chisq" | "fisher" => check_table(ctx, table, entry, cmp, label).await,
         "prop_ci" => check_prop(ctx, table, entry, cmp, label).await,
+        "logrank_weighted" => check_weighted(ctx, table, entry, cmp, label).await,
+        "logrank_pairwise" => check_pairwise(ctx, table, entry, cmp, label).await,
         _ => return false,
     }
     true

@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 18] = [
+const CALLS: [&str; 21] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -241,6 +241,9 @@ const CALLS: [&str; 18] = [
     "logrank_test(t, e, g, 1)",
     "logrank_p(t, e, g)",
     "logrank_strat_test(t, e, g, s)",
+    "logrank_weighted_test(t, e, g, 'tarone-ware')",
+    "logrank_weighted_strat_test(t, e, g, s, 'peto')",
+    "logrank_pairwise(t, e, g, 'BH')",
     "prop_ci(x2, 'wilson')",
     "chisq_test(g, s)",
     "fisher_test(e, x2)",

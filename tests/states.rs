@@ -162,11 +162,15 @@ fn accumulator_states_are_interchangeable() {
             "km_survival" => Some(ScalarValue::Float64(Some(10.0))),
             "km_rmst" => Some(ScalarValue::Float64(Some(20.0))),
             "logrank_strat_test" => Some(ScalarValue::Float64(Some(1.0))),
+            "logrank_weighted_test" => Some(ScalarValue::Utf8(Some("gehan".into()))),
+            "logrank_weighted_strat_test" => Some(ScalarValue::Utf8(Some("fh(1,2)".into()))),
             _ => None,
         };
         let cols: &[usize] = match f.name() {
-            "logrank_test" | "logrank_p" => &[0, 1, 2],
-            "logrank_strat_test" => &[0, 1, 2, 3],
+            "logrank_test" | "logrank_p" | "logrank_weighted_test" | "logrank_pairwise" => {
+                &[0, 1, 2]
+            }
+            "logrank_strat_test" | "logrank_weighted_strat_test" => &[0, 1, 2, 3],
             "prop_ci" => &[1],
             "chisq_test" | "fisher_test" => &[2, 3],
             "cox_ph" | "cox_zph" => &[0, 1, 2],

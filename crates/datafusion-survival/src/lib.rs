@@ -40,8 +40,11 @@ pub mod km_shared;
 pub mod km_summary;
 pub mod km_survival;
 pub mod logrank_p;
+pub mod logrank_pairwise;
 pub mod logrank_strat_test;
 pub mod logrank_test;
+pub mod logrank_weighted_strat_test;
+pub mod logrank_weighted_test;
 pub mod nelson_aalen;
 pub mod prop_ci;
 
@@ -79,6 +82,11 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(logrank_test::LogrankTest::with_warnings(s())),
         udaf(logrank_p::LogrankP::with_warnings(s())),
         udaf(logrank_strat_test::LogrankStratTest::with_warnings(s())),
+        udaf(logrank_weighted_test::LogrankWeightedTest::with_warnings(
+            s(),
+        )),
+        udaf(logrank_weighted_strat_test::LogrankWeightedStratTest::with_warnings(s())),
+        udaf(logrank_pairwise::LogrankPairwise::with_warnings(s())),
         udaf(prop_ci::PropCi::with_warnings(s())),
         udaf(chisq_test::ChisqTest::with_warnings(s())),
         udaf(fisher_test::FisherTest::with_warnings(s())),

@@ -8,6 +8,8 @@ use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 
 use crate::common::{coerce_time_event_labels, doc, WarningSink};
+use survql_stats::Weighting;
+
 use crate::logrank_state::{LogrankCall, LogrankOutput};
 use crate::macros::{logrank_udaf_methods, udaf_constructors};
 
@@ -50,7 +52,14 @@ impl LogrankP {
     }
 
     fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        Ok(LogrankCall::new(NAME, args, &self.sink, false, 0.0, OUTPUT))
+        Ok(LogrankCall::new(
+            NAME,
+            args,
+            &self.sink,
+            false,
+            Weighting::LogRank,
+            OUTPUT,
+        ))
     }
 }
 

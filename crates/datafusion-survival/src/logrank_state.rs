@@ -14,7 +14,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use survql_stats::{survdiff, GroupTimeCount, Survdiff};
+use survql_stats::distributions::pchisq_upper;
+use survql_stats::{p_adjust, survdiff_weighted, GroupTimeCount, PAdjust, Survdiff, Weighting};
 
 use crate::accumulator::StateOps;
 use crate::common::{
@@ -72,9 +73,9 @@ impl LogrankState {
         self.cells.iter().map(|c| c.2.len()).sum()
     }
 
-    /// Runs `survdiff` on the counts; groups in R's factor order (numeric when every label
-    /// is a number, else byte order).
-    fn test(&self, rho: f64) -> (Vec<String>, Survdiff) {
+    /// The group labels and the counts per stratum, groups and strata in R's factor order
+    /// (numeric when every label is a number, else byte order).
+    fn records(&self) -> (Vec<String>, Vec<Vec<GroupTimeCount>>) {
         let order = sorted_label_order(&self.groups.names);
         // rank[group id] = position in the sorted order.
         let mut rank = vec![0usize; order.len()];
@@ -103,8 +104,62 @@ impl LogrankState {
             .iter()
             .map(|&id| self.groups.names[id].to_string())
             .collect();
-        (labels, survdiff(&strata, order.len(), rho))
+        (labels, strata)
     }
+
+    /// Runs `survdiff` on the counts.
+    fn test(&self, weighting: Weighting) -> (Vec<String>, Survdiff) {
+        let (labels, strata) = self.records();
+        let result = survdiff_weighted(&strata, labels.len(), weighting);
+        (labels, result)
+    }
+
+    /// Every pair of groups (i < j in factor order) tested alone, as survminer's
+    /// `pairwise_survdiff`: survdiff on the two groups' rows, p from the chi-square with one
+    /// degree of freedom (chisq 0, p 1, when fewer than two groups have expected events),
+    /// then adjusted over the pairs with `p.adjust`. One pass over the counts for all pairs.
+    fn pairwise(&self, weighting: Weighting, adjust: PAdjust) -> Vec<Pair> {
+        let (labels, strata) = self.records();
+        let mut pairs = vec![];
+        for i in 0..labels.len() {
+            for j in i + 1..labels.len() {
+                let two: Vec<Vec<GroupTimeCount>> = strata
+                    .iter()
+                    .map(|recs| {
+                        recs.iter()
+                            .filter(|r| r.group == i || r.group == j)
+                            .map(|r| GroupTimeCount {
+                                group: usize::from(r.group == j),
+                                ..*r
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let chisq = survdiff_weighted(&two, 2, weighting).chisq.unwrap_or(0.0);
+                pairs.push(Pair {
+                    grp1: labels[i].clone(),
+                    grp2: labels[j].clone(),
+                    chisq,
+                    p_value: pchisq_upper(chisq, 1.0),
+                    p_adjusted: None,
+                });
+            }
+        }
+        let p: Vec<Option<f64>> = pairs.iter().map(|x| finite_or_null(x.p_value)).collect();
+        for (pair, adjusted) in pairs.iter_mut().zip(p_adjust(&p, adjust)) {
+            pair.p_adjusted = adjusted;
+        }
+        pairs
+    }
+}
+
+/// One pair of `logrank_pairwise`.
+struct Pair {
+    grp1: String,
+    grp2: String,
+    chisq: f64,
+    p_value: f64,
+    p_adjusted: Option<f64>,
 }
 
 /// What the function returns.
@@ -114,6 +169,19 @@ pub(crate) enum LogrankOutput {
     Test,
     /// The p-value only.
     PValue,
+    /// LIST<STRUCT<grp1, grp2, chisq, p_value, p_adjusted>>, adjusted with this method.
+    Pairwise(PAdjust),
+}
+
+/// `STRUCT<grp1 VARCHAR, grp2 VARCHAR, chisq DOUBLE, p_value DOUBLE, p_adjusted DOUBLE>`.
+fn pair_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("grp1", DataType::Utf8, true),
+        Field::new("grp2", DataType::Utf8, true),
+        f64_field("chisq"),
+        f64_field("p_value"),
+        f64_field("p_adjusted"),
+    ])
 }
 
 /// The per-call configuration of a log-rank accumulator.
@@ -123,7 +191,8 @@ pub(crate) struct LogrankCall {
     pub expression: String,
     pub sink: WarningSink,
     pub stratified: bool,
-    pub rho: f64,
+    /// The test's weights (`rho` of the plain functions is G(rho, 0)).
+    pub weighting: Weighting,
     pub output: LogrankOutput,
 }
 
@@ -133,7 +202,7 @@ impl LogrankCall {
         args: &AccumulatorArgs,
         sink: &WarningSink,
         stratified: bool,
-        rho: f64,
+        weighting: Weighting,
         output: LogrankOutput,
     ) -> Self {
         LogrankCall {
@@ -141,7 +210,7 @@ impl LogrankCall {
             expression: args.name.to_owned(),
             sink: sink.clone(),
             stratified,
-            rho,
+            weighting,
             output,
         }
     }
@@ -171,11 +240,39 @@ pub(crate) fn return_type(output: LogrankOutput) -> DataType {
     match output {
         LogrankOutput::Test => DataType::Struct(test_fields()),
         LogrankOutput::PValue => DataType::Float64,
+        LogrankOutput::Pairwise(_) => list_of(DataType::Struct(pair_fields())),
     }
 }
 
 fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
-    let results: Vec<(Vec<String>, Survdiff)> = states.iter().map(|s| s.test(call.rho)).collect();
+    if let LogrankOutput::Pairwise(adjust) = call.output {
+        let (mut lengths, mut g1, mut g2) = (vec![], vec![], vec![]);
+        let (mut chisq, mut p, mut adjusted) = (vec![], vec![], vec![]);
+        for state in states {
+            let pairs = state.pairwise(call.weighting, adjust);
+            lengths.push(pairs.len());
+            for pair in pairs {
+                g1.push(pair.grp1);
+                g2.push(pair.grp2);
+                chisq.push(finite_or_null(pair.chisq));
+                p.push(finite_or_null(pair.p_value));
+                adjusted.push(pair.p_adjusted);
+            }
+        }
+        let pairs = struct_array(
+            &pair_fields(),
+            vec![
+                string_array(&g1)?,
+                string_array(&g2)?,
+                Arc::new(Float64Array::from(chisq)),
+                Arc::new(Float64Array::from(p)),
+                Arc::new(Float64Array::from(adjusted)),
+            ],
+        );
+        return list_array(&lengths, pairs);
+    }
+    let results: Vec<(Vec<String>, Survdiff)> =
+        states.iter().map(|s| s.test(call.weighting)).collect();
     if call.output == LogrankOutput::PValue {
         let p: Float64Array = results
             .iter()
@@ -400,4 +497,48 @@ impl StateOps for LogrankCall {
     fn size(state: &LogrankState) -> usize {
         state.size()
     }
+}
+
+/// The `weighting` argument (position `i`) of the weighted tests: required, a constant.
+pub(crate) fn weighting_option(
+    function: &str,
+    args: &AccumulatorArgs,
+    i: usize,
+) -> Result<Weighting> {
+    let Some(text) = crate::common::str_option(function, "weighting", args, i)? else {
+        return datafusion::common::exec_err!(
+            "{function}: argument 'weighting' is required (one of {})",
+            Weighting::NAMES
+        );
+    };
+    Weighting::parse(&text).ok_or_else(|| {
+        datafusion::common::exec_datafusion_err!(
+            "{function}: argument 'weighting' must be one of {} (p, q >= 0), found '{text}'",
+            Weighting::NAMES
+        )
+    })
+}
+
+/// Argument types of the weighted tests: time, event, `labels` label columns, `weighting`.
+pub(crate) fn coerce_weighted(
+    function: &str,
+    arg_types: &[DataType],
+    labels: usize,
+    syntax: &str,
+) -> Result<Vec<DataType>> {
+    crate::common::check_arity(function, arg_types.len(), 3 + labels, 3 + labels, syntax)?;
+    let mut out = crate::common::coerce_time_event_labels(
+        function,
+        &arg_types[..2 + labels],
+        labels,
+        &[],
+        syntax,
+    )?;
+    out.push(crate::common::coerce_option(
+        function,
+        "weighting",
+        &arg_types[2 + labels],
+        &DataType::Utf8,
+    )?);
+    Ok(out)
 }

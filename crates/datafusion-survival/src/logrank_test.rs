@@ -9,6 +9,8 @@ use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 
 use crate::common::{coerce_time_event_labels, doc, f64_option, WarningSink};
+use survql_stats::Weighting;
+
 use crate::logrank_state::{LogrankCall, LogrankOutput};
 use crate::macros::{logrank_udaf_methods, udaf_constructors};
 
@@ -57,7 +59,14 @@ impl LogrankTest {
 
     fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
         let rho = f64_option(NAME, "rho", args, 3)?.unwrap_or(0.0);
-        Ok(LogrankCall::new(NAME, args, &self.sink, false, rho, OUTPUT))
+        Ok(LogrankCall::new(
+            NAME,
+            args,
+            &self.sink,
+            false,
+            Weighting::rho(rho),
+            OUTPUT,
+        ))
     }
 }
 

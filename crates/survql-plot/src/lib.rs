@@ -14,7 +14,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{exec_err, DataFusionError, Result};
 use plotters::prelude::*;
-use survql_stats::logrank::{survdiff, GroupTimeCount};
+use survql_stats::logrank::{survdiff_weighted, GroupTimeCount, Weighting};
 use survql_stats::{ConfType, KaplanMeier, TimeCounts};
 
 /// DejaVu Sans (see assets/DejaVuSans-LICENSE.txt), for PNG text rendering.
@@ -53,6 +53,8 @@ pub struct PlotOptions {
     pub xmax: Option<f64>,
     pub width: u32,
     pub height: u32,
+    /// The test whose p-value the figure shows (`--test`; default the log-rank test).
+    pub test: Weighting,
 }
 
 impl Default for PlotOptions {
@@ -67,6 +69,7 @@ impl Default for PlotOptions {
             xmax: None,
             width: 900,
             height: 640,
+            test: Weighting::LogRank,
         }
     }
 }
@@ -80,10 +83,23 @@ pub struct Curve {
 /// Everything a figure shows.
 pub struct KmPlot {
     pub curves: Vec<Curve>,
-    /// Log-rank p-value when there are at least two groups.
+    /// The p-value of `test` when there are at least two groups.
     pub p_value: Option<f64>,
+    /// The test's name as the figure shows it ("Log-rank", "Gehan-Breslow", ...).
+    pub test_name: String,
     pub ticks: Vec<f64>,
     pub xmax: f64,
+}
+
+/// How a figure names a test.
+fn test_name(test: Weighting) -> String {
+    match test {
+        Weighting::LogRank => "Log-rank".into(),
+        Weighting::Gehan => "Gehan-Breslow".into(),
+        Weighting::TaroneWare => "Tarone-Ware".into(),
+        Weighting::Peto => "Peto-Peto".into(),
+        Weighting::FlemingHarrington { p, q } => format!("Fleming-Harrington G({p},{q})"),
+    }
 }
 
 /// Splits `\plot km` arguments into options and the query (which starts at the first
@@ -123,6 +139,15 @@ pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
             "--title" => opts.title = Some(value("--title")?),
             "--xlab" => opts.xlab = value("--xlab")?,
             "--ylab" => opts.ylab = value("--ylab")?,
+            "--test" => {
+                let name = value("--test")?;
+                opts.test = Weighting::parse(&name).ok_or_else(|| {
+                    datafusion::common::exec_datafusion_err!(
+                        "\\plot: --test must be one of {}, found '{name}'",
+                        Weighting::NAMES
+                    )
+                })?
+            }
             "--break" => {
                 opts.break_every = Some(positive("--break", number("--break", value("--break")?)?)?)
             }
@@ -286,7 +311,7 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
                     })
             })
             .collect();
-        survdiff(&[recs], groups.len(), 0.0).p_value
+        survdiff_weighted(&[recs], groups.len(), opts.test).p_value
     } else {
         None
     };
@@ -320,6 +345,7 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
     Ok(KmPlot {
         curves,
         p_value,
+        test_name: test_name(opts.test),
         ticks,
         xmax,
     })
@@ -602,7 +628,7 @@ where
     if let Some(p) = plot.p_value {
         let (x, y) = chart.backend_coord(&(plot.xmax * 0.03, 0.08));
         root.draw(&Text::new(
-            format!("Log-rank {}", format_p(p)),
+            format!("{} {}", plot.test_name, format_p(p)),
             (x, y),
             ("sans-serif", 16).into_font(),
         ))?;
@@ -724,7 +750,7 @@ pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String 
     }
     out.push_str("  + censored\n");
     if let Some(p) = plot.p_value {
-        out.push_str(&format!("  Log-rank {}\n", format_p(p)));
+        out.push_str(&format!("  {} {}\n", plot.test_name, format_p(p)));
     }
     // Number at risk.
     out.push_str("Number at risk\n");
@@ -831,6 +857,31 @@ mod tests {
             let err = parse_plot_args(bad).err().unwrap().to_string();
             assert!(err.contains("must be"), "{bad}: {err}");
         }
+    }
+
+    /// `--test gehan`: the figure shows the Gehan-Breslow p-value, the one
+    /// `logrank_weighted_test(..., 'gehan')` gives (the same `survdiff_weighted`).
+    #[test]
+    fn the_test_asked_for_is_shown() {
+        let b = batch(&["a", "b"], 200, |i| (i % 3 != 0) as i64);
+        let (_, gehan, _) = parse_plot_args("km --test gehan SELECT g, t, e FROM x").unwrap();
+        let plot = km_plot_from_batches(std::slice::from_ref(&b), &gehan).unwrap();
+        let logrank = km_plot_from_batches(&[b], &PlotOptions::default()).unwrap();
+        assert_eq!(plot.test_name, "Gehan-Breslow");
+        assert_eq!(logrank.test_name, "Log-rank");
+        let (p, p_logrank) = (plot.p_value.unwrap(), logrank.p_value.unwrap());
+        assert!(p > 0.0 && p <= 1.0 && p != p_logrank, "{p} {p_logrank}");
+        let text = render_terminal(&plot, &gehan, 100);
+        assert!(text.contains("Gehan-Breslow p"), "{text}");
+        let svg = figure_svg(&plot, &gehan).unwrap();
+        assert!(svg.contains("Gehan-Breslow p"), "{svg}");
+        let (_, fh, _) = parse_plot_args("km --test fh(0,1) SELECT g, t, e FROM x").unwrap();
+        assert_eq!(fh.test, Weighting::FlemingHarrington { p: 0.0, q: 1.0 });
+        let err = parse_plot_args("km --test wilcox SELECT 1")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("--test must be one of"), "{err}");
     }
 
     #[test]

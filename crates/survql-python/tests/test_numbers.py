@@ -25,6 +25,12 @@ QUERIES = {
                logrank_test(os_months, died, liver_mets, 1) AS peto,
                logrank_strat_test(os_months, died, liver_mets, treatment) AS strat
         FROM cohort""",
+    "weighted logrank and pairs": """
+        SELECT logrank_weighted_test(os_months, died, grade, 'gehan') AS gehan,
+               logrank_weighted_test(os_months, died, grade, 'fh(0,1)') AS fh,
+               logrank_weighted_strat_test(os_months, died, liver_mets, treatment, 'peto') AS strat,
+               logrank_pairwise(os_months, died, grade, 'BH') AS pairs
+        FROM cohort""",
     "logrank by group": """
         SELECT sex, logrank_p(os_months, died, liver_mets) AS p FROM cohort GROUP BY sex ORDER BY sex""",
     "cox": """

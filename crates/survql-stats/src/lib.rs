@@ -20,8 +20,10 @@ pub mod distributions;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
+pub mod multiplicity;
 pub mod proportion;
 pub mod special;
 
 pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
-pub use logrank::{survdiff, GroupTimeCount, Survdiff};
+pub use logrank::{survdiff, survdiff_weighted, GroupTimeCount, Survdiff, Weighting};
+pub use multiplicity::{p_adjust, PAdjust};

@@ -39,12 +39,71 @@ pub struct Survdiff {
     pub p_value: Option<f64>,
 }
 
+/// The weight a weighted log-rank test gives the events at time t, computed from the pooled
+/// sample of the stratum: n(t) at risk, Ŝ the pooled Kaplan-Meier.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Weighting {
+    /// w = 1: the log-rank test.
+    LogRank,
+    /// w = n(t): Gehan-Breslow generalised Wilcoxon (SAS `WILCOXON`, lifelines `wilcoxon`).
+    Gehan,
+    /// w = √n(t): Tarone-Ware (SAS `TARONE`, lifelines `tarone-ware`).
+    TaroneWare,
+    /// w = S̃(t) = Π_{t_j ≤ t} (1 − d_j / (n_j + 1)), Peto and Peto's survival estimate *including*
+    /// the deaths at t: Klein & Moeschberger (2003) §7.3, SAS LIFETEST `PETO`, lifelines `peto`.
+    /// (R's `survdiff(rho = 1)`, also called Peto-Peto, is `FlemingHarrington { p: 1, q: 0 }`.)
+    Peto,
+    /// w = Ŝ(t−)^p (1 − Ŝ(t−))^q: Fleming-Harrington G(p, q) (SAS `FLEMING(p, q)`, lifelines
+    /// `fleming-harrington`); G(ρ, 0) is R's `survdiff(rho = ρ)`.
+    FlemingHarrington { p: f64, q: f64 },
+}
+
+impl Weighting {
+    /// The names [`Weighting::parse`] accepts.
+    pub const NAMES: &'static str = "'logrank', 'gehan', 'tarone-ware', 'peto', 'fh(p,q)'";
+
+    /// `'logrank'`, `'gehan'`, `'tarone-ware'`, `'peto'` or `'fh(p,q)'` (p, q ≥ 0, finite),
+    /// case and spaces ignored; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Weighting> {
+        let t: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        match t.as_str() {
+            "logrank" | "log-rank" => return Some(Weighting::LogRank),
+            "gehan" | "gehan-breslow" | "wilcoxon" => return Some(Weighting::Gehan),
+            "tarone-ware" | "tarone" => return Some(Weighting::TaroneWare),
+            "peto" | "peto-peto" => return Some(Weighting::Peto),
+            _ => {}
+        }
+        let inner = t.strip_prefix("fh(")?.strip_suffix(')')?;
+        let (p, q) = inner.split_once(',')?;
+        let (p, q): (f64, f64) = (p.parse().ok()?, q.parse().ok()?);
+        let valid = |x: f64| x.is_finite() && x >= 0.0;
+        (valid(p) && valid(q)).then_some(Weighting::FlemingHarrington { p, q })
+    }
+
+    /// R's `survdiff(rho = rho)`.
+    pub fn rho(rho: f64) -> Weighting {
+        Weighting::FlemingHarrington { p: rho, q: 0.0 }
+    }
+}
+
 /// The G-rho test of `n_groups` survival curves, as
-/// `survdiff(Surv(time, event) ~ group [+ strata(s)], rho = rho)` (R's `survdiff2.c`).
+/// `survdiff(Surv(time, event) ~ group [+ strata(s)], rho = rho)` (R's `survdiff2.c`): the
+/// weighted test with w = S(t-)^rho, see [`survdiff_weighted`].
+pub fn survdiff(strata: &[Vec<GroupTimeCount>], n_groups: usize, rho: f64) -> Survdiff {
+    survdiff_weighted(strata, n_groups, Weighting::rho(rho))
+}
+
+/// The weighted log-rank test of `n_groups` survival curves: R's `survdiff2.c` with the
+/// weights of [`Weighting`] (for G(ρ, 0) exactly `survdiff(..., rho = ρ)`; the others as
+/// lifelines' `multivariate_logrank_test(weightings = ...)` and SAS LIFETEST `TEST=`).
 ///
 /// `strata[s]` holds the counts of stratum `s`. At each event time t of a stratum, with
-/// n_j(t) at risk and d_j(t) events in group j (n, d the totals) and weight
-/// w = S(t-)^rho (S the pooled, left-continuous Kaplan-Meier of the stratum):
+/// n_j(t) at risk and d_j(t) events in group j (n, d the totals) and weight w(t) from the
+/// pooled sample of the stratum:
 ///
 /// * O_j += w d_j,  E_j += w d n_j / n,
 /// * V_jk += w² d (n - d) / (n (n - 1)) · n_j (δ_jk - n_k / n)   (n > 1).
@@ -52,7 +111,11 @@ pub struct Survdiff {
 /// Strata add up O, E and V. Times within sqrt(eps) are merged first (`aeqSurv`).
 /// chisq = (O - E)ᵀ V⁻ (O - E) on the groups with E > 0 minus the first, with V⁻ the
 /// generalised inverse of R's `cholesky2`; p from the chi-square with `df` degrees of freedom.
-pub fn survdiff(strata: &[Vec<GroupTimeCount>], n_groups: usize, rho: f64) -> Survdiff {
+pub fn survdiff_weighted(
+    strata: &[Vec<GroupTimeCount>],
+    n_groups: usize,
+    weighting: Weighting,
+) -> Survdiff {
     // Near-tie merging over every time of the data, as survdiff applies aeqSurv to all of y.
     let mut all_times: Vec<f64> = strata.iter().flatten().map(|r| r.time).collect();
     all_times.sort_unstable_by(f64::total_cmp);
@@ -99,15 +162,31 @@ pub fn survdiff(strata: &[Vec<GroupTimeCount>], n_groups: usize, rho: f64) -> Su
             i = j;
         }
         let total: u64 = recs.iter().map(|r| r.events + r.censored).sum();
-        // Left-continuous pooled Kaplan-Meier: the weight at each time.
+        // The weight at each time, from the pooled sample: n at risk, the left-continuous
+        // Kaplan-Meier Ŝ(t-) and Peto's S̃(t).
         let mut weight = vec![1.0; ranges.len()];
-        if rho != 0.0 {
+        if weighting != Weighting::LogRank && weighting != Weighting::rho(0.0) {
             let mut km = 1.0_f64;
+            let mut peto = 1.0_f64;
             let mut at_risk = total as f64;
             for (k, &(a, b)) in ranges.iter().enumerate() {
-                weight[k] = km.powf(rho);
                 let deaths: u64 = recs[a..b].iter().map(|r| r.events).sum();
                 let leaving: u64 = recs[a..b].iter().map(|r| r.events + r.censored).sum();
+                peto *= 1.0 - deaths as f64 / (at_risk + 1.0);
+                weight[k] = match weighting {
+                    Weighting::LogRank => 1.0,
+                    Weighting::Gehan => at_risk,
+                    Weighting::TaroneWare => at_risk.sqrt(),
+                    Weighting::Peto => peto,
+                    Weighting::FlemingHarrington { p, q } => {
+                        // Powers only when asked for: G(rho, 0) is bit for bit survdiff's.
+                        let mut w = if p == 0.0 { 1.0 } else { km.powf(p) };
+                        if q != 0.0 {
+                            w *= (1.0 - km).powf(q);
+                        }
+                        w
+                    }
+                };
                 km *= (at_risk - deaths as f64) / at_risk;
                 at_risk -= leaving as f64;
             }

@@ -469,7 +469,8 @@ pub const HELP: &str = r"survql commands:
                      Kaplan-Meier curves per group: in the terminal, or with -o FILE.svg/.png
                      a figure with a number-at-risk table and the log-rank p-value.
                      Options: -o FILE, --ci, --title TEXT, --xlab TEXT, --ylab TEXT,
-                     --break N (risk-table tick spacing; at most 60 ticks), --xmax N, --width PX, --height PX (200-6000)
+                     --break N (risk-table tick spacing; at most 60 ticks), --xmax N, --width PX, --height PX (200-6000),
+                     --test logrank|gehan|tarone-ware|peto|fh(p,q) (the test whose p the figure shows)
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
 

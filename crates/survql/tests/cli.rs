@@ -937,6 +937,32 @@ mod net_study {
             }
         }
 
+        // Table 2's Gehan-Breslow column: lifelines' multivariate_logrank_test(weightings =
+        // 'wilcoxon') on the same levels (tests/oracle/net_study_gehan.py); every row of a
+        // characteristic carries its test.
+        let gehan: Value = serde_json::from_str(
+            &std::fs::read_to_string(workspace().join("tests/data/oracle/net_study_gehan.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let gehan = gehan["gehan_p"].as_object().unwrap();
+        assert_eq!(gehan.len(), 7);
+        for (ch, want) in gehan {
+            let printed: Vec<_> = rows
+                .iter()
+                .filter(|(t, r)| t.starts_with("Table 2") && r["characteristic"] == ch.as_str())
+                .collect();
+            assert!(!printed.is_empty(), "Table 2 has no rows for {ch}");
+            for (_, r) in printed {
+                c.num(
+                    &format!("Table 2 {ch} Gehan p"),
+                    &r["gehan_p"],
+                    &want["p"],
+                    TOL,
+                );
+            }
+        }
+
         // Table 5: TTP overall and by liver metastasis.
         let all = find(&rows, "Table 5", "characteristic", "All", None);
         c.num(
