@@ -134,7 +134,10 @@ SELECT grp, km_summary(time, event) AS s, km_median(time, event) AS m,
 FROM cohort GROUP BY grp ORDER BY grp;
 SELECT km_curve(time, event, 'plain', 0.9) AS c, nelson_aalen(time, event) AS na FROM cohort;
 SELECT logrank_test(time, event, grp) AS lr, logrank_p(time, event, sex) AS p,
-       logrank_strat_test(time, event, sex, centre, 1) AS ls FROM cohort;
+       logrank_strat_test(time, event, sex, centre, 1) AS ls,
+       logrank_weighted_test(time, event, grp, 'gehan') AS lw,
+       logrank_weighted_strat_test(time, event, grp, centre, 'fh(0,1)') AS lws,
+       logrank_pairwise(time, event, grp, 'BH') AS pairs FROM cohort;
 SELECT centre, cox_ph(time, event, x1, sex, grp) AS cx FROM cohort GROUP BY centre ORDER BY centre;
 SELECT cox_ph_strat(time, event, centre, x1, sex, 'ties=breslow, robust=true') AS cs,
        cox_zph(time, event, x1, sex) AS z FROM cohort;
