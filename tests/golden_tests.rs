@@ -29,6 +29,37 @@ fn where_clause(conds: &[Option<String>]) -> String {
     }
 }
 
+/// Per group (in R's order): label, n, observed and expected, as survdiff's.
+fn check_groups(cmp: &mut Comparison, id: &str, got: &Value, want: &[Value]) {
+    let groups = got.as_array().cloned().unwrap_or_default();
+    if groups.len() != want.len() {
+        return cmp.fail(format!(
+            "{id}: {} groups, want {}",
+            groups.len(),
+            want.len()
+        ));
+    }
+    for (got, w) in groups.iter().zip(want) {
+        let gid = format!("{id} [{}]", golden_label(&w["group"]));
+        if got["grp"].as_str() != Some(golden_label(&w["group"]).as_str()) {
+            cmp.fail(format!("{gid}: group order: got {}", got["grp"]));
+        }
+        cmp.count(&format!("{gid} n"), &got["n"], &w["n"]);
+        cmp.num(
+            &format!("{gid} observed"),
+            &got["observed"],
+            &w["observed"],
+            TOL,
+        );
+        cmp.num(
+            &format!("{gid} expected"),
+            &got["expected"],
+            &w["expected"],
+            TOL,
+        );
+    }
+}
+
 async fn check_logrank(
     ctx: &datafusion::prelude::SessionContext,
     table: &str,
@@ -109,30 +140,7 @@ async fn check_logrank(
             );
         }
     }
-    let groups = r["groups"].as_array().cloned().unwrap_or_default();
-    let wg = want["groups"].as_array().unwrap();
-    if groups.len() != wg.len() {
-        return cmp.fail(format!("{id}: {} groups, want {}", groups.len(), wg.len()));
-    }
-    for (got, w) in groups.iter().zip(wg) {
-        let gid = format!("{id} [{}]", golden_label(&w["group"]));
-        if got["grp"].as_str() != Some(golden_label(&w["group"]).as_str()) {
-            cmp.fail(format!("{gid}: group order: got {}", got["grp"]));
-        }
-        cmp.count(&format!("{gid} n"), &got["n"], &w["n"]);
-        cmp.num(
-            &format!("{gid} observed"),
-            &got["observed"],
-            &w["observed"],
-            TOL,
-        );
-        cmp.num(
-            &format!("{gid} expected"),
-            &got["expected"],
-            &w["expected"],
-            TOL,
-        );
-    }
+    check_groups(cmp, &id, &r["groups"], want["groups"].as_array().unwrap());
 }
 
 async fn check_table(
@@ -343,28 +351,8 @@ async fn check_weighted(
     } else {
         cmp.count(&format!("{id} df"), &r["df"], &entry["df_differs"]["r"]);
     }
-    let Some(wg) = want["groups"].as_array() else {
-        return;
-    };
-    let groups = r["groups"].as_array().cloned().unwrap_or_default();
-    if groups.len() != wg.len() {
-        return cmp.fail(format!("{id}: {} groups, want {}", groups.len(), wg.len()));
-    }
-    for (got, w) in groups.iter().zip(wg) {
-        let gid = format!("{id} [{}]", golden_label(&w["group"]));
-        cmp.count(&format!("{gid} n"), &got["n"], &w["n"]);
-        cmp.num(
-            &format!("{gid} observed"),
-            &got["observed"],
-            &w["observed"],
-            TOL,
-        );
-        cmp.num(
-            &format!("{gid} expected"),
-            &got["expected"],
-            &w["expected"],
-            TOL,
-        );
+    if let Some(wg) = want["groups"].as_array() {
+        check_groups(cmp, &id, &r["groups"], wg);
     }
 }
 
