@@ -405,6 +405,49 @@ async fn check_pairwise(
     }
 }
 
+/// `logrank_trend_test` / `logrank_trend_strat_test` against Klein & Moeschberger's formula
+/// on R's survdiff (z, statistic = z², p; NULLs where R's variance is 0 or survdiff refuses).
+async fn check_trend(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let s = |k: &str| input[k].as_str().map(str::to_owned);
+    let (t, e, score) = (s("time").unwrap(), s("event").unwrap(), s("score").unwrap());
+    let weighting = s("weighting").unwrap();
+    let call = match s("strata") {
+        Some(st) => format!("logrank_trend_strat_test({t}, {e}, {score}, {st}, '{weighting}')"),
+        None => format!("logrank_trend_test({t}, {e}, {score}, '{weighting}')"),
+    };
+    let sql = format!("SELECT {call} AS r FROM {table}");
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let r = &rows[0]["r"];
+    cmp.count(&format!("{id} df"), &r["df"], &serde_json::json!(1));
+    let null = &survql_suite::EXPECT_NULL;
+    let want = entry.get("result");
+    let pick = |k: &str| want.map_or(null, |w| &w[k]);
+    cmp.num(&format!("{id} z"), &r["z"], pick("z"), TOL);
+    cmp.num(
+        &format!("{id} statistic"),
+        &r["statistic"],
+        pick("statistic"),
+        TOL,
+    );
+    cmp.num(
+        &format!("{id} p"),
+        &r["p_value"],
+        pick("p"),
+        p_tol(pick("p")),
+    );
+}
+
 async fn check_entry(
     ctx: &datafusion::prelude::SessionContext,
     table: &str,
@@ -418,6 +461,7 @@ async fn check_entry(
         "prop_ci" => check_prop(ctx, table, entry, cmp, label).await,
         "logrank_weighted" => check_weighted(ctx, table, entry, cmp, label).await,
         "logrank_pairwise" => check_pairwise(ctx, table, entry, cmp, label).await,
+        "logrank_trend" => check_trend(ctx, table, entry, cmp, label).await,
         _ => return false,
     }
     true

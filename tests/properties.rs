@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 21] = [
+const CALLS: [&str; 23] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -244,6 +244,8 @@ const CALLS: [&str; 21] = [
     "logrank_weighted_test(t, e, g, 'tarone-ware')",
     "logrank_weighted_strat_test(t, e, g, s, 'peto')",
     "logrank_pairwise(t, e, g, 'BH')",
+    "logrank_trend_test(t, e, x1)",
+    "logrank_trend_strat_test(t, e, x1, s, 'gehan')",
     "prop_ci(x2, 'wilson')",
     "chisq_test(g, s)",
     "fisher_test(e, x2)",

@@ -164,6 +164,7 @@ fn accumulator_states_are_interchangeable() {
             "logrank_strat_test" => Some(ScalarValue::Float64(Some(1.0))),
             "logrank_weighted_test" => Some(ScalarValue::Utf8(Some("gehan".into()))),
             "logrank_weighted_strat_test" => Some(ScalarValue::Utf8(Some("fh(1,2)".into()))),
+            "logrank_trend_strat_test" => Some(ScalarValue::Utf8(Some("tarone-ware".into()))),
             _ => None,
         };
         let cols: &[usize] = match f.name() {
@@ -171,6 +172,9 @@ fn accumulator_states_are_interchangeable() {
                 &[0, 1, 2]
             }
             "logrank_strat_test" | "logrank_weighted_strat_test" => &[0, 1, 2, 3],
+            // A numeric score: t0 (time - 0.5).
+            "logrank_trend_test" => &[0, 1, 4],
+            "logrank_trend_strat_test" => &[0, 1, 4, 3],
             "prop_ci" => &[1],
             "chisq_test" | "fisher_test" => &[2, 3],
             "cox_ph" | "cox_zph" => &[0, 1, 2],

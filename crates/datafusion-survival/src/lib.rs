@@ -43,6 +43,8 @@ pub mod logrank_p;
 pub mod logrank_pairwise;
 pub mod logrank_strat_test;
 pub mod logrank_test;
+pub mod logrank_trend_strat_test;
+pub mod logrank_trend_test;
 pub mod logrank_weighted_strat_test;
 pub mod logrank_weighted_test;
 pub mod nelson_aalen;
@@ -87,6 +89,8 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         )),
         udaf(logrank_weighted_strat_test::LogrankWeightedStratTest::with_warnings(s())),
         udaf(logrank_pairwise::LogrankPairwise::with_warnings(s())),
+        udaf(logrank_trend_test::LogrankTrendTest::with_warnings(s())),
+        udaf(logrank_trend_strat_test::LogrankTrendStratTest::with_warnings(s())),
         udaf(prop_ci::PropCi::with_warnings(s())),
         udaf(chisq_test::ChisqTest::with_warnings(s())),
         udaf(fisher_test::FisherTest::with_warnings(s())),

@@ -12,10 +12,12 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, UInt64Array,
 };
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
-use datafusion::common::{internal_err, Result};
+use datafusion::common::{exec_err, internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::distributions::pchisq_upper;
-use survql_stats::{p_adjust, survdiff_weighted, GroupTimeCount, PAdjust, Survdiff, Weighting};
+use survql_stats::{
+    p_adjust, survdiff_weighted, trend_test, GroupTimeCount, PAdjust, Survdiff, Weighting,
+};
 
 use crate::accumulator::StateOps;
 use crate::common::{
@@ -171,6 +173,8 @@ pub(crate) enum LogrankOutput {
     PValue,
     /// LIST<STRUCT<grp1, grp2, chisq, p_value, p_adjusted>>, adjusted with this method.
     Pairwise(PAdjust),
+    /// STRUCT<statistic, df, p_value, z>: the test for trend, the groups' values as scores.
+    Trend,
 }
 
 /// `STRUCT<grp1 VARCHAR, grp2 VARCHAR, chisq DOUBLE, p_value DOUBLE, p_adjusted DOUBLE>`.
@@ -236,11 +240,22 @@ pub(crate) fn test_fields() -> Fields {
     ])
 }
 
+/// `STRUCT<statistic DOUBLE, df BIGINT, p_value DOUBLE, z DOUBLE>`.
+fn trend_fields() -> Fields {
+    Fields::from(vec![
+        f64_field("statistic"),
+        i64_field("df"),
+        f64_field("p_value"),
+        f64_field("z"),
+    ])
+}
+
 pub(crate) fn return_type(output: LogrankOutput) -> DataType {
     match output {
         LogrankOutput::Test => DataType::Struct(test_fields()),
         LogrankOutput::PValue => DataType::Float64,
         LogrankOutput::Pairwise(_) => list_of(DataType::Struct(pair_fields())),
+        LogrankOutput::Trend => DataType::Struct(trend_fields()),
     }
 }
 
@@ -273,6 +288,9 @@ fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
     }
     let results: Vec<(Vec<String>, Survdiff)> =
         states.iter().map(|s| s.test(call.weighting)).collect();
+    if call.output == LogrankOutput::Trend {
+        return evaluate_trend(call, &results);
+    }
     if call.output == LogrankOutput::PValue {
         let p: Float64Array = results
             .iter()
@@ -310,6 +328,37 @@ fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
             Arc::new(Int64Array::from(df)),
             Arc::new(Float64Array::from(p)),
             list_array(&lengths, groups)?,
+        ],
+    ))
+}
+
+/// The test for trend of each SQL group: the group labels are the score column's values.
+fn evaluate_trend(call: &LogrankCall, results: &[(Vec<String>, Survdiff)]) -> Result<ArrayRef> {
+    let (mut statistic, mut df, mut p, mut z) = (vec![], vec![], vec![], vec![]);
+    for (labels, sd) in results {
+        let scores = labels
+            .iter()
+            .map(|label| match label.parse::<f64>() {
+                Ok(score) if score.is_finite() => Ok(score),
+                _ => exec_err!(
+                    "{}: argument 'score' must be a finite number, found {label}",
+                    call.function
+                ),
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        let trend = trend_test(sd, &scores);
+        statistic.push(trend.statistic.and_then(finite_or_null));
+        df.push(1i64);
+        p.push(trend.p_value.and_then(finite_or_null));
+        z.push(trend.z.and_then(finite_or_null));
+    }
+    Ok(struct_array(
+        &trend_fields(),
+        vec![
+            Arc::new(Float64Array::from(statistic)),
+            Arc::new(Int64Array::from(df)),
+            Arc::new(Float64Array::from(p)),
+            Arc::new(Float64Array::from(z)),
         ],
     ))
 }
@@ -505,13 +554,24 @@ pub(crate) fn weighting_option(
     args: &AccumulatorArgs,
     i: usize,
 ) -> Result<Weighting> {
-    let Some(text) = crate::common::str_option(function, "weighting", args, i)? else {
-        return datafusion::common::exec_err!(
+    optional_weighting(function, args, i)?.ok_or_else(|| {
+        datafusion::common::exec_datafusion_err!(
             "{function}: argument 'weighting' is required (one of {})",
             Weighting::NAMES
-        );
+        )
+    })
+}
+
+/// The `weighting` argument (position `i`) where it may be left out.
+pub(crate) fn optional_weighting(
+    function: &str,
+    args: &AccumulatorArgs,
+    i: usize,
+) -> Result<Option<Weighting>> {
+    let Some(text) = crate::common::str_option(function, "weighting", args, i)? else {
+        return Ok(None);
     };
-    Weighting::parse(&text).ok_or_else(|| {
+    Weighting::parse(&text).map(Some).ok_or_else(|| {
         datafusion::common::exec_datafusion_err!(
             "{function}: argument 'weighting' must be one of {} (p, q >= 0), found '{text}'",
             Weighting::NAMES
@@ -540,5 +600,34 @@ pub(crate) fn coerce_weighted(
         &arg_types[2 + labels],
         &DataType::Utf8,
     )?);
+    Ok(out)
+}
+
+/// Argument types of the trend tests: time, event, score (numeric, as DOUBLE), the strata
+/// label when `stratified`, then an optional `weighting`.
+pub(crate) fn coerce_trend(
+    function: &str,
+    arg_types: &[DataType],
+    stratified: bool,
+    syntax: &str,
+) -> Result<Vec<DataType>> {
+    let fixed = 3 + usize::from(stratified);
+    crate::common::check_arity(function, arg_types.len(), fixed, fixed + 1, syntax)?;
+    let mut out = crate::common::coerce_time_event_labels(
+        function,
+        &arg_types[..fixed],
+        fixed - 2,
+        &[],
+        syntax,
+    )?;
+    out[2] = crate::common::coerce_time(function, "score", &arg_types[2])?;
+    if let Some(dt) = arg_types.get(fixed) {
+        out.push(crate::common::coerce_option(
+            function,
+            "weighting",
+            dt,
+            &DataType::Utf8,
+        )?);
+    }
     Ok(out)
 }

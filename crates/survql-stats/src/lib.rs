@@ -25,5 +25,7 @@ pub mod proportion;
 pub mod special;
 
 pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
-pub use logrank::{survdiff, survdiff_weighted, GroupTimeCount, Survdiff, Weighting};
+pub use logrank::{
+    survdiff, survdiff_weighted, trend_test, GroupTimeCount, Survdiff, TrendTest, Weighting,
+};
 pub use multiplicity::{p_adjust, PAdjust};
