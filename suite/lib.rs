@@ -217,7 +217,12 @@ pub async fn split_parquet(input: &Path, out: &Path, parts: usize) -> Result<()>
 }
 
 /// Files of `tests/data/oracle/` in the `edge_cases.json` layout, made by `tests/oracle/*.R`.
-pub const ORACLE_CASE_FILES: &[&str] = &["hardening", "weighted_logrank", "logrank_trend"];
+pub const ORACLE_CASE_FILES: &[&str] = &[
+    "hardening",
+    "weighted_logrank",
+    "logrank_trend",
+    "competing_risks",
+];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and
 /// every edge case of `edge_cases.json` on `ctx`, and returns each golden entry with the table

@@ -5,6 +5,7 @@
 //! One test binary on purpose: each links all of DataFusion.
 
 mod fuzz;
+mod golden_competing;
 mod golden_cox;
 mod golden_km;
 mod golden_tests;

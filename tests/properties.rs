@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 23] = [
+const CALLS: [&str; 26] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -246,6 +246,9 @@ const CALLS: [&str; 23] = [
     "logrank_pairwise(t, e, g, 'BH')",
     "logrank_trend_test(t, e, x1)",
     "logrank_trend_strat_test(t, e, x1, s, 'gehan')",
+    "cif_curve(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 1, 'log-log')",
+    "cif_at(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 2, 3.5)",
+    "gray_test(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 1, g)",
     "prop_ci(x2, 'wilson')",
     "chisq_test(g, s)",
     "fisher_test(e, x2)",

@@ -39,7 +39,14 @@ fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
     cols.iter().map(|&c| Arc::clone(&all[c])).collect()
 }
 
-fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValue>) {
+/// An argument of the call under test: a column of [`data`] or a literal.
+#[derive(Clone)]
+enum Arg {
+    Col(usize),
+    Lit(ScalarValue),
+}
+
+fn check_function(udaf: &AggregateUDF, spec: &[Arg]) {
     let names = ["t", "e", "g", "s", "t0"];
     let types = [
         DataType::Float64,
@@ -48,20 +55,34 @@ fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValu
         DataType::Utf8,
         DataType::Float64,
     ];
+    let cols: Vec<usize> = spec
+        .iter()
+        .filter_map(|a| match a {
+            Arg::Col(i) => Some(*i),
+            Arg::Lit(_) => None,
+        })
+        .collect();
+    let cols = &cols[..];
     let schema = Schema::new(
         cols.iter()
             .map(|&i| Field::new(names[i], types[i].clone(), true))
             .collect::<Vec<_>>(),
     );
-    let mut exprs: Vec<Arc<dyn PhysicalExpr>> = cols
+    let exprs: Vec<Arc<dyn PhysicalExpr>> = spec
         .iter()
-        .map(|&i| col(names[i], &schema).unwrap())
+        .map(|a| match a {
+            Arg::Col(i) => col(names[*i], &schema).unwrap(),
+            Arg::Lit(v) => lit(v.clone()),
+        })
         .collect();
-    let mut fields: Vec<FieldRef> = schema.fields().iter().cloned().collect();
-    if let Some(v) = &option {
-        exprs.push(lit(v.clone()));
-        fields.push(Arc::new(Field::new("opt", v.data_type(), true)));
-    }
+    let fields: Vec<FieldRef> = spec
+        .iter()
+        .enumerate()
+        .map(|(k, a)| match a {
+            Arg::Col(i) => Arc::new(Field::new(names[*i], types[*i].clone(), true)),
+            Arg::Lit(v) => Arc::new(Field::new(format!("opt{k}"), v.data_type(), true)),
+        })
+        .collect();
     let types: Vec<DataType> = fields.iter().map(|f| f.data_type().clone()).collect();
     let return_field = Arc::new(Field::new("r", udaf.return_type(&types).unwrap(), true));
     let args = AccumulatorArgs {
@@ -75,11 +96,16 @@ fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValu
         exprs: &exprs,
         expr_fields: &fields,
     };
-    let with_option = |mut cols: Vec<ArrayRef>| {
-        if let Some(v) = &option {
-            cols.push(v.to_array_of_size(cols[0].len()).unwrap());
-        }
-        cols
+    // The columns of `cols` (in that order) as the call's arguments, literals in between.
+    let with_option = |columns: Vec<ArrayRef>| {
+        let n = columns[0].len();
+        let mut columns = columns.into_iter();
+        spec.iter()
+            .map(|a| match a {
+                Arg::Col(_) => columns.next().unwrap(),
+                Arg::Lit(v) => v.to_array_of_size(n).unwrap(),
+            })
+            .collect::<Vec<ArrayRef>>()
     };
     let (a, b) = (
         with_option(data(0..60, cols)),
@@ -142,7 +168,7 @@ fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValu
     assert_eq!(via_states, direct, "{}: convert_to_state", udaf.name());
     if matches!(
         udaf.name(),
-        "km_summary" | "km_curve" | "nelson_aalen" | "logrank_test" | "prop_ci"
+        "km_summary" | "km_curve" | "nelson_aalen" | "logrank_test" | "prop_ci" | "cif_curve"
     ) {
         // These report counts, so the FILTER visibly changes them.
         assert_ne!(
@@ -156,32 +182,36 @@ fn check_function(udaf: &AggregateUDF, cols: &[usize], option: Option<ScalarValu
 
 #[test]
 fn accumulator_states_are_interchangeable() {
+    use Arg::{Col, Lit};
+    let f64_lit = |v: f64| Lit(ScalarValue::Float64(Some(v)));
+    let str_lit = |v: &str| Lit(ScalarValue::Utf8(Some(v.into())));
     for f in datafusion_survival::all_functions() {
-        let option = match f.name() {
-            "km_quantile" => Some(ScalarValue::Float64(Some(0.25))),
-            "km_survival" => Some(ScalarValue::Float64(Some(10.0))),
-            "km_rmst" => Some(ScalarValue::Float64(Some(20.0))),
-            "logrank_strat_test" => Some(ScalarValue::Float64(Some(1.0))),
-            "logrank_weighted_test" => Some(ScalarValue::Utf8(Some("gehan".into()))),
-            "logrank_weighted_strat_test" => Some(ScalarValue::Utf8(Some("fh(1,2)".into()))),
-            "logrank_trend_strat_test" => Some(ScalarValue::Utf8(Some("tarone-ware".into()))),
-            _ => None,
-        };
-        let cols: &[usize] = match f.name() {
-            "logrank_test" | "logrank_p" | "logrank_weighted_test" | "logrank_pairwise" => {
-                &[0, 1, 2]
+        let spec: Vec<Arg> = match f.name() {
+            "km_quantile" => vec![Col(0), Col(1), f64_lit(0.25)],
+            "km_survival" => vec![Col(0), Col(1), f64_lit(10.0)],
+            "km_rmst" => vec![Col(0), Col(1), f64_lit(20.0)],
+            "logrank_strat_test" => vec![Col(0), Col(1), Col(2), Col(3), f64_lit(1.0)],
+            "logrank_weighted_test" => vec![Col(0), Col(1), Col(2), str_lit("gehan")],
+            "logrank_weighted_strat_test" => {
+                vec![Col(0), Col(1), Col(2), Col(3), str_lit("fh(1,2)")]
             }
-            "logrank_strat_test" | "logrank_weighted_strat_test" => &[0, 1, 2, 3],
+            "logrank_test" | "logrank_p" | "logrank_pairwise" => vec![Col(0), Col(1), Col(2)],
             // A numeric score: t0 (time - 0.5).
-            "logrank_trend_test" => &[0, 1, 4],
-            "logrank_trend_strat_test" => &[0, 1, 4, 3],
-            "prop_ci" => &[1],
-            "chisq_test" | "fisher_test" => &[2, 3],
-            "cox_ph" | "cox_zph" => &[0, 1, 2],
-            "cox_ph_strat" => &[0, 1, 3, 2],
-            "cox_ph_counting" => &[4, 0, 1, 2],
-            _ => &[0, 1],
+            "logrank_trend_test" => vec![Col(0), Col(1), Col(4)],
+            "logrank_trend_strat_test" => {
+                vec![Col(0), Col(1), Col(4), Col(3), str_lit("tarone-ware")]
+            }
+            // The event column as a status (0 censored, 1 cause 1).
+            "cif_curve" => vec![Col(0), Col(1), f64_lit(1.0), str_lit("log-log")],
+            "cif_at" => vec![Col(0), Col(1), f64_lit(1.0), f64_lit(10.0)],
+            "gray_test" => vec![Col(0), Col(1), f64_lit(1.0), Col(2)],
+            "prop_ci" => vec![Col(1)],
+            "chisq_test" | "fisher_test" => vec![Col(2), Col(3)],
+            "cox_ph" | "cox_zph" => vec![Col(0), Col(1), Col(2)],
+            "cox_ph_strat" => vec![Col(0), Col(1), Col(3), Col(2)],
+            "cox_ph_counting" => vec![Col(4), Col(0), Col(1), Col(2)],
+            _ => vec![Col(0), Col(1)],
         };
-        check_function(&f, cols, option);
+        check_function(&f, &spec);
     }
 }

@@ -17,6 +17,7 @@
 mod accumulator;
 mod cell_counts;
 mod common;
+mod competing_state;
 mod cox_state;
 mod labels;
 pub mod limits;
@@ -26,11 +27,14 @@ mod panic_safe;
 mod time_counts;
 
 pub mod chisq_test;
+pub mod cif_at;
+pub mod cif_curve;
 pub mod cox_ph;
 pub mod cox_ph_counting;
 pub mod cox_ph_strat;
 pub mod cox_zph;
 pub mod fisher_test;
+pub mod gray_test;
 pub mod km_curve;
 pub mod km_followup;
 pub mod km_median;
@@ -91,6 +95,9 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(logrank_pairwise::LogrankPairwise::with_warnings(s())),
         udaf(logrank_trend_test::LogrankTrendTest::with_warnings(s())),
         udaf(logrank_trend_strat_test::LogrankTrendStratTest::with_warnings(s())),
+        udaf(cif_curve::CifCurve::with_warnings(s())),
+        udaf(cif_at::CifAt::with_warnings(s())),
+        udaf(gray_test::GrayTest::with_warnings(s())),
         udaf(prop_ci::PropCi::with_warnings(s())),
         udaf(chisq_test::ChisqTest::with_warnings(s())),
         udaf(fisher_test::FisherTest::with_warnings(s())),

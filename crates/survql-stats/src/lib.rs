@@ -14,6 +14,7 @@
 // Constants and reference values are quoted with the digits they were published/computed with.
 #![allow(clippy::excessive_precision)]
 
+pub mod competing;
 pub mod contingency;
 pub mod cox;
 pub mod distributions;
@@ -24,6 +25,9 @@ pub mod multiplicity;
 pub mod proportion;
 pub mod special;
 
+pub use competing::{
+    aalen_johansen, gray_test, CifCurve, CompetingCount, GrayTest, GroupCauseCount,
+};
 pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
 pub use logrank::{
     survdiff, survdiff_weighted, trend_test, GroupTimeCount, Survdiff, TrendTest, Weighting,

@@ -1,0 +1,210 @@
+//! Competing risks against R (`tests/oracle/competing_risks.R`): the Aalen-Johansen cumulative
+//! incidence (`survfit(Surv(time, factor(status)) ~ 1)`: pstate, std.err, limits; and its
+//! `summary(times =, extend = TRUE)`) and Gray's test (`cmprsk::cuminc()$Tests`), through SQL
+//! under every layout; the estimator with delayed entry and case weights directly.
+
+use serde_json::Value;
+use survql_stats::{aalen_johansen, CompetingCount, ConfType};
+use survql_suite::{
+    golden_f64, new_context, query_json, register_golden_tables, run_configs, Comparison, RunConfig,
+};
+
+/// Closed-form statistics: relative error at most 1e-9.
+const TOL: f64 = 1e-9;
+
+fn competing_entry(entry: &Value) -> bool {
+    matches!(
+        entry["kind"].as_str(),
+        Some("cif_curve" | "cif_at" | "gray_test")
+    )
+}
+
+/// Entries that use a delayed entry or case weights: checked on the estimator directly.
+fn needs_columns(entry: &Value) -> bool {
+    entry["input"]["entry"].is_string() || entry["input"]["weight"].is_string()
+}
+
+fn check_curve(cmp: &mut Comparison, id: &str, got: &[Value], want: &Value) {
+    let n = want["time"].as_array().unwrap().len();
+    if got.len() != n {
+        return cmp.fail(format!("{id}: {} times, want {n}", got.len()));
+    }
+    for (i, item) in got.iter().enumerate() {
+        let at = format!("{id} [{i}]");
+        for key in ["time", "cif", "std_err", "lower", "upper"] {
+            cmp.num(&format!("{at} {key}"), &item[key], &want[key][i], TOL);
+        }
+        for key in ["n_risk", "n_event"] {
+            cmp.count(&format!("{at} {key}"), &item[key], &want[key][i]);
+        }
+    }
+}
+
+async fn check_sql(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let cause = input["cause"].as_i64().unwrap();
+    let conf = || {
+        format!(
+            "'{}', {}",
+            input["conf_type"].as_str().unwrap(),
+            input["conf_level"].as_f64().unwrap()
+        )
+    };
+    let call = match entry["kind"].as_str().unwrap() {
+        "cif_curve" => format!("cif_curve(time, status, {cause}, {})", conf()),
+        "cif_at" => format!(
+            "cif_at(time, status, {cause}, {}, {})",
+            input["at"].as_f64().unwrap(),
+            conf()
+        ),
+        _ => format!("gray_test(time, status, {cause}, grp)"),
+    };
+    let sql = format!("SELECT {call} AS r FROM {table}");
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let r = &rows[0]["r"];
+    let want = &entry["result"];
+    match entry["kind"].as_str().unwrap() {
+        "cif_curve" => check_curve(cmp, &id, r.as_array().map_or(&[], |v| v), want),
+        "cif_at" => {
+            for key in ["time", "cif", "std_err", "lower", "upper"] {
+                cmp.num(&format!("{id} {key}"), &r[key], &want[key], TOL);
+            }
+        }
+        _ => {
+            if entry.get("error").is_some() {
+                // The cause never occurs: no test (cmprsk has no row for it).
+                cmp.num(
+                    &format!("{id} statistic"),
+                    &r["statistic"],
+                    &survql_suite::EXPECT_NULL,
+                    TOL,
+                );
+                return;
+            }
+            cmp.num(
+                &format!("{id} statistic"),
+                &r["statistic"],
+                &want["statistic"],
+                TOL,
+            );
+            cmp.count(&format!("{id} df"), &r["df"], &want["df"]);
+            cmp.num(&format!("{id} p"), &r["p_value"], &want["p"], TOL);
+        }
+    }
+}
+
+async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
+    let scratch = tempfile::tempdir().unwrap();
+    let ctx = new_context(&config);
+    let label = config.label();
+    let mut checked = 0;
+    let golden = register_golden_tables(&ctx, &config, scratch.path())
+        .await
+        .unwrap();
+    for (table, entry) in golden
+        .iter()
+        .filter(|(_, e)| competing_entry(e) && !needs_columns(e))
+    {
+        check_sql(&ctx, table, entry, cmp, &label).await;
+        checked += 1;
+    }
+    checked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn competing_risks_match_r() {
+    let mut cmp = Comparison::default();
+    for config in run_configs() {
+        let n = run(config, &mut cmp).await;
+        assert!(n >= 20, "only {n} competing-risk entries checked");
+    }
+    cmp.assert_ok("competing-risk golden entries");
+}
+
+/// The column `name` of an inline case as numbers.
+fn column(data: &Value, name: &str) -> Vec<f64> {
+    data[name]
+        .as_array()
+        .unwrap_or_else(|| panic!("column {name}"))
+        .iter()
+        .map(|v| golden_f64(v).unwrap())
+        .collect()
+}
+
+/// Delayed entry and case weights (R: `survfit(Surv(entry, time, factor(status)) ~ 1, id =,
+/// weights =)`), on the estimator until the SQL functions take them.
+#[test]
+fn aalen_johansen_with_entry_and_weights_matches_r() {
+    let path = survql_suite::data_dir().join("oracle/competing_risks.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut cmp = Comparison::default();
+    let mut checked = 0;
+    for case in file["cases"].as_array().unwrap() {
+        let data = &case["data"];
+        for entry in case["entries"].as_array().unwrap() {
+            if entry["kind"] != "cif_curve" {
+                continue;
+            }
+            let input = &entry["input"];
+            let time = column(data, "time");
+            let status = column(data, "status");
+            let n = time.len();
+            let entries = match input["entry"].as_str() {
+                Some(c) => column(data, c),
+                None => vec![f64::NEG_INFINITY; n],
+            };
+            let weights = match input["weight"].as_str() {
+                Some(c) => column(data, c),
+                None => vec![1.0; n],
+            };
+            let counts: Vec<CompetingCount> = (0..n)
+                .map(|i| CompetingCount {
+                    entry: entries[i],
+                    time: time[i],
+                    status: status[i] as u32,
+                    weight: weights[i],
+                    count: 1,
+                })
+                .collect();
+            let curve = aalen_johansen(&counts, input["cause"].as_u64().unwrap() as u32);
+            let conf = ConfType::parse(input["conf_type"].as_str().unwrap()).unwrap();
+            let bands = curve.bands(conf, input["conf_level"].as_f64().unwrap());
+            let num = |v: f64| {
+                if v.is_finite() {
+                    serde_json::json!(v)
+                } else {
+                    Value::Null
+                }
+            };
+            let items: Vec<Value> = (0..curve.time.len())
+                .map(|i| {
+                    serde_json::json!({
+                        "time": curve.time[i], "n_risk": curve.n_risk[i],
+                        "n_event": curve.n_event[i], "cif": num(curve.cif[i]),
+                        "std_err": num(curve.std_err[i]), "lower": num(bands.lower[i]),
+                        "upper": num(bands.upper[i]),
+                    })
+                })
+                .collect();
+            check_curve(
+                &mut cmp,
+                entry["id"].as_str().unwrap(),
+                &items,
+                &entry["result"],
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} curves checked");
+    cmp.assert_ok("Aalen-Johansen with delayed entry and weights");
+}
