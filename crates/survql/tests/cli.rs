@@ -1149,3 +1149,36 @@ mod net_study {
         assert!(c.n > 150, "only {} numbers checked", c.n);
     }
 }
+
+/// `sql/competing_risks.sql` runs on the bundled cohort and prints R's numbers (rounded as the
+/// script rounds them): survfit(Surv(ttp_months, factor(status)) ~ 1) at 12 and 24 months and
+/// cmprsk::cuminc(ttp_months, status, liver)$Tests (tests/slt/competing_risks.slt has them
+/// unrounded).
+#[test]
+fn competing_risks_example_prints_r_numbers() {
+    let o = run(&["--format", "ndjson", "-q", "-f", "sql/competing_risks.sql"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<Value> = stdout(&o)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let at = |months: i64| {
+        rows.iter()
+            .find(|r| r["months"] == months)
+            .unwrap_or_else(|| panic!("no row for {months} months"))
+    };
+    // pstate[, "1"] at 12 months 0.797213..., [0.701498, 0.905988]; pstate[, "2"] at 24: 0.098398.
+    assert_eq!(at(12)["progression"], serde_json::json!(0.797));
+    assert_eq!(at(12)["lower_95"], serde_json::json!(0.701));
+    assert_eq!(at(12)["upper_95"], serde_json::json!(0.906));
+    assert_eq!(at(24)["death_first"], serde_json::json!(0.098));
+    let gray = rows
+        .iter()
+        .find(|r| r.get("gray_progression").is_some())
+        .expect("Gray's test row");
+    // stat 9.33712310328511, p 0.00224557776154022; death first p 0.386900327771622.
+    assert_eq!(gray["gray_progression"], serde_json::json!(9.337));
+    assert_eq!(gray["p_progression"], serde_json::json!(0.0022));
+    assert_eq!(gray["p_death_first"], serde_json::json!(0.3869));
+}
