@@ -166,6 +166,18 @@ fn cases(rows: u64) -> Vec<Case> {
             input_rows: rows,
         },
         Case {
+            name: "cif_groups",
+            query: "SELECT grp, cif_curve(time, event * (1 + patient_id % 2), 1) FROM registry GROUP BY grp".into(),
+            floor: "SELECT grp, time, event * (1 + patient_id % 2) AS status, count(*) FROM registry GROUP BY grp, time, status".into(),
+            input_rows: rows,
+        },
+        Case {
+            name: "gray",
+            query: "SELECT gray_test(time, event * (1 + patient_id % 2), 1, grp) FROM registry".into(),
+            floor: "SELECT grp, time, event * (1 + patient_id % 2) AS status, count(*) FROM registry GROUP BY grp, time, status".into(),
+            input_rows: rows,
+        },
+        Case {
             name: "logrank_strat",
             query: "SELECT logrank_strat_test(time, event, grp, stratum) FROM registry".into(),
             floor: "SELECT stratum, grp, time, count(*), sum(event) FROM registry GROUP BY stratum, grp, time".into(),

@@ -137,7 +137,11 @@ SELECT logrank_test(time, event, grp) AS lr, logrank_p(time, event, sex) AS p,
        logrank_strat_test(time, event, sex, centre, 1) AS ls,
        logrank_weighted_test(time, event, grp, 'gehan') AS lw,
        logrank_weighted_strat_test(time, event, grp, centre, 'fh(0,1)') AS lws,
-       logrank_pairwise(time, event, grp, 'BH') AS pairs FROM cohort;
+       logrank_pairwise(time, event, grp, 'BH') AS pairs,
+       logrank_trend_test(time, event, grp) AS tr FROM cohort;
+SELECT cif_curve(time, CAST(event AS BIGINT) * (1 + grp % 2), 1, 'log-log') AS ci,
+       cif_at(time, CAST(event AS BIGINT) * (1 + grp % 2), 2, 40) AS ca,
+       gray_test(time, CAST(event AS BIGINT) * (1 + grp % 2), 1, sex) AS gt FROM cohort;
 SELECT centre, cox_ph(time, event, x1, sex, grp) AS cx FROM cohort GROUP BY centre ORDER BY centre;
 SELECT cox_ph_strat(time, event, centre, x1, sex, 'ties=breslow, robust=true') AS cs,
        cox_zph(time, event, x1, sex) AS z FROM cohort;
