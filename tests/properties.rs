@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 26] = [
+const CALLS: [&str; 29] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -249,6 +249,11 @@ const CALLS: [&str; 26] = [
     "cif_curve(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 1, 'log-log')",
     "cif_at(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 2, 3.5)",
     "gray_test(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 1, g)",
+    // Delayed entry (surv(entry, time, event)): entries well before every time at any scale
+    // (closer ones can fall within R's tie tolerance of an exit, an error as in R).
+    "km_summary(surv(t - abs(t) - 1e300, t, e), 'log-log')",
+    "km_curve(surv(t - abs(t) - 1e300 * (1 + CAST(x2 AS INT)), t, e))",
+    "cif_curve(surv(t - abs(t) - 1e300, t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT)), 2)",
     "prop_ci(x2, 'wilson')",
     "chisq_test(g, s)",
     "fisher_test(e, x2)",

@@ -16,7 +16,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{
     DataType, FieldRef, Fields, Float64Type, Int64Type, UInt32Type, UInt64Type,
 };
-use datafusion::common::{exec_err, internal_err, Result};
+use datafusion::common::{exec_datafusion_err, exec_err, internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::{
     aalen_johansen, gray_test, CifCurve, CompetingCount, ConfType, GroupCauseCount,
@@ -29,21 +29,36 @@ use crate::common::{
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
+use crate::response::{call_shape, coerce_with_response, response_shape, split_values};
 
-/// Counts of one SQL group: (time bits, group id, status) -> subjects.
+/// Counts of one SQL group: (entry bits, time bits, group id, status) -> subjects. The
+/// entry is -inf without delayed entry.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompetingState {
     groups: Labels,
-    counts: HashMap<(u64, u32, u32), u64, StateHasher>,
+    counts: HashMap<Cell, u64, StateHasher>,
+}
+
+/// (entry bits, time bits, group id, status).
+type Cell = (u64, u64, u32, u32);
+
+/// The key of a cell: `+ 0.0` turns -0.0 into 0.0 so both land in one cell.
+#[inline]
+fn cell(entry: f64, time: f64, group: u32, status: u32) -> Cell {
+    (
+        (entry + 0.0).to_bits(),
+        (time + 0.0).to_bits(),
+        group,
+        status,
+    )
 }
 
 impl CompetingState {
     #[inline]
-    fn add(&mut self, time: f64, group: u32, status: u32, count: u64) {
-        // `+ 0.0` turns -0.0 into 0.0 so both land in one cell.
+    fn add(&mut self, entry: f64, time: f64, group: u32, status: u32, count: u64) {
         *self
             .counts
-            .entry(((time + 0.0).to_bits(), group, status))
+            .entry(cell(entry, time, group, status))
             .or_insert(0) += count;
     }
 
@@ -60,12 +75,21 @@ impl CompetingState {
         let mut out: Vec<CompetingCount> = self
             .counts
             .iter()
-            .map(|(&(bits, _, status), &count)| {
-                CompetingCount::new(f64::from_bits(bits), status, count)
+            .map(|(&(entry, time, _, status), &count)| CompetingCount {
+                entry: f64::from_bits(entry),
+                time: f64::from_bits(time),
+                status,
+                weight: 1.0,
+                count,
             })
             .collect();
         // A total order: floating-point sums must not depend on the order cells arrived in.
-        out.sort_unstable_by(|a, b| a.time.total_cmp(&b.time).then(a.status.cmp(&b.status)));
+        out.sort_unstable_by(|a, b| {
+            a.time
+                .total_cmp(&b.time)
+                .then(a.entry.total_cmp(&b.entry))
+                .then(a.status.cmp(&b.status))
+        });
         out
     }
 
@@ -79,8 +103,8 @@ impl CompetingState {
         let mut out: Vec<GroupCauseCount> = self
             .counts
             .iter()
-            .map(|(&(bits, g, status), &count)| GroupCauseCount {
-                time: f64::from_bits(bits),
+            .map(|(&(_, time, g, status), &count)| GroupCauseCount {
+                time: f64::from_bits(time),
                 group: rank[g as usize],
                 status,
                 count,
@@ -117,6 +141,9 @@ pub(crate) struct CompetingCall {
     pub conf_type: ConfType,
     pub conf_level: f64,
     pub output: CompetingOutput,
+    /// The first argument is `surv(...)` (see [`crate::response`]); `delayed`: with an entry.
+    pub response: bool,
+    pub delayed: bool,
 }
 
 impl CompetingCall {
@@ -135,6 +162,8 @@ impl CompetingCall {
             conf_type: conf.0,
             conf_level: conf.1,
             output,
+            response: call_shape(args).is_some(),
+            delayed: call_shape(args).is_some_and(|s| s.entry),
         })
     }
 
@@ -205,7 +234,8 @@ fn evaluate(call: &CompetingCall, states: &[CompetingState]) -> Result<ArrayRef>
             let mut cols: [Vec<Option<f64>>; 5] = Default::default();
             let (mut n_risk, mut n_event) = (vec![], vec![]);
             for state in states {
-                let curve = aalen_johansen(&state.competing_counts(), call.cause);
+                let curve = aalen_johansen(&state.competing_counts(), call.cause)
+                    .map_err(|e| exec_datafusion_err!("{}: {e}", call.function))?;
                 let bands = curve.bands(call.conf_type, call.conf_level);
                 lengths.push(curve.time.len());
                 for i in 0..curve.time.len() {
@@ -237,7 +267,8 @@ fn evaluate(call: &CompetingCall, states: &[CompetingState]) -> Result<ArrayRef>
         CompetingOutput::At(at) => {
             let mut cols: [Vec<Option<f64>>; 5] = Default::default();
             for state in states {
-                let curve = aalen_johansen(&state.competing_counts(), call.cause);
+                let curve = aalen_johansen(&state.competing_counts(), call.cause)
+                    .map_err(|e| exec_datafusion_err!("{}: {e}", call.function))?;
                 let row = cif_at(&curve, at, call.conf_type, call.conf_level);
                 for (col, v) in cols.iter_mut().zip(row) {
                     col.push(v);
@@ -323,6 +354,14 @@ fn state_fields(args: &StateFieldsArgs, grouped: bool) -> Vec<FieldRef> {
         list("status", DataType::UInt32),
         list("count", DataType::UInt64),
     ]);
+    let delayed = args
+        .input_fields
+        .first()
+        .and_then(|f| response_shape(f.data_type()))
+        .is_some_and(|s| s.entry);
+    if delayed {
+        fields.push(list("entry", DataType::Float64));
+    }
     fields
 }
 
@@ -358,6 +397,12 @@ fn status_codes(function: &str, array: &ArrayRef) -> Result<Vec<u32>> {
             }
             Ok(out)
         }
+        // An event indicator (from surv(time, event) with a boolean): true = cause 1.
+        DataType::Boolean => Ok(array
+            .as_boolean()
+            .iter()
+            .map(|v| u32::from(v == Some(true)))
+            .collect()),
         DataType::Null => Ok(vec![0; array.len()]),
         d => exec_err!("{function}: argument 'status' must be an integer status code, found {d}"),
     }
@@ -372,6 +417,17 @@ fn update(
     opt_filter: Option<&BooleanArray>,
 ) -> Result<()> {
     let f = call.function;
+    // surv([entry,] time, status) in place of (time, status): crate::response.
+    let split = if call.response {
+        Some(split_values(f, values)?)
+    } else {
+        None
+    };
+    let values: &[ArrayRef] = split.as_ref().map_or(values, |s| &s.values);
+    let entry = match split.as_ref().and_then(|s| s.entry.as_ref()) {
+        Some(e) => Some(time_column(f, "entry", e)?),
+        None => None,
+    };
     let time = time_column(f, "time", &values[0])?;
     let status = status_codes(f, &values[1])?;
     let grp = if call.grouped() {
@@ -384,10 +440,14 @@ fn update(
     if let Some(g) = grp {
         cols.push(g);
     }
+    if let Some(e) = entry {
+        cols.push(e);
+    }
     let mask = row_mask(&cols, opt_filter, group_indices, skipped);
     let times = time.values();
     let max_groups = limits().max_groups;
     let mut too_many = false;
+    let mut bad_entry = None;
     let mut row = |i: usize| {
         let state = &mut states[group_indices[i]];
         let group = match grp {
@@ -400,11 +460,24 @@ fn update(
             }
             None => 0,
         };
-        state.add(times[i], group, status[i], 1);
+        let start = match entry {
+            Some(e) => {
+                let start = e.value(i);
+                if bad_entry.is_none() && start >= times[i] {
+                    bad_entry = Some((start, times[i]));
+                }
+                start
+            }
+            None => f64::NEG_INFINITY,
+        };
+        state.add(start, times[i], group, status[i], 1);
     };
     match mask {
         None => (0..time.len()).for_each(&mut row),
         Some(m) => m.valid_indices().for_each(&mut row),
+    }
+    if let Some((start, end)) = bad_entry {
+        return crate::time_counts::check_entry(f, start, end);
     }
     if too_many {
         return check_groups(f, max_groups + 1, max_groups);
@@ -431,7 +504,7 @@ fn merge(
     group_indices: &[usize],
 ) -> Result<()> {
     let grouped = call.grouped();
-    let want = 3 + usize::from(grouped);
+    let want = 3 + usize::from(grouped) + usize::from(call.delayed);
     if values.len() != want {
         return internal_err!(
             "{} state has {want} fields, got {}",
@@ -451,6 +524,12 @@ fn merge(
         .values()
         .as_primitive::<UInt64Type>()
         .values();
+    let entry = call.delayed.then(|| {
+        lists[off + 3]
+            .values()
+            .as_primitive::<Float64Type>()
+            .values()
+    });
     let offsets = lists[0].offsets();
     for (row, &g) in group_indices.iter().enumerate() {
         if lists[0].is_null(row) {
@@ -462,7 +541,8 @@ fn merge(
                 Some(labels) => state.groups.id(labels.value(k)),
                 None => 0,
             };
-            state.add(time[k], group, status[k], count[k]);
+            let start = entry.map_or(f64::NEG_INFINITY, |e| e[k]);
+            state.add(start, time[k], group, status[k], count[k]);
         }
         if grouped {
             check_groups(call.function, state.groups.len(), limits().max_groups)?;
@@ -474,14 +554,18 @@ fn merge(
 fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(|s| s.counts.len()).collect();
     let (mut grp, mut time, mut status, mut count) = (vec![], vec![], vec![], vec![]);
+    let mut entry = vec![];
     for s in states {
-        for (&(bits, g, st), &c) in &s.counts {
+        for (&(start, bits, g, st), &c) in &s.counts {
             if call.grouped() {
                 grp.push(&*s.groups.names[g as usize]);
             }
             time.push(f64::from_bits(bits));
             status.push(st);
             count.push(c);
+            if call.delayed {
+                entry.push(f64::from_bits(start));
+            }
         }
     }
     let mut out = vec![];
@@ -491,6 +575,9 @@ fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<Arr
     out.push(list_array(&lengths, Arc::new(Float64Array::from(time)))?);
     out.push(list_array(&lengths, Arc::new(UInt32Array::from(status)))?);
     out.push(list_array(&lengths, Arc::new(UInt64Array::from(count)))?);
+    if call.delayed {
+        out.push(list_array(&lengths, Arc::new(Float64Array::from(entry)))?);
+    }
     Ok(out)
 }
 
@@ -570,6 +657,20 @@ pub(crate) fn coerce_competing(
     options: &[&str],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
+    // surv([entry,] time, status) in place of (time, status): crate::response. cmprsk's
+    // Gray test has no delayed entry.
+    coerce_with_response(function, arg_types, !grouped, |types| {
+        coerce_competing_classic(function, types, grouped, options, syntax)
+    })
+}
+
+fn coerce_competing_classic(
+    function: &str,
+    arg_types: &[DataType],
+    grouped: bool,
+    options: &[&str],
+    syntax: &str,
+) -> Result<Vec<DataType>> {
     use crate::common::{check_arity, coerce_option, coerce_time};
     let fixed = 3 + usize::from(grouped);
     let required = fixed + usize::from(options.first() == Some(&"at"));
@@ -614,7 +715,8 @@ mod tests {
                 CompetingCount::new(3.0, 2, 1),
             ],
             1,
-        );
+        )
+        .unwrap();
         assert_eq!(
             cif_at(&curve, 1.0, ConfType::Log, 0.95),
             [Some(1.0), Some(0.0), Some(0.0), Some(0.0), Some(0.0)]

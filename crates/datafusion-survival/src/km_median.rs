@@ -11,6 +11,7 @@ use survql_stats::{KaplanMeier, TimeCounts};
 
 use crate::common::{coerce_time_event_options, doc, WarningSink};
 use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::response::coerce_with_response;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "km_median";
@@ -71,7 +72,10 @@ impl AggregateUDFImpl for KmMedian {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_time_event_options(NAME, arg_types, &[], SYNTAX)
+        // surv(...) in place of (time, event): crate::response.
+        coerce_with_response(NAME, arg_types, true, |types| {
+            coerce_time_event_options(NAME, types, &[], SYNTAX)
+        })
     }
 
     km_udaf_methods!();

@@ -14,6 +14,7 @@ use crate::common::{
     coerce_time_event_required, conf_options, doc, f64_field, f64_option, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::response::coerce_with_response;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "km_quantile";
@@ -95,17 +96,20 @@ impl AggregateUDFImpl for KmQuantile {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_time_event_required(
-            NAME,
-            arg_types,
-            1,
-            &[
-                ("p", DataType::Float64),
-                ("conf_type", DataType::Utf8),
-                ("conf_level", DataType::Float64),
-            ],
-            SYNTAX,
-        )
+        // surv(...) in place of (time, event): crate::response.
+        coerce_with_response(NAME, arg_types, true, |types| {
+            coerce_time_event_required(
+                NAME,
+                types,
+                1,
+                &[
+                    ("p", DataType::Float64),
+                    ("conf_type", DataType::Utf8),
+                    ("conf_level", DataType::Float64),
+                ],
+                SYNTAX,
+            )
+        })
     }
 
     km_udaf_methods!();

@@ -15,6 +15,7 @@ use crate::common::{
     WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::response::coerce_with_response;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "km_rmst";
@@ -91,16 +92,19 @@ impl AggregateUDFImpl for KmRmst {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_time_event_required(
-            NAME,
-            arg_types,
-            1,
-            &[
-                ("tau", DataType::Float64),
-                ("conf_level", DataType::Float64),
-            ],
-            SYNTAX,
-        )
+        // surv(...) in place of (time, event): crate::response.
+        coerce_with_response(NAME, arg_types, true, |types| {
+            coerce_time_event_required(
+                NAME,
+                types,
+                1,
+                &[
+                    ("tau", DataType::Float64),
+                    ("conf_level", DataType::Float64),
+                ],
+                SYNTAX,
+            )
+        })
     }
 
     km_udaf_methods!();

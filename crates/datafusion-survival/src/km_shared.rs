@@ -26,6 +26,7 @@ use datafusion::common::{internal_datafusion_err, internal_err, Column, Result};
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::ExprSchemable;
 use datafusion::logical_expr::{
     Aggregate, AggregateUDF, AggregateUDFImpl, Documentation, Expr, LogicalPlan, Projection,
     Signature, Volatility,
@@ -176,6 +177,9 @@ impl KmShared {
             sink: first.sink.clone(),
             evaluator: Arc::new(evaluator),
             members: self.member_names.clone(),
+            // The rule shares only plain (time, event) calls.
+            response: false,
+            delayed: false,
         })
     }
 }
@@ -273,12 +277,21 @@ impl OptimizerRule for ShareKaplanMeierState {
         };
         // Calls with the same (time, event, filter), in order of first appearance.
         let mut sets: Vec<Vec<usize>> = vec![];
+        let input_schema = aggregate.input.schema();
         for (j, expr) in aggregate.aggr_expr.iter().enumerate() {
             let Some(f) = km_aggregate(expr) else {
                 continue;
             };
+            // Calls on surv(...) keep their own state: the shared one is (time, event) only.
+            let response = f.params.args[0]
+                .get_type(input_schema)
+                .map_or(true, |t| matches!(t, DataType::Struct(_)));
+            if response {
+                continue;
+            }
             let same = |k: &usize| {
                 let g = km_aggregate(&aggregate.aggr_expr[*k]).expect("a Kaplan-Meier call");
+                // (A set's first member is never a surv(...) call, so neither is a match.)
                 g.params.args[..2] == f.params.args[..2] && g.params.filter == f.params.filter
             };
             match sets.iter_mut().find(|set| set.first().is_some_and(same)) {

@@ -14,6 +14,7 @@ use crate::common::{
     coerce_time_event_options, conf_options, doc, f64_field, i64_field, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::response::coerce_with_response;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "km_summary";
@@ -94,15 +95,18 @@ impl AggregateUDFImpl for KmSummary {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_time_event_options(
-            NAME,
-            arg_types,
-            &[
-                ("conf_type", DataType::Utf8),
-                ("conf_level", DataType::Float64),
-            ],
-            SYNTAX,
-        )
+        // surv(...) in place of (time, event): crate::response.
+        coerce_with_response(NAME, arg_types, true, |types| {
+            coerce_time_event_options(
+                NAME,
+                types,
+                &[
+                    ("conf_type", DataType::Utf8),
+                    ("conf_level", DataType::Float64),
+                ],
+                SYNTAX,
+            )
+        })
     }
 
     km_udaf_methods!();

@@ -24,6 +24,7 @@ pub mod limits;
 mod logrank_state;
 mod macros;
 mod panic_safe;
+mod response;
 mod time_counts;
 
 pub mod chisq_test;
@@ -53,12 +54,13 @@ pub mod logrank_weighted_strat_test;
 pub mod logrank_weighted_test;
 pub mod nelson_aalen;
 pub mod prop_ci;
+pub mod surv;
 
 use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl};
+use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use common::{WarningParts, WarningSink};
@@ -108,6 +110,11 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
     ]
 }
 
+/// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]).
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    vec![Arc::new(ScalarUDF::new_from_impl(surv::Surv::new()))]
+}
+
 /// Every survival aggregate function (warnings are discarded).
 pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
     all_functions_with_warnings(&WarningSink::default())
@@ -131,6 +138,9 @@ pub fn register_all_with_warnings(registry: &mut dyn FunctionRegistry) -> Result
     let sink = WarningSink::default();
     for f in all_functions_with_warnings(&sink) {
         registry.register_udaf(f)?;
+    }
+    for f in scalar_functions() {
+        registry.register_udf(f)?;
     }
     Ok(sink)
 }
@@ -157,6 +167,9 @@ pub fn query_context(ctx: &SessionContext) -> Result<(SessionContext, WarningSin
     let sink = WarningSink::default();
     for f in all_functions_with_warnings(&sink) {
         state.register_udaf(f)?;
+    }
+    for f in scalar_functions() {
+        state.register_udf(f)?;
     }
     Ok((SessionContext::new_with_state(state), sink))
 }

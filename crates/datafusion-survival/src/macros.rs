@@ -53,6 +53,12 @@ macro_rules! state_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+            // A surv(...) first argument stands for (time, event): see crate::response.
+            let expanded = $crate::response::ExpandedArgs::new(&args);
+            let args = match &expanded {
+                Some(e) => e.args(&args),
+                None => args,
+            };
             Ok(Box::new($crate::accumulator::StateAccumulator::new(
                 self.$call(&args)?,
             )))
@@ -69,6 +75,11 @@ macro_rules! state_udaf_methods {
             &self,
             args: datafusion::logical_expr::function::AccumulatorArgs,
         ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+            let expanded = $crate::response::ExpandedArgs::new(&args);
+            let args = match &expanded {
+                Some(e) => e.args(&args),
+                None => args,
+            };
             Ok(Box::new($crate::accumulator::StateGroupsAccumulator::new(
                 self.$call(&args)?,
             )))

@@ -14,6 +14,7 @@ use crate::common::{
     WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::response::coerce_with_response;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "nelson_aalen";
@@ -84,7 +85,10 @@ impl AggregateUDFImpl for NelsonAalen {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_time_event_options(NAME, arg_types, &[], SYNTAX)
+        // surv(...) in place of (time, event): crate::response.
+        coerce_with_response(NAME, arg_types, true, |types| {
+            coerce_time_event_options(NAME, types, &[], SYNTAX)
+        })
     }
 
     km_udaf_methods!();

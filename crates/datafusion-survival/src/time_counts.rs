@@ -21,6 +21,7 @@ use crate::accumulator::StateOps;
 use crate::common::{
     event_column, list_array, row_mask, state_list_field, time_column, WarningSink,
 };
+use crate::response::{call_shape, response_shape, split_values};
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::common::StateHasher;
@@ -30,6 +31,9 @@ type TimeHasher = crate::common::StateHasher;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TimeCountsState {
     counts: HashMap<u64, [u64; 2], TimeHasher>,
+    /// Delayed entry (`surv(entry, time, event)`): entry time bits -> subjects entering then.
+    /// Empty without it.
+    entries: HashMap<u64, u64, TimeHasher>,
 }
 
 impl TimeCountsState {
@@ -47,6 +51,12 @@ impl TimeCountsState {
         let c = self.counts.entry((time + 0.0).to_bits()).or_insert([0, 0]);
         c[0] += events;
         c[1] += censored;
+    }
+
+    /// Adds `n` subjects entering at `time`.
+    #[inline]
+    pub(crate) fn add_entry(&mut self, time: f64, n: u64) {
+        *self.entries.entry((time + 0.0).to_bits()).or_insert(0) += n;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -70,13 +80,22 @@ impl TimeCountsState {
     }
 
     /// The sorted counts, near-ties merged as R's `aeqSurv`.
-    pub(crate) fn to_counts(&self) -> TimeCounts {
-        TimeCounts::from_unsorted(
-            self.counts
-                .iter()
-                .map(|(&bits, &[e, c])| (f64::from_bits(bits), e, c))
-                .collect(),
-        )
+    pub(crate) fn to_counts(&self, function: &str) -> Result<TimeCounts> {
+        let rows = self
+            .counts
+            .iter()
+            .map(|(&bits, &[e, c])| (f64::from_bits(bits), e, c))
+            .collect();
+        if self.entries.is_empty() {
+            return Ok(TimeCounts::from_unsorted(rows));
+        }
+        let entries = self
+            .entries
+            .iter()
+            .map(|(&bits, &n)| (f64::from_bits(bits), n))
+            .collect();
+        TimeCounts::from_unsorted_with_entries(rows, entries)
+            .map_err(|e| datafusion::common::exec_datafusion_err!("{function}: {e}"))
     }
 
     /// The table's memory plus what evaluating it allocates: the sorted counts and the
@@ -85,6 +104,7 @@ impl TimeCountsState {
         size_of::<Self>()
             + self.counts.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
             + self.counts.len() * 15 * 8
+            + self.entries.capacity() * (size_of::<(u64, u64)>() + 1)
     }
 }
 
@@ -94,14 +114,25 @@ pub(crate) trait KmEvaluator: Debug + Send + Sync {
     fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef>;
 }
 
-/// The three state fields, named after the function.
+/// The three state fields, named after the function; with delayed entry two more, the entry
+/// times and the subjects entering at each.
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
     let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
-    vec![
+    let mut fields = vec![
         list("time", DataType::Float64),
         list("events", DataType::UInt64),
         list("censored", DataType::UInt64),
-    ]
+    ];
+    let delayed = args
+        .input_fields
+        .first()
+        .and_then(|f| response_shape(f.data_type()))
+        .is_some_and(|shape| shape.entry);
+    if delayed {
+        fields.push(list("entry_time", DataType::Float64));
+        fields.push(list("entered", DataType::UInt64));
+    }
+    fields
 }
 
 /// Adds the rows of a batch (`values[0]` time, `values[1]` event) to `groups`.
@@ -133,14 +164,61 @@ fn update_groups(
     Ok(())
 }
 
-/// Adds serialized states (`states[0..3]`) to `groups`.
+/// [`update_groups`] for `surv(entry, time, event)`: each row also enters at its entry time,
+/// which must be before its time.
+fn update_groups_with_entry(
+    function: &str,
+    groups: &mut [TimeCountsState],
+    skipped: &mut [u64],
+    values: &[ArrayRef],
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+) -> Result<()> {
+    let split = split_values(function, values)?;
+    let Some(entry) = &split.entry else {
+        return update_groups(
+            function,
+            groups,
+            skipped,
+            &split.values,
+            group_indices,
+            opt_filter,
+        );
+    };
+    let time = time_column(function, "time", &split.values[0])?;
+    let event = event_column(function, &split.values[1])?;
+    let entry = time_column(function, "entry", entry)?;
+    let mask = row_mask(&[time, &event, entry], opt_filter, group_indices, skipped);
+    let valid = |i: usize| mask.as_ref().is_none_or(|m| m.is_valid(i));
+    for i in (0..time.len()).filter(|&i| valid(i)) {
+        check_entry(function, entry.value(i), time.value(i))?;
+        let state = &mut groups[group_indices[i]];
+        state.add(time.value(i), event.value(i));
+        state.add_entry(entry.value(i), 1);
+    }
+    Ok(())
+}
+
+/// A subject's entry must come before its exit (R: "Stop time must be > start time").
+pub(crate) fn check_entry(function: &str, entry: f64, time: f64) -> Result<()> {
+    if entry < time {
+        Ok(())
+    } else {
+        datafusion::common::exec_err!(
+            "{function}: argument 'entry' must be before 'time' (observation starts before it \
+             ends), found entry {entry} and time {time}"
+        )
+    }
+}
+
+/// Adds serialized states (`states[0..3]`, and the entries in `states[3..5]`) to `groups`.
 fn merge_groups(
     groups: &mut [TimeCountsState],
     states: &[ArrayRef],
     group_indices: &[usize],
 ) -> Result<()> {
-    if states.len() != 3 {
-        return internal_err!("time counts state has 3 fields, got {}", states.len());
+    if states.len() != 3 && states.len() != 5 {
+        return internal_err!("time counts state has 3 or 5 fields, got {}", states.len());
     }
     let (time, events, censored) = (
         states[0].as_list::<i32>(),
@@ -162,11 +240,26 @@ fn merge_groups(
             state.add_counts(tv[t0 + k], ev[e0 + k], cv[c0 + k]);
         }
     }
+    if states.len() == 5 {
+        let (entry, entered) = (states[3].as_list::<i32>(), states[4].as_list::<i32>());
+        let xv = entry.values().as_primitive::<Float64Type>().values();
+        let nv = entered.values().as_primitive::<UInt64Type>().values();
+        let (xo, no) = (entry.offsets(), entered.offsets());
+        for (row, &g) in group_indices.iter().enumerate() {
+            if entry.is_null(row) {
+                continue;
+            }
+            let (x0, x1, n0) = (xo[row] as usize, xo[row + 1] as usize, no[row] as usize);
+            for k in 0..(x1 - x0) {
+                groups[g].add_entry(xv[x0 + k], nv[n0 + k]);
+            }
+        }
+    }
     Ok(())
 }
 
-/// Serializes `groups` as the three state lists.
-fn emit_state(groups: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
+/// Serializes `groups` as the three state lists, and the two entry lists when `delayed`.
+fn emit_state(groups: &[TimeCountsState], delayed: bool) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = groups.iter().map(TimeCountsState::len).collect();
     let total: usize = lengths.iter().sum();
     let mut t = Vec::with_capacity(total);
@@ -175,7 +268,20 @@ fn emit_state(groups: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
     for g in groups {
         g.extend_into(&mut t, &mut e, &mut c);
     }
-    state_lists(&lengths, t, e, c)
+    let mut lists = state_lists(&lengths, t, e, c)?;
+    if delayed {
+        let lengths: Vec<usize> = groups.iter().map(|g| g.entries.len()).collect();
+        let (mut x, mut n) = (vec![], vec![]);
+        for g in groups {
+            for (&bits, &count) in &g.entries {
+                x.push(f64::from_bits(bits));
+                n.push(count);
+            }
+        }
+        lists.push(list_array(&lengths, Arc::new(Float64Array::from(x)))?);
+        lists.push(list_array(&lengths, Arc::new(UInt64Array::from(n)))?);
+    }
+    Ok(lists)
 }
 
 /// The three state lists from flat values and per-group lengths.
@@ -200,6 +306,10 @@ pub(crate) struct KmCall {
     /// reports its skipped rows as it would alone (and as on a cluster, where nothing is
     /// shared).
     pub members: Vec<String>,
+    /// The call's first argument is `surv(...)` (see [`crate::response`]); `delayed`: with
+    /// an entry.
+    pub response: bool,
+    pub delayed: bool,
 }
 
 impl KmCall {
@@ -209,12 +319,15 @@ impl KmCall {
         sink: &WarningSink,
         evaluator: Arc<dyn KmEvaluator>,
     ) -> Self {
+        let shape = call_shape(args);
         KmCall {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
             evaluator,
             members: vec![],
+            response: shape.is_some(),
+            delayed: shape.is_some_and(|s| s.entry),
         }
     }
 }
@@ -230,6 +343,16 @@ impl StateOps for KmCall {
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
+        if self.response {
+            return update_groups_with_entry(
+                self.function,
+                states,
+                skipped,
+                values,
+                groups,
+                filter,
+            );
+        }
         update_groups(self.function, states, skipped, values, groups, filter)
     }
 
@@ -264,11 +387,14 @@ impl StateOps for KmCall {
     }
 
     fn emit(&self, states: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
-        emit_state(states)
+        emit_state(states, self.delayed)
     }
 
     fn evaluate(&self, states: &[TimeCountsState]) -> Result<ArrayRef> {
-        let counts: Vec<TimeCounts> = states.iter().map(TimeCountsState::to_counts).collect();
+        let counts: Vec<TimeCounts> = states
+            .iter()
+            .map(|s| s.to_counts(self.function))
+            .collect::<Result<_>>()?;
         self.evaluator.evaluate(&counts)
     }
 
@@ -284,6 +410,14 @@ impl StateOps for KmCall {
         filter: Option<&BooleanArray>,
         skipped: &mut [u64],
     ) -> Result<Vec<ArrayRef>> {
+        if self.response {
+            // Through the hash tables (one per row): surv(...) calls are not the hot path.
+            let n = values.first().map_or(0, |v| v.len());
+            let mut states = vec![TimeCountsState::default(); n];
+            let rows: Vec<usize> = (0..n).collect();
+            self.update(&mut states, skipped, values, &rows, filter)?;
+            return self.emit(&states);
+        }
         let time = time_column(self.function, "time", &values[0])?;
         let event = event_column(self.function, &values[1])?;
         let n = time.len();

@@ -92,8 +92,12 @@ impl CifCurve {
 /// by S(s) = 0 vanish (F_k no longer moves). Times within sqrt(eps) are merged first, as
 /// `aeqSurv`. Entries (left truncation) follow `survfitci.c`: a subject joins the risk set at
 /// the first exit time strictly after its entry.
-pub fn aalen_johansen(counts: &[CompetingCount], cause: u32) -> CifCurve {
-    let counts = merge_near_ties(counts);
+///
+/// # Errors
+/// When a subject's entry and time fall into one run of near-ties (R: "aeqSurv exception, an
+/// interval has effective length 0").
+pub fn aalen_johansen(counts: &[CompetingCount], cause: u32) -> Result<CifCurve, String> {
+    let counts = merge_near_ties(counts)?;
     // Observations by exit time, and those with a delayed entry by entry time.
     let mut by_exit: Vec<usize> = (0..counts.len()).collect();
     by_exit.sort_by(|&a, &b| counts[a].time.total_cmp(&counts[b].time));
@@ -193,7 +197,7 @@ pub fn aalen_johansen(counts: &[CompetingCount], cause: u32) -> CifCurve {
         out.std_err.push(variance.max(0.0).sqrt());
         i = j;
     }
-    out
+    Ok(out)
 }
 
 /// Σ w² and the moments of (a, b) over the subjects at risk, whose influence at t is
@@ -268,7 +272,7 @@ impl GoneSums {
 
 /// Entry and exit times within sqrt(eps) of each other binned as R's `aeqSurv` does (over both
 /// columns of a counting-process response).
-fn merge_near_ties(counts: &[CompetingCount]) -> Vec<CompetingCount> {
+fn merge_near_ties(counts: &[CompetingCount]) -> Result<Vec<CompetingCount>, String> {
     let mut times: Vec<f64> = counts
         .iter()
         .flat_map(|c| [c.entry, c.time])
@@ -278,7 +282,7 @@ fn merge_near_ties(counts: &[CompetingCount]) -> Vec<CompetingCount> {
     times.dedup();
     let reps = near_tie_representatives(&times);
     if times.iter().zip(&reps).all(|(a, b)| a == b) {
-        return counts.to_vec();
+        return Ok(counts.to_vec());
     }
     let rep = |t: f64| {
         if t.is_finite() {
@@ -289,10 +293,16 @@ fn merge_near_ties(counts: &[CompetingCount]) -> Vec<CompetingCount> {
     };
     counts
         .iter()
-        .map(|c| CompetingCount {
-            entry: rep(c.entry),
-            time: rep(c.time),
-            ..*c
+        .map(|c| {
+            let (entry, time) = (rep(c.entry), rep(c.time));
+            if entry >= time {
+                return Err(format!(
+                    "entry {} and time {} are closer than R's tie tolerance (aeqSurv merges \
+                     them; R stops with 'an interval has effective length 0')",
+                    c.entry, c.time
+                ));
+            }
+            Ok(CompetingCount { entry, time, ..*c })
         })
         .collect()
 }
@@ -525,7 +535,7 @@ mod tests {
             CompetingCount::new(3.0, 1, 2),
             CompetingCount::new(4.0, 0, 1),
         ];
-        let cif = aalen_johansen(&counts, 1);
+        let cif = aalen_johansen(&counts, 1).unwrap();
         assert_eq!(cif.time, vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(cif.n_risk, vec![5, 4, 3, 1]);
         let km = [0.8, 0.8, 0.8 / 3.0, 0.8 / 3.0];

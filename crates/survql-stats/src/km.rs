@@ -28,6 +28,11 @@ pub struct TimeCounts {
     pub n_event: Vec<u64>,
     /// Number of censorings at each time.
     pub n_censor: Vec<u64>,
+    /// Delayed entry (left truncation, R's `Surv(entry, time, event)`): the number of
+    /// subjects entering at each entry time, sorted by time. A subject entering at `e` is at
+    /// risk at the times t with e < t ≤ its own time. Empty: everyone is at risk from the
+    /// start.
+    pub entries: Vec<(f64, u64)>,
 }
 
 impl TimeCounts {
@@ -35,11 +40,45 @@ impl TimeCounts {
     /// repeated times and then merging near-ties as R's `aeqSurv` does.
     ///
     /// Times must be finite (the SQL layer rejects NaN and infinite times).
-    pub fn from_unsorted(mut rows: Vec<(f64, u64, u64)>) -> Self {
+    pub fn from_unsorted(rows: Vec<(f64, u64, u64)>) -> Self {
+        let mut out = Self::from_unsorted_exact(rows);
+        out.merge_near_ties();
+        out
+    }
+
+    /// Builds the counts of counting-process data: `(time, events, censorings)` triples and
+    /// `(entry, subjects)` pairs, unsorted. Near-ties are merged over the entry and exit times
+    /// together, as `aeqSurv` does for `Surv(entry, time, event)`.
+    ///
+    /// # Errors
+    /// When an entry and a later exit time fall into one run of near-ties: R stops there
+    /// ("aeqSurv exception, an interval has effective length 0") when they are one subject's;
+    /// the counts cannot tell, so this refuses every such case.
+    pub fn from_unsorted_with_entries(
+        rows: Vec<(f64, u64, u64)>,
+        entries: Vec<(f64, u64)>,
+    ) -> Result<Self, String> {
+        let mut exits = Self::from_unsorted_exact(rows);
+        let mut entries = entries;
+        entries.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut merged: Vec<(f64, u64)> = Vec::with_capacity(entries.len());
+        for (t, n) in entries {
+            let t = if t == 0.0 { 0.0 } else { t };
+            match merged.last_mut() {
+                Some(last) if last.0 == t => last.1 += n,
+                _ => merged.push((t, n)),
+            }
+        }
+        exits.entries = merged;
+        exits.merge_near_ties_with_entries()?;
+        Ok(exits)
+    }
+
+    /// Sorted counts with equal times added up, before any near-tie merging.
+    fn from_unsorted_exact(mut rows: Vec<(f64, u64, u64)>) -> Self {
         rows.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         let mut out = TimeCounts::default();
         for (t, d, c) in rows {
-            // -0.0 and 0.0 are the same time.
             let t = if t == 0.0 { 0.0 } else { t };
             if out.time.last() == Some(&t) {
                 *out.n_event.last_mut().unwrap() += d;
@@ -50,7 +89,6 @@ impl TimeCounts {
                 out.n_censor.push(c);
             }
         }
-        out.merge_near_ties();
         out
     }
 
@@ -94,12 +132,67 @@ impl TimeCounts {
         *self = out;
     }
 
+    /// [`merge_near_ties`](Self::merge_near_ties) over the entry and exit times together
+    /// (`aeqSurv` on both columns of a counting-process response): each time is replaced by
+    /// the first time of its run of near-ties, then equal times are added up.
+    fn merge_near_ties_with_entries(&mut self) -> Result<(), String> {
+        let mut all: Vec<f64> = self
+            .time
+            .iter()
+            .copied()
+            .chain(self.entries.iter().map(|e| e.0))
+            .collect();
+        all.sort_unstable_by(f64::total_cmp);
+        all.dedup();
+        let reps = near_tie_representatives(&all);
+        if all.iter().zip(&reps).all(|(a, b)| a == b) {
+            return Ok(());
+        }
+        // Within each run of near-ties, an entry followed by a (larger) exit time.
+        let is_exit = |v: f64| self.time.binary_search_by(|t| t.total_cmp(&v)).is_ok();
+        let is_entry = |v: f64| self.entries.binary_search_by(|e| e.0.total_cmp(&v)).is_ok();
+        let mut entry_in_run: Option<f64> = None;
+        for (i, &v) in all.iter().enumerate() {
+            if i > 0 && reps[i] != reps[i - 1] {
+                entry_in_run = None;
+            }
+            if let Some(e) = entry_in_run {
+                if is_exit(v) {
+                    return Err(format!(
+                        "entry {e} and time {v} are closer than R's tie tolerance (aeqSurv \
+                         merges them; R stops with 'an interval has effective length 0')"
+                    ));
+                }
+            }
+            if is_entry(v) && entry_in_run.is_none() {
+                entry_in_run = Some(v);
+            }
+        }
+        let rep = |t: f64| reps[all.partition_point(|&x| x < t)];
+        let rows = (0..self.time.len())
+            .map(|i| (rep(self.time[i]), self.n_event[i], self.n_censor[i]))
+            .collect();
+        let mut out = Self::from_unsorted_exact(rows);
+        let mut entries: Vec<(f64, u64)> = vec![];
+        for &(t, n) in &self.entries {
+            let t = rep(t);
+            match entries.last_mut() {
+                Some(last) if last.0 == t => last.1 += n,
+                _ => entries.push((t, n)),
+            }
+        }
+        out.entries = entries;
+        *self = out;
+        Ok(())
+    }
+
     /// Swaps events and censorings: the reverse Kaplan-Meier sample `Surv(time, 1 - event)`.
     pub fn reversed(&self) -> TimeCounts {
         TimeCounts {
             time: self.time.clone(),
             n_event: self.n_censor.clone(),
             n_censor: self.n_event.clone(),
+            entries: self.entries.clone(),
         }
     }
 
@@ -264,8 +357,11 @@ pub fn confint(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KaplanMeier {
     pub time: Vec<f64>,
-    /// Number at risk just before each time: subjects with time ≥ t.
+    /// Number at risk just before each time: subjects with time ≥ t (and, with delayed
+    /// entry, entry < t).
     pub n_risk: Vec<u64>,
+    /// Number of subjects (rows; R's `records`).
+    pub records: u64,
     pub n_event: Vec<u64>,
     pub n_censor: Vec<u64>,
     /// S(t) = Π_{t_j ≤ t} (1 - d_j / n_j).
@@ -332,14 +428,24 @@ impl KaplanMeier {
             n_event: counts.n_event.clone(),
             n_censor: counts.n_censor.clone(),
             n_risk: Vec::with_capacity(k),
+            records: counts.n(),
             surv: Vec::with_capacity(k),
             std_err_log: Vec::with_capacity(k),
             cumhaz: Vec::with_capacity(k),
             std_chaz: Vec::with_capacity(k),
         };
-        let mut at_risk = counts.n();
+        // Without delayed entry everyone is at risk from the start; with it, subjects join
+        // the risk set at the first time after their entry (R: entry < t ≤ time).
+        let delayed = !counts.entries.is_empty();
+        let mut at_risk = if delayed { 0 } else { counts.n() };
+        let mut next_entry = 0;
         let (mut s, mut greenwood, mut h, mut var_h) = (1.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
         for i in 0..k {
+            while next_entry < counts.entries.len() && counts.entries[next_entry].0 < counts.time[i]
+            {
+                at_risk += counts.entries[next_entry].1;
+                next_entry += 1;
+            }
             let (n, d) = (at_risk as f64, counts.n_event[i] as f64);
             if d > 0.0 {
                 s *= (n - d) / n;
@@ -352,14 +458,16 @@ impl KaplanMeier {
             km.std_err_log.push(greenwood.sqrt());
             km.cumhaz.push(h);
             km.std_chaz.push(var_h.sqrt());
-            at_risk -= counts.n_event[i] + counts.n_censor[i];
+            // Saturating: a subject whose entry is not before its time was never counted in
+            // (the SQL layer refuses such rows; R: "stop time must be > start time").
+            at_risk = at_risk.saturating_sub(counts.n_event[i] + counts.n_censor[i]);
         }
         km
     }
 
     /// Number of subjects (R's `records`).
     pub fn n(&self) -> u64 {
-        self.n_risk.first().copied().unwrap_or(0)
+        self.records
     }
 
     /// Number of events.

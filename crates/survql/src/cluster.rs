@@ -123,6 +123,9 @@ async fn worker_session(ctx: WorkerQueryContext) -> Result<SessionState> {
     for udaf in datafusion_survival::all_functions_with_warnings(&sink) {
         state.register_udaf(udaf)?;
     }
+    for udf in datafusion_survival::scalar_functions() {
+        state.register_udf(udf)?;
+    }
     Ok(state)
 }
 
