@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray, StructArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDF, EmitTo};
@@ -27,14 +29,33 @@ fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
         .clone()
         .map(|i| Some(["a", "b", "c"][(i * 7) % 3]))
         .collect();
-    let strata: StringArray = rows.map(|i| Some(["s1", "s2"][(i / 5) % 2])).collect();
+    let strata: StringArray = rows
+        .clone()
+        .map(|i| Some(["s1", "s2"][(i / 5) % 2]))
+        .collect();
     let start: Float64Array = time.iter().map(|t| t.map(|t| t - 0.5)).collect();
+    // surv(entry, time, event): entries 0.5 or 3.5 before the time (some equal to others'
+    // times), a NULL entry in row 7.
+    let entry: Float64Array = rows
+        .clone()
+        .map(|i| (i % 23 != 7).then(|| ((i * 7919) % 23) as f64 + 0.5 - [0.5, 3.5][i % 2]))
+        .collect();
+    let response = StructArray::new(
+        response_fields(),
+        vec![
+            Arc::new(entry) as ArrayRef,
+            Arc::new(time.clone()),
+            Arc::new(event.clone()),
+        ],
+        None,
+    );
     let all: Vec<ArrayRef> = vec![
         Arc::new(time),
         Arc::new(event),
         Arc::new(grp),
         Arc::new(strata),
         Arc::new(start),
+        Arc::new(response),
     ];
     cols.iter().map(|&c| Arc::clone(&all[c])).collect()
 }
@@ -46,14 +67,24 @@ enum Arg {
     Lit(ScalarValue),
 }
 
+/// The fields of `surv(entry, time, event)`.
+fn response_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("entry", DataType::Float64, true),
+        Field::new("time", DataType::Float64, true),
+        Field::new("event", DataType::Int64, true),
+    ])
+}
+
 fn check_function(udaf: &AggregateUDF, spec: &[Arg]) {
-    let names = ["t", "e", "g", "s", "t0"];
+    let names = ["t", "e", "g", "s", "t0", "r"];
     let types = [
         DataType::Float64,
         DataType::Int64,
         DataType::Utf8,
         DataType::Utf8,
         DataType::Float64,
+        DataType::Struct(response_fields()),
     ];
     let cols: Vec<usize> = spec
         .iter()
@@ -211,6 +242,28 @@ fn accumulator_states_are_interchangeable() {
             "cox_ph_strat" => vec![Col(0), Col(1), Col(3), Col(2)],
             "cox_ph_counting" => vec![Col(4), Col(0), Col(1), Col(2)],
             _ => vec![Col(0), Col(1)],
+        };
+        check_function(&f, &spec);
+    }
+}
+
+/// The same for calls on `surv(entry, time, event)` (delayed entry): their state has the
+/// entry lists too.
+#[test]
+fn delayed_entry_states_are_interchangeable() {
+    use Arg::{Col, Lit};
+    let f64_lit = |v: f64| Lit(ScalarValue::Float64(Some(v)));
+    for f in datafusion_survival::all_functions() {
+        let spec: Vec<Arg> = match f.name() {
+            "km_median" | "km_summary" | "km_curve" | "km_followup" | "nelson_aalen" => {
+                vec![Col(5)]
+            }
+            "km_quantile" => vec![Col(5), f64_lit(0.25)],
+            "km_survival" => vec![Col(5), f64_lit(10.0)],
+            "km_rmst" => vec![Col(5), f64_lit(20.0)],
+            "cif_curve" => vec![Col(5), f64_lit(1.0)],
+            "cif_at" => vec![Col(5), f64_lit(1.0), f64_lit(10.0)],
+            _ => continue,
         };
         check_function(&f, &spec);
     }

@@ -556,6 +556,7 @@ pub(crate) fn coerce_time_event_labels(
     options: &[&str],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
+    refuse_response(function, arg_types, syntax)?;
     check_arity(
         function,
         arg_types.len(),
@@ -582,6 +583,22 @@ pub(crate) fn coerce_time_event_labels(
 /// The hasher of the aggregate states' hash tables (time bit patterns, label ids, string
 /// views): foldhash, hashbrown's own fast hasher.
 pub(crate) type StateHasher = foldhash::fast::RandomState;
+
+/// A planning error for a `surv(...)` argument given to a function that takes `time, event`
+/// only (see [`crate::response`]).
+pub(crate) fn refuse_response(function: &str, arg_types: &[DataType], syntax: &str) -> Result<()> {
+    if arg_types
+        .first()
+        .and_then(crate::response::response_shape)
+        .is_some()
+    {
+        return plan_err!(
+            "{function} does not take surv(...) (no delayed entry, as its R counterpart): pass \
+             time and event; usage: {syntax}"
+        );
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

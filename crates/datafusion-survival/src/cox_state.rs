@@ -80,6 +80,7 @@ pub(crate) fn coerce_cox_types(
     arg_types: &[DataType],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
+    crate::common::refuse_response(function, arg_types, syntax)?;
     let fixed = kind.fixed();
     if arg_types.len() < fixed + 1 {
         return plan_err!(

@@ -347,16 +347,24 @@ impl App {
 
     fn list_functions(&mut self, all: bool) -> Result<()> {
         let mut out = String::new();
-        let funcs = datafusion_survival::all_functions();
-        let width = funcs
+        // The aggregates, then surv(...), the response they take.
+        let docs: Vec<datafusion::logical_expr::Documentation> = datafusion_survival::all_functions()
             .iter()
-            .filter_map(|f| f.documentation())
+            .filter_map(|f| f.documentation().cloned())
+            .chain(
+                datafusion_survival::scalar_functions()
+                    .iter()
+                    .filter_map(|f| f.documentation().cloned()),
+            )
+            .collect();
+        let width = docs
+            .iter()
             .map(|d| d.syntax_example.len())
             .max()
             .unwrap_or(0);
         out.push_str("Survival functions (\\h NAME for details):\n");
-        for f in &funcs {
-            if let Some(d) = f.documentation() {
+        for d in &docs {
+            {
                 out.push_str(&format!(
                     "  {:width$}  {}\n",
                     d.syntax_example,
