@@ -13,8 +13,9 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use datafusion::logical_expr::AggregateUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
+use datafusion_ffi::udf::FFI_ScalarUDF;
 use datafusion_survival::WarningSink;
 use pyo3::exceptions::{PyIOError, PyValueError};
 use pyo3::prelude::*;
@@ -83,6 +84,60 @@ impl SurvivalFunction {
             c"datafusion_aggregate_udf",
         )
     }
+}
+
+/// `surv(...)`, the survival response, exportable to datafusion-python (`datafusion.udf(f)`).
+#[pyclass(name = "ScalarFunction", module = "survql._survql", frozen)]
+struct ScalarFunction {
+    udf: Arc<ScalarUDF>,
+}
+
+#[pymethods]
+impl ScalarFunction {
+    /// The SQL name.
+    #[getter]
+    fn name(&self) -> String {
+        self.udf.name().to_owned()
+    }
+
+    /// What the function computes (its `\h` text).
+    #[getter]
+    fn description(&self) -> String {
+        self.udf
+            .documentation()
+            .map(|d| d.description.clone())
+            .unwrap_or_default()
+    }
+
+    /// The call syntax.
+    #[getter]
+    fn syntax(&self) -> String {
+        self.udf
+            .documentation()
+            .map(|d| d.syntax_example.clone())
+            .unwrap_or_default()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<survql function {}>", self.syntax())
+    }
+
+    fn __datafusion_scalar_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        PyCapsule::new_with_value(
+            py,
+            FFI_ScalarUDF::from(Arc::clone(&self.udf)),
+            c"datafusion_scalar_udf",
+        )
+    }
+}
+
+/// The scalar functions (`surv`).
+#[pyfunction]
+fn scalar_functions() -> Vec<ScalarFunction> {
+    datafusion_survival::scalar_functions()
+        .into_iter()
+        .map(|udf| ScalarFunction { udf })
+        .collect()
 }
 
 /// Every survival function.
@@ -245,6 +300,8 @@ fn km_plot(
 #[pymodule]
 fn _survql(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SurvivalFunction>()?;
+    m.add_class::<ScalarFunction>()?;
+    m.add_function(wrap_pyfunction!(scalar_functions, m)?)?;
     m.add_class::<KmPlot>()?;
     m.add_function(wrap_pyfunction!(functions, m)?)?;
     m.add_function(wrap_pyfunction!(drain_warnings, m)?)?;

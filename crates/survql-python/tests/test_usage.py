@@ -21,7 +21,7 @@ NAMES = {
     "logrank_weighted_test", "logrank_weighted_strat_test", "logrank_pairwise",
     "logrank_trend_test", "logrank_trend_strat_test", "cif_curve", "cif_at", "gray_test",
     "prop_ci", "chisq_test", "fisher_test", "cox_ph", "cox_ph_strat", "cox_ph_counting",
-    "cox_zph",
+    "cox_zph", "surv",
 }
 
 
@@ -98,3 +98,16 @@ def test_a_mismatched_datafusion_major_version_is_refused(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "refused: survql needs datafusion 55.x" in out.stdout, out.stdout + out.stderr
     assert "datafusion 56.0.0 is installed" in out.stdout
+
+
+def test_delayed_entry_with_surv_and_named_struct(ctx):
+    """surv(entry, time, event) crosses the FFI boundary as the response argument (R:
+    survfit(Surv(start, stop, event) ~ 1, data = heart): median 100 (72, 263), 172 records),
+    and so does a plain struct with the same field names."""
+    r = ctx.sql(
+        "SELECT km_summary(surv(start, stop, event)) AS s, "
+        "km_median(named_struct('entry', start, 'time', stop, 'event', event)) AS m FROM heart"
+    ).to_pylist()[0]
+    assert (r["s"]["n"], r["s"]["median"], r["s"]["lower"], r["s"]["upper"]) == (172, 100, 72, 263)
+    assert r["m"] == 100
+

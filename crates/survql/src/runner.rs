@@ -348,15 +348,16 @@ impl App {
     fn list_functions(&mut self, all: bool) -> Result<()> {
         let mut out = String::new();
         // The aggregates, then surv(...), the response they take.
-        let docs: Vec<datafusion::logical_expr::Documentation> = datafusion_survival::all_functions()
-            .iter()
-            .filter_map(|f| f.documentation().cloned())
-            .chain(
-                datafusion_survival::scalar_functions()
-                    .iter()
-                    .filter_map(|f| f.documentation().cloned()),
-            )
-            .collect();
+        let docs: Vec<datafusion::logical_expr::Documentation> =
+            datafusion_survival::all_functions()
+                .iter()
+                .filter_map(|f| f.documentation().cloned())
+                .chain(
+                    datafusion_survival::scalar_functions()
+                        .iter()
+                        .filter_map(|f| f.documentation().cloned()),
+                )
+                .collect();
         let width = docs
             .iter()
             .map(|d| d.syntax_example.len())

@@ -53,7 +53,7 @@ def functions() -> list[dict[str, str]]:
     """Every survql function: ``name``, ``syntax`` and ``description``."""
     return [
         {"name": f.name, "syntax": f.syntax, "description": f.description}
-        for f in _survql.functions()
+        for f in [*_survql.functions(), *_survql.scalar_functions()]
     ]
 
 
@@ -61,6 +61,9 @@ def register(ctx: _datafusion.SessionContext) -> None:
     """Registers every survql function with ``ctx``."""
     for f in _survql.functions():
         ctx.register_udaf(_datafusion.udaf(f))
+    # surv(...), the response the Kaplan-Meier and cumulative-incidence functions take.
+    for f in _survql.scalar_functions():
+        ctx.register_udf(_datafusion.udf(f))
 
 
 def warnings() -> list[str]:
