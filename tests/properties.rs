@@ -250,7 +250,7 @@ const CALLS: [&str; 29] = [
     "cif_at(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 2, 3.5)",
     "gray_test(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 1, g)",
     // Delayed entry (surv(entry, time, event)): entries well before every time at any scale
-    // (closer ones can fall within R's tie tolerance of an exit, an error as in R).
+    // (an interval within R's tie tolerance is an error, as in R).
     "km_summary(surv(t - abs(t) - 1e300, t, e), 'log-log')",
     "km_curve(surv(t - abs(t) - 1e300 * (1 + CAST(x2 AS INT)), t, e))",
     "cif_curve(surv(t - abs(t) - 1e300, t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT)), 2)",

@@ -68,7 +68,8 @@ pub use common::{WarningParts, WarningSink};
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster
 /// workers and their coordinator) must agree on it; it changes whenever a state field is
 /// added, removed or retyped. 2: every state ends with the count of rows skipped for NULLs.
-pub const STATE_FORMAT: u32 = 2;
+/// 3: Kaplan-Meier states of `surv(entry, time, event)` calls carry the entries.
+pub const STATE_FORMAT: u32 = 3;
 pub use limits::{limits, set_limits, Limits};
 pub use panic_safe::panic_safe;
 

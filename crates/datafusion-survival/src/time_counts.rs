@@ -12,9 +12,10 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, FieldRef, Float64Type, UInt64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
 use survql_stats::TimeCounts;
 
 use crate::accumulator::StateOps;
@@ -34,6 +35,9 @@ pub(crate) struct TimeCountsState {
     /// Delayed entry (`surv(entry, time, event)`): entry time bits -> subjects entering then.
     /// Empty without it.
     entries: HashMap<u64, u64, TimeHasher>,
+    /// With delayed entry, the shortest time − entry of any subject: R refuses intervals
+    /// within its tie tolerance, which the per-time counts cannot show.
+    shortest: Option<f64>,
 }
 
 impl TimeCountsState {
@@ -57,6 +61,12 @@ impl TimeCountsState {
     #[inline]
     pub(crate) fn add_entry(&mut self, time: f64, n: u64) {
         *self.entries.entry((time + 0.0).to_bits()).or_insert(0) += n;
+    }
+
+    /// Notes an interval (time − entry) of `length`.
+    #[inline]
+    fn note_interval(&mut self, length: f64) {
+        self.shortest = Some(self.shortest.map_or(length, |s| s.min(length)));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -94,7 +104,8 @@ impl TimeCountsState {
             .iter()
             .map(|(&bits, &n)| (f64::from_bits(bits), n))
             .collect();
-        TimeCounts::from_unsorted_with_entries(rows, entries)
+        let shortest = self.shortest.unwrap_or(f64::INFINITY);
+        TimeCounts::from_unsorted_with_entries(rows, entries, shortest)
             .map_err(|e| datafusion::common::exec_datafusion_err!("{function}: {e}"))
     }
 
@@ -114,8 +125,8 @@ pub(crate) trait KmEvaluator: Debug + Send + Sync {
     fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef>;
 }
 
-/// The three state fields, named after the function; with delayed entry two more, the entry
-/// times and the subjects entering at each.
+/// The three state fields, named after the function; with delayed entry three more: the entry
+/// times, the subjects entering at each, and the shortest interval (one number per group).
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
     let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
     let mut fields = vec![
@@ -131,6 +142,11 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
     if delayed {
         fields.push(list("entry_time", DataType::Float64));
         fields.push(list("entered", DataType::UInt64));
+        fields.push(Arc::new(Field::new(
+            format_state_name(args.name, "shortest_interval"),
+            DataType::Float64,
+            true,
+        )));
     }
     fields
 }
@@ -195,6 +211,7 @@ fn update_groups_with_entry(
         let state = &mut groups[group_indices[i]];
         state.add(time.value(i), event.value(i));
         state.add_entry(entry.value(i), 1);
+        state.note_interval(time.value(i) - entry.value(i));
     }
     Ok(())
 }
@@ -211,14 +228,15 @@ pub(crate) fn check_entry(function: &str, entry: f64, time: f64) -> Result<()> {
     }
 }
 
-/// Adds serialized states (`states[0..3]`, and the entries in `states[3..5]`) to `groups`.
+/// Adds serialized states (`states[0..3]`; with delayed entry the entries in `states[3..5]` and
+/// the shortest interval in `states[5]`) to `groups`.
 fn merge_groups(
     groups: &mut [TimeCountsState],
     states: &[ArrayRef],
     group_indices: &[usize],
 ) -> Result<()> {
-    if states.len() != 3 && states.len() != 5 {
-        return internal_err!("time counts state has 3 or 5 fields, got {}", states.len());
+    if states.len() != 3 && states.len() != 6 {
+        return internal_err!("time counts state has 3 or 6 fields, got {}", states.len());
     }
     let (time, events, censored) = (
         states[0].as_list::<i32>(),
@@ -240,7 +258,13 @@ fn merge_groups(
             state.add_counts(tv[t0 + k], ev[e0 + k], cv[c0 + k]);
         }
     }
-    if states.len() == 5 {
+    if states.len() == 6 {
+        let shortest = states[5].as_primitive::<Float64Type>();
+        for (row, &g) in group_indices.iter().enumerate() {
+            if shortest.is_valid(row) {
+                groups[g].note_interval(shortest.value(row));
+            }
+        }
         let (entry, entered) = (states[3].as_list::<i32>(), states[4].as_list::<i32>());
         let xv = entry.values().as_primitive::<Float64Type>().values();
         let nv = entered.values().as_primitive::<UInt64Type>().values();
@@ -280,6 +304,8 @@ fn emit_state(groups: &[TimeCountsState], delayed: bool) -> Result<Vec<ArrayRef>
         }
         lists.push(list_array(&lengths, Arc::new(Float64Array::from(x)))?);
         lists.push(list_array(&lengths, Arc::new(UInt64Array::from(n)))?);
+        let shortest: Float64Array = groups.iter().map(|g| g.shortest).collect();
+        lists.push(Arc::new(shortest));
     }
     Ok(lists)
 }

@@ -47,16 +47,17 @@ impl TimeCounts {
     }
 
     /// Builds the counts of counting-process data: `(time, events, censorings)` triples and
-    /// `(entry, subjects)` pairs, unsorted. Near-ties are merged over the entry and exit times
-    /// together, as `aeqSurv` does for `Surv(entry, time, event)`.
+    /// `(entry, subjects)` pairs, unsorted; `shortest` is the smallest time − entry of any
+    /// subject. Near-ties are merged over the entry and exit times together, as `aeqSurv`
+    /// does for `Surv(entry, time, event)`.
     ///
     /// # Errors
-    /// When an entry and a later exit time fall into one run of near-ties: R stops there
-    /// ("aeqSurv exception, an interval has effective length 0") when they are one subject's;
-    /// the counts cannot tell, so this refuses every such case.
+    /// When a subject's interval is within R's tie tolerance, so that its entry and time merge
+    /// into one: R stops there ("aeqSurv exception, an interval has effective length 0").
     pub fn from_unsorted_with_entries(
         rows: Vec<(f64, u64, u64)>,
         entries: Vec<(f64, u64)>,
+        shortest: f64,
     ) -> Result<Self, String> {
         let mut exits = Self::from_unsorted_exact(rows);
         let mut entries = entries;
@@ -70,7 +71,23 @@ impl TimeCounts {
             }
         }
         exits.entries = merged;
-        exits.merge_near_ties_with_entries()?;
+        let mut all: Vec<f64> = exits
+            .time
+            .iter()
+            .copied()
+            .chain(exits.entries.iter().map(|e| e.0))
+            .collect();
+        all.sort_unstable_by(f64::total_cmp);
+        all.dedup();
+        // An interval no longer than the tolerance has its ends in one run of near-ties
+        // (every gap between them is at most its length).
+        if !all.is_empty() && near_tie_rule(&all)(0.0, shortest) {
+            return Err(format!(
+                "a subject's entry and time are {shortest} apart, within R's tie tolerance \
+                 (aeqSurv merges them; R stops with 'an interval has effective length 0')"
+            ));
+        }
+        exits.merge_near_ties_with_entries(&all);
         Ok(exits)
     }
 
@@ -135,38 +152,10 @@ impl TimeCounts {
     /// [`merge_near_ties`](Self::merge_near_ties) over the entry and exit times together
     /// (`aeqSurv` on both columns of a counting-process response): each time is replaced by
     /// the first time of its run of near-ties, then equal times are added up.
-    fn merge_near_ties_with_entries(&mut self) -> Result<(), String> {
-        let mut all: Vec<f64> = self
-            .time
-            .iter()
-            .copied()
-            .chain(self.entries.iter().map(|e| e.0))
-            .collect();
-        all.sort_unstable_by(f64::total_cmp);
-        all.dedup();
-        let reps = near_tie_representatives(&all);
+    fn merge_near_ties_with_entries(&mut self, all: &[f64]) {
+        let reps = near_tie_representatives(all);
         if all.iter().zip(&reps).all(|(a, b)| a == b) {
-            return Ok(());
-        }
-        // Within each run of near-ties, an entry followed by a (larger) exit time.
-        let is_exit = |v: f64| self.time.binary_search_by(|t| t.total_cmp(&v)).is_ok();
-        let is_entry = |v: f64| self.entries.binary_search_by(|e| e.0.total_cmp(&v)).is_ok();
-        let mut entry_in_run: Option<f64> = None;
-        for (i, &v) in all.iter().enumerate() {
-            if i > 0 && reps[i] != reps[i - 1] {
-                entry_in_run = None;
-            }
-            if let Some(e) = entry_in_run {
-                if is_exit(v) {
-                    return Err(format!(
-                        "entry {e} and time {v} are closer than R's tie tolerance (aeqSurv \
-                         merges them; R stops with 'an interval has effective length 0')"
-                    ));
-                }
-            }
-            if is_entry(v) && entry_in_run.is_none() {
-                entry_in_run = Some(v);
-            }
+            return;
         }
         let rep = |t: f64| reps[all.partition_point(|&x| x < t)];
         let rows = (0..self.time.len())
@@ -183,7 +172,6 @@ impl TimeCounts {
         }
         out.entries = entries;
         *self = out;
-        Ok(())
     }
 
     /// Swaps events and censorings: the reverse Kaplan-Meier sample `Surv(time, 1 - event)`.
