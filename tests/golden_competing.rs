@@ -1,7 +1,7 @@
 //! Competing risks against R (`tests/oracle/competing_risks.R`): the Aalen-Johansen cumulative
 //! incidence (`survfit(Surv(time, factor(status)) ~ 1)`: pstate, std.err, limits; and its
 //! `summary(times =, extend = TRUE)`) and Gray's test (`cmprsk::cuminc()$Tests`), through SQL
-//! under every layout; the estimator with delayed entry and case weights directly.
+//! under every layout, with delayed entry and case weights; the estimator directly too.
 
 use serde_json::Value;
 use survql_stats::{aalen_johansen, CompetingCount, ConfType};
@@ -17,12 +17,6 @@ fn competing_entry(entry: &Value) -> bool {
         entry["kind"].as_str(),
         Some("cif_curve" | "cif_at" | "gray_test")
     )
-}
-
-/// Entries with case weights: checked on the estimator directly (the SQL functions do not
-/// take weights yet).
-fn needs_columns(entry: &Value) -> bool {
-    entry["input"]["weight"].is_string()
 }
 
 fn check_curve(cmp: &mut Comparison, id: &str, got: &[Value], want: &Value) {
@@ -58,10 +52,13 @@ async fn check_sql(
             input["conf_level"].as_f64().unwrap()
         )
     };
-    // Delayed entry: surv(entry, time, status) in place of (time, status).
-    let response = match input["entry"].as_str() {
-        Some(e) => format!("surv({e}, time, status)"),
-        None => "time, status".to_owned(),
+    // Delayed entry and weights: surv(entry, time, status[, weight]) in place of (time,
+    // status), a NULL entry for weights alone.
+    let response = match (input["entry"].as_str(), input["weight"].as_str()) {
+        (Some(e), Some(w)) => format!("surv({e}, time, status, {w})"),
+        (None, Some(w)) => format!("surv(NULL, time, status, {w})"),
+        (Some(e), None) => format!("surv({e}, time, status)"),
+        (None, None) => "time, status".to_owned(),
     };
     let call = match entry["kind"].as_str().unwrap() {
         "cif_curve" => format!("cif_curve({response}, {cause}, {})", conf()),
@@ -117,10 +114,7 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
     let golden = register_golden_tables(&ctx, &config, scratch.path())
         .await
         .unwrap();
-    for (table, entry) in golden
-        .iter()
-        .filter(|(_, e)| competing_entry(e) && !needs_columns(e))
-    {
+    for (table, entry) in golden.iter().filter(|(_, e)| competing_entry(e)) {
         check_sql(&ctx, table, entry, cmp, &label).await;
         checked += 1;
     }
@@ -148,7 +142,7 @@ fn column(data: &Value, name: &str) -> Vec<f64> {
 }
 
 /// Delayed entry and case weights (R: `survfit(Surv(entry, time, factor(status)) ~ 1, id =,
-/// weights =)`), on the estimator until the SQL functions take them.
+/// weights =)`), on the estimator itself.
 #[test]
 fn aalen_johansen_with_entry_and_weights_matches_r() {
     let path = survql_suite::data_dir().join("oracle/competing_risks.json");

@@ -49,6 +49,20 @@ fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
         ],
         None,
     );
+    // surv(NULL, time, event, weight): weights 0, 0.5, 1.25, repeating.
+    let weight: Float64Array = rows
+        .clone()
+        .map(|i| Some([0.0, 0.5, 1.25][i % 3]))
+        .collect();
+    let weighted = StructArray::new(
+        weighted_fields(),
+        vec![
+            Arc::new(time.clone()) as ArrayRef,
+            Arc::new(event.clone()),
+            Arc::new(weight),
+        ],
+        None,
+    );
     let all: Vec<ArrayRef> = vec![
         Arc::new(time),
         Arc::new(event),
@@ -56,6 +70,7 @@ fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
         Arc::new(strata),
         Arc::new(start),
         Arc::new(response),
+        Arc::new(weighted),
     ];
     cols.iter().map(|&c| Arc::clone(&all[c])).collect()
 }
@@ -76,8 +91,17 @@ fn response_fields() -> Fields {
     ])
 }
 
+/// The fields of `surv(NULL, time, event, weight)`.
+fn weighted_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("time", DataType::Float64, true),
+        Field::new("event", DataType::Int64, true),
+        Field::new("weight", DataType::Float64, true),
+    ])
+}
+
 fn check_function(udaf: &AggregateUDF, spec: &[Arg]) {
-    let names = ["t", "e", "g", "s", "t0", "r"];
+    let names = ["t", "e", "g", "s", "t0", "r", "w"];
     let types = [
         DataType::Float64,
         DataType::Int64,
@@ -85,6 +109,7 @@ fn check_function(udaf: &AggregateUDF, spec: &[Arg]) {
         DataType::Utf8,
         DataType::Float64,
         DataType::Struct(response_fields()),
+        DataType::Struct(weighted_fields()),
     ];
     let cols: Vec<usize> = spec
         .iter()
@@ -248,7 +273,7 @@ fn accumulator_states_are_interchangeable() {
 }
 
 /// The same for calls on `surv(entry, time, event)` (delayed entry): their state has the
-/// entry lists too.
+/// entry lists too; and for the cumulative incidence with case weights.
 #[test]
 fn delayed_entry_states_are_interchangeable() {
     use Arg::{Col, Lit};
@@ -266,5 +291,11 @@ fn delayed_entry_states_are_interchangeable() {
             _ => continue,
         };
         check_function(&f, &spec);
+        // Case weights.
+        if f.name().starts_with("cif_") {
+            let mut weighted = spec.clone();
+            weighted[0] = Col(6);
+            check_function(&f, &weighted);
+        }
     }
 }

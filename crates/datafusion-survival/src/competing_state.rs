@@ -29,37 +29,48 @@ use crate::common::{
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
-use crate::response::{call_shape, coerce_with_response, response_shape, split_values};
+use crate::response::{call_shape, coerce_with_response, response_shape, split_values, Takes};
 
-/// Counts of one SQL group: (entry bits, time bits, group id, status) -> subjects. The
-/// entry is -inf without delayed entry.
+/// Counts of one SQL group: (entry bits, time bits, group id, status, weight bits) -> subjects.
+/// The entry is -inf without delayed entry, the weight 1 without weights. Cells keep each
+/// distinct weight apart so that sums are formed in one fixed order at evaluation: results do
+/// not depend on how rows were partitioned (memory grows with the distinct weights).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompetingState {
     groups: Labels,
     counts: HashMap<Cell, u64, StateHasher>,
 }
 
-/// (entry bits, time bits, group id, status).
-type Cell = (u64, u64, u32, u32);
+/// (entry bits, time bits, group id, status, weight bits).
+type Cell = (u64, u64, u32, u32, u64);
 
-/// The key of a cell: `+ 0.0` turns -0.0 into 0.0 so both land in one cell.
-#[inline]
-fn cell(entry: f64, time: f64, group: u32, status: u32) -> Cell {
-    (
-        (entry + 0.0).to_bits(),
-        (time + 0.0).to_bits(),
-        group,
-        status,
-    )
+/// One subject's entry, time, group, status and weight.
+struct Row {
+    entry: f64,
+    time: f64,
+    group: u32,
+    status: u32,
+    weight: f64,
+}
+
+impl Row {
+    /// The key of its cell: `+ 0.0` turns -0.0 into 0.0 so both land in one cell.
+    #[inline]
+    fn cell(&self) -> Cell {
+        (
+            (self.entry + 0.0).to_bits(),
+            (self.time + 0.0).to_bits(),
+            self.group,
+            self.status,
+            (self.weight + 0.0).to_bits(),
+        )
+    }
 }
 
 impl CompetingState {
     #[inline]
-    fn add(&mut self, entry: f64, time: f64, group: u32, status: u32, count: u64) {
-        *self
-            .counts
-            .entry(cell(entry, time, group, status))
-            .or_insert(0) += count;
+    fn add(&mut self, row: Row, count: u64) {
+        *self.counts.entry(row.cell()).or_insert(0) += count;
     }
 
     fn size(&self) -> usize {
@@ -75,13 +86,15 @@ impl CompetingState {
         let mut out: Vec<CompetingCount> = self
             .counts
             .iter()
-            .map(|(&(entry, time, _, status), &count)| CompetingCount {
-                entry: f64::from_bits(entry),
-                time: f64::from_bits(time),
-                status,
-                weight: 1.0,
-                count,
-            })
+            .map(
+                |(&(entry, time, _, status, weight), &count)| CompetingCount {
+                    entry: f64::from_bits(entry),
+                    time: f64::from_bits(time),
+                    status,
+                    weight: f64::from_bits(weight),
+                    count,
+                },
+            )
             .collect();
         // A total order: floating-point sums must not depend on the order cells arrived in.
         out.sort_unstable_by(|a, b| {
@@ -89,6 +102,7 @@ impl CompetingState {
                 .total_cmp(&b.time)
                 .then(a.entry.total_cmp(&b.entry))
                 .then(a.status.cmp(&b.status))
+                .then(a.weight.total_cmp(&b.weight))
         });
         out
     }
@@ -103,7 +117,7 @@ impl CompetingState {
         let mut out: Vec<GroupCauseCount> = self
             .counts
             .iter()
-            .map(|(&(_, time, g, status), &count)| GroupCauseCount {
+            .map(|(&(_, time, g, status, _), &count)| GroupCauseCount {
                 time: f64::from_bits(time),
                 group: rank[g as usize],
                 status,
@@ -144,6 +158,8 @@ pub(crate) struct CompetingCall {
     /// The first argument is `surv(...)` (see [`crate::response`]); `delayed`: with an entry.
     pub response: bool,
     pub delayed: bool,
+    /// With case weights (`surv(entry, time, status, weight)`).
+    pub weighted: bool,
 }
 
 impl CompetingCall {
@@ -164,6 +180,7 @@ impl CompetingCall {
             output,
             response: call_shape(args).is_some(),
             delayed: call_shape(args).is_some_and(|s| s.entry),
+            weighted: call_shape(args).is_some_and(|s| s.weight),
         })
     }
 
@@ -354,15 +371,37 @@ fn state_fields(args: &StateFieldsArgs, grouped: bool) -> Vec<FieldRef> {
         list("status", DataType::UInt32),
         list("count", DataType::UInt64),
     ]);
-    let delayed = args
+    let shape = args
         .input_fields
         .first()
-        .and_then(|f| response_shape(f.data_type()))
-        .is_some_and(|s| s.entry);
-    if delayed {
+        .and_then(|f| response_shape(f.data_type()));
+    if shape.is_some_and(|s| s.entry) {
         fields.push(list("entry", DataType::Float64));
     }
+    if shape.is_some_and(|s| s.weight) {
+        fields.push(list("weight", DataType::Float64));
+    }
     fields
+}
+
+/// The weight column: finite and ≥ 0 where not NULL (R: "Invalid weights, must be >0";
+/// survfit accepts zero weights).
+fn weight_column<'a>(function: &str, array: &'a ArrayRef) -> Result<&'a Float64Array> {
+    let Some(w) = array.as_primitive_opt::<Float64Type>() else {
+        return exec_err!(
+            "{function}: argument 'weight' must be numeric, found {}",
+            array.data_type()
+        );
+    };
+    for i in 0..w.len() {
+        let v = w.value(i);
+        if w.is_valid(i) && !(v.is_finite() && v >= 0.0) {
+            return exec_err!(
+                "{function}: argument 'weight' must be a finite number >= 0, found {v}"
+            );
+        }
+    }
+    Ok(w)
 }
 
 /// The status column as `u32` codes; every non-NULL value must be a whole number ≥ 0.
@@ -428,6 +467,10 @@ fn update(
         Some(e) => Some(time_column(f, "entry", e)?),
         None => None,
     };
+    let weight = match split.as_ref().and_then(|s| s.weight.as_ref()) {
+        Some(w) => Some(weight_column(f, w)?),
+        None => None,
+    };
     let time = time_column(f, "time", &values[0])?;
     let status = status_codes(f, &values[1])?;
     let grp = if call.grouped() {
@@ -442,6 +485,9 @@ fn update(
     }
     if let Some(e) = entry {
         cols.push(e);
+    }
+    if let Some(w) = weight {
+        cols.push(w);
     }
     let mask = row_mask(&cols, opt_filter, group_indices, skipped);
     let times = time.values();
@@ -470,7 +516,14 @@ fn update(
             }
             None => f64::NEG_INFINITY,
         };
-        state.add(start, times[i], group, status[i], 1);
+        let row = Row {
+            entry: start,
+            time: times[i],
+            group,
+            status: status[i],
+            weight: weight.map_or(1.0, |w| w.value(i)),
+        };
+        state.add(row, 1);
     };
     match mask {
         None => (0..time.len()).for_each(&mut row),
@@ -504,7 +557,7 @@ fn merge(
     group_indices: &[usize],
 ) -> Result<()> {
     let grouped = call.grouped();
-    let want = 3 + usize::from(grouped) + usize::from(call.delayed);
+    let want = 3 + usize::from(grouped) + usize::from(call.delayed) + usize::from(call.weighted);
     if values.len() != want {
         return internal_err!(
             "{} state has {want} fields, got {}",
@@ -530,6 +583,13 @@ fn merge(
             .as_primitive::<Float64Type>()
             .values()
     });
+    let weight_list = off + 3 + usize::from(call.delayed);
+    let weight = call.weighted.then(|| {
+        lists[weight_list]
+            .values()
+            .as_primitive::<Float64Type>()
+            .values()
+    });
     let offsets = lists[0].offsets();
     for (row, &g) in group_indices.iter().enumerate() {
         if lists[0].is_null(row) {
@@ -541,8 +601,14 @@ fn merge(
                 Some(labels) => state.groups.id(labels.value(k)),
                 None => 0,
             };
-            let start = entry.map_or(f64::NEG_INFINITY, |e| e[k]);
-            state.add(start, time[k], group, status[k], count[k]);
+            let row = Row {
+                entry: entry.map_or(f64::NEG_INFINITY, |e| e[k]),
+                time: time[k],
+                group,
+                status: status[k],
+                weight: weight.map_or(1.0, |w| w[k]),
+            };
+            state.add(row, count[k]);
         }
         if grouped {
             check_groups(call.function, state.groups.len(), limits().max_groups)?;
@@ -554,9 +620,9 @@ fn merge(
 fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(|s| s.counts.len()).collect();
     let (mut grp, mut time, mut status, mut count) = (vec![], vec![], vec![], vec![]);
-    let mut entry = vec![];
+    let (mut entry, mut weight) = (vec![], vec![]);
     for s in states {
-        for (&(start, bits, g, st), &c) in &s.counts {
+        for (&(start, bits, g, st, w), &c) in &s.counts {
             if call.grouped() {
                 grp.push(&*s.groups.names[g as usize]);
             }
@@ -565,6 +631,9 @@ fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<Arr
             count.push(c);
             if call.delayed {
                 entry.push(f64::from_bits(start));
+            }
+            if call.weighted {
+                weight.push(f64::from_bits(w));
             }
         }
     }
@@ -577,6 +646,9 @@ fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<Arr
     out.push(list_array(&lengths, Arc::new(UInt64Array::from(count)))?);
     if call.delayed {
         out.push(list_array(&lengths, Arc::new(Float64Array::from(entry)))?);
+    }
+    if call.weighted {
+        out.push(list_array(&lengths, Arc::new(Float64Array::from(weight)))?);
     }
     Ok(out)
 }
@@ -657,9 +729,13 @@ pub(crate) fn coerce_competing(
     options: &[&str],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
-    // surv([entry,] time, status) in place of (time, status): crate::response. cmprsk's
-    // Gray test has no delayed entry.
-    coerce_with_response(function, arg_types, !grouped, |types| {
+    // surv([entry,] time, status[, weight]) in place of (time, status): crate::response.
+    // cmprsk's Gray test has neither delayed entry nor weights.
+    let takes = Takes {
+        entry: !grouped,
+        weight: !grouped,
+    };
+    coerce_with_response(function, arg_types, takes, |types| {
         coerce_competing_classic(function, types, grouped, options, syntax)
     })
 }

@@ -15,6 +15,7 @@ use crate::common::{
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
+use crate::time_counts::KM_TAKES;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "km_followup";
@@ -88,7 +89,7 @@ impl AggregateUDFImpl for KmFollowup {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         // surv(...) in place of (time, event): crate::response.
-        coerce_with_response(NAME, arg_types, true, |types| {
+        coerce_with_response(NAME, arg_types, KM_TAKES, |types| {
             coerce_time_event_options(
                 NAME,
                 types,

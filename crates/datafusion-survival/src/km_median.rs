@@ -12,6 +12,7 @@ use survql_stats::{KaplanMeier, TimeCounts};
 use crate::common::{coerce_time_event_options, doc, WarningSink};
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
+use crate::time_counts::KM_TAKES;
 use crate::time_counts::{KmCall, KmEvaluator};
 
 const NAME: &str = "km_median";
@@ -73,7 +74,7 @@ impl AggregateUDFImpl for KmMedian {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         // surv(...) in place of (time, event): crate::response.
-        coerce_with_response(NAME, arg_types, true, |types| {
+        coerce_with_response(NAME, arg_types, KM_TAKES, |types| {
             coerce_time_event_options(NAME, types, &[], SYNTAX)
         })
     }

@@ -1,13 +1,14 @@
 //! The survival response as one argument: `surv(time, event)` or `surv(entry, time, event)`
-//! (R's `Surv(time, event)`, `Surv(entry, time, event)`), accepted in place of the leading
-//! `time, event` arguments by the functions that take delayed entry.
+//! (R's `Surv(time, event)`, `Surv(entry, time, event)`), and `surv(entry, time, event,
+//! weight)` with case weights (R's `weights =`; `entry` NULL without delayed entry), accepted
+//! in place of the leading `time, event` arguments by the functions that take them.
 //!
 //! ```sql
 //! SELECT km_median(surv(entry_months, exit_months, died)) FROM registry;
 //! ```
 //!
-//! The response is a STRUCT with the fields `time` and `event`, and `entry` for left-truncated
-//! data; [`crate::surv::Surv`] builds it, and any struct with those field names (e.g.
+//! The response is a STRUCT with the fields `time` and `event`, `entry` for left-truncated
+//! data and `weight` for case weights; [`crate::surv::Surv`] builds it, and any struct with those field names (e.g.
 //! `named_struct('entry', e, 'time', t, 'event', d)`) works the same. A function given one
 //! sees its other arguments at the positions they have after `time, event`: this module maps
 //! the argument types for planning ([`coerce_with_response`]), the argument expressions for
@@ -26,10 +27,19 @@ use datafusion::physical_expr::PhysicalExpr;
 pub(crate) struct ResponseShape {
     /// It has an `entry` field (left truncation).
     pub entry: bool,
+    /// It has a `weight` field (case weights).
+    pub weight: bool,
 }
 
-/// The shape of a response struct type: fields `time` and `event`, optionally `entry` (no
-/// others); `None` for any other type.
+/// What a function takes besides time and event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Takes {
+    pub entry: bool,
+    pub weight: bool,
+}
+
+/// The shape of a response struct type: fields `time` and `event`, optionally `entry` and
+/// `weight` (no others); `None` for any other type.
 pub(crate) fn response_shape(dt: &DataType) -> Option<ResponseShape> {
     let DataType::Struct(fields) = dt else {
         return None;
@@ -37,9 +47,10 @@ pub(crate) fn response_shape(dt: &DataType) -> Option<ResponseShape> {
     let has = |name: &str| fields.iter().any(|f| f.name() == name);
     let known = fields
         .iter()
-        .all(|f| matches!(f.name().as_str(), "time" | "event" | "entry"));
+        .all(|f| matches!(f.name().as_str(), "time" | "event" | "entry" | "weight"));
     (known && has("time") && has("event")).then_some(ResponseShape {
         entry: has("entry"),
+        weight: has("weight"),
     })
 }
 
@@ -57,18 +68,27 @@ fn field_type(dt: &DataType, name: &str) -> Option<DataType> {
 /// Argument types for a function whose first argument may be a response: the family's own
 /// coercion `classic` sees `time, event, rest...` (the response's field types standing in
 /// for the first two), and the response struct passes through unchanged (its fields are
-/// converted when read). `entry_ok`: whether the function takes delayed entry.
+/// converted when read). `takes`: whether the function takes delayed entry and weights.
 pub(crate) fn coerce_with_response(
     function: &str,
     arg_types: &[DataType],
-    entry_ok: bool,
+    takes: Takes,
     classic: impl Fn(&[DataType]) -> Result<Vec<DataType>>,
 ) -> Result<Vec<DataType>> {
     let Some(shape) = arg_types.first().and_then(response_shape) else {
         return classic(arg_types);
     };
-    if shape.entry && !entry_ok {
+    if shape.entry && !takes.entry {
         return plan_err!("{function} does not take delayed entry (surv(entry, time, event))");
+    }
+    if shape.weight && !takes.weight {
+        return plan_err!(
+            "{function} does not take case weights (the weight of surv(entry, time, event, \
+             weight)) yet"
+        );
+    }
+    if let Some(weight) = field_type(&arg_types[0], "weight") {
+        crate::common::coerce_time(function, "weight", &weight)?;
     }
     let first = &arg_types[0];
     let mut expanded = vec![
@@ -127,11 +147,12 @@ impl ExpandedArgs {
     }
 }
 
-/// Input columns of a call whose first argument is a response: `time, event, rest...` and the
-/// entry column.
+/// Input columns of a call whose first argument is a response: `time, event, rest...`, the
+/// entry and the weight columns.
 pub(crate) struct SplitValues {
     pub values: Vec<ArrayRef>,
     pub entry: Option<ArrayRef>,
+    pub weight: Option<ArrayRef>,
 }
 
 /// Splits the response column (`values[0]`) into its fields. A NULL response row makes its
@@ -167,9 +188,18 @@ pub(crate) fn split_values(function: &str, values: &[ArrayRef]) -> Result<SplitV
     let time = datafusion::arrow::compute::cast(&time, &DataType::Float64)?;
     let mut out = vec![time, event];
     out.extend(values[1..].iter().cloned());
-    let entry = match field("entry") {
-        Some(e) => Some(datafusion::arrow::compute::cast(&e, &DataType::Float64)?),
-        None => None,
+    let as_f64 = |name: &str| -> Result<Option<ArrayRef>> {
+        match field(name) {
+            Some(c) => Ok(Some(datafusion::arrow::compute::cast(
+                &c,
+                &DataType::Float64,
+            )?)),
+            None => Ok(None),
+        }
     };
-    Ok(SplitValues { values: out, entry })
+    Ok(SplitValues {
+        values: out,
+        entry: as_f64("entry")?,
+        weight: as_f64("weight")?,
+    })
 }

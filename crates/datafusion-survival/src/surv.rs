@@ -1,5 +1,6 @@
-//! [`Surv`]: `surv(time, event)` / `surv(entry, time, event)`, the survival response as one
-//! value, as R's `Surv()`; see [`crate::response`].
+//! [`Surv`]: `surv(time, event)` / `surv(entry, time, event)` / `surv(entry, time, event,
+//! weight)`, the survival response as one value, as R's `Surv()` (with its `weights =`); see
+//! [`crate::response`].
 
 use std::sync::{Arc, OnceLock};
 
@@ -13,13 +14,14 @@ use datafusion::logical_expr::{
 use crate::common::{check_arity, coerce_event, coerce_time, doc};
 
 const NAME: &str = "surv";
-const SYNTAX: &str = "surv([entry,] time, event)";
+const SYNTAX: &str = "surv([entry,] time, event [, weight])";
 
 /// `surv(time, event)` or `surv(entry, time, event)` returns `STRUCT<[entry,] time, event>`:
 /// the response of R's `Surv(time, event)` / `Surv(entry, time, event)` (counting-process
-/// data: at risk at the times t with entry < t ≤ time). The Kaplan-Meier functions,
-/// `nelson_aalen` and the cumulative-incidence functions take it in place of their leading
-/// `time, event` arguments.
+/// data: at risk at the times t with entry < t ≤ time). `surv(entry, time, event, weight)`
+/// adds case weights (R's `weights =`); with a NULL `entry` there is no delayed entry. The
+/// Kaplan-Meier functions, `nelson_aalen` and the cumulative-incidence functions take it in
+/// place of their leading `time, event` arguments (weights: `cif_curve`, `cif_at` so far).
 ///
 /// ```sql
 /// SELECT km_median(surv(entry_age, exit_age, died)) FROM registry;
@@ -43,9 +45,11 @@ impl Surv {
                 "The survival response as one value, as R's Surv(): surv(time, event) for \
                  right-censored data, surv(entry, time, event) for delayed entry (left \
                  truncation; a subject is at risk at the times t with entry < t <= time, as \
-                 survfit(Surv(entry, time, event) ~ 1)). Pass it in place of time, event to \
-                 the Kaplan-Meier functions, nelson_aalen, cif_curve and cif_at; their other \
-                 arguments follow as usual.",
+                 survfit(Surv(entry, time, event) ~ 1)); surv(entry, time, event, weight) \
+                 adds case weights (R's weights =; entry NULL for none; taken by cif_curve and \
+                 cif_at so far). Pass it in place of time, event to the Kaplan-Meier \
+                 functions, nelson_aalen, cif_curve and cif_at; their other arguments follow \
+                 as usual.",
                 SYNTAX,
             )
             .with_sql_example(
@@ -61,6 +65,10 @@ impl Surv {
                 "1/true = event, 0/false = censored (or a status code 0, 1, 2, ... for the \
                  cumulative-incidence functions).",
             )
+            .with_argument(
+                "weight",
+                "Optional: case weight (numeric, >= 0; e.g. inverse probability of treatment).",
+            )
             .build()
         })
     }
@@ -74,11 +82,17 @@ impl Default for Surv {
 
 /// The field names for `n` arguments.
 fn names(n: usize) -> &'static [&'static str] {
-    if n == 3 {
-        &["entry", "time", "event"]
-    } else {
-        &["time", "event"]
+    match n {
+        4 => &["entry", "time", "event", "weight"],
+        3 => &["entry", "time", "event"],
+        _ => &["time", "event"],
     }
+}
+
+/// `surv(NULL, time, event, weight)`: weights without delayed entry (the NULL entry is left out
+/// of the struct).
+fn no_entry(arg_types: &[DataType]) -> bool {
+    arg_types.len() == 4 && arg_types[0] == DataType::Null
 }
 
 impl ScalarUDFImpl for Surv {
@@ -91,25 +105,35 @@ impl ScalarUDFImpl for Surv {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity(NAME, arg_types.len(), 2, 3, SYNTAX)?;
+        check_arity(NAME, arg_types.len(), 2, 4, SYNTAX)?;
         let n = arg_types.len();
+        let (t, e) = if n == 2 { (0, 1) } else { (1, 2) };
         let mut out = vec![];
-        if n == 3 {
-            out.push(coerce_time(NAME, "entry", &arg_types[0])?);
+        if n >= 3 {
+            out.push(if no_entry(arg_types) {
+                DataType::Null
+            } else {
+                coerce_time(NAME, "entry", &arg_types[0])?
+            });
         }
-        out.push(coerce_time(NAME, "time", &arg_types[n - 2])?);
+        out.push(coerce_time(NAME, "time", &arg_types[t])?);
         // The event keeps integer codes (a status for the cumulative-incidence functions).
-        out.push(match &arg_types[n - 1] {
+        out.push(match &arg_types[e] {
             DataType::Null => DataType::Int64,
             d => coerce_event(NAME, d)?,
         });
+        if n == 4 {
+            out.push(coerce_time(NAME, "weight", &arg_types[3])?);
+        }
         Ok(out)
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let skip = usize::from(no_entry(arg_types));
         let fields: Vec<Field> = names(arg_types.len())
             .iter()
             .zip(arg_types)
+            .skip(skip)
             .map(|(name, dt)| Field::new(*name, dt.clone(), true))
             .collect();
         Ok(DataType::Struct(Fields::from(fields)))
@@ -117,9 +141,16 @@ impl ScalarUDFImpl for Surv {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let skip = usize::from(no_entry(&types));
         let columns: Vec<ArrayRef> = args
             .args
             .iter()
+            .skip(skip)
             .map(|a| a.to_array(n))
             .collect::<Result<_>>()?;
         let DataType::Struct(fields) = args.return_type() else {

@@ -22,7 +22,14 @@ use crate::accumulator::StateOps;
 use crate::common::{
     event_column, list_array, row_mask, state_list_field, time_column, WarningSink,
 };
-use crate::response::{call_shape, response_shape, split_values};
+use crate::response::{call_shape, response_shape, split_values, Takes};
+
+/// What the Kaplan-Meier functions take in `surv(...)`: delayed entry; case weights not yet
+/// (R's weighted survfit needs its robust variance for non-integer weights).
+pub(crate) const KM_TAKES: Takes = Takes {
+    entry: true,
+    weight: false,
+};
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::common::StateHasher;

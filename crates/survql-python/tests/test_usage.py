@@ -111,3 +111,15 @@ def test_delayed_entry_with_surv_and_named_struct(ctx):
     assert (r["s"]["n"], r["s"]["median"], r["s"]["lower"], r["s"]["upper"]) == (172, 100, 72, 263)
     assert r["m"] == 100
 
+
+def test_case_weights_cross_the_ffi_boundary(ctx):
+    """surv(NULL, time, status, weight): a constant weight leaves the cumulative incidence as it
+    is (and weight 2 is each row twice), a NULL weight skips the row."""
+    r = ctx.sql(
+        "SELECT cif_at(surv(NULL, stop, event, 2), 1, 100) AS w, cif_at(stop, event, 1, 100) AS u, "
+        "cif_curve(surv(NULL, stop, event, CASE WHEN transplant = 1 THEN 1.5 END), 1)[1]['n_risk'] AS n "
+        "FROM heart"
+    ).to_pylist()[0]
+    assert r["w"]["cif"] == pytest.approx(r["u"]["cif"], rel=1e-12)
+    assert r["n"] == ctx.sql("SELECT count(*) AS n FROM heart WHERE transplant = 1").to_pylist()[0]["n"]
+
