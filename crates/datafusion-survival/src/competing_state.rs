@@ -38,7 +38,11 @@ use crate::response::{call_shape, coerce_with_response, response_shape, split_va
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CompetingState {
     groups: Labels,
-    counts: HashMap<Cell, u64, StateHasher>,
+    /// The cells without delayed entry and with weight 1 (every cell of a plain call), keyed
+    /// by (time bits, group id, status) alone: the hot path.
+    plain: HashMap<(u64, u32, u32), u64, StateHasher>,
+    /// The other cells.
+    extended: HashMap<Cell, u64, StateHasher>,
 }
 
 /// (entry bits, time bits, group id, status, weight bits).
@@ -70,31 +74,47 @@ impl Row {
 impl CompetingState {
     #[inline]
     fn add(&mut self, row: Row, count: u64) {
-        *self.counts.entry(row.cell()).or_insert(0) += count;
+        if row.entry == f64::NEG_INFINITY && row.weight == 1.0 {
+            let key = ((row.time + 0.0).to_bits(), row.group, row.status);
+            *self.plain.entry(key).or_insert(0) += count;
+        } else {
+            *self.extended.entry(row.cell()).or_insert(0) += count;
+        }
+    }
+
+    /// Every cell with its count (plain cells with entry -inf and weight 1).
+    fn cells(&self) -> impl Iterator<Item = (Cell, u64)> + '_ {
+        let (no_entry, one) = (f64::NEG_INFINITY.to_bits(), 1.0_f64.to_bits());
+        self.plain
+            .iter()
+            .map(move |(&(t, g, st), &c)| ((no_entry, t, g, st, one), c))
+            .chain(self.extended.iter().map(|(&k, &c)| (k, c)))
+    }
+
+    fn len(&self) -> usize {
+        self.plain.len() + self.extended.len()
     }
 
     fn size(&self) -> usize {
         size_of::<Self>()
             + self.groups.size()
-            + self.counts.capacity() * (size_of::<((u64, u32, u32), u64)>() + 1)
+            + self.plain.capacity() * (size_of::<((u64, u32, u32), u64)>() + 1)
+            + self.extended.capacity() * (size_of::<(Cell, u64)>() + 1)
             // What evaluating allocates: the sorted counts and the curve, ~10 numbers a cell.
-            + self.counts.len() * 10 * 8
+            + self.len() * 10 * 8
     }
 
     /// The counts for the Aalen-Johansen estimate (groups pooled).
     fn competing_counts(&self) -> Vec<CompetingCount> {
         let mut out: Vec<CompetingCount> = self
-            .counts
-            .iter()
-            .map(
-                |(&(entry, time, _, status, weight), &count)| CompetingCount {
-                    entry: f64::from_bits(entry),
-                    time: f64::from_bits(time),
-                    status,
-                    weight: f64::from_bits(weight),
-                    count,
-                },
-            )
+            .cells()
+            .map(|((entry, time, _, status, weight), count)| CompetingCount {
+                entry: f64::from_bits(entry),
+                time: f64::from_bits(time),
+                status,
+                weight: f64::from_bits(weight),
+                count,
+            })
             .collect();
         // A total order: floating-point sums must not depend on the order cells arrived in.
         out.sort_unstable_by(|a, b| {
@@ -115,9 +135,8 @@ impl CompetingState {
             rank[id] = pos;
         }
         let mut out: Vec<GroupCauseCount> = self
-            .counts
-            .iter()
-            .map(|(&(_, time, g, status, _), &count)| GroupCauseCount {
+            .cells()
+            .map(|((_, time, g, status, _), count)| GroupCauseCount {
                 time: f64::from_bits(time),
                 group: rank[g as usize],
                 status,
@@ -618,11 +637,11 @@ fn merge(
 }
 
 fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<ArrayRef>> {
-    let lengths: Vec<usize> = states.iter().map(|s| s.counts.len()).collect();
+    let lengths: Vec<usize> = states.iter().map(CompetingState::len).collect();
     let (mut grp, mut time, mut status, mut count) = (vec![], vec![], vec![], vec![]);
     let (mut entry, mut weight) = (vec![], vec![]);
     for s in states {
-        for (&(start, bits, g, st, w), &c) in &s.counts {
+        for ((start, bits, g, st, w), c) in s.cells() {
             if call.grouped() {
                 grp.push(&*s.groups.names[g as usize]);
             }
