@@ -348,6 +348,10 @@ fn evaluate(call: &CompetingCall, states: &[CompetingState]) -> Result<ArrayRef>
 /// the values at the last time ≤ `at`; before the first time the initial state (cif 0, its
 /// standard error and both limits 0, as R fills them from `p0`).
 fn cif_at(curve: &CifCurve, at: f64, conf_type: ConfType, level: f64) -> [Option<f64>; 5] {
+    if curve.time.is_empty() {
+        // No rows (e.g. all skipped for NULLs): no estimate, as km_survival.
+        return [Some(at), None, None, None, None];
+    }
     let i = curve.time.partition_point(|&t| t <= at);
     if i == 0 {
         let limit = if conf_type == ConfType::None {
@@ -819,5 +823,11 @@ mod tests {
         // After the last time: the last values (R's extend = TRUE).
         let after = cif_at(&curve, 10.0, ConfType::Log, 0.95);
         assert_eq!(after[1], Some(0.5));
+        // No data: no estimate.
+        let empty = CifCurve::default();
+        assert_eq!(
+            cif_at(&empty, 1.0, ConfType::Log, 0.95),
+            [Some(1.0), None, None, None, None]
+        );
     }
 }
