@@ -222,6 +222,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "weighted_logrank",
     "logrank_trend",
     "competing_risks",
+    "weighted_km",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -18,6 +18,8 @@ struct Input {
     event: String,
     /// Entry time of counting-process data (`Surv(start, stop, event)`).
     start: Option<String>,
+    /// Case weights (R's `weights =`).
+    weight: Option<String>,
     group: Option<String>,
     filter: Option<String>,
 }
@@ -30,17 +32,32 @@ impl Input {
             time: s("time").unwrap(),
             event: s("event").unwrap(),
             start: s("start"),
+            weight: s("weight"),
             group: s("group"),
             filter: s("filter"),
         }
     }
 
-    /// The leading arguments of a call: `time, event`, or `surv(start, time, event)` for
-    /// counting-process data.
+    /// The leading arguments of a call: `time, event`, `surv(start, time, event)` for
+    /// counting-process data, `surv(start or NULL, time, event, weight)` with case weights.
     fn response(&self, event: &str) -> String {
-        match &self.start {
-            Some(start) => format!("surv({start}, {}, {event})", self.time),
-            None => format!("{}, {event}", self.time),
+        match (&self.start, &self.weight) {
+            (start, Some(w)) => format!(
+                "surv({}, {}, {event}, {w})",
+                start.as_deref().unwrap_or("NULL"),
+                self.time
+            ),
+            (Some(start), None) => format!("surv({start}, {}, {event})", self.time),
+            (None, None) => format!("{}, {event}", self.time),
+        }
+    }
+
+    /// Compares a count: exactly, or (sums of case weights) at the tolerance.
+    fn count(&self, cmp: &mut Comparison, ctx: &str, got: &Value, want: &Value) {
+        if self.weight.is_some() {
+            cmp.num(ctx, got, want, TOL);
+        } else {
+            cmp.count(ctx, got, want);
         }
     }
 
@@ -204,7 +221,7 @@ async fn check_km(
         let n_key = "n";
         cmp.count(&format!("{gid} n"), &s[n_key], &g["n"]);
         if !reverse {
-            cmp.count(&format!("{gid} events"), &s["events"], &g["events"]);
+            input.count(cmp, &format!("{gid} events"), &s["events"], &g["events"]);
             cmp.num(
                 &format!("{gid} km_median"),
                 &row["median"],
@@ -263,7 +280,12 @@ async fn check_km(
                 for i in 0..times.len() {
                     let a = &row[&format!("at{i}_{key}")];
                     let c = format!("{gid} at t={} ({ct})", times[i]);
-                    cmp.count(&format!("{c} n_risk"), &a["n_risk"], &at_times["n_risk"][i]);
+                    input.count(
+                        cmp,
+                        &format!("{c} n_risk"),
+                        &a["n_risk"],
+                        &at_times["n_risk"][i],
+                    );
                     cmp.num(&format!("{c} surv"), &a["surv"], &at_times["surv"][i], TOL);
                     cmp.num(
                         &format!("{c} std_err"),
@@ -301,9 +323,20 @@ async fn check_km(
             for (i, c) in curve.iter().enumerate() {
                 let p = format!("{gid} curve[{i}] ({ct})");
                 cmp.num(&format!("{p} time"), &c["time"], &want["time"][i], TOL);
-                cmp.count(&format!("{p} n_risk"), &c["n_risk"], &want["n_risk"][i]);
-                cmp.count(&format!("{p} n_event"), &c["n_event"], &want["n_event"][i]);
-                cmp.count(
+                input.count(
+                    cmp,
+                    &format!("{p} n_risk"),
+                    &c["n_risk"],
+                    &want["n_risk"][i],
+                );
+                input.count(
+                    cmp,
+                    &format!("{p} n_event"),
+                    &c["n_event"],
+                    &want["n_event"][i],
+                );
+                input.count(
+                    cmp,
                     &format!("{p} n_censor"),
                     &c["n_censor"],
                     &want["n_censor"][i],
@@ -408,8 +441,18 @@ async fn check_cumhaz(
         for (i, c) in curve.iter().enumerate() {
             let p = format!("{gid} curve[{i}]");
             cmp.num(&format!("{p} time"), &c["time"], &want["time"][i], TOL);
-            cmp.count(&format!("{p} n_risk"), &c["n_risk"], &want["n_risk"][i]);
-            cmp.count(&format!("{p} n_event"), &c["n_event"], &want["n_event"][i]);
+            input.count(
+                cmp,
+                &format!("{p} n_risk"),
+                &c["n_risk"],
+                &want["n_risk"][i],
+            );
+            input.count(
+                cmp,
+                &format!("{p} n_event"),
+                &c["n_event"],
+                &want["n_event"][i],
+            );
             cmp.num(
                 &format!("{p} cumhaz"),
                 &c["cumhaz"],

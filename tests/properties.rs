@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 30] = [
+const CALLS: [&str; 33] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -256,6 +256,9 @@ const CALLS: [&str; 30] = [
     "cif_curve(surv(t - abs(t) - 1e300, t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT)), 2)",
     // Case weights, zero weights included.
     "cif_at(surv(NULL, t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), abs(x1)), 1, 2)",
+    "km_curve(surv(NULL, t, e, abs(x1)), 'log-log')",
+    "km_summary(surv(t - abs(t) - 1e300, t, e, CAST(x2 AS INT)))",
+    "nelson_aalen(surv(NULL, t, e, abs(x1)))",
     "prop_ci(x2, 'wilson')",
     "chisq_test(g, s)",
     "fisher_test(e, x2)",

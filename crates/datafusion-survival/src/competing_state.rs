@@ -29,7 +29,9 @@ use crate::common::{
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
-use crate::response::{call_shape, coerce_with_response, response_shape, split_values, Takes};
+use crate::response::{
+    call_shape, coerce_with_response, response_shape, split_values, weight_column, Takes,
+};
 
 /// Counts of one SQL group: (entry bits, time bits, group id, status, weight bits) -> subjects.
 /// The entry is -inf without delayed entry, the weight 1 without weights. Cells keep each
@@ -405,26 +407,6 @@ fn state_fields(args: &StateFieldsArgs, grouped: bool) -> Vec<FieldRef> {
         fields.push(list("weight", DataType::Float64));
     }
     fields
-}
-
-/// The weight column: finite and ≥ 0 where not NULL (R: "Invalid weights, must be >0";
-/// survfit accepts zero weights).
-fn weight_column<'a>(function: &str, array: &'a ArrayRef) -> Result<&'a Float64Array> {
-    let Some(w) = array.as_primitive_opt::<Float64Type>() else {
-        return exec_err!(
-            "{function}: argument 'weight' must be numeric, found {}",
-            array.data_type()
-        );
-    };
-    for i in 0..w.len() {
-        let v = w.value(i);
-        if w.is_valid(i) && !(v.is_finite() && v >= 0.0) {
-            return exec_err!(
-                "{function}: argument 'weight' must be a finite number >= 0, found {v}"
-            );
-        }
-    }
-    Ok(w)
 }
 
 /// The status column as `u32` codes; every non-NULL value must be a whole number ≥ 0.

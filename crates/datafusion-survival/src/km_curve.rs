@@ -3,21 +3,21 @@
 
 use std::sync::{Arc, OnceLock};
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Fields};
+use datafusion::arrow::array::{ArrayRef, Float64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+use survql_stats::ConfType;
 
 use crate::common::{
-    coerce_time_event_options, conf_options, doc, f64_field, finite_or_null, i64_field, list_array,
-    list_of, struct_array, WarningSink,
+    coerce_time_event_options, conf_options, doc, f64_field, finite_or_null, list_array, list_of,
+    struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
-use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::response::{call_shape, coerce_with_response};
+use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_curve";
 const SYNTAX: &str = "km_curve(time, event [, conf_type [, conf_level]])";
@@ -39,12 +39,14 @@ pub struct KmCurve {
 
 udaf_constructors!(KmCurve);
 
-fn item_fields() -> Fields {
+/// The element fields; the counts are sums of weights (DOUBLE) when `weighted`.
+fn item_fields(weighted: bool) -> Fields {
+    let count = |name: &str| Field::new(name, count_type(weighted), true);
     Fields::from(vec![
         f64_field("time"),
-        i64_field("n_risk"),
-        i64_field("n_event"),
-        i64_field("n_censor"),
+        count("n_risk"),
+        count("n_event"),
+        count("n_censor"),
         f64_field("surv"),
         f64_field("std_err"),
         f64_field("lower"),
@@ -81,7 +83,11 @@ impl KmCurve {
             NAME,
             args,
             &self.sink,
-            Arc::new(CurveEvaluator { conf_type, level }),
+            Arc::new(CurveEvaluator {
+                conf_type,
+                level,
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
         ))
     }
 }
@@ -91,8 +97,10 @@ impl AggregateUDFImpl for KmCurve {
         NAME
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(list_of(DataType::Struct(item_fields())))
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(list_of(DataType::Struct(item_fields(weighted_types(
+            arg_types,
+        )))))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -117,35 +125,36 @@ impl AggregateUDFImpl for KmCurve {
 struct CurveEvaluator {
     conf_type: ConfType,
     level: f64,
+    weighted: bool,
 }
 
 impl KmEvaluator for CurveEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let mut lengths = Vec::with_capacity(groups.len());
         let (mut time, mut n_risk, mut n_event, mut n_censor) = (vec![], vec![], vec![], vec![]);
         let (mut surv, mut se, mut lower, mut upper, mut cumhaz) =
             (vec![], vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = KaplanMeier::from_counts(c);
+            let km = c.curve(NAME)?;
             let bands = km.bands(self.conf_type, self.level);
             lengths.push(km.time.len());
             time.extend_from_slice(&km.time);
-            n_risk.extend(km.n_risk.iter().map(|&v| v as i64));
-            n_event.extend(km.n_event.iter().map(|&v| v as i64));
-            n_censor.extend(km.n_censor.iter().map(|&v| v as i64));
+            n_risk.extend_from_slice(&km.n_risk);
+            n_event.extend_from_slice(&km.n_event);
+            n_censor.extend_from_slice(&km.n_censor);
             surv.extend_from_slice(&km.surv);
-            se.extend(km.std_err_surv().into_iter().map(finite_or_null));
+            se.extend(km.std_err.iter().copied().map(finite_or_null));
             lower.extend(bands.lower.into_iter().map(finite_or_null));
             upper.extend(bands.upper.into_iter().map(finite_or_null));
             cumhaz.extend_from_slice(&km.cumhaz);
         }
         let items = struct_array(
-            &item_fields(),
+            &item_fields(self.weighted),
             vec![
                 Arc::new(Float64Array::from(time)),
-                Arc::new(Int64Array::from(n_risk)),
-                Arc::new(Int64Array::from(n_event)),
-                Arc::new(Int64Array::from(n_censor)),
+                count_array(n_risk, self.weighted),
+                count_array(n_event, self.weighted),
+                count_array(n_censor, self.weighted),
                 Arc::new(Float64Array::from(surv)),
                 Arc::new(Float64Array::from(se)),
                 Arc::new(Float64Array::from(lower)),

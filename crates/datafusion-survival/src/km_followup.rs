@@ -8,15 +8,15 @@ use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+use survql_stats::{ConfType, KaplanMeier};
 
 use crate::common::{
     coerce_time_event_options, conf_options, doc, f64_field, i64_field, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::time_counts::KM_FOLLOWUP_TAKES;
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_followup";
 const SYNTAX: &str = "km_followup(time, event [, conf_type [, conf_level]])";
@@ -89,7 +89,7 @@ impl AggregateUDFImpl for KmFollowup {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         // surv(...) in place of (time, event): crate::response.
-        coerce_with_response(NAME, arg_types, KM_TAKES, |types| {
+        coerce_with_response(NAME, arg_types, KM_FOLLOWUP_TAKES, |types| {
             coerce_time_event_options(
                 NAME,
                 types,
@@ -112,10 +112,10 @@ struct FollowupEvaluator {
 }
 
 impl KmEvaluator for FollowupEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let (mut n, mut med, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = KaplanMeier::from_counts(&c.reversed());
+            let km = KaplanMeier::from_counts(&c.counts(NAME)?.reversed());
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
             let q = km.median_table(bands.as_ref());

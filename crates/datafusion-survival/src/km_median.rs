@@ -7,13 +7,12 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{KaplanMeier, TimeCounts};
 
 use crate::common::{coerce_time_event_options, doc, WarningSink};
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
 use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_median";
 const SYNTAX: &str = "km_median(time, event)";
@@ -86,11 +85,11 @@ impl AggregateUDFImpl for KmMedian {
 struct MedianEvaluator;
 
 impl KmEvaluator for MedianEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let medians: Float64Array = groups
             .iter()
-            .map(|c| KaplanMeier::from_counts(c).median_table(None).estimate)
-            .collect();
+            .map(|c| Ok(c.curve(NAME)?.median_table(None).estimate))
+            .collect::<Result<_>>()?;
         Ok(Arc::new(medians))
     }
 }

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+use survql_stats::ConfType;
 
 use crate::common::{
     coerce_time_event_required, conf_options, doc, f64_field, f64_option, struct_array, WarningSink,
@@ -16,7 +16,7 @@ use crate::common::{
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
 use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_quantile";
 const SYNTAX: &str = "km_quantile(time, event, p [, conf_type [, conf_level]])";
@@ -124,10 +124,10 @@ struct QuantileEvaluator {
 }
 
 impl KmEvaluator for QuantileEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let (mut q, mut lo, mut hi) = (vec![], vec![], vec![]);
         for c in groups {
-            let km = KaplanMeier::from_counts(c);
+            let km = c.curve(NAME)?;
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
             let r = if c.is_empty() {

@@ -8,7 +8,6 @@ use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 use survql_stats::distributions::z_for_level;
-use survql_stats::{KaplanMeier, TimeCounts};
 
 use crate::common::{
     coerce_time_event_required, conf_level_option, doc, f64_field, f64_option, struct_array,
@@ -17,7 +16,7 @@ use crate::common::{
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
 use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_rmst";
 const SYNTAX: &str = "km_rmst(time, event, tau [, conf_level])";
@@ -118,7 +117,7 @@ struct RmstEvaluator {
 }
 
 impl KmEvaluator for RmstEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let z = z_for_level(self.level);
         let k = groups.len();
         let (mut rmst, mut se, mut lo, mut hi) = (
@@ -128,7 +127,7 @@ impl KmEvaluator for RmstEvaluator {
             Vec::with_capacity(k),
         );
         for c in groups {
-            match KaplanMeier::from_counts(c).rmst(self.tau) {
+            match c.curve(NAME)?.rmst(self.tau) {
                 Some(r) => {
                     rmst.push(Some(r.rmst));
                     se.push(Some(r.std_err));

@@ -32,11 +32,10 @@ use datafusion::logical_expr::{
     Signature, Volatility,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
-use survql_stats::TimeCounts;
 
 use crate::common::doc;
 use crate::macros::km_udaf_methods;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 use crate::{
     km_curve::KmCurve, km_followup::KmFollowup, km_median::KmMedian, km_quantile::KmQuantile,
     km_rmst::KmRmst, km_summary::KmSummary, km_survival::KmSurvival, nelson_aalen::NelsonAalen,
@@ -180,6 +179,7 @@ impl KmShared {
             // The rule shares only plain (time, event) calls.
             response: false,
             delayed: false,
+            weighted: false,
         })
     }
 }
@@ -215,7 +215,7 @@ struct SharedEvaluator {
 }
 
 impl KmEvaluator for SharedEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let columns = self
             .members
             .iter()

@@ -4,19 +4,19 @@
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Fields};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+use survql_stats::ConfType;
 
 use crate::common::{
     coerce_time_event_options, conf_options, doc, f64_field, i64_field, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
-use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::response::{call_shape, coerce_with_response};
+use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_summary";
 const SYNTAX: &str = "km_summary(time, event [, conf_type [, conf_level]])";
@@ -41,10 +41,11 @@ pub struct KmSummary {
 
 udaf_constructors!(KmSummary);
 
-fn fields() -> Fields {
+/// The result fields; `events` is a sum of weights (DOUBLE) when `weighted`.
+fn fields(weighted: bool) -> Fields {
     Fields::from(vec![
         i64_field("n"),
-        i64_field("events"),
+        Field::new("events", count_type(weighted), true),
         f64_field("median"),
         f64_field("lower"),
         f64_field("upper"),
@@ -81,7 +82,11 @@ impl KmSummary {
             NAME,
             args,
             &self.sink,
-            Arc::new(SummaryEvaluator { conf_type, level }),
+            Arc::new(SummaryEvaluator {
+                conf_type,
+                level,
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
         ))
     }
 }
@@ -91,8 +96,8 @@ impl AggregateUDFImpl for KmSummary {
         NAME
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fields()))
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(fields(weighted_types(arg_types))))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -117,27 +122,28 @@ impl AggregateUDFImpl for KmSummary {
 struct SummaryEvaluator {
     conf_type: ConfType,
     level: f64,
+    weighted: bool,
 }
 
 impl KmEvaluator for SummaryEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let (mut n, mut events, mut med, mut lo, mut hi) = (vec![], vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = KaplanMeier::from_counts(c);
+            let km = c.curve(NAME)?;
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
             let q = km.median_table(bands.as_ref());
             n.push(km.n() as i64);
-            events.push(km.events() as i64);
+            events.push(km.events());
             med.push(q.estimate);
             lo.push(q.lower);
             hi.push(q.upper);
         }
         Ok(struct_array(
-            &fields(),
+            &fields(self.weighted),
             vec![
                 Arc::new(Int64Array::from(n)),
-                Arc::new(Int64Array::from(events)),
+                count_array(events, self.weighted),
                 Arc::new(Float64Array::from(med)),
                 Arc::new(Float64Array::from(lo)),
                 Arc::new(Float64Array::from(hi)),

@@ -3,21 +3,20 @@
 
 use std::sync::{Arc, OnceLock};
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Fields};
+use datafusion::arrow::array::{ArrayRef, Float64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+use survql_stats::ConfType;
 
 use crate::common::{
-    coerce_time_event_required, conf_options, doc, f64_field, f64_option, i64_field, struct_array,
-    WarningSink,
+    coerce_time_event_required, conf_options, doc, f64_field, f64_option, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
-use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::response::{call_shape, coerce_with_response};
+use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "km_survival";
 const SYNTAX: &str = "km_survival(time, event, at [, conf_type [, conf_level]])";
@@ -38,10 +37,11 @@ pub struct KmSurvival {
 
 udaf_constructors!(KmSurvival);
 
-fn fields() -> Fields {
+/// The result fields; `n_risk` is a sum of weights (DOUBLE) when `weighted`.
+fn fields(weighted: bool) -> Fields {
     Fields::from(vec![
         f64_field("time"),
-        i64_field("n_risk"),
+        Field::new("n_risk", count_type(weighted), true),
         f64_field("surv"),
         f64_field("std_err"),
         f64_field("lower"),
@@ -83,6 +83,7 @@ impl KmSurvival {
                 at,
                 conf_type,
                 level,
+                weighted: call_shape(args).is_some_and(|s| s.weight),
             }),
         ))
     }
@@ -93,8 +94,8 @@ impl AggregateUDFImpl for KmSurvival {
         NAME
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fields()))
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(fields(weighted_types(arg_types))))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -122,10 +123,11 @@ struct SurvivalEvaluator {
     at: f64,
     conf_type: ConfType,
     level: f64,
+    weighted: bool,
 }
 
 impl KmEvaluator for SurvivalEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let k = groups.len();
         let (mut n_risk, mut surv, mut se, mut lo, mut hi) = (
             Vec::with_capacity(k),
@@ -136,25 +138,25 @@ impl KmEvaluator for SurvivalEvaluator {
         );
         for c in groups {
             if c.is_empty() {
-                n_risk.push(Some(0));
+                n_risk.push(0.0);
                 surv.push(None);
                 se.push(None);
                 lo.push(None);
                 hi.push(None);
                 continue;
             }
-            let r = KaplanMeier::from_counts(c).at(self.at, self.conf_type, self.level);
-            n_risk.push(Some(r.n_risk as i64));
+            let r = c.curve(NAME)?.at(self.at, self.conf_type, self.level);
+            n_risk.push(r.n_risk);
             surv.push(Some(r.surv));
             se.push(r.std_err);
             lo.push(r.lower);
             hi.push(r.upper);
         }
         Ok(struct_array(
-            &fields(),
+            &fields(self.weighted),
             vec![
                 Arc::new(Float64Array::from(vec![self.at; k])),
-                Arc::new(Int64Array::from(n_risk)),
+                count_array(n_risk, self.weighted),
                 Arc::new(Float64Array::from(surv)),
                 Arc::new(Float64Array::from(se)),
                 Arc::new(Float64Array::from(lo)),

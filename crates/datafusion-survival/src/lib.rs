@@ -69,7 +69,8 @@ pub use common::{WarningParts, WarningSink};
 /// workers and their coordinator) must agree on it; it changes whenever a state field is
 /// added, removed or retyped. 2: every state ends with the count of rows skipped for NULLs.
 /// 3: Kaplan-Meier states of `surv(entry, time, event)` calls carry the entries.
-pub const STATE_FORMAT: u32 = 3;
+/// 4: weighted Kaplan-Meier states (`surv(entry, time, event, weight)`).
+pub const STATE_FORMAT: u32 = 4;
 pub use limits::{limits, set_limits, Limits};
 pub use panic_safe::panic_safe;
 

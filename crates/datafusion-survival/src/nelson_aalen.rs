@@ -2,21 +2,19 @@
 
 use std::sync::{Arc, OnceLock};
 
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
-use datafusion::arrow::datatypes::{DataType, Fields};
+use datafusion::arrow::array::{ArrayRef, Float64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::{KaplanMeier, TimeCounts};
 
 use crate::common::{
-    coerce_time_event_options, doc, f64_field, i64_field, list_array, list_of, struct_array,
-    WarningSink,
+    coerce_time_event_options, doc, f64_field, list_array, list_of, struct_array, WarningSink,
 };
 use crate::macros::{km_udaf_methods, udaf_constructors};
-use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator};
+use crate::response::{call_shape, coerce_with_response};
+use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::time_counts::{KmCall, KmEvaluator, KmSample};
 
 const NAME: &str = "nelson_aalen";
 const SYNTAX: &str = "nelson_aalen(time, event)";
@@ -37,11 +35,12 @@ pub struct NelsonAalen {
 
 udaf_constructors!(NelsonAalen);
 
-fn item_fields() -> Fields {
+/// The element fields; the counts are sums of weights (DOUBLE) when `weighted`.
+fn item_fields(weighted: bool) -> Fields {
     Fields::from(vec![
         f64_field("time"),
-        i64_field("n_risk"),
-        i64_field("n_event"),
+        Field::new("n_risk", count_type(weighted), true),
+        Field::new("n_event", count_type(weighted), true),
         f64_field("cumhaz"),
         f64_field("std_err"),
     ])
@@ -71,7 +70,9 @@ impl NelsonAalen {
             NAME,
             args,
             &self.sink,
-            Arc::new(NelsonAalenEvaluator),
+            Arc::new(NelsonAalenEvaluator {
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
         ))
     }
 }
@@ -81,8 +82,10 @@ impl AggregateUDFImpl for NelsonAalen {
         NAME
     }
 
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(list_of(DataType::Struct(item_fields())))
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        Ok(list_of(DataType::Struct(item_fields(weighted_types(
+            arg_types,
+        )))))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -96,28 +99,30 @@ impl AggregateUDFImpl for NelsonAalen {
 }
 
 #[derive(Debug)]
-struct NelsonAalenEvaluator;
+struct NelsonAalenEvaluator {
+    weighted: bool,
+}
 
 impl KmEvaluator for NelsonAalenEvaluator {
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let mut lengths = Vec::with_capacity(groups.len());
         let (mut time, mut n_risk, mut n_event, mut cumhaz, mut se) =
             (vec![], vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = KaplanMeier::from_counts(c);
+            let km = c.curve(NAME)?;
             lengths.push(km.time.len());
             time.extend_from_slice(&km.time);
-            n_risk.extend(km.n_risk.iter().map(|&v| v as i64));
-            n_event.extend(km.n_event.iter().map(|&v| v as i64));
+            n_risk.extend_from_slice(&km.n_risk);
+            n_event.extend_from_slice(&km.n_event);
             cumhaz.extend_from_slice(&km.cumhaz);
             se.extend_from_slice(&km.std_chaz);
         }
         let items = struct_array(
-            &item_fields(),
+            &item_fields(self.weighted),
             vec![
                 Arc::new(Float64Array::from(time)),
-                Arc::new(Int64Array::from(n_risk)),
-                Arc::new(Int64Array::from(n_event)),
+                count_array(n_risk, self.weighted),
+                count_array(n_event, self.weighted),
                 Arc::new(Float64Array::from(cumhaz)),
                 Arc::new(Float64Array::from(se)),
             ],

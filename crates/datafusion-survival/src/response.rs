@@ -16,7 +16,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array};
+use datafusion::arrow::datatypes::Float64Type;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::function::AccumulatorArgs;
@@ -84,7 +85,7 @@ pub(crate) fn coerce_with_response(
     if shape.weight && !takes.weight {
         return plan_err!(
             "{function} does not take case weights (the weight of surv(entry, time, event, \
-             weight)) yet"
+             weight))"
         );
     }
     if let Some(weight) = field_type(&arg_types[0], "weight") {
@@ -202,4 +203,24 @@ pub(crate) fn split_values(function: &str, values: &[ArrayRef]) -> Result<SplitV
         entry: as_f64("entry")?,
         weight: as_f64("weight")?,
     })
+}
+
+/// The weight column: finite and ≥ 0 where not NULL (R: "Invalid weights, must be >0";
+/// survfit accepts zero weights).
+pub(crate) fn weight_column<'a>(function: &str, array: &'a ArrayRef) -> Result<&'a Float64Array> {
+    let Some(w) = array.as_primitive_opt::<Float64Type>() else {
+        return exec_err!(
+            "{function}: argument 'weight' must be numeric, found {}",
+            array.data_type()
+        );
+    };
+    for i in 0..w.len() {
+        let v = w.value(i);
+        if w.is_valid(i) && !(v.is_finite() && v >= 0.0) {
+            return exec_err!(
+                "{function}: argument 'weight' must be a finite number >= 0, found {v}"
+            );
+        }
+    }
+    Ok(w)
 }

@@ -21,7 +21,7 @@ const SYNTAX: &str = "surv([entry,] time, event [, weight])";
 /// data: at risk at the times t with entry < t ≤ time). `surv(entry, time, event, weight)`
 /// adds case weights (R's `weights =`); with a NULL `entry` there is no delayed entry. The
 /// Kaplan-Meier functions, `nelson_aalen` and the cumulative-incidence functions take it in
-/// place of their leading `time, event` arguments (weights: `cif_curve`, `cif_at` so far).
+/// place of their leading `time, event` arguments (weights: all of them but `km_followup`).
 ///
 /// ```sql
 /// SELECT km_median(surv(entry_age, exit_age, died)) FROM registry;
@@ -46,8 +46,9 @@ impl Surv {
                  right-censored data, surv(entry, time, event) for delayed entry (left \
                  truncation; a subject is at risk at the times t with entry < t <= time, as \
                  survfit(Surv(entry, time, event) ~ 1)); surv(entry, time, event, weight) \
-                 adds case weights (R's weights =; entry NULL for none; taken by cif_curve and \
-                 cif_at so far). Pass it in place of time, event to the Kaplan-Meier \
+                 adds case weights (R's weights =; entry NULL for none; the Kaplan-Meier counts \
+                 become sums of weights, with R's robust variance for non-integer weights; \
+                 not taken by km_followup). Pass it in place of time, event to the Kaplan-Meier \
                  functions, nelson_aalen, cif_curve and cif_at; their other arguments follow \
                  as usual.",
                 SYNTAX,

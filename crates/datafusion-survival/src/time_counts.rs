@@ -4,32 +4,75 @@
 //! Memory is O(distinct times) per group whatever the number of rows, and two states merge by
 //! adding counts, so partial aggregates combine across partitions (and machines) exactly.
 //! The state travels between partial and final aggregation as three lists of equal length:
-//! `<name>[time]`, `<name>[events]`, `<name>[censored]`.
+//! `<name>[time]`, `<name>[events]`, `<name>[censored]`. With case weights
+//! (`surv(entry, time, event, weight)`) it is instead one cell per distinct (entry, time,
+//! event, weight): `<name>[entry]`, `[time]`, `[event]`, `[weight]`, `[count]`.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, UInt64Array,
+};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use survql_stats::TimeCounts;
+use survql_stats::{KaplanMeier, TimeCounts, WeightedRecord};
 
 use crate::accumulator::StateOps;
 use crate::common::{
     event_column, list_array, row_mask, state_list_field, time_column, WarningSink,
 };
-use crate::response::{call_shape, response_shape, split_values, Takes};
+use crate::response::{call_shape, response_shape, split_values, weight_column, Takes};
 
-/// What the Kaplan-Meier functions take in `surv(...)`: delayed entry; case weights not yet
-/// (R's weighted survfit needs its robust variance for non-integer weights).
+/// What the Kaplan-Meier functions take in `surv(...)`: delayed entry and case weights.
 pub(crate) const KM_TAKES: Takes = Takes {
+    entry: true,
+    weight: true,
+};
+
+/// What `km_followup` takes: delayed entry; no case weights (its reverse Kaplan-Meier
+/// estimate of the follow-up has no weighted counterpart in R's survfit).
+pub(crate) const KM_FOLLOWUP_TAKES: Takes = Takes {
     entry: true,
     weight: false,
 };
+
+/// Whether a call's argument types carry case weights (`surv(entry, time, event, weight)`):
+/// then the counts in the result are sums of weights, DOUBLE instead of BIGINT.
+pub(crate) fn weighted_types(arg_types: &[DataType]) -> bool {
+    arg_types
+        .first()
+        .and_then(response_shape)
+        .is_some_and(|shape| shape.weight)
+}
+
+/// The SQL type of a count column: BIGINT, or DOUBLE with case weights.
+pub(crate) fn count_type(weighted: bool) -> DataType {
+    if weighted {
+        DataType::Float64
+    } else {
+        DataType::Int64
+    }
+}
+
+/// A count column (`values` are whole numbers unless weighted) of [`count_type`].
+pub(crate) fn count_array(values: Vec<f64>, weighted: bool) -> ArrayRef {
+    if weighted {
+        Arc::new(Float64Array::from(values))
+    } else {
+        Arc::new(Int64Array::from_iter_values(
+            values.into_iter().map(|v| v as i64),
+        ))
+    }
+}
+
+/// (entry bits, time bits, weight bits, event) of a weighted cell; the entry is -inf without
+/// delayed entry.
+type WeightedCell = (u64, u64, u64, bool);
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::common::StateHasher;
@@ -45,6 +88,10 @@ pub(crate) struct TimeCountsState {
     /// With delayed entry, the shortest time − entry of any subject: R refuses intervals
     /// within its tie tolerance, which the per-time counts cannot show.
     shortest: Option<f64>,
+    /// With case weights, every subject is here instead: subjects per distinct (entry,
+    /// time, weight, event). Cells keep each weight apart so that sums are formed in one
+    /// fixed order when evaluated, whatever the partitioning.
+    weighted: HashMap<WeightedCell, u64, TimeHasher>,
 }
 
 impl TimeCountsState {
@@ -76,6 +123,18 @@ impl TimeCountsState {
         self.shortest = Some(self.shortest.map_or(length, |s| s.min(length)));
     }
 
+    /// Adds `count` weighted subjects.
+    #[inline]
+    fn add_weighted(&mut self, entry: f64, time: f64, event: bool, weight: f64, count: u64) {
+        let key = (
+            (entry + 0.0).to_bits(),
+            (time + 0.0).to_bits(),
+            (weight + 0.0).to_bits(),
+            event,
+        );
+        *self.weighted.entry(key).or_insert(0) += count;
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.counts.len()
     }
@@ -94,6 +153,25 @@ impl TimeCountsState {
             e.push(ev);
             c.push(ce);
         }
+    }
+
+    /// What the evaluators see: the counts, or the weighted cells.
+    fn to_sample(&self, function: &str, weighted: bool) -> Result<KmSample> {
+        if !weighted {
+            return Ok(KmSample::Counts(self.to_counts(function)?));
+        }
+        let records = self
+            .weighted
+            .iter()
+            .map(|(&(entry, time, weight, event), &count)| WeightedRecord {
+                entry: f64::from_bits(entry),
+                time: f64::from_bits(time),
+                event,
+                weight: f64::from_bits(weight),
+                count,
+            })
+            .collect();
+        Ok(KmSample::Weighted(records))
     }
 
     /// The sorted counts, near-ties merged as R's `aeqSurv`.
@@ -123,19 +201,71 @@ impl TimeCountsState {
             + self.counts.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
             + self.counts.len() * 15 * 8
             + self.entries.capacity() * (size_of::<(u64, u64)>() + 1)
+            + self.weighted.capacity() * (size_of::<(WeightedCell, u64)>() + 1)
+            + self.weighted.len() * 20 * 8
+    }
+}
+
+/// One group's data as the evaluators get it.
+#[derive(Debug, Clone)]
+pub(crate) enum KmSample {
+    /// Events and censorings per distinct time (and entries with delayed entry).
+    Counts(TimeCounts),
+    /// With case weights: one record per distinct (entry, time, event, weight).
+    Weighted(Vec<WeightedRecord>),
+}
+
+impl KmSample {
+    /// The Kaplan-Meier curve (`function` names errors).
+    pub(crate) fn curve(&self, function: &str) -> Result<KaplanMeier> {
+        match self {
+            KmSample::Counts(c) => Ok(KaplanMeier::from_counts(c)),
+            KmSample::Weighted(records) => KaplanMeier::from_weighted(records)
+                .map_err(|e| datafusion::common::exec_datafusion_err!("{function}: {e}")),
+        }
+    }
+
+    /// True when the group has no subjects.
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            KmSample::Counts(c) => c.is_empty(),
+            KmSample::Weighted(records) => records.is_empty(),
+        }
+    }
+
+    /// The counts of an unweighted sample (`km_followup` refuses weights when planned).
+    pub(crate) fn counts(&self, function: &str) -> Result<&TimeCounts> {
+        match self {
+            KmSample::Counts(c) => Ok(c),
+            KmSample::Weighted(_) => internal_err!("{function} got case weights"),
+        }
     }
 }
 
 /// Turns the final per-group counts into the function's result.
 pub(crate) trait KmEvaluator: Debug + Send + Sync {
     /// One result per group, as an array of the function's return type.
-    fn evaluate(&self, groups: &[TimeCounts]) -> Result<ArrayRef>;
+    fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef>;
 }
 
 /// The three state fields, named after the function; with delayed entry three more: the entry
 /// times, the subjects entering at each, and the shortest interval (one number per group).
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
     let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
+    let weighted = args
+        .input_fields
+        .first()
+        .and_then(|f| response_shape(f.data_type()))
+        .is_some_and(|shape| shape.weight);
+    if weighted {
+        return vec![
+            list("entry", DataType::Float64),
+            list("time", DataType::Float64),
+            list("event", DataType::Boolean),
+            list("weight", DataType::Float64),
+            list("count", DataType::UInt64),
+        ];
+    }
     let mut fields = vec![
         list("time", DataType::Float64),
         list("events", DataType::UInt64),
@@ -221,6 +351,105 @@ fn update_groups_with_entry(
         state.note_interval(time.value(i) - entry.value(i));
     }
     Ok(())
+}
+
+/// [`update_groups`] for `surv([entry,] time, event, weight)`: each row becomes a weighted
+/// cell (a NULL weight skips the row, like any NULL argument).
+fn update_groups_weighted(
+    function: &str,
+    groups: &mut [TimeCountsState],
+    skipped: &mut [u64],
+    values: &[ArrayRef],
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+) -> Result<()> {
+    let split = split_values(function, values)?;
+    let time = time_column(function, "time", &split.values[0])?;
+    let event = event_column(function, &split.values[1])?;
+    let Some(weight) = &split.weight else {
+        return internal_err!("{function}: expected a weight in surv(...)");
+    };
+    let weight = weight_column(function, weight)?;
+    let entry = match &split.entry {
+        Some(e) => Some(time_column(function, "entry", e)?),
+        None => None,
+    };
+    let mut columns: Vec<&dyn Array> = vec![time, &event, weight];
+    if let Some(e) = entry {
+        columns.push(e);
+    }
+    let mask = row_mask(&columns, opt_filter, group_indices, skipped);
+    let valid = |i: usize| mask.as_ref().is_none_or(|m| m.is_valid(i));
+    for i in (0..time.len()).filter(|&i| valid(i)) {
+        let start = match entry {
+            Some(e) => {
+                check_entry(function, e.value(i), time.value(i))?;
+                e.value(i)
+            }
+            None => f64::NEG_INFINITY,
+        };
+        groups[group_indices[i]].add_weighted(
+            start,
+            time.value(i),
+            event.value(i),
+            weight.value(i),
+            1,
+        );
+    }
+    Ok(())
+}
+
+/// Adds serialized weighted states (entry, time, event, weight, count lists) to `groups`.
+fn merge_weighted(
+    groups: &mut [TimeCountsState],
+    states: &[ArrayRef],
+    group_indices: &[usize],
+) -> Result<()> {
+    if states.len() != 5 {
+        return internal_err!(
+            "weighted time counts state has 5 fields, got {}",
+            states.len()
+        );
+    }
+    let lists: Vec<_> = states.iter().map(|s| s.as_list::<i32>()).collect();
+    let entry = lists[0].values().as_primitive::<Float64Type>().values();
+    let time = lists[1].values().as_primitive::<Float64Type>().values();
+    let event = lists[2].values().as_boolean();
+    let weight = lists[3].values().as_primitive::<Float64Type>().values();
+    let count = lists[4].values().as_primitive::<UInt64Type>().values();
+    let offsets = lists[0].offsets();
+    for (row, &g) in group_indices.iter().enumerate() {
+        if lists[0].is_null(row) {
+            continue;
+        }
+        for k in offsets[row] as usize..offsets[row + 1] as usize {
+            groups[g].add_weighted(entry[k], time[k], event.value(k), weight[k], count[k]);
+        }
+    }
+    Ok(())
+}
+
+/// Serializes weighted `groups` as the five state lists.
+fn emit_weighted(groups: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
+    let lengths: Vec<usize> = groups.iter().map(|g| g.weighted.len()).collect();
+    let (mut entry, mut time, mut event, mut weight, mut count) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for g in groups {
+        for (&(e, t, w, ev), &c) in &g.weighted {
+            entry.push(f64::from_bits(e));
+            time.push(f64::from_bits(t));
+            event.push(ev);
+            weight.push(f64::from_bits(w));
+            count.push(c);
+        }
+    }
+    Ok(vec![
+        list_array(&lengths, Arc::new(Float64Array::from(entry)))?,
+        list_array(&lengths, Arc::new(Float64Array::from(time)))?,
+        list_array(&lengths, Arc::new(BooleanArray::from(event)))?,
+        list_array(&lengths, Arc::new(Float64Array::from(weight)))?,
+        list_array(&lengths, Arc::new(UInt64Array::from(count)))?,
+    ])
 }
 
 /// A subject's entry must come before its exit (R: "Stop time must be > start time").
@@ -340,9 +569,10 @@ pub(crate) struct KmCall {
     /// shared).
     pub members: Vec<String>,
     /// The call's first argument is `surv(...)` (see [`crate::response`]); `delayed`: with
-    /// an entry.
+    /// an entry; `weighted`: with case weights.
     pub response: bool,
     pub delayed: bool,
+    pub weighted: bool,
 }
 
 impl KmCall {
@@ -361,6 +591,7 @@ impl KmCall {
             members: vec![],
             response: shape.is_some(),
             delayed: shape.is_some_and(|s| s.entry),
+            weighted: shape.is_some_and(|s| s.weight),
         }
     }
 }
@@ -376,6 +607,9 @@ impl StateOps for KmCall {
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
+        if self.weighted {
+            return update_groups_weighted(self.function, states, skipped, values, groups, filter);
+        }
         if self.response {
             return update_groups_with_entry(
                 self.function,
@@ -395,6 +629,9 @@ impl StateOps for KmCall {
         values: &[ArrayRef],
         groups: &[usize],
     ) -> Result<()> {
+        if self.weighted {
+            return merge_weighted(states, values, groups);
+        }
         merge_groups(states, values, groups)
     }
 
@@ -420,15 +657,18 @@ impl StateOps for KmCall {
     }
 
     fn emit(&self, states: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
+        if self.weighted {
+            return emit_weighted(states);
+        }
         emit_state(states, self.delayed)
     }
 
     fn evaluate(&self, states: &[TimeCountsState]) -> Result<ArrayRef> {
-        let counts: Vec<TimeCounts> = states
+        let samples: Vec<KmSample> = states
             .iter()
-            .map(|s| s.to_counts(self.function))
+            .map(|s| s.to_sample(self.function, self.weighted))
             .collect::<Result<_>>()?;
-        self.evaluator.evaluate(&counts)
+        self.evaluator.evaluate(&samples)
     }
 
     fn size(state: &TimeCountsState) -> usize {

@@ -414,7 +414,7 @@ pub fn risk_table(plot: &KmPlot) -> Vec<Vec<u64>> {
         .map(|c| {
             plot.ticks
                 .iter()
-                .map(|&t| c.km.at(t, ConfType::None, 0.95).n_risk)
+                .map(|&t| c.km.at(t, ConfType::None, 0.95).n_risk as u64) // whole numbers: unweighted
                 .collect()
         })
         .collect()
@@ -606,7 +606,7 @@ where
             });
         // Censoring ticks: '+' where a subject was censored without an event at that time.
         let marks: Vec<(f64, f64)> = (0..km.time.len())
-            .filter(|&i| km.n_censor[i] > 0 && km.time[i] <= plot.xmax)
+            .filter(|&i| km.n_censor[i] > 0.0 && km.time[i] <= plot.xmax)
             .map(|i| (km.time[i], km.surv[i]))
             .collect();
         chart.draw_series(marks.into_iter().map(|(x, y)| {
@@ -699,7 +699,7 @@ pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String 
             grid[row_of(s)][col] = sym;
         }
         for i in 0..c.km.time.len() {
-            if c.km.n_censor[i] > 0 && c.km.time[i] <= plot.xmax {
+            if c.km.n_censor[i] > 0.0 && c.km.time[i] <= plot.xmax {
                 grid[row_of(c.km.surv[i])][col_of(c.km.time[i])] = '+';
             }
         }

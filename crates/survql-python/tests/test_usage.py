@@ -123,3 +123,16 @@ def test_case_weights_cross_the_ffi_boundary(ctx):
     assert r["w"]["cif"] == pytest.approx(r["u"]["cif"], rel=1e-12)
     assert r["n"] == ctx.sql("SELECT count(*) AS n FROM heart WHERE transplant = 1").to_pylist()[0]["n"]
 
+
+def test_weighted_kaplan_meier_crosses_the_ffi_boundary(ctx):
+    """Whole-number weights are frequencies (R's survfit(weights =)): weight 2 doubles the
+    weighted counts (DOUBLE in a weighted call) and leaves S and its median unchanged."""
+    r = ctx.sql(
+        "SELECT km_summary(surv(NULL, stop, event, 2)) AS w, km_summary(stop, event) AS u, "
+        "km_curve(surv(NULL, stop, event, 2))[1] AS c FROM heart"
+    ).to_pylist()[0]
+    assert r["w"]["events"] == 2 * r["u"]["events"]
+    assert isinstance(r["w"]["events"], float)
+    assert (r["w"]["n"], r["w"]["median"]) == (r["u"]["n"], r["u"]["median"])
+    assert r["c"]["n_risk"] == 2 * 172
+

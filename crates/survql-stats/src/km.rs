@@ -341,26 +341,46 @@ pub fn confint(surv: f64, se: f64, conf_type: ConfType, z: f64) -> (f64, f64) {
 }
 
 /// A Kaplan-Meier curve: one row per distinct time (event or censoring), as the components of
-/// R's `survfit(Surv(time, event) ~ 1)` object (`fit$time`, `fit$n.risk`, ...).
+/// R's `survfit(Surv(time, event) ~ 1)` object (`fit$time`, `fit$n.risk`, ...). With case
+/// weights the counts are sums of weights, as R reports them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KaplanMeier {
     pub time: Vec<f64>,
     /// Number at risk just before each time: subjects with time ≥ t (and, with delayed
     /// entry, entry < t).
-    pub n_risk: Vec<u64>,
+    pub n_risk: Vec<f64>,
     /// Number of subjects (rows; R's `records`).
     pub records: u64,
-    pub n_event: Vec<u64>,
-    pub n_censor: Vec<u64>,
+    pub n_event: Vec<f64>,
+    pub n_censor: Vec<f64>,
     /// S(t) = Π_{t_j ≤ t} (1 - d_j / n_j).
     pub surv: Vec<f64>,
-    /// Greenwood standard error of -log S(t): sqrt(Σ d_j / (n_j (n_j - d_j))), R's
-    /// `fit$std.err`. Infinite once S reaches 0.
+    /// Standard error of -log S(t), which drives the bands: Greenwood's
+    /// sqrt(Σ d_j / (n_j (n_j - d_j))), R's `fit$std.err` (infinite once S reaches 0); with
+    /// non-integer case weights `std_err / surv` (0 where that is 0), as `survfit_confint`
+    /// converts R's robust standard error.
     pub std_err_log: Vec<f64>,
+    /// Standard error of S(t) (R's `summary(fit)$std.err`): `surv * std_err_log` (NaN where
+    /// S = 0), or the infinitesimal-jackknife estimate with non-integer case weights.
+    pub std_err: Vec<f64>,
     /// Nelson-Aalen cumulative hazard H(t) = Σ d_j / n_j (R's `fit$cumhaz`, ctype 1).
     pub cumhaz: Vec<f64>,
-    /// sqrt(Σ d_j / n_j²), R's `fit$std.chaz`.
+    /// sqrt(Σ d_j / n_j²), R's `fit$std.chaz` (the infinitesimal jackknife with non-integer
+    /// case weights).
     pub std_chaz: Vec<f64>,
+}
+
+/// `count` subjects with the same entry, time, event indicator and case weight: the input of
+/// the weighted Kaplan-Meier estimate ([`KaplanMeier::from_weighted`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeightedRecord {
+    /// Entry time (delayed entry); `f64::NEG_INFINITY` for subjects at risk from the start.
+    pub entry: f64,
+    pub time: f64,
+    pub event: bool,
+    /// The case weight, finite and ≥ 0.
+    pub weight: f64,
+    pub count: u64,
 }
 
 /// The median (or any quantile) with its confidence limits. `None` where R gives `NA`.
@@ -376,10 +396,10 @@ pub struct Quantile {
 pub struct SurvivalAt {
     pub time: f64,
     /// Number with time ≥ t (0 after the last observation).
-    pub n_risk: u64,
+    pub n_risk: f64,
     /// Events and censorings at times ≤ t.
-    pub n_event: u64,
-    pub n_censor: u64,
+    pub n_event: f64,
+    pub n_censor: f64,
     pub surv: f64,
     /// Standard error of S (not of log S): `std.err * surv`; `None` where S = 0 (R: NaN).
     pub std_err: Option<f64>,
@@ -413,12 +433,13 @@ impl KaplanMeier {
         let k = counts.time.len();
         let mut km = KaplanMeier {
             time: counts.time.clone(),
-            n_event: counts.n_event.clone(),
-            n_censor: counts.n_censor.clone(),
+            n_event: counts.n_event.iter().map(|&d| d as f64).collect(),
+            n_censor: counts.n_censor.iter().map(|&c| c as f64).collect(),
             n_risk: Vec::with_capacity(k),
             records: counts.n(),
             surv: Vec::with_capacity(k),
             std_err_log: Vec::with_capacity(k),
+            std_err: Vec::with_capacity(k),
             cumhaz: Vec::with_capacity(k),
             std_chaz: Vec::with_capacity(k),
         };
@@ -441,9 +462,10 @@ impl KaplanMeier {
                 h += d / n;
                 var_h += d / (n * n);
             }
-            km.n_risk.push(at_risk);
+            km.n_risk.push(n);
             km.surv.push(s);
             km.std_err_log.push(greenwood.sqrt());
+            km.std_err.push(s * greenwood.sqrt());
             km.cumhaz.push(h);
             km.std_chaz.push(var_h.sqrt());
             // Saturating: a subject whose entry is not before its time was never counted in
@@ -453,23 +475,199 @@ impl KaplanMeier {
         km
     }
 
+    /// The curve from case-weighted (and optionally left-truncated) data, as R's
+    /// `survfit(Surv([entry,] time, event) ~ 1, weights = w)`: n_j and d_j are sums of
+    /// weights (the number at risk `Σ_{entry < t_j ≤ time} w`, summed from the last time
+    /// down as `survfitkm.c` does), S(t) = Π (1 - d_j / n_j), H(t) = Σ d_j / n_j, counting
+    /// only times with an event of positive weight.
+    ///
+    /// The variance follows R's choice (`survfitKM`): with whole-number weights (frequency
+    /// weights) Greenwood's formula on the weighted counts; with any non-integer weight R's
+    /// robust infinitesimal-jackknife variance, each row its own cluster,
+    /// `Var S(t) = Σ_i w_i² U_i(t)²` with the influence per unit weight
+    /// `U_i(t) = -S(t) Σ_{t_j ≤ t} (dN_i(t_j) - Y_i(t_j) h_j) / (n_j - d_j)` (for H:
+    /// `Σ (dN_i - Y_i h_j) / n_j`), h_j = d_j / n_j. Over the subjects still at risk the
+    /// inner sum is `C(t) - C(e_i)` with `C` the running sum of `h_j / (n_j - d_j)`, so
+    /// three running sums over the risk set and one over departed subjects give the
+    /// variance at every time in O(cells) (the recursion of `survfitkm.c` costs
+    /// O(times × subjects)). Once S reaches 0 its influence is 0, as R's.
+    ///
+    /// Near-tied times (entries and exits together) are merged as `aeqSurv`; records are
+    /// summed in a fixed order, so the result does not depend on the order of `records`.
+    ///
+    /// # Errors
+    /// When a subject's entry and time merge into one (R: "an interval has effective length
+    /// 0").
+    pub fn from_weighted(records: &[WeightedRecord]) -> Result<Self, String> {
+        let mut all: Vec<f64> = records
+            .iter()
+            .map(|r| r.time + 0.0)
+            .chain(
+                records
+                    .iter()
+                    .filter(|r| r.entry.is_finite())
+                    .map(|r| r.entry + 0.0),
+            )
+            .collect();
+        all.sort_unstable_by(f64::total_cmp);
+        all.dedup();
+        let reps = near_tie_representatives(&all);
+        let rep = |t: f64| reps[all.partition_point(|&x| x < t + 0.0)];
+        let mut rows: Vec<WeightedRecord> = Vec::with_capacity(records.len());
+        for r in records {
+            let time = rep(r.time);
+            let entry = if r.entry.is_finite() {
+                rep(r.entry)
+            } else {
+                f64::NEG_INFINITY
+            };
+            if entry >= time {
+                return Err(format!(
+                    "a subject's entry {} and time {} are within R's tie tolerance (aeqSurv \
+                     merges them; R stops with 'an interval has effective length 0')",
+                    r.entry, r.time
+                ));
+            }
+            rows.push(WeightedRecord { entry, time, ..*r });
+        }
+        // A total order: floating-point sums must not depend on the order records came in.
+        rows.sort_unstable_by(|a, b| {
+            a.time
+                .total_cmp(&b.time)
+                .then(a.entry.total_cmp(&b.entry))
+                .then(a.event.cmp(&b.event))
+                .then(a.weight.total_cmp(&b.weight))
+        });
+        let mut time: Vec<f64> = rows.iter().map(|r| r.time).collect();
+        time.dedup();
+        let k = time.len();
+        let slot = |t: f64| time.partition_point(|&x| x < t);
+        let (mut d0, mut d, mut c) = (vec![0u64; k], vec![0.0; k], vec![0.0; k]);
+        let mut exits = vec![0.0; k];
+        for r in &rows {
+            let j = slot(r.time);
+            let w = r.weight * r.count as f64;
+            if r.event {
+                d0[j] += r.count;
+                d[j] += w;
+            } else {
+                c[j] += w;
+            }
+            exits[j] += w;
+        }
+        // Entries by the first curve time after them (R: at risk when entry < t).
+        let mut entries_at = vec![0.0; k + 1];
+        for r in rows.iter().filter(|r| r.entry.is_finite()) {
+            entries_at[time.partition_point(|&x| x <= r.entry)] += r.weight * r.count as f64;
+        }
+        // n_j = Σ_{time ≥ t_j} w - Σ_{entry ≥ t_j} w, from the end as survfitkm.c sums.
+        let mut n_risk = vec![0.0; k];
+        let (mut exit_sum, mut entry_sum) = (0.0, 0.0);
+        for j in (0..k).rev() {
+            exit_sum += exits[j];
+            entry_sum += entries_at[j + 1];
+            n_risk[j] = exit_sum - entry_sum;
+        }
+        let robust = rows.iter().any(|r| r.weight.fract() != 0.0);
+        let mut km = KaplanMeier {
+            time: time.clone(),
+            n_risk,
+            records: rows.iter().map(|r| r.count).sum(),
+            n_event: d,
+            n_censor: c,
+            ..Default::default()
+        };
+        let (mut s, mut greenwood, mut h, mut var_h) = (1.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+        // Robust variance: running sums (see above). `c_s`/`c_h`: C for S and for H; over
+        // the risk set `risk_*[m] = Σ w² C(e)^m`; `gone_*`: Σ w² A² of departed subjects;
+        // `entry_c[i]`: C for S and H when row i entered.
+        let (mut c_s, mut c_h) = (0.0_f64, 0.0_f64);
+        let (mut risk_s, mut risk_h) = ([0.0_f64; 3], [0.0_f64; 3]);
+        let (mut gone_s, mut gone_h) = (0.0_f64, 0.0_f64);
+        let mut entry_c = vec![(0.0_f64, 0.0_f64); rows.len()];
+        let mut entering: Vec<usize> = (0..rows.len()).collect();
+        entering.sort_by(|&a, &b| rows[a].entry.total_cmp(&rows[b].entry));
+        let (mut next_entry, mut first_row) = (0, 0);
+        let add = |sums: &mut [f64; 3], w2: f64, ce: f64, sign: f64| {
+            sums[0] += sign * w2;
+            sums[1] += sign * w2 * ce;
+            sums[2] += sign * w2 * ce * ce;
+        };
+        for j in 0..k {
+            let (n, dj) = (km.n_risk[j], km.n_event[j]);
+            let update = d0[j] > 0 && dj > 0.0;
+            if update {
+                s *= (n - dj) / n;
+                greenwood += dj / (n * (n - dj));
+                h += dj / n;
+                var_h += dj / (n * n);
+            }
+            km.surv.push(s);
+            km.cumhaz.push(h);
+            if !robust {
+                km.std_err_log.push(greenwood.sqrt());
+                km.std_err.push(s * greenwood.sqrt());
+                km.std_chaz.push(var_h.sqrt());
+                continue;
+            }
+            // Subjects entering before t_j join the risk set with C(e) = C so far.
+            while next_entry < entering.len() && rows[entering[next_entry]].entry < time[j] {
+                let i = entering[next_entry];
+                let w2 = rows[i].weight * rows[i].weight * rows[i].count as f64;
+                entry_c[i] = (c_s, c_h);
+                add(&mut risk_s, w2, c_s, 1.0);
+                add(&mut risk_h, w2, c_h, 1.0);
+                next_entry += 1;
+            }
+            // S reaches 0 when everyone at risk fails: from then on every influence on S is
+            // 0 (and h / (n - d) infinite), so only H's sums go on.
+            let alive = s > 0.0;
+            if update {
+                if alive {
+                    c_s += dj / (n * (n - dj));
+                }
+                c_h += dj / (n * n);
+            }
+            // Subjects leaving at t_j: their influence is fixed from now on.
+            let last_row = first_row + rows[first_row..].partition_point(|r| r.time <= time[j]);
+            for i in first_row..last_row {
+                let r = &rows[i];
+                let w2 = r.weight * r.weight * r.count as f64;
+                let (ce_s, ce_h) = entry_c[i];
+                let failed = r.event && update;
+                if alive {
+                    let a = c_s - ce_s - if failed { 1.0 / (n - dj) } else { 0.0 };
+                    gone_s += w2 * a * a;
+                    add(&mut risk_s, w2, ce_s, -1.0);
+                }
+                let a = c_h - ce_h - if failed { 1.0 / n } else { 0.0 };
+                gone_h += w2 * a * a;
+                add(&mut risk_h, w2, ce_h, -1.0);
+            }
+            first_row = last_row;
+            let spread = |gone: f64, sums: &[f64; 3], c: f64| {
+                (gone + c * c * sums[0] - 2.0 * c * sums[1] + sums[2]).max(0.0)
+            };
+            let se = if alive {
+                s * spread(gone_s, &risk_s, c_s).sqrt()
+            } else {
+                0.0
+            };
+            km.std_err.push(se);
+            km.std_err_log.push(if se == 0.0 { 0.0 } else { se / s });
+            km.std_chaz.push(spread(gone_h, &risk_h, c_h).sqrt());
+        }
+        Ok(km)
+    }
+
     /// Number of subjects (R's `records`).
     pub fn n(&self) -> u64 {
         self.records
     }
 
-    /// Number of events.
-    pub fn events(&self) -> u64 {
+    /// Number of events (their total weight with case weights).
+    pub fn events(&self) -> f64 {
         self.n_event.iter().sum()
-    }
-
-    /// Standard error of S at each time: `surv * std.err` (NaN where S = 0, as R).
-    pub fn std_err_surv(&self) -> Vec<f64> {
-        self.surv
-            .iter()
-            .zip(&self.std_err_log)
-            .map(|(s, se)| s * se)
-            .collect()
     }
 
     /// Pointwise confidence limits at every curve time (`fit$lower`, `fit$upper`), at
@@ -524,7 +722,7 @@ impl KaplanMeier {
         // Index of the last curve time <= t (R's findInterval on the survfit0 curve).
         let idx = self.time.partition_point(|&x| x <= t);
         let first_ge = self.time.partition_point(|&x| x < t);
-        let n_risk = self.n_risk.get(first_ge).copied().unwrap_or(0);
+        let n_risk = self.n_risk.get(first_ge).copied().unwrap_or(0.0);
         let n_event = self.n_event[..idx].iter().sum();
         let n_censor = self.n_censor[..idx].iter().sum();
         if idx == 0 {
@@ -556,7 +754,7 @@ impl KaplanMeier {
             n_event,
             n_censor,
             surv: self.surv[i],
-            std_err: none_if_nan(self.surv[i] * self.std_err_log[i]),
+            std_err: none_if_nan(self.std_err[i]),
             cumhaz: self.cumhaz[i],
             std_chaz: self.std_chaz[i],
             lower: none_if_nan(lower),
@@ -590,7 +788,7 @@ impl KaplanMeier {
             hh.push(0.0);
         }
         for i in 0..self.time.len() {
-            let (n, d) = (self.n_risk[i] as f64, self.n_event[i] as f64);
+            let (n, d) = (self.n_risk[i], self.n_event[i]);
             time.push(self.time[i]);
             surv.push(self.surv[i]);
             hh.push(if n - d == 0.0 { 0.0 } else { d / (n * (n - d)) });
@@ -765,6 +963,61 @@ mod tests {
         assert!(b.lower[2].is_nan() && b.upper[2].is_nan());
         let b = fit.bands(ConfType::Plain, 0.95);
         assert!(b.lower[2].is_nan());
+    }
+
+    fn weighted(rows: &[(f64, f64, bool, f64)]) -> KaplanMeier {
+        let records: Vec<WeightedRecord> = rows
+            .iter()
+            .map(|&(entry, time, event, weight)| WeightedRecord {
+                entry,
+                time,
+                event,
+                weight,
+                count: 1,
+            })
+            .collect();
+        KaplanMeier::from_weighted(&records).unwrap()
+    }
+
+    #[test]
+    fn whole_number_weights_are_frequencies() {
+        let none = f64::NEG_INFINITY;
+        let doubled = weighted(&[
+            (none, 1.0, true, 2.0),
+            (none, 2.0, false, 1.0),
+            (none, 3.0, true, 3.0),
+            (none, 4.0, true, 1.0),
+        ]);
+        let expanded = km(&[1.0, 1.0, 2.0, 3.0, 3.0, 3.0, 4.0], &[1, 1, 0, 1, 1, 1, 1]);
+        for (a, b) in doubled.surv.iter().zip(&expanded.surv) {
+            assert!((a - b).abs() < 1e-15);
+        }
+        for (a, b) in doubled.std_err_log.iter().zip(&expanded.std_err_log) {
+            assert!((a - b).abs() < 1e-15 || (a.is_infinite() && b.is_infinite()));
+        }
+        assert_eq!(doubled.n_risk, expanded.n_risk);
+        // R counts rows, not weights, in `records`.
+        assert_eq!(doubled.records, 4);
+    }
+
+    #[test]
+    fn fractional_weights_influence_vanishes_at_zero() {
+        let none = f64::NEG_INFINITY;
+        let fit = weighted(&[
+            (none, 1.0, true, 0.5),
+            (none, 2.0, false, 1.5),
+            (none, 3.0, true, 2.5),
+        ]);
+        assert_eq!(fit.surv[2], 0.0);
+        assert_eq!(fit.std_err[2], 0.0);
+        assert!(fit.std_err[0] > 0.0);
+        // Order of the records does not matter.
+        let other = weighted(&[
+            (none, 3.0, true, 2.5),
+            (none, 1.0, true, 0.5),
+            (none, 2.0, false, 1.5),
+        ]);
+        assert_eq!(fit, other);
     }
 
     #[test]

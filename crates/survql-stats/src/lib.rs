@@ -28,7 +28,9 @@ pub mod special;
 pub use competing::{
     aalen_johansen, gray_test, CifCurve, CompetingCount, GrayTest, GroupCauseCount,
 };
-pub use km::{Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts};
+pub use km::{
+    Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts, WeightedRecord,
+};
 pub use logrank::{
     survdiff, survdiff_weighted, trend_test, GroupTimeCount, Survdiff, TrendTest, Weighting,
 };
