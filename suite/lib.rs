@@ -223,6 +223,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "logrank_trend",
     "competing_risks",
     "weighted_km",
+    "weighted_cox",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -37,11 +37,33 @@ fn cox_call(input: &Value) -> String {
         "ties={}",
         input["ties"].as_str().unwrap_or("efron")
     )];
-    if input["robust"].as_bool() == Some(true) {
-        opts.push("robust=true".into());
+    let weight = s("weight");
+    match (input["robust_arg"].as_bool(), &weight) {
+        // An explicit robust = (R's argument).
+        (Some(r), _) => opts.push(format!("robust={r}")),
+        // With weights the default is R's: robust when some weight is not a whole number.
+        (None, Some(_)) => {}
+        (None, None) => {
+            if input["robust"].as_bool() == Some(true) {
+                opts.push("robust=true".into());
+            }
+        }
     }
     let covs = covs.join(", ");
     let opts = opts.join(", ");
+    if let Some(w) = weight {
+        // Case weights: surv([entry or NULL,] time, event, weight) in place of time, event.
+        let response = format!(
+            "surv({}, {}, {}, {w})",
+            s("start").unwrap_or_else(|| "NULL".into()),
+            s("time").unwrap(),
+            s("event").unwrap()
+        );
+        return match s("strata") {
+            Some(strata) => format!("cox_ph_strat({response}, {strata}, {covs}, '{opts}')"),
+            None => format!("cox_ph({response}, {covs}, '{opts}')"),
+        };
+    }
     match (s("start"), s("strata")) {
         (Some(start), _) => format!(
             "cox_ph_counting({start}, {}, {}, {covs}, '{opts}')",

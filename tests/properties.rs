@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 33] = [
+const CALLS: [&str; 35] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -259,6 +259,8 @@ const CALLS: [&str; 33] = [
     "km_curve(surv(NULL, t, e, abs(x1)), 'log-log')",
     "km_summary(surv(t - abs(t) - 1e300, t, e, CAST(x2 AS INT)))",
     "nelson_aalen(surv(NULL, t, e, abs(x1)))",
+    "cox_ph(surv(NULL, t, e, 0.5 + abs(x1)), x2)",
+    "cox_ph_strat(surv(t - 1.5 - abs(t), t, e, 1 + CAST(x2 AS INT)), s, x1, 'ties=breslow')",
     "prop_ci(x2, 'wilson')",
     "chisq_test(g, s)",
     "fisher_test(e, x2)",

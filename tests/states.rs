@@ -49,10 +49,11 @@ fn data(rows: std::ops::Range<usize>, cols: &[usize]) -> Vec<ArrayRef> {
         ],
         None,
     );
-    // surv(NULL, time, event, weight): weights 0, 0.5, 1.25, repeating.
+    // surv(NULL, time, event, weight): weights 0.25, 0.5, 1.25, repeating (> 0: Cox models
+    // refuse zero weights, as R's coxph).
     let weight: Float64Array = rows
         .clone()
-        .map(|i| Some([0.0, 0.5, 1.25][i % 3]))
+        .map(|i| Some([0.25, 0.5, 1.25][i % 3]))
         .collect();
     let weighted = StructArray::new(
         weighted_fields(),
@@ -288,6 +289,9 @@ fn delayed_entry_states_are_interchangeable() {
             "km_rmst" => vec![Col(5), f64_lit(20.0)],
             "cif_curve" => vec![Col(5), f64_lit(1.0)],
             "cif_at" => vec![Col(5), f64_lit(1.0), f64_lit(10.0)],
+            // Counting-process Cox models through surv(entry, time, event).
+            "cox_ph" => vec![Col(5), Col(4)],
+            "cox_ph_strat" => vec![Col(5), Col(3), Col(4)],
             _ => continue,
         };
         check_function(&f, &spec);

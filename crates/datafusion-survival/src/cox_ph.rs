@@ -21,6 +21,9 @@ const KIND: CoxKind = CoxKind::Ph;
 /// SELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;
 ///
 /// SELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;
+///
+/// -- case weights (IPTW), R's coxph(Surv(time, event) ~ treated, weights = iptw)
+/// SELECT cox_ph(surv(NULL, os_months, died, iptw), treated)['terms'] FROM cohort;
 /// ```
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CoxPh {
@@ -35,11 +38,11 @@ impl CoxPh {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc("Cox proportional hazards regression, as R's coxph(Surv(time, event) ~ x1 + x2 + ...): numeric and boolean covariates are one term each, text covariates are factors with treatment contrasts against the first level (byte order). Returns STRUCT<n, events, ties, iterations, converged, warning, loglik_null, loglik, lr_chisq, lr_df, lr_p, wald_chisq, wald_p, score_chisq, score_p, concordance, concordance_se, terms LIST<STRUCT<term, coef, exp_coef, se, robust_se, z, p_value, lower, upper>>>; lower/upper are the CI of exp(coef). The state keeps every row: memory O(rows x covariates).", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric).")
+            .with_sql_example("```sql\nSELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;\n\n-- case weights (IPTW): coxph(..., weights = iptw)\nSELECT cox_ph(surv(NULL, os_months, died, iptw), treated)['terms'] FROM cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
             .with_argument("event", "1/true = event, 0/false = censored.")
             .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor).")
-            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow (default efron), conf_level=0.95, robust=false, max_iter=20, eps=1e-9.")
+            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow (default efron), conf_level=0.95, robust=false (true by default with non-integer weights, as R), max_iter=20, eps=1e-9.")
             .build()
         })
     }

@@ -34,7 +34,7 @@ impl CoxPhStrat {
         DOC.get_or_init(|| {
             doc("Stratified Cox regression, as R's coxph(Surv(time, event) ~ x1 + ... + strata(strata)): a separate baseline hazard per stratum. Returns the same STRUCT as cox_ph.", SYNTAX)
             .with_sql_example("```sql\nSELECT unnest(cox_ph_strat(os_months, died, treatment, age, liver_mets)['terms']) FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
             .with_argument("event", "1/true = event, 0/false = censored.")
             .with_argument("strata", "Stratum (any type).")
             .with_argument("x1, x2, ...", "Covariates.")

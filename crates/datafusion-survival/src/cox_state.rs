@@ -4,8 +4,13 @@
 //! O(rows × covariates): a Cox fit needs every row. Partial states merge by appending rows.
 //!
 //! State fields, named after the function: `[stop]`, `[start]` (counting process),
-//! `[event]`, `[strata]` (stratified), then one `[x<i>]` per remaining argument (DOUBLE, or
-//! VARCHAR for factors and for the trailing options string, whose list stays empty).
+//! `[event]`, `[weight]` (case weights), `[strata]` (stratified), then one `[x<i>]` per
+//! remaining argument (DOUBLE, or VARCHAR for factors and for the trailing options string,
+//! whose list stays empty).
+//!
+//! `cox_ph` and `cox_ph_strat` take `surv([entry,] time, event [, weight])` in place of
+//! `time, event` (see [`crate::response`]): an entry makes the data counting-process (R's
+//! `coxph(Surv(start, stop, event) ~ ...)`), a weight is R's `weights =`.
 
 use std::mem::size_of;
 use std::sync::Arc;
@@ -26,6 +31,10 @@ use crate::common::{
 };
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
+use crate::response::{
+    call_shape, coerce_with_response, response_shape, split_values, weight_column, ResponseShape,
+    Takes,
+};
 
 /// Which of the four Cox functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,7 +89,26 @@ pub(crate) fn coerce_cox_types(
     arg_types: &[DataType],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
+    if matches!(kind, CoxKind::Ph | CoxKind::Strat) {
+        let takes = Takes {
+            entry: true,
+            weight: true,
+        };
+        return coerce_with_response(function, arg_types, takes, |types| {
+            coerce_cox_classic(function, kind, types, syntax)
+        });
+    }
     crate::common::refuse_response(function, arg_types, syntax)?;
+    coerce_cox_classic(function, kind, arg_types, syntax)
+}
+
+/// [`coerce_cox_types`] for `time, event, ...` arguments.
+fn coerce_cox_classic(
+    function: &str,
+    kind: CoxKind,
+    arg_types: &[DataType],
+    syntax: &str,
+) -> Result<Vec<DataType>> {
     let fixed = kind.fixed();
     if arg_types.len() < fixed + 1 {
         return plan_err!(
@@ -126,15 +154,24 @@ pub(crate) fn coerce_cox_types(
 /// The state fields: see the module documentation.
 pub(crate) fn state_fields(kind: CoxKind, args: &StateFieldsArgs) -> Vec<FieldRef> {
     let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
+    let shape = args
+        .input_fields
+        .first()
+        .and_then(|f| response_shape(f.data_type()));
     let mut fields = vec![list("stop", DataType::Float64)];
-    if kind == CoxKind::Counting {
+    if kind == CoxKind::Counting || shape.is_some_and(|s| s.entry) {
         fields.push(list("start", DataType::Float64));
     }
     fields.push(list("event", DataType::Boolean));
+    if shape.is_some_and(|s| s.weight) {
+        fields.push(list("weight", DataType::Float64));
+    }
     if kind == CoxKind::Strat {
         fields.push(list("strata", DataType::Utf8View));
     }
-    for (i, f) in args.input_fields[kind.fixed()..].iter().enumerate() {
+    // A surv(...) first argument stands for (time, event).
+    let covariates_from = kind.fixed() - usize::from(shape.is_some());
+    for (i, f) in args.input_fields[covariates_from..].iter().enumerate() {
         let dt = match f.data_type() {
             DataType::Float64 | DataType::Boolean => DataType::Float64,
             // Views, not Utf8: one label per row over 2e8 rows is more text than 32-bit
@@ -216,6 +253,8 @@ pub(crate) fn return_type(kind: CoxKind) -> DataType {
 #[derive(Debug, Clone)]
 pub(crate) struct CoxCallOptions {
     pub fit: CoxOptions,
+    /// `robust=` when given; otherwise R's default (robust with non-integer weights).
+    pub robust: Option<bool>,
     pub transform: ZphTransform,
     /// cox_zph: test terms (a factor's levels together, R's default) or single coefficients.
     pub terms: bool,
@@ -224,6 +263,7 @@ pub(crate) struct CoxCallOptions {
 fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOptions> {
     let mut o = CoxCallOptions {
         fit: CoxOptions::default(),
+        robust: None,
         transform: ZphTransform::Km,
         terms: true,
     };
@@ -262,7 +302,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                 }
                 o.fit.conf_level = l;
             }
-            "robust" => o.fit.robust = boolean(v)?,
+            "robust" => o.robust = Some(boolean(v)?),
             "max_iter" | "iter_max" => {
                 let m = num(v)?;
                 if m < 0.0 || m.fract() != 0.0 || m > 1000.0 {
@@ -312,6 +352,20 @@ pub(crate) struct CoxCall {
     /// The last argument is the options string (its state list stays empty).
     has_options: bool,
     options: CoxCallOptions,
+    /// The first argument is `surv(...)`, with these fields.
+    response: Option<ResponseShape>,
+}
+
+impl CoxCall {
+    /// Counting-process data: `cox_ph_counting`, or `surv(entry, time, event)`.
+    fn counting(&self) -> bool {
+        self.kind == CoxKind::Counting || self.response.is_some_and(|s| s.entry)
+    }
+
+    /// With case weights.
+    fn weighted(&self) -> bool {
+        self.response.is_some_and(|s| s.weight)
+    }
 }
 
 impl CoxCall {
@@ -365,6 +419,7 @@ impl CoxCall {
             covariates,
             has_options,
             options,
+            response: call_shape(args),
         })
     }
 }
@@ -375,6 +430,8 @@ pub(crate) struct CoxRows {
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
+    /// Case weights (empty without).
+    weight: Vec<f64>,
     strata_labels: Labels,
     strata: Vec<u32>,
     /// One column per covariate argument: numbers, or label ids for factors.
@@ -399,7 +456,7 @@ impl CoxRows {
     /// The rows held, plus what the fit allocates from them (see [`Self::fit_bytes`]).
     fn size(&self) -> usize {
         size_of::<Self>()
-            + (self.stop.capacity() + self.start.capacity()) * 8
+            + (self.stop.capacity() + self.start.capacity() + self.weight.capacity()) * 8
             + self.event.capacity()
             + self.strata.capacity() * 4
             + self.strata_labels.size()
@@ -442,6 +499,12 @@ fn update(
 ) -> Result<()> {
     let f = call.function;
     let fixed = call.kind.fixed();
+    // surv([entry,] time, event [, weight]) in place of (time, event): crate::response.
+    let split = match call.response {
+        Some(_) => Some(split_values(f, values)?),
+        None => None,
+    };
+    let values: &[ArrayRef] = split.as_ref().map_or(values, |s| &s.values);
     let (stop_i, event_i) = match call.kind {
         CoxKind::Counting => (1, 2),
         _ => (0, 1),
@@ -455,10 +518,14 @@ fn update(
         },
         &values[stop_i],
     )?;
-    let start = if call.kind == CoxKind::Counting {
-        Some(time_column(f, "start", &values[0])?)
-    } else {
-        None
+    let start = match (call.kind, split.as_ref().and_then(|s| s.entry.as_ref())) {
+        (CoxKind::Counting, _) => Some(time_column(f, "start", &values[0])?),
+        (_, Some(entry)) => Some(time_column(f, "entry", entry)?),
+        _ => None,
+    };
+    let weight = match split.as_ref().and_then(|s| s.weight.as_ref()) {
+        Some(w) => Some(positive_weights(f, weight_column(f, w)?)?),
+        None => None,
     };
     let event = event_column(f, &values[event_i])?;
     let strata = if call.kind == CoxKind::Strat {
@@ -479,6 +546,9 @@ fn update(
     let mut arrays: Vec<&dyn Array> = vec![stop, &event];
     if let Some(s) = start {
         arrays.push(s);
+    }
+    if let Some(w) = weight {
+        arrays.push(w);
     }
     if let Some(s) = strata {
         arrays.push(s);
@@ -515,8 +585,13 @@ fn update(
                 && stop.is_valid(i)
                 && s.value(i) >= stop.value(i)
             {
+                let (a, b) = if call.kind == CoxKind::Counting {
+                    ("start", "stop")
+                } else {
+                    ("entry", "time")
+                };
                 return exec_err!(
-                    "{f}: every interval needs start < stop, found start {} and stop {}",
+                    "{f}: every interval needs {a} < {b}, found {a} {} and {b} {}",
                     s.value(i),
                     stop.value(i)
                 );
@@ -532,6 +607,9 @@ fn update(
             st.start.push(s.value(i));
         }
         st.event.push(event.value(i));
+        if let Some(w) = weight {
+            st.weight.push(w.value(i));
+        }
         if let Some(s) = strata {
             let id = st.strata_labels.id_at(s, i);
             st.strata.push(id);
@@ -552,6 +630,18 @@ fn update(
         Some(m) => m.valid_indices().for_each(&mut add),
     }
     check_levels(call, states, groups)
+}
+
+/// Cox weights must be > 0 where not NULL, as R's `coxph` requires ("Invalid weights, must be
+/// >0"; a zero weight is allowed by `survfit`, not by `coxph`).
+fn positive_weights<'a>(function: &str, w: &'a Float64Array) -> Result<&'a Float64Array> {
+    if let Some(i) = (0..w.len()).find(|&i| w.is_valid(i) && w.value(i) <= 0.0) {
+        return exec_err!(
+            "{function}: argument 'weight' must be > 0 (as R's coxph), found {}",
+            w.value(i)
+        );
+    }
+    Ok(w)
 }
 
 /// Refuses a text covariate with more levels than the cap (each level becomes a column of
@@ -595,7 +685,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
         list_array(&lengths, Arc::new(Float64Array::from(v)))
     };
     let mut out = vec![f64_list(&|s| &s.stop)?];
-    if call.kind == CoxKind::Counting {
+    if call.counting() {
         out.push(f64_list(&|s| &s.start)?);
     }
     let ev: BooleanArray = states
@@ -603,6 +693,9 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
         .flat_map(|s| s.event.iter().map(|&e| Some(e)))
         .collect();
     out.push(list_array(&lengths, Arc::new(ev))?);
+    if call.weighted() {
+        out.push(f64_list(&|s| &s.weight)?);
+    }
     if call.kind == CoxKind::Strat {
         let v: Vec<&str> = states
             .iter()
@@ -664,7 +757,7 @@ fn merge(
     let mut c = 0;
     let stop_l = lists[c];
     c += 1;
-    let start_l = if call.kind == CoxKind::Counting {
+    let start_l = if call.counting() {
         c += 1;
         Some(lists[c - 1])
     } else {
@@ -672,6 +765,12 @@ fn merge(
     };
     let event_l = lists[c];
     c += 1;
+    let weight_l = if call.weighted() {
+        c += 1;
+        Some(lists[c - 1])
+    } else {
+        None
+    };
     let strata_l = if call.kind == CoxKind::Strat {
         c += 1;
         Some(lists[c - 1])
@@ -683,6 +782,7 @@ fn merge(
     let stop_v = stop_l.values().as_primitive::<Float64Type>();
     let start_v = start_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
     let event_v = event_l.values().as_boolean().clone();
+    let weight_v = weight_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
     let strata_v = strata_l.map(|l| l.values().as_string_view().clone());
     for (row, &g) in groups.iter().enumerate() {
         if stop_l.is_null(row) {
@@ -700,6 +800,9 @@ fn merge(
                 st.start.push(s.value(k));
             }
             st.event.push(event_v.value(k));
+            if let Some(w) = &weight_v {
+                st.weight.push(w.value(k));
+            }
             if let Some(s) = &strata_v {
                 let id = st.strata_labels.id(s.value(k));
                 st.strata.push(id);
@@ -792,11 +895,12 @@ fn model_data(
         vec![0; n]
     };
     let data = CoxData {
-        start: (call.kind == CoxKind::Counting).then(|| rows.start.clone()),
+        start: call.counting().then(|| rows.start.clone()),
         stop: rows.stop.clone(),
         event: rows.event.clone(),
         strata,
         x,
+        weights: call.weighted().then(|| rows.weight.clone()),
     };
     (canonical_order(data), names, groups, notes)
 }
@@ -814,6 +918,9 @@ fn canonical_order(data: CoxData) -> CoxData {
         if let Some(st) = &data.start {
             o = o.then(st[a].total_cmp(&st[b]));
         }
+        if let Some(w) = &data.weights {
+            o = o.then(w[a].total_cmp(&w[b]));
+        }
         for col in &data.x {
             o = o.then(col[a].total_cmp(&col[b]));
         }
@@ -826,6 +933,7 @@ fn canonical_order(data: CoxData) -> CoxData {
         event: order.iter().map(|&i| data.event[i]).collect(),
         strata: order.iter().map(|&i| data.strata[i]).collect(),
         x: data.x.iter().map(|c| pick(c)).collect(),
+        weights: data.weights.as_deref().map(pick),
     }
 }
 
@@ -840,7 +948,15 @@ fn fit_row(
     Vec<Vec<usize>>,
 ) {
     let (data, names, groups, notes) = model_data(call, rows);
-    let fit = cox_fit(&data, &call.options.fit);
+    // R's coxph: robust by default when some weight is not a whole number (has.rwt).
+    let options = CoxOptions {
+        robust: call
+            .options
+            .robust
+            .unwrap_or_else(|| data.has_fractional_weights()),
+        ..call.options.fit
+    };
+    let fit = cox_fit(&data, &options);
     let mut warnings: Vec<String> = notes;
     if let Some(w) = &fit.warning {
         warnings.push(w.clone());

@@ -21,7 +21,8 @@ const SYNTAX: &str = "surv([entry,] time, event [, weight])";
 /// data: at risk at the times t with entry < t ≤ time). `surv(entry, time, event, weight)`
 /// adds case weights (R's `weights =`); with a NULL `entry` there is no delayed entry. The
 /// Kaplan-Meier functions, `nelson_aalen` and the cumulative-incidence functions take it in
-/// place of their leading `time, event` arguments (weights: all of them but `km_followup`).
+/// place of their leading `time, event` arguments (weights: all of them but `km_followup`), and
+/// so do `cox_ph` and `cox_ph_strat`.
 ///
 /// ```sql
 /// SELECT km_median(surv(entry_age, exit_age, died)) FROM registry;
@@ -49,7 +50,7 @@ impl Surv {
                  adds case weights (R's weights =; entry NULL for none; the Kaplan-Meier counts \
                  become sums of weights, with R's robust variance for non-integer weights; \
                  not taken by km_followup). Pass it in place of time, event to the Kaplan-Meier \
-                 functions, nelson_aalen, cif_curve and cif_at; their other arguments follow \
+                 functions, nelson_aalen, cif_curve, cif_at, cox_ph and cox_ph_strat; their other arguments follow \
                  as usual.",
                 SYNTAX,
             )

@@ -71,6 +71,10 @@ pub struct CoxData {
     pub strata: Vec<u32>,
     /// Covariate columns, each of length n.
     pub x: Vec<Vec<f64>>,
+    /// Case weights (R's `weights =`), finite and ≥ 0; `None` for weight 1 everywhere. They
+    /// weight each row's terms of the partial likelihood, its risk-set sums and the
+    /// concordance pairs as `coxfit6`/`agfit4`/`concordance3` do.
+    pub weights: Option<Vec<f64>>,
 }
 
 impl CoxData {
@@ -80,6 +84,20 @@ impl CoxData {
 
     pub fn nvar(&self) -> usize {
         self.x.len()
+    }
+
+    /// The weight of row `i` (1 without weights).
+    #[inline]
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weights.as_ref().map_or(1.0, |w| w[i])
+    }
+
+    /// Whether some weight is not a whole number: R's `coxph` then defaults to the robust
+    /// variance (`has.rwt`).
+    pub fn has_fractional_weights(&self) -> bool {
+        self.weights
+            .as_ref()
+            .is_some_and(|w| w.iter().any(|v| v.fract() != 0.0))
     }
 }
 
@@ -171,6 +189,8 @@ struct Prepared {
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
+    /// Case weight of each prepared row (1 without weights).
+    weight: Vec<f64>,
     /// `order[k]` = data row of prepared row k.
     order: Vec<usize>,
     /// Per stratum: range of prepared rows.
@@ -242,19 +262,23 @@ impl Prepared {
                 .then(data.event[a].cmp(&data.event[b]))
                 .then(a.cmp(&b))
         });
-        // Centring and scaling as coxfit6 (doscale = not all values in {-1, 0, 1}).
+        // Centring and scaling as coxfit6 (doscale = not all values in {-1, 0, 1}), with
+        // weighted means and mean absolute deviations.
         let mut means = vec![0.0; p];
         let mut scale = vec![1.0; p];
+        let total_weight: f64 = (0..n).map(|i| data.weight(i)).sum();
         for j in 0..p {
             let col = &data.x[j];
             let zero_one = col.iter().all(|&v| v == 0.0 || v == 1.0 || v == -1.0);
-            if zero_one || n == 0 {
+            if zero_one || n == 0 || total_weight <= 0.0 {
                 continue;
             }
-            let m = col.iter().sum::<f64>() / n as f64;
+            let m = (0..n).map(|i| data.weight(i) * col[i]).sum::<f64>() / total_weight;
             means[j] = m;
-            let mad = col.iter().map(|v| (v - m).abs()).sum::<f64>();
-            scale[j] = if mad > 0.0 { n as f64 / mad } else { 1.0 };
+            let mad = (0..n)
+                .map(|i| data.weight(i) * (col[i] - m).abs())
+                .sum::<f64>();
+            scale[j] = if mad > 0.0 { total_weight / mad } else { 1.0 };
         }
         let mut x = vec![0.0; n * p];
         for (k, &row) in order.iter().enumerate() {
@@ -265,6 +289,7 @@ impl Prepared {
         let stop: Vec<f64> = order.iter().map(|&r| stop_fixed[r]).collect();
         let start: Vec<f64> = order.iter().map(|&r| start_fixed[r]).collect();
         let event: Vec<bool> = order.iter().map(|&r| data.event[r]).collect();
+        let weight: Vec<f64> = order.iter().map(|&r| data.weight(r)).collect();
         let mut strata = vec![];
         let mut k = 0;
         while k < n {
@@ -296,6 +321,7 @@ impl Prepared {
             stop,
             start,
             event,
+            weight,
             order,
             strata,
             by_start,
@@ -376,13 +402,14 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, eta: &mut [f64]) -> P
             deaths.clear();
             let (mut ndead, mut deadwt) = (0usize, 0.0);
             while k < hi && d.stop[k] == t {
-                let r = eta[k].exp();
+                let w = d.weight[k];
+                let r = eta[k].exp() * w;
                 if d.event[k] {
                     ndead += 1;
-                    deadwt += 1.0;
-                    loglik += eta[k];
+                    deadwt += w;
+                    loglik += w * eta[k];
                     for (ui, xi) in u.iter_mut().zip(d.row(k)) {
-                        *ui += xi;
+                        *ui += w * xi;
                     }
                     deaths.add(d.row(k), r);
                 } else {
@@ -396,7 +423,7 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, eta: &mut [f64]) -> P
                 while rem < starts.len() && d.start[starts[rem]] >= t {
                     let j = starts[rem];
                     // Only rows already entered (stop >= t) are in the sums; all are.
-                    let r = eta[j].exp();
+                    let r = eta[j].exp() * d.weight[j];
                     risk_set.add(d.row(j), -r);
                     rem += 1;
                 }
@@ -620,8 +647,13 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         let mut rv = Matrix::zeros(p);
         let mut dfb = vec![0.0; p];
         for r in 0..n {
+            // residuals(fit, type = "dfbeta", weighted = TRUE): each row times its weight.
+            let w = data.weight(r);
             for j in 0..p {
-                dfb[j] = (0..p).map(|i| resid[r * p + i] * var.get(i, j)).sum();
+                dfb[j] = w
+                    * (0..p)
+                        .map(|i| resid[r * p + i] * var.get(i, j))
+                        .sum::<f64>();
             }
             for i in 0..p {
                 for j in 0..p {
@@ -726,14 +758,17 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
             let t = d.stop[k];
             let (mut e_denom, mut a2) = (0.0, vec![0.0; p]);
             let mut dead = vec![];
+            // Σ weights of the deaths (coxscore2's meanwt before it is averaged).
+            let mut deadwt = 0.0;
             while k < hi && d.stop[k] == t {
-                let r = score[k];
+                let r = score[k] * d.weight[k];
                 denom += r;
                 for j in 0..p {
                     a[j] += r * xrow(k, j);
                 }
                 if d.event[k] {
                     e_denom += r;
+                    deadwt += d.weight[k];
                     for j in 0..p {
                         a2[j] += r * xrow(k, j);
                     }
@@ -745,9 +780,10 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
                 let starts = &d.by_start[s];
                 while rem < starts.len() && d.start[starts[rem]] >= t {
                     let j = starts[rem];
-                    denom -= score[j];
+                    let r = score[j] * d.weight[j];
+                    denom -= r;
                     for c in 0..p {
-                        a[c] -= score[j] * xrow(j, c);
+                        a[c] -= r * xrow(j, c);
                     }
                     rem += 1;
                 }
@@ -761,7 +797,7 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
             let mut death_terms: Vec<(usize, Vec<f64>)> =
                 dead.iter().map(|&k| (k, vec![0.0; p])).collect();
             if ties == Ties::Breslow || dead.len() == 1 {
-                let haz = nd / denom;
+                let haz = deadwt / denom;
                 h += haz;
                 for j in 0..p {
                     let xbar = a[j] / denom;
@@ -775,7 +811,7 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
                 for dd in 0..dead.len() {
                     let downwt = dd as f64 / nd;
                     let temp = denom - downwt * e_denom;
-                    let haz = 1.0 / temp; // meanwt = 1
+                    let haz = deadwt / nd / temp; // the deaths' mean weight
                     h += haz;
                     for j in 0..p {
                         let mean = (a[j] - downwt * a2[j]) / temp;
@@ -881,9 +917,10 @@ impl Fenwick {
     }
 }
 
-/// Concordance of `lp` with the outcome, as `concordancefit(y, lp, strata, reverse = TRUE)`
-/// (`concordance3`/`concordance4` with unit weights and timewt "n"): counts of concordant,
-/// discordant and tied pairs, and the infinitesimal-jackknife standard error.
+/// Concordance of `lp` with the outcome, as `concordancefit(y, lp, strata, weights,
+/// reverse = TRUE)` (`concordance3`/`concordance4` with timewt "n"): weighted counts of
+/// concordant, discordant and tied pairs (a pair counts w_i w_j), and the
+/// infinitesimal-jackknife standard error.
 ///
 /// The times are those of the fit, near-ties merged as `aeqSurv` ([`merged_times`]).
 pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
@@ -891,10 +928,12 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
     let mut count = [0.0; 5];
     let mut imat = vec![[0.0; 5]; n];
     let (stop, start) = merged_times(data);
+    let weight: Vec<f64> = (0..n).map(|i| data.weight(i)).collect();
     let times = Times {
         stop: &stop,
         start: start.as_deref(),
         event: &data.event,
+        weight: &weight,
     };
     let mut ranks = vec![0usize; n];
     for rows in rows_by_stratum(&data.strata) {
@@ -916,8 +955,9 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
     let somer = (count[0] - count[1]) / npair;
     let var: f64 = imat
         .iter()
-        .map(|m| {
-            let dfbeta = (m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2]);
+        .zip(&weight)
+        .map(|(m, w)| {
+            let dfbeta = w * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2]));
             dfbeta * dfbeta
         })
         .sum::<f64>()
@@ -939,6 +979,7 @@ struct Times<'a> {
     stop: &'a [f64],
     start: Option<&'a [f64]>,
     event: &'a [bool],
+    weight: &'a [f64],
 }
 
 fn concordance_stratum(
@@ -976,6 +1017,7 @@ fn concordance_stratum(
     if let Some(st) = data.start {
         by_start.sort_unstable_by(|&a, &b| st[b].total_cmp(&st[a]).then(a.cmp(&b)));
     }
+    let wt = data.weight;
     let mut all = Fenwick::new(m);
     let mut dead = Fenwick::new(m);
     let mut i = 0;
@@ -988,7 +1030,7 @@ fn concordance_stratum(
             imat[ii][0] -= w[1];
             imat[ii][1] -= w[0];
             imat[ii][2] -= w[2];
-            all.add(rank(ii), 1.0);
+            all.add(rank(ii), wt[ii]);
             i += 1;
             continue;
         }
@@ -999,7 +1041,7 @@ fn concordance_stratum(
                 imat[jj][0] += w[1];
                 imat[jj][1] += w[0];
                 imat[jj][2] += w[2];
-                all.add(rank(jj), -1.0);
+                all.add(rank(jj), -wt[jj]);
                 i2 += 1;
             }
         }
@@ -1010,44 +1052,44 @@ fn concordance_stratum(
         let mut dwt2 = 0.0;
         let mut xsave = lp[ii];
         let mut j2 = i;
+        // concordance3's test for "more than one tied on x": the run's first weight is
+        // below the run's total.
+        let tied_run = |j2: usize, dwt2: f64, imat: &mut [[f64; 5]], upto: usize| {
+            if wt[by_stop[j2]] < dwt2 {
+                for &kk in &by_stop[j2..upto] {
+                    imat[kk][4] += dwt2 - wt[kk];
+                    imat[kk][3] -= dwt2 - wt[kk];
+                }
+            }
+        };
         while j < nn && data.stop[by_stop[j]] == t {
             let jj = by_stop[j];
-            count[3] += dwt;
-            dwt += 1.0;
+            count[3] += wt[jj] * dwt;
+            dwt += wt[jj];
             if lp[jj] != xsave {
-                if 1.0 < dwt2 {
-                    for &kk in &by_stop[j2..j] {
-                        imat[kk][4] += dwt2 - 1.0;
-                        imat[kk][3] -= dwt2 - 1.0;
-                    }
-                }
+                tied_run(j2, dwt2, imat, j);
                 j2 = j;
                 dwt2 = 0.0;
                 xsave = lp[jj];
             }
-            count[4] += dwt2;
-            dwt2 += 1.0;
+            count[4] += wt[jj] * dwt2;
+            dwt2 += wt[jj];
             let w = all.walkup(rank(jj));
             for k in 0..3 {
-                count[k] += w[k];
+                count[k] += wt[jj] * w[k];
                 imat[jj][k] += w[k];
             }
-            dead.add(rank(jj), 1.0);
+            dead.add(rank(jj), wt[jj]);
             j += 1;
         }
-        if 1.0 < dwt2 {
-            for &kk in &by_stop[j2..j] {
-                imat[kk][4] += dwt2 - 1.0;
-                imat[kk][3] -= dwt2 - 1.0;
-            }
-        }
+        tied_run(j2, dwt2, imat, j);
         for &jj in &by_stop[i..j] {
             let w = dead.walkup(rank(jj));
             imat[jj][0] -= w[1];
             imat[jj][1] -= w[0];
             imat[jj][2] -= w[2];
-            imat[jj][3] += dwt - 1.0;
-            all.add(rank(jj), 1.0);
+            imat[jj][3] += dwt - wt[jj];
+            all.add(rank(jj), wt[jj]);
         }
         i = j;
     }
