@@ -224,6 +224,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "competing_risks",
     "weighted_km",
     "weighted_cox",
+    "finegray",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

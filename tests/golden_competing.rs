@@ -15,7 +15,7 @@ const TOL: f64 = 1e-9;
 fn competing_entry(entry: &Value) -> bool {
     matches!(
         entry["kind"].as_str(),
-        Some("cif_curve" | "cif_at" | "gray_test")
+        Some("cif_curve" | "cif_at" | "gray_test" | "finegray")
     )
 }
 
@@ -60,6 +60,9 @@ async fn check_sql(
         (Some(e), None) => format!("surv({e}, time, status)"),
         (None, None) => "time, status".to_owned(),
     };
+    if entry["kind"] == "finegray" {
+        return check_finegray(ctx, table, entry, cmp, &id).await;
+    }
     let call = match entry["kind"].as_str().unwrap() {
         "cif_curve" => format!("cif_curve({response}, {cause}, {})", conf()),
         "cif_at" => format!(
@@ -102,6 +105,87 @@ async fn check_sql(
             );
             cmp.count(&format!("{id} df"), &r["df"], &want["df"]);
             cmp.num(&format!("{id} p"), &r["p_value"], &want["p"], TOL);
+        }
+    }
+}
+
+/// A `finegray` entry through `finegray_ph` (iterative fit: 1e-6).
+async fn check_finegray(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    id: &str,
+) {
+    let tol = 1e-6;
+    let input = &entry["input"];
+    let covs: Vec<&str> = input["covariates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let sql = format!(
+        "SELECT finegray_ph(time, status, {}, {}, 'conf_level={}') AS r FROM {table}",
+        input["cause"],
+        covs.join(", "),
+        input["conf_level"]
+    );
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    };
+    let (r, w) = (&rows[0]["r"], &entry["result"]);
+    cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
+    cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
+    if r["converged"] != w["converged"] {
+        cmp.fail(format!(
+            "{id}: converged {}, want {}",
+            r["converged"], w["converged"]
+        ));
+    }
+    for (got, want) in [("loglik", "loglik"), ("loglik_null", "loglik_null")] {
+        cmp.num(&format!("{id} {got}"), &r[got], &w[want], tol);
+    }
+    for (test, key) in [("lr", "lr"), ("wald", "wald")] {
+        cmp.num(
+            &format!("{id} {test}"),
+            &r[&format!("{test}_chisq")],
+            &w[key]["statistic"],
+            tol,
+        );
+        cmp.count(&format!("{id} {test} df"), &r["lr_df"], &w[key]["df"]);
+        cmp.num(
+            &format!("{id} {test} p"),
+            &r[&format!("{test}_p")],
+            &w[key]["p"],
+            tol,
+        );
+    }
+    let terms = r["terms"].as_array().cloned().unwrap_or_default();
+    let want_terms = w["terms"].as_array().unwrap();
+    if terms.len() != want_terms.len() {
+        return cmp.fail(format!(
+            "{id}: {} terms, want {}",
+            terms.len(),
+            want_terms.len()
+        ));
+    }
+    for (g, e) in terms.iter().zip(want_terms) {
+        let tid = format!("{id} [{}]", e["name"].as_str().unwrap());
+        if g["term"] != e["name"] {
+            cmp.fail(format!("{tid}: term name {}", g["term"]));
+        }
+        for (got, want) in [
+            ("coef", "coef"),
+            ("exp_coef", "exp_coef"),
+            ("se", "se"),
+            ("z", "z"),
+            ("p_value", "p"),
+            ("lower", "lower"),
+            ("upper", "upper"),
+        ] {
+            cmp.num(&format!("{tid} {got}"), &g[got], &e[want], tol);
         }
     }
 }
@@ -207,4 +291,89 @@ fn aalen_johansen_with_entry_and_weights_matches_r() {
     }
     assert!(checked >= 10, "only {checked} curves checked");
     cmp.assert_ok("Aalen-Johansen with delayed entry and weights");
+}
+
+/// The model matrix of a `finegray` entry: numeric columns as they are, text columns expanded
+/// with treatment contrasts (levels in byte order, the first the reference), as R's
+/// `model.matrix` and `cox_ph`.
+fn model_matrix(data: &Value, covariates: &[Value]) -> Vec<Vec<f64>> {
+    let mut x = vec![];
+    for c in covariates {
+        let name = c.as_str().unwrap();
+        let values = data[name].as_array().unwrap();
+        if values.iter().any(Value::is_string) {
+            let text: Vec<&str> = values.iter().map(|v| v.as_str().unwrap()).collect();
+            let mut levels = text.clone();
+            levels.sort_unstable();
+            levels.dedup();
+            for level in &levels[1..] {
+                x.push(
+                    text.iter()
+                        .map(|t| f64::from(u8::from(t == level)))
+                        .collect(),
+                );
+            }
+        } else {
+            x.push(column(data, name));
+        }
+    }
+    x
+}
+
+/// The Fine-Gray estimator itself against `cmprsk::crr` (`tests/oracle/finegray.R`): the
+/// coefficients, crr's sandwich standard errors and the pseudo log-likelihoods.
+#[test]
+fn fine_gray_matches_cmprsk() {
+    use survql_stats::{fine_gray, FineGrayData, FineGrayOptions};
+    let path = survql_suite::data_dir().join("oracle/finegray.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut cmp = Comparison::default();
+    let mut checked = 0;
+    for case in file["cases"].as_array().unwrap() {
+        let data = &case["data"];
+        for entry in case["entries"].as_array().unwrap() {
+            let id = entry["id"].as_str().unwrap();
+            let input = &entry["input"];
+            let fg = FineGrayData {
+                time: column(data, "time"),
+                status: column(data, "status").iter().map(|&s| s as u32).collect(),
+                x: model_matrix(data, input["covariates"].as_array().unwrap()),
+            };
+            let cause = input["cause"].as_u64().unwrap() as u32;
+            let fit = fine_gray(&fg, cause, &FineGrayOptions::default());
+            let want = &entry["result"];
+            // Iterative fit: 1e-6 (DEVELOPERS.md).
+            let tol = 1e-6;
+            cmp.num(
+                &format!("{id} loglik"),
+                &serde_json::json!(fit.loglik),
+                &want["loglik"],
+                tol,
+            );
+            cmp.num(
+                &format!("{id} loglik_null"),
+                &serde_json::json!(fit.loglik_null),
+                &want["loglik_null"],
+                tol,
+            );
+            for (j, term) in want["terms"].as_array().unwrap().iter().enumerate() {
+                let name = term["name"].as_str().unwrap();
+                cmp.num(
+                    &format!("{id} {name} coef"),
+                    &serde_json::json!(fit.coef[j]),
+                    &term["coef"],
+                    tol,
+                );
+                cmp.num(
+                    &format!("{id} {name} se"),
+                    &serde_json::json!(fit.var.get(j, j).sqrt()),
+                    &term["se"],
+                    tol,
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "only {checked} Fine-Gray entries");
+    cmp.assert_ok("Fine-Gray against cmprsk::crr");
 }

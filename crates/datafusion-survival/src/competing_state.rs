@@ -211,7 +211,7 @@ impl CompetingCall {
 }
 
 /// The `cause` argument (position 2): a constant integer ≥ 1.
-fn cause_option(function: &str, args: &AccumulatorArgs) -> Result<u32> {
+pub(crate) fn cause_option(function: &str, args: &AccumulatorArgs) -> Result<u32> {
     let Some(cause) = f64_option(function, "cause", args, 2)? else {
         return exec_err!("{function}: argument 'cause' is required");
     };
@@ -410,7 +410,7 @@ fn state_fields(args: &StateFieldsArgs, grouped: bool) -> Vec<FieldRef> {
 }
 
 /// The status column as `u32` codes; every non-NULL value must be a whole number ≥ 0.
-fn status_codes(function: &str, array: &ArrayRef) -> Result<Vec<u32>> {
+pub(crate) fn status_codes(function: &str, array: &ArrayRef) -> Result<Vec<u32>> {
     let bad = |v: String| {
         exec_err!(
             "{function}: argument 'status' must be 0 (censored) or a cause code 1, 2, ..., \

@@ -1,10 +1,12 @@
-//! The state shared by `cox_ph`, `cox_ph_strat`, `cox_ph_counting` and `cox_zph`: the rows
+//! The state shared by `cox_ph`, `cox_ph_strat`, `cox_ph_counting`, `cox_zph` and
+//! `finegray_ph`: the rows
 //! the fit needs, in compact columnar form (times as f64, events as booleans, strata and
 //! factor covariates as interned labels, numeric covariates as f64). Memory is
 //! O(rows × covariates): a Cox fit needs every row. Partial states merge by appending rows.
 //!
 //! State fields, named after the function: `[stop]`, `[start]` (counting process),
-//! `[event]`, `[weight]` (case weights), `[strata]` (stratified), then one `[x<i>]` per
+//! `[event]` (`[status]` codes for `finegray_ph`), `[weight]` (case weights), `[strata]`
+//! (stratified), then one `[x<i>]` per
 //! remaining argument (DOUBLE, or VARCHAR for factors and for the trailing options string,
 //! whose list stays empty).
 //!
@@ -17,11 +19,13 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, StringViewArray,
+    UInt32Array,
 };
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt32Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
+use survql_stats::{fine_gray, FineGrayData, FineGrayOptions};
 
 use crate::accumulator::StateOps;
 use crate::common::{
@@ -36,13 +40,15 @@ use crate::response::{
     Takes,
 };
 
-/// Which of the four Cox functions.
+/// Which of the Cox functions (and the Fine-Gray model, fitted from the same rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum CoxKind {
     Ph,
     Strat,
     Counting,
     Zph,
+    /// `finegray_ph(time, status, cause, x...)`: `cmprsk::crr`.
+    FineGray,
 }
 
 impl CoxKind {
@@ -50,7 +56,7 @@ impl CoxKind {
     fn fixed(self) -> usize {
         match self {
             CoxKind::Ph | CoxKind::Zph => 2,
-            CoxKind::Strat | CoxKind::Counting => 3,
+            CoxKind::Strat | CoxKind::Counting | CoxKind::FineGray => 3,
         }
     }
 
@@ -59,6 +65,7 @@ impl CoxKind {
             CoxKind::Ph | CoxKind::Zph => &["time", "event"],
             CoxKind::Strat => &["time", "event", "strata"],
             CoxKind::Counting => &["start", "stop", "event"],
+            CoxKind::FineGray => &["time", "status", "cause"],
         }
     }
 }
@@ -123,6 +130,8 @@ fn coerce_cox_classic(
         let coerced = if i < fixed {
             match names[i] {
                 "event" => coerce_event(function, dt)?,
+                "status" => crate::competing_state::coerce_status(function, dt)?,
+                "cause" => crate::common::coerce_option(function, "cause", dt, &DataType::Float64)?,
                 "strata" => match dt {
                     DataType::Null => DataType::Utf8,
                     d => d.clone(),
@@ -162,7 +171,11 @@ pub(crate) fn state_fields(kind: CoxKind, args: &StateFieldsArgs) -> Vec<FieldRe
     if kind == CoxKind::Counting || shape.is_some_and(|s| s.entry) {
         fields.push(list("start", DataType::Float64));
     }
-    fields.push(list("event", DataType::Boolean));
+    if kind == CoxKind::FineGray {
+        fields.push(list("status", DataType::UInt32));
+    } else {
+        fields.push(list("event", DataType::Boolean));
+    }
     if shape.is_some_and(|s| s.weight) {
         fields.push(list("weight", DataType::Float64));
     }
@@ -255,6 +268,8 @@ pub(crate) struct CoxCallOptions {
     pub fit: CoxOptions,
     /// `robust=` when given; otherwise R's default (robust with non-integer weights).
     pub robust: Option<bool>,
+    /// finegray_ph: crr's iteration limit (10) and gradient tolerance.
+    pub fine_gray: FineGrayOptions,
     pub transform: ZphTransform,
     /// cox_zph: test terms (a factor's levels together, R's default) or single coefficients.
     pub terms: bool,
@@ -264,6 +279,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
     let mut o = CoxCallOptions {
         fit: CoxOptions::default(),
         robust: None,
+        fine_gray: FineGrayOptions::default(),
         transform: ZphTransform::Km,
         terms: true,
     };
@@ -287,6 +303,16 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
             }
         };
         match k.as_str() {
+            "ties" | "robust" | "eps" if kind == CoxKind::FineGray => {
+                return exec_err!("{function}: option '{k}' does not apply (crr: Breslow ties, its own sandwich variance; options conf_level, max_iter, gtol)")
+            }
+            "gtol" if kind == CoxKind::FineGray => {
+                let g = num(v)?;
+                if !(g > 0.0 && g < 1.0) {
+                    return exec_err!("{function}: option 'gtol' must be in (0, 1), found {v}");
+                }
+                o.fine_gray.gtol = g;
+            }
             "ties" => {
                 o.fit.ties = match v.to_ascii_lowercase().as_str() {
                     "efron" => Ties::Efron,
@@ -309,6 +335,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                     return exec_err!("{function}: option 'max_iter' must be a whole number from 0 to 1000, found {v}");
                 }
                 o.fit.max_iter = m as usize;
+                o.fine_gray.max_iter = m as usize;
             }
             "eps" => {
                 let e = num(v)?;
@@ -354,6 +381,8 @@ pub(crate) struct CoxCall {
     options: CoxCallOptions,
     /// The first argument is `surv(...)`, with these fields.
     response: Option<ResponseShape>,
+    /// finegray_ph: the status code of the cause of interest.
+    cause: u32,
 }
 
 impl CoxCall {
@@ -420,6 +449,11 @@ impl CoxCall {
             has_options,
             options,
             response: call_shape(args),
+            cause: if kind == CoxKind::FineGray {
+                crate::competing_state::cause_option(function, args)?
+            } else {
+                0
+            },
         })
     }
 }
@@ -430,6 +464,8 @@ pub(crate) struct CoxRows {
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
+    /// finegray_ph: status codes (0 censored, k cause k) instead of events.
+    status: Vec<u32>,
     /// Case weights (empty without).
     weight: Vec<f64>,
     strata_labels: Labels,
@@ -458,6 +494,7 @@ impl CoxRows {
         size_of::<Self>()
             + (self.stop.capacity() + self.start.capacity() + self.weight.capacity()) * 8
             + self.event.capacity()
+            + self.status.capacity() * 4
             + self.strata.capacity() * 4
             + self.strata_labels.size()
             + self.num.iter().map(|v| v.capacity() * 8).sum::<usize>()
@@ -527,7 +564,18 @@ fn update(
         Some(w) => Some(positive_weights(f, weight_column(f, w)?)?),
         None => None,
     };
-    let event = event_column(f, &values[event_i])?;
+    // finegray_ph reads status codes; the others an event indicator.
+    let fine_gray = call.kind == CoxKind::FineGray;
+    let status = if fine_gray {
+        crate::competing_state::status_codes(f, &values[event_i])?
+    } else {
+        vec![]
+    };
+    let event = if fine_gray {
+        BooleanArray::from(vec![false; values[event_i].len()])
+    } else {
+        event_column(f, &values[event_i])?
+    };
     let strata = if call.kind == CoxKind::Strat {
         Some(label_column(f, "strata", &values[2])?)
     } else {
@@ -543,7 +591,7 @@ fn update(
             Covariate::Factor { .. } => CovColumn::Text(label_column(f, cov.name(), a)?),
         });
     }
-    let mut arrays: Vec<&dyn Array> = vec![stop, &event];
+    let mut arrays: Vec<&dyn Array> = vec![stop, values[event_i].as_ref()];
     if let Some(s) = start {
         arrays.push(s);
     }
@@ -606,7 +654,11 @@ fn update(
         if let Some(s) = start {
             st.start.push(s.value(i));
         }
-        st.event.push(event.value(i));
+        if fine_gray {
+            st.status.push(status[i]);
+        } else {
+            st.event.push(event.value(i));
+        }
         if let Some(w) = weight {
             st.weight.push(w.value(i));
         }
@@ -688,11 +740,19 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
     if call.counting() {
         out.push(f64_list(&|s| &s.start)?);
     }
-    let ev: BooleanArray = states
-        .iter()
-        .flat_map(|s| s.event.iter().map(|&e| Some(e)))
-        .collect();
-    out.push(list_array(&lengths, Arc::new(ev))?);
+    if call.kind == CoxKind::FineGray {
+        let status: Vec<u32> = states
+            .iter()
+            .flat_map(|s| s.status.iter().copied())
+            .collect();
+        out.push(list_array(&lengths, Arc::new(UInt32Array::from(status)))?);
+    } else {
+        let ev: BooleanArray = states
+            .iter()
+            .flat_map(|s| s.event.iter().map(|&e| Some(e)))
+            .collect();
+        out.push(list_array(&lengths, Arc::new(ev))?);
+    }
     if call.weighted() {
         out.push(f64_list(&|s| &s.weight)?);
     }
@@ -781,7 +841,9 @@ fn merge(
     let ncov = call.covariates.len();
     let stop_v = stop_l.values().as_primitive::<Float64Type>();
     let start_v = start_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
-    let event_v = event_l.values().as_boolean().clone();
+    let fine_gray = call.kind == CoxKind::FineGray;
+    let status_v = fine_gray.then(|| event_l.values().as_primitive::<UInt32Type>().clone());
+    let event_v = (!fine_gray).then(|| event_l.values().as_boolean().clone());
     let weight_v = weight_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
     let strata_v = strata_l.map(|l| l.values().as_string_view().clone());
     for (row, &g) in groups.iter().enumerate() {
@@ -799,7 +861,11 @@ fn merge(
             if let Some(s) = &start_v {
                 st.start.push(s.value(k));
             }
-            st.event.push(event_v.value(k));
+            match (&event_v, &status_v) {
+                (Some(e), _) => st.event.push(e.value(k)),
+                (None, Some(s)) => st.status.push(s.value(k)),
+                (None, None) => {}
+            }
             if let Some(w) = &weight_v {
                 st.weight.push(w.value(k));
             }
@@ -829,13 +895,14 @@ fn merge(
     check_levels(call, states, groups)
 }
 
-/// The model matrix of one group: R's treatment contrasts for factors (levels in byte order,
-/// the first the reference), `<name>TRUE` for booleans. Returns the data, coefficient names
-/// and, per covariate argument, the coefficient indices it produced.
-fn model_data(
+/// The model matrix columns of one group's covariates (see [`model_data`]): the columns,
+/// coefficient names, per covariate argument the coefficient indices, and notes on dropped
+/// covariates.
+#[allow(clippy::type_complexity)]
+fn model_columns(
     call: &CoxCall,
     rows: &CoxRows,
-) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
+) -> (Vec<Vec<f64>>, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
     let mut x = vec![];
     let mut names = vec![];
@@ -882,6 +949,18 @@ fn model_data(
         }
         groups.push(idx);
     }
+    (x, names, groups, notes)
+}
+
+/// The model matrix of one group: R's treatment contrasts for factors (levels in byte order,
+/// the first the reference), `<name>TRUE` for booleans. Returns the data, coefficient names
+/// and, per covariate argument, the coefficient indices it produced.
+fn model_data(
+    call: &CoxCall,
+    rows: &CoxRows,
+) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
+    let n = rows.len();
+    let (x, names, groups, notes) = model_columns(call, rows);
     let strata = if call.kind == CoxKind::Strat {
         // Stratum ids in label order (only the partition matters).
         let order = sorted_label_order(&rows.strata_labels.names);
@@ -989,6 +1068,9 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     if call.kind == CoxKind::Zph {
         return evaluate_zph(call, states);
     }
+    if call.kind == CoxKind::FineGray {
+        return evaluate_fine_gray(call, states);
+    }
     let mut c = FitColumns::default();
     let mut lengths = vec![];
     let mut t = TermColumns::default();
@@ -1029,6 +1111,11 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             t.upper.push(term.upper.and_then(finite_or_null));
         }
     }
+    fit_struct(c, &lengths, t)
+}
+
+/// The result struct of `cox_ph*` and `finegray_ph` from its columns.
+fn fit_struct(c: FitColumns, lengths: &[usize], t: TermColumns) -> Result<ArrayRef> {
     let terms = struct_array(
         &term_fields(),
         vec![
@@ -1063,9 +1150,114 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             Arc::new(Float64Array::from(c.score_p)),
             Arc::new(Float64Array::from(c.conc)),
             Arc::new(Float64Array::from(c.conc_se)),
-            list_array(&lengths, terms)?,
+            list_array(lengths, terms)?,
         ],
     ))
+}
+
+/// `finegray_ph`: the Fine-Gray model of each group, as `cmprsk::crr`, in the `cox_ph`
+/// struct: `loglik`/`loglik_null` are crr's pseudo log-likelihoods, `lr_*` summary.crr's
+/// pseudo likelihood-ratio test, `wald_*` b' V⁻¹ b with crr's sandwich V, `se` crr's
+/// standard error; the score test, concordance and `robust_se` are NULL (crr has none).
+fn evaluate_fine_gray(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+    let mut c = FitColumns::default();
+    let mut lengths = vec![];
+    let mut t = TermColumns::default();
+    let z = survql_stats::distributions::z_for_level(call.options.fit.conf_level);
+    for rows in states {
+        let (x, names, _, mut warnings) = model_columns(call, rows);
+        let data = FineGrayData {
+            time: rows.stop.clone(),
+            status: rows.status.clone(),
+            x,
+        };
+        let fit = fine_gray(&data, call.cause, &call.options.fine_gray);
+        if !fit.converged {
+            warnings.push(format!(
+                "did not converge in {} iterations (crr's gradient criterion, gtol {})",
+                call.options.fine_gray.max_iter, call.options.fine_gray.gtol
+            ));
+        }
+        if fit.events == 0 && !rows.stop.is_empty() {
+            warnings.push(format!("no failures of cause {}: no fit", call.cause));
+        }
+        let aliased: Vec<&str> = (0..names.len())
+            .filter(|&i| fit.coef[i].is_none() && fit.events > 0)
+            .map(|i| names[i].as_str())
+            .collect();
+        if !aliased.is_empty() {
+            warnings.push(format!(
+                "{} not estimable (zero variance or collinear): coefficient NULL",
+                aliased.join(", ")
+            ));
+        }
+        let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
+        if let Some(w) = &warning {
+            call.sink.push(format!("{}: {w}", call.expression));
+        }
+        let kept: Vec<usize> = (0..names.len())
+            .filter(|&i| fit.coef[i].is_some())
+            .collect();
+        let df = kept.len();
+        let b: Vec<f64> = kept.iter().map(|&i| fit.coef[i].unwrap_or(0.0)).collect();
+        let fitted = fit.events > 0;
+        let lr = (fitted && df > 0).then_some(2.0 * (fit.loglik - fit.loglik_null));
+        let wald = (fitted && df > 0).then(|| {
+            let v = fit.var.select(&kept);
+            let sol = survql_stats::linalg::Cholesky::new(&v, f64::EPSILON.powf(0.75)).solve(&b);
+            sol.iter().zip(&b).map(|(a, b)| a * b).sum::<f64>()
+        });
+        let p_of = |stat: Option<f64>| {
+            stat.map(|s| survql_stats::distributions::pchisq_upper(s, df as f64))
+        };
+        c.n.push(fit.n as i64);
+        c.events.push(fit.events as i64);
+        c.ties.push("breslow".to_owned());
+        c.iterations.push(fit.iterations as i64);
+        c.converged.push(fit.converged);
+        c.warning.push(warning);
+        c.loglik_null.push(fit.loglik_null);
+        c.loglik.push(fit.loglik);
+        c.lr.push(lr.and_then(finite_or_null));
+        c.lr_df.push(df as i64);
+        c.lr_p.push(p_of(lr).and_then(finite_or_null));
+        c.wald.push(wald.and_then(finite_or_null));
+        c.wald_p.push(p_of(wald).and_then(finite_or_null));
+        c.score.push(None);
+        c.score_p.push(None);
+        c.conc.push(None);
+        c.conc_se.push(None);
+        lengths.push(names.len());
+        for (i, name) in names.iter().enumerate() {
+            t.term.push(name.clone());
+            t.robust_se.push(None);
+            match fit.coef[i] {
+                Some(b) => {
+                    let se = fit.var.get(i, i).sqrt();
+                    let zval = b / se;
+                    t.coef.push(Some(b));
+                    t.exp_coef.push(finite_or_null(b.exp()));
+                    t.se.push(finite_or_null(se));
+                    t.z.push(finite_or_null(zval));
+                    t.p.push(finite_or_null(
+                        survql_stats::distributions::two_sided_normal_p(zval),
+                    ));
+                    t.lower.push(finite_or_null((b - z * se).exp()));
+                    t.upper.push(finite_or_null((b + z * se).exp()));
+                }
+                None => {
+                    t.coef.push(None);
+                    t.exp_coef.push(None);
+                    t.se.push(None);
+                    t.z.push(None);
+                    t.p.push(None);
+                    t.lower.push(None);
+                    t.upper.push(None);
+                }
+            }
+        }
+    }
+    fit_struct(c, &lengths, t)
 }
 
 #[derive(Default)]

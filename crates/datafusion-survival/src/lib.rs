@@ -34,6 +34,7 @@ pub mod cox_ph;
 pub mod cox_ph_counting;
 pub mod cox_ph_strat;
 pub mod cox_zph;
+pub mod finegray_ph;
 pub mod fisher_test;
 pub mod gray_test;
 pub mod km_curve;
@@ -109,6 +110,7 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(cox_ph_strat::CoxPhStrat::with_warnings(s())),
         udaf(cox_ph_counting::CoxPhCounting::with_warnings(s())),
         udaf(cox_zph::CoxZph::with_warnings(s())),
+        udaf(finegray_ph::FineGrayPh::with_warnings(s())),
     ]
 }
 

@@ -18,6 +18,7 @@ pub mod competing;
 pub mod contingency;
 pub mod cox;
 pub mod distributions;
+pub mod finegray;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
@@ -28,6 +29,7 @@ pub mod special;
 pub use competing::{
     aalen_johansen, gray_test, CifCurve, CompetingCount, GrayTest, GroupCauseCount,
 };
+pub use finegray::{fine_gray, FineGrayData, FineGrayFit, FineGrayOptions};
 pub use km::{
     Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts, WeightedRecord,
 };

@@ -144,7 +144,8 @@ SELECT cif_curve(time, CAST(event AS BIGINT) * (1 + grp % 2), 1, 'log-log') AS c
        gray_test(time, CAST(event AS BIGINT) * (1 + grp % 2), 1, sex) AS gt FROM cohort;
 SELECT centre, cox_ph(time, event, x1, sex, grp) AS cx FROM cohort GROUP BY centre ORDER BY centre;
 SELECT cox_ph_strat(time, event, centre, x1, sex, 'ties=breslow, robust=true') AS cs,
-       cox_zph(time, event, x1, sex) AS z FROM cohort;
+       cox_zph(time, event, x1, sex) AS z,
+       finegray_ph(time, CAST(event AS BIGINT) * (1 + grp % 2), 2, x1, sex) AS fg FROM cohort;
 SELECT cox_ph_counting(x1, x1 + time + 1, event, grp) AS cc,
        km_summary(surv(x1, x1 + time + 1, event)) AS kd,
        cif_at(surv(x1, x1 + time + 1, CAST(event AS BIGINT) * (1 + grp % 2)), 1, 50) AS cd,
