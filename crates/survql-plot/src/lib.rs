@@ -1,11 +1,11 @@
 //! # survql-plot
 //!
-//! Kaplan-Meier figures: curves per group drawn in the terminal or written as a
-//! publication-style SVG/PNG figure (censoring ticks, optional 95% band, legend with the
-//! log-rank p-value, number-at-risk table under the axis). It takes data — query results as
-//! Arrow record batches — and nothing else: the `survql` shell's `\plot km` and the Python
-//! package's `survql.km_plot` both draw with it. The statistics come from `survql-stats`, the
-//! drawing from `plotters`.
+//! Kaplan-Meier and cumulative-incidence figures: curves per group drawn in the terminal or
+//! written as a publication-style SVG/PNG figure (censoring ticks, optional 95% band, legend
+//! with the test's p-value, number-at-risk table under the axis). It takes data — query
+//! results as Arrow record batches — and nothing else: the `survql` shell's `\plot km` /
+//! `\plot cif` and the Python package's `survql.km_plot` / `survql.cif_plot` draw with it.
+//! The statistics come from `survql-stats`, the drawing from `plotters`.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,10 @@ use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{exec_err, DataFusionError, Result};
 use plotters::prelude::*;
 use survql_stats::logrank::{survdiff_weighted, GroupTimeCount, Weighting};
-use survql_stats::{ConfType, KaplanMeier, TimeCounts};
+use survql_stats::{
+    aalen_johansen, gray_test, CifCurve, CompetingCount, ConfType, GroupCauseCount, KaplanMeier,
+    TimeCounts,
+};
 
 /// DejaVu Sans (see assets/DejaVuSans-LICENSE.txt), for PNG text rendering.
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -41,20 +44,25 @@ pub const MAX_CURVES: usize = 64;
 /// Characters of a group label shown in the legend and the number-at-risk table.
 const LABEL_CHARS: usize = 28;
 
-/// Options of `\plot km`.
+/// Options of `\plot km` and `\plot cif`.
 #[derive(Debug, Clone)]
 pub struct PlotOptions {
     pub output: Option<PathBuf>,
     pub ci: bool,
     pub title: Option<String>,
     pub xlab: String,
-    pub ylab: String,
+    /// The y axis title; `None`: "Survival probability" or "Cumulative incidence".
+    pub ylab: Option<String>,
     pub break_every: Option<f64>,
     pub xmax: Option<f64>,
     pub width: u32,
     pub height: u32,
     /// The test whose p-value the figure shows (`--test`; default the log-rank test).
     pub test: Weighting,
+    /// `\plot cif`: the cause whose incidence is drawn per group (`--cause`, default 1).
+    pub cause: u32,
+    /// `\plot cif --stacked`: every cause of one sample, stacked.
+    pub stacked: bool,
 }
 
 impl Default for PlotOptions {
@@ -64,24 +72,103 @@ impl Default for PlotOptions {
             ci: false,
             title: None,
             xlab: "Time".into(),
-            ylab: "Survival probability".into(),
+            ylab: None,
             break_every: None,
             xmax: None,
             width: 900,
             height: 640,
             test: Weighting::LogRank,
+            cause: 1,
+            stacked: false,
         }
     }
 }
 
-/// One Kaplan-Meier curve to draw.
+/// What a figure's curves estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotKind {
+    /// Kaplan-Meier survival: curves fall from 1.
+    Survival,
+    /// Cumulative incidence (Aalen-Johansen): curves rise from 0.
+    Incidence,
+}
+
+/// One curve to draw: a right-continuous step function.
 pub struct Curve {
     pub label: String,
-    pub km: KaplanMeier,
+    /// The times where the curve may step, with its value from each on.
+    pub time: Vec<f64>,
+    pub value: Vec<f64>,
+    /// Its pointwise 95% band (log transform, R's default); NaN where undefined.
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+    /// A censoring at the time (drawn as a tick).
+    pub censored: Vec<bool>,
+    /// Number at risk just before each time (subjects with time ≥ t).
+    pub n_risk: Vec<f64>,
+    /// The value before the first time (1 for survival, 0 for incidence).
+    pub start: f64,
+    /// Subjects (rows) and events (of the cause, for incidence).
+    pub n: u64,
+    pub events: f64,
+}
+
+impl Curve {
+    /// The Kaplan-Meier curve of a sample.
+    pub fn survival(label: String, km: &KaplanMeier) -> Curve {
+        let bands = km.bands(ConfType::Log, 0.95);
+        Curve {
+            label,
+            time: km.time.clone(),
+            value: km.surv.clone(),
+            lower: bands.lower,
+            upper: bands.upper,
+            censored: km.n_censor.iter().map(|&c| c > 0.0).collect(),
+            n_risk: km.n_risk.clone(),
+            start: 1.0,
+            n: km.n(),
+            events: km.events(),
+        }
+    }
+
+    /// The cumulative incidence of a cause; `censored` marks the curve's times with a
+    /// censoring.
+    pub fn incidence(label: String, cif: &CifCurve, censored: Vec<bool>, n: u64) -> Curve {
+        let bands = cif.bands(ConfType::Log, 0.95);
+        Curve {
+            label,
+            time: cif.time.clone(),
+            value: cif.cif.clone(),
+            lower: bands.lower,
+            upper: bands.upper,
+            censored,
+            n_risk: cif.n_risk.iter().map(|&v| v as f64).collect(),
+            start: 0.0,
+            n,
+            events: cif.n_event.iter().sum::<u64>() as f64,
+        }
+    }
+
+    /// The number at risk at `t`: at the first curve time ≥ t (0 after the last).
+    fn at_risk(&self, t: f64) -> f64 {
+        let i = self.time.partition_point(|&x| x < t);
+        self.n_risk.get(i).copied().unwrap_or(0.0)
+    }
+
+    /// The value at `t` (the last step at or before it).
+    fn value_at(&self, t: f64) -> f64 {
+        let i = self.time.partition_point(|&x| x <= t);
+        if i == 0 {
+            self.start
+        } else {
+            self.value[i - 1]
+        }
+    }
 }
 
 /// Everything a figure shows.
-pub struct KmPlot {
+pub struct Plot {
+    pub kind: PlotKind,
     pub curves: Vec<Curve>,
     /// The p-value of `test` when there are at least two groups.
     pub p_value: Option<f64>,
@@ -102,8 +189,8 @@ fn test_name(test: Weighting) -> String {
     }
 }
 
-/// Splits `\plot km` arguments into options and the query (which starts at the first
-/// SELECT or WITH).
+/// Splits `\plot km` / `\plot cif` arguments into options and the query (which starts at
+/// the first SELECT or WITH).
 pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
     let tokens = shell_words(args);
     let mut opts = PlotOptions::default();
@@ -138,7 +225,15 @@ pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
             "--ci" => opts.ci = true,
             "--title" => opts.title = Some(value("--title")?),
             "--xlab" => opts.xlab = value("--xlab")?,
-            "--ylab" => opts.ylab = value("--ylab")?,
+            "--ylab" => opts.ylab = Some(value("--ylab")?),
+            "--cause" => {
+                let v = number("--cause", value("--cause")?)?;
+                if !(v >= 1.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
+                    return exec_err!("\\plot: --cause must be a whole number >= 1, found {v}");
+                }
+                opts.cause = v as u32;
+            }
+            "--stacked" => opts.stacked = true,
             "--test" => {
                 let name = value("--test")?;
                 opts.test = Weighting::parse(&name).ok_or_else(|| {
@@ -237,7 +332,7 @@ fn shell_words(s: &str) -> Vec<(String, usize)> {
 }
 
 /// Builds the curves from a result whose columns are (group, time, event) or (time, event).
-pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<KmPlot> {
+pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
     let Some(first) = batches.first() else {
         return exec_err!("\\plot km: the query returned no rows");
     };
@@ -288,15 +383,7 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
     if groups.is_empty() {
         return exec_err!("\\plot km: no rows with a time and an event");
     }
-    // R's factor order: numeric when every label is a number, else byte order.
-    let numbers: Option<Vec<f64>> = groups.iter().map(|g| g.0.parse::<f64>().ok()).collect();
-    if let Some(numbers) = numbers {
-        let mut keyed: Vec<(f64, (String, Rows))> = numbers.into_iter().zip(groups).collect();
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-        groups = keyed.into_iter().map(|(_, g)| g).collect();
-    } else {
-        groups.sort_by(|a, b| a.0.cmp(&b.0));
-    }
+    sort_groups(&mut groups);
     let p_value = if groups.len() >= 2 {
         let recs: Vec<GroupTimeCount> = groups
             .iter()
@@ -317,23 +404,41 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
     };
     let curves: Vec<Curve> = groups
         .into_iter()
-        .map(|(label, rows)| Curve {
-            label,
-            km: KaplanMeier::from_counts(&TimeCounts::from_unsorted(rows)),
+        .map(|(label, rows)| {
+            Curve::survival(
+                label,
+                &KaplanMeier::from_counts(&TimeCounts::from_unsorted(rows)),
+            )
         })
         .collect();
+    finish(
+        PlotKind::Survival,
+        curves,
+        p_value,
+        test_name(opts.test),
+        opts,
+    )
+}
+
+/// The figure around its curves: the x range and ticks (checked before any tick is made:
+/// `--break 0.000001` over 120 months would otherwise ask for 1.2e8 ticks).
+fn finish(
+    kind: PlotKind,
+    curves: Vec<Curve>,
+    p_value: Option<f64>,
+    test_name: String,
+    opts: &PlotOptions,
+) -> Result<Plot> {
     let data_max = curves
         .iter()
-        .filter_map(|c| c.km.time.last().copied())
+        .filter_map(|c| c.time.last().copied())
         .fold(0.0_f64, f64::max);
     let xmax = opts.xmax.unwrap_or(data_max).max(f64::MIN_POSITIVE);
     let step = opts.break_every.unwrap_or_else(|| nice_step(xmax));
-    // Checked before any tick is made: `--break 0.000001` over 120 months would otherwise ask
-    // for 1.2e8 ticks.
     let intervals = (xmax / step).floor();
     if intervals >= MAX_TICKS as f64 {
         return exec_err!(
-            "\\plot km: --break {step} gives {} ticks over [0, {xmax}]; at most {MAX_TICKS} fit (use a --break of at least {})",
+            "\\plot: --break {step} gives {} ticks over [0, {xmax}]; at most {MAX_TICKS} fit (use a --break of at least {})",
             intervals + 1.0,
             nice_step_at_least(xmax / (MAX_TICKS - 1) as f64)
         );
@@ -342,13 +447,180 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
         .map(|k| k as f64 * step)
         .take_while(|t| *t <= xmax * (1.0 + 1e-12))
         .collect();
-    Ok(KmPlot {
+    Ok(Plot {
+        kind,
         curves,
         p_value,
-        test_name: test_name(opts.test),
+        test_name,
         ticks,
         xmax,
     })
+}
+
+/// R's factor order of group labels: numeric when every label is a number, else byte order.
+fn sort_groups<T>(groups: &mut Vec<(String, T)>) {
+    let numbers: Option<Vec<f64>> = groups.iter().map(|g| g.0.parse::<f64>().ok()).collect();
+    match numbers {
+        Some(numbers) => {
+            let mut keyed: Vec<(f64, (String, T))> =
+                numbers.into_iter().zip(groups.drain(..)).collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+            groups.extend(keyed.into_iter().map(|(_, g)| g));
+        }
+        None => groups.sort_by(|a, b| a.0.cmp(&b.0)),
+    }
+}
+
+/// Builds the cumulative-incidence curves from a result whose columns are (group, time,
+/// status) or (time, status), status 0 = censored and k ≥ 1 = cause k: per group the
+/// Aalen-Johansen incidence of `opts.cause` with Gray's test across groups (as `cif_curve`
+/// and `gray_test`), or with `opts.stacked` every cause of the one sample, each curve the sum
+/// of the incidences up to its cause.
+pub fn cif_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
+    let Some(first) = batches.first() else {
+        return exec_err!("\\plot cif: the query returned no rows");
+    };
+    let ncol = first.num_columns();
+    if !(2..=3).contains(&ncol) {
+        return exec_err!("\\plot cif: the query must return (group, time, status) or (time, status), found {ncol} columns");
+    }
+    if opts.stacked && ncol == 3 {
+        return exec_err!("\\plot cif: --stacked draws the causes of one sample: return (time, status) without a group column");
+    }
+    let mut groups: Vec<(String, Vec<(f64, u32)>)> = vec![];
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for b in batches {
+        let labels = if ncol == 3 {
+            Some(cast(b.column(0), &DataType::Utf8)?)
+        } else {
+            None
+        };
+        let labels = labels.as_ref().map(|l| l.as_string::<i32>());
+        let time = cast(b.column(ncol - 2), &DataType::Float64)?;
+        let time = time.as_primitive::<Float64Type>();
+        let status = cast(b.column(ncol - 1), &DataType::Float64).map_err(|_| {
+            DataFusionError::Execution(format!(
+                "\\plot cif: the status column must be 0 (censored) or a cause code 1, 2, ..., found type {}",
+                b.column(ncol - 1).data_type()
+            ))
+        })?;
+        let status = status.as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            if time.is_null(i) || status.is_null(i) || labels.is_some_and(|l| l.is_null(i)) {
+                continue;
+            }
+            let (t, st) = (time.value(i), status.value(i));
+            if !t.is_finite() {
+                return exec_err!("\\plot cif: time must be finite, found {t}");
+            }
+            if !(st >= 0.0 && st.fract() == 0.0 && st <= u32::MAX as f64) {
+                return exec_err!("\\plot cif: the status column must be 0 (censored) or a cause code 1, 2, ..., found {st}");
+            }
+            let label = labels.map_or("All", |l| l.value(i));
+            let g = match index.get(label) {
+                Some(&g) => g,
+                None => {
+                    if groups.len() == MAX_CURVES {
+                        return exec_err!(
+                            "\\plot cif: the query has more than {MAX_CURVES} groups; a figure can show at most {MAX_CURVES} curves (group fewer values, or filter)"
+                        );
+                    }
+                    index.insert(label.to_owned(), groups.len());
+                    groups.push((label.to_owned(), vec![]));
+                    groups.len() - 1
+                }
+            };
+            groups[g].1.push((t, st as u32));
+        }
+    }
+    if groups.is_empty() {
+        return exec_err!("\\plot cif: no rows with a time and a status");
+    }
+    sort_groups(&mut groups);
+    let curve_of = |label: String, rows: &[(f64, u32)], cause: u32| -> Result<Curve> {
+        let counts: Vec<CompetingCount> = rows
+            .iter()
+            .map(|&(t, st)| CompetingCount::new(t, st, 1))
+            .collect();
+        let cif = aalen_johansen(&counts, cause)
+            .map_err(|e| DataFusionError::Execution(format!("\\plot cif: {e}")))?;
+        let censored_at: std::collections::HashSet<u64> = rows
+            .iter()
+            .filter(|r| r.1 == 0)
+            .map(|r| (r.0 + 0.0).to_bits())
+            .collect();
+        let censored = cif
+            .time
+            .iter()
+            .map(|t| censored_at.contains(&(t + 0.0).to_bits()))
+            .collect();
+        Ok(Curve::incidence(label, &cif, censored, rows.len() as u64))
+    };
+    if opts.stacked {
+        let rows = &groups[0].1;
+        let mut causes: Vec<u32> = rows.iter().map(|r| r.1).filter(|&c| c > 0).collect();
+        causes.sort_unstable();
+        causes.dedup();
+        if causes.is_empty() {
+            return exec_err!("\\plot cif --stacked: no events");
+        }
+        if causes.len() > MAX_CURVES {
+            return exec_err!("\\plot cif --stacked: more than {MAX_CURVES} causes");
+        }
+        let mut curves: Vec<Curve> = vec![];
+        for &cause in &causes {
+            let mut c = curve_of(format!("cause {cause}"), rows, cause)?;
+            // Stacked: add the curve below (the same times: every distinct time of the sample).
+            if let Some(below) = curves.last() {
+                for (v, b) in c.value.iter_mut().zip(&below.value) {
+                    *v += b;
+                }
+                // A band of a sum of incidences is not the band of one: none drawn.
+                c.lower.iter_mut().for_each(|v| *v = f64::NAN);
+                c.upper.iter_mut().for_each(|v| *v = f64::NAN);
+            }
+            curves.push(c);
+        }
+        if curves.len() > 1 {
+            curves[0].lower.iter_mut().for_each(|v| *v = f64::NAN);
+            curves[0].upper.iter_mut().for_each(|v| *v = f64::NAN);
+        }
+        return finish(PlotKind::Incidence, curves, None, String::new(), opts);
+    }
+    let p_value = if groups.len() >= 2 {
+        let mut counts: Vec<GroupCauseCount> = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (_, rows))| {
+                rows.iter().map(move |&(time, status)| GroupCauseCount {
+                    time,
+                    group: g,
+                    status,
+                    count: 1,
+                })
+            })
+            .collect();
+        counts.sort_by(|a, b| {
+            a.time
+                .total_cmp(&b.time)
+                .then(a.group.cmp(&b.group))
+                .then(a.status.cmp(&b.status))
+        });
+        gray_test(&counts, groups.len(), opts.cause, 0.0).p_value
+    } else {
+        None
+    };
+    let curves = groups
+        .iter()
+        .map(|(label, rows)| curve_of(label.clone(), rows, opts.cause))
+        .collect::<Result<Vec<_>>>()?;
+    finish(
+        PlotKind::Incidence,
+        curves,
+        p_value,
+        "Gray's test".into(),
+        opts,
+    )
 }
 
 /// The event column of a plot query as flags (None = NULL): BOOLEAN, or numbers that must be
@@ -399,6 +671,15 @@ pub fn format_p(p: f64) -> String {
     }
 }
 
+/// The y axis title: `--ylab`, or what the curves estimate.
+fn ylab<'a>(plot: &Plot, opts: &'a PlotOptions) -> &'a str {
+    match (&opts.ylab, plot.kind) {
+        (Some(y), _) => y,
+        (None, PlotKind::Survival) => "Survival probability",
+        (None, PlotKind::Incidence) => "Cumulative incidence",
+    }
+}
+
 fn tick_label(t: f64) -> String {
     if t.fract() == 0.0 {
         format!("{}", t as i64)
@@ -408,20 +689,21 @@ fn tick_label(t: f64) -> String {
 }
 
 /// The number at risk of each curve at each tick: subjects with time ≥ tick.
-pub fn risk_table(plot: &KmPlot) -> Vec<Vec<u64>> {
+pub fn risk_table(plot: &Plot) -> Vec<Vec<u64>> {
     plot.curves
         .iter()
         .map(|c| {
             plot.ticks
                 .iter()
-                .map(|&t| c.km.at(t, ConfType::None, 0.95).n_risk as u64) // whole numbers: unweighted
+                // Whole numbers: plots count rows (no weights).
+                .map(|&t| c.at_risk(t) as u64)
                 .collect()
         })
         .collect()
 }
 
 /// Writes the figure; the format follows the extension (.svg or .png).
-pub fn write_figure(plot: &KmPlot, opts: &PlotOptions, path: &Path) -> Result<()> {
+pub fn write_figure(plot: &Plot, opts: &PlotOptions, path: &Path) -> Result<()> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -449,7 +731,7 @@ pub fn write_figure(plot: &KmPlot, opts: &PlotOptions, path: &Path) -> Result<()
 }
 
 /// The figure as SVG text (for notebooks, which show it inline).
-pub fn figure_svg(plot: &KmPlot, opts: &PlotOptions) -> Result<String> {
+pub fn figure_svg(plot: &Plot, opts: &PlotOptions) -> Result<String> {
     register_fonts();
     let mut text = String::new();
     {
@@ -504,7 +786,7 @@ impl TableLayout {
 
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
-    plot: &KmPlot,
+    plot: &Plot,
     opts: &PlotOptions,
 ) -> std::result::Result<(), Box<dyn std::error::Error>>
 where
@@ -542,7 +824,7 @@ where
         .x_labels(0)
         .y_labels(6)
         .x_desc(opts.xlab.as_str())
-        .y_desc(opts.ylab.as_str())
+        .y_desc(ylab(plot, opts))
         .y_label_formatter(&|v| format!("{v:.1}"))
         .axis_desc_style(("sans-serif", 16))
         .label_style(("sans-serif", 14))
@@ -559,20 +841,18 @@ where
     }
     for (k, c) in plot.curves.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
-        let km = &c.km;
         let clip = |t: f64| t.min(plot.xmax);
-        if opts.ci {
-            let b = km.bands(ConfType::Log, 0.95);
-            let mut up = vec![(0.0, 1.0)];
-            let mut lo = vec![(0.0, 1.0)];
-            let (mut pu, mut pl) = (1.0, 1.0);
-            for i in 0..km.time.len() {
-                let t = clip(km.time[i]);
-                let (u, l) = (b.upper[i], b.lower[i]);
-                let (u, l) = (
-                    if u.is_nan() { pu } else { u },
-                    if l.is_nan() { 0.0 } else { l },
-                );
+        let has_band = c.lower.iter().chain(&c.upper).any(|v| !v.is_nan());
+        if opts.ci && has_band {
+            // Where a limit is undefined (e.g. S = 0 or F = 0 on the log scale) the band
+            // closes on the curve.
+            let mut up = vec![(0.0, c.start)];
+            let mut lo = vec![(0.0, c.start)];
+            let (mut pu, mut pl) = (c.start, c.start);
+            for i in 0..c.time.len() {
+                let t = clip(c.time[i]);
+                let or_value = |v: f64| if v.is_nan() { c.value[i] } else { v };
+                let (u, l) = (or_value(c.upper[i]), or_value(c.lower[i]));
                 up.push((t, pu));
                 up.push((t, u));
                 lo.push((t, pl));
@@ -581,33 +861,33 @@ where
                 pl = l;
             }
             // The band ends with the curve.
-            let end = clip(km.time.last().copied().unwrap_or(0.0));
+            let end = clip(c.time.last().copied().unwrap_or(0.0));
             up.push((end, pu));
             lo.push((end, pl));
             let mut poly = up;
             poly.extend(lo.into_iter().rev());
             chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.15))))?;
         }
-        // The step function, from (0, 1) to the last time.
-        let mut pts = vec![(0.0, 1.0)];
-        let mut prev = 1.0;
-        for i in 0..km.time.len() {
-            let t = clip(km.time[i]);
+        // The step function, from (0, start) to the last time.
+        let mut pts = vec![(0.0, c.start)];
+        let mut prev = c.start;
+        for i in 0..c.time.len() {
+            let t = clip(c.time[i]);
             pts.push((t, prev));
-            pts.push((t, km.surv[i]));
-            prev = km.surv[i];
+            pts.push((t, c.value[i]));
+            prev = c.value[i];
         }
-        let label = format!("{} (n = {})", shorten(&c.label, LABEL_CHARS), km.n());
+        let label = format!("{} (n = {})", shorten(&c.label, LABEL_CHARS), c.n);
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
             });
-        // Censoring ticks: '+' where a subject was censored without an event at that time.
-        let marks: Vec<(f64, f64)> = (0..km.time.len())
-            .filter(|&i| km.n_censor[i] > 0.0 && km.time[i] <= plot.xmax)
-            .map(|i| (km.time[i], km.surv[i]))
+        // Censoring ticks: '+' where a subject was censored at that time.
+        let marks: Vec<(f64, f64)> = (0..c.time.len())
+            .filter(|&i| c.censored[i] && c.time[i] <= plot.xmax)
+            .map(|i| (c.time[i], c.value[i]))
             .collect();
         chart.draw_series(marks.into_iter().map(|(x, y)| {
             EmptyElement::at((x, y))
@@ -619,14 +899,22 @@ where
         let legend_font = (((h - layout.height) / 2) / (n + 1)).clamp(7, 14);
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            // Survival falls from the top left, incidence rises from the bottom left.
+            .position(match plot.kind {
+                PlotKind::Survival => SeriesLabelPosition::UpperRight,
+                PlotKind::Incidence => SeriesLabelPosition::UpperLeft,
+            })
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .label_font(("sans-serif", legend_font))
             .draw()?;
     }
     if let Some(p) = plot.p_value {
-        let (x, y) = chart.backend_coord(&(plot.xmax * 0.03, 0.08));
+        let at = match plot.kind {
+            PlotKind::Survival => (plot.xmax * 0.03, 0.08),
+            PlotKind::Incidence => (plot.xmax * 0.62, 0.97),
+        };
+        let (x, y) = chart.backend_coord(&at);
         root.draw(&Text::new(
             format!("{} {}", plot.test_name, format_p(p)),
             (x, y),
@@ -674,7 +962,7 @@ where
 }
 
 /// The curves drawn with characters, for a terminal `width` columns wide.
-pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String {
+pub fn render_terminal(plot: &Plot, opts: &PlotOptions, width: u16) -> String {
     const SYMBOLS: [char; 8] = ['*', 'o', 'x', '#', '@', '%', '&', '$'];
     let label_w = 6usize;
     let cols = (width as usize).saturating_sub(label_w + 2).clamp(30, 160);
@@ -689,18 +977,17 @@ pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String 
     for (k, c) in plot.curves.iter().enumerate() {
         let sym = SYMBOLS[k % SYMBOLS.len()];
         for (col, cell) in (0..cols).map(|col| (col, col as f64 / (cols - 1) as f64 * plot.xmax)) {
-            // S at this column's time: the last curve time <= t.
-            let idx = c.km.time.partition_point(|&x| x <= cell);
-            let s = if idx == 0 { 1.0 } else { c.km.surv[idx - 1] };
-            let last = c.km.time.last().copied().unwrap_or(0.0);
+            // The value at this column's time: the last curve time <= t.
+            let s = c.value_at(cell);
+            let last = c.time.last().copied().unwrap_or(0.0);
             if cell > last + 1e-12 {
                 break;
             }
             grid[row_of(s)][col] = sym;
         }
-        for i in 0..c.km.time.len() {
-            if c.km.n_censor[i] > 0.0 && c.km.time[i] <= plot.xmax {
-                grid[row_of(c.km.surv[i])][col_of(c.km.time[i])] = '+';
+        for i in 0..c.time.len() {
+            if c.censored[i] && c.time[i] <= plot.xmax {
+                grid[row_of(c.value[i])][col_of(c.time[i])] = '+';
             }
         }
     }
@@ -708,6 +995,7 @@ pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String 
     if let Some(t) = &opts.title {
         out.push_str(&format!("{t}\n"));
     }
+    out.push_str(&format!("{}\n", ylab(plot, opts)));
     for (r, line) in grid.iter().enumerate() {
         let y = 1.0 - r as f64 / rows as f64;
         let lab = if r % 5 == 0 {
@@ -744,8 +1032,8 @@ pub fn render_terminal(plot: &KmPlot, opts: &PlotOptions, width: u16) -> String 
             "  {} {} (n = {}, events = {})\n",
             SYMBOLS[k % SYMBOLS.len()],
             c.label,
-            c.km.n(),
-            c.km.events()
+            c.n,
+            c.events
         ));
     }
     out.push_str("  + censored\n");
@@ -928,6 +1216,69 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("more than 64 groups"), "{err}");
+    }
+
+    /// `\plot cif`: per group the Aalen-Johansen incidence of the cause (the numbers of
+    /// `cif_curve`), Gray's test p; stacked, the causes add up to 1 − S (Kaplan-Meier of any
+    /// event).
+    #[test]
+    fn cumulative_incidence_curves() {
+        // status: 0, 1, 2 cycling; groups a/b.
+        let b = batch(&["a", "b"], 300, |i| (i % 3) as i64);
+        let (_, opts, _) = parse_plot_args("cif --cause 2 SELECT g, t, s FROM x").unwrap();
+        assert_eq!(opts.cause, 2);
+        let plot = cif_plot_from_batches(std::slice::from_ref(&b), &opts).unwrap();
+        assert_eq!(plot.kind, PlotKind::Incidence);
+        assert_eq!(plot.curves.len(), 2);
+        let c = &plot.curves[0];
+        assert_eq!(c.start, 0.0);
+        assert!(
+            c.value.windows(2).all(|w| w[1] >= w[0]),
+            "incidence never falls"
+        );
+        let p = plot.p_value.unwrap();
+        assert!(p > 0.0 && p <= 1.0);
+        let text = render_terminal(&plot, &opts, 100);
+        assert!(
+            text.contains("Cumulative incidence") && text.contains("Gray's test p"),
+            "{text}"
+        );
+        // One sample, stacked.
+        let one = RecordBatch::try_from_iter([
+            ("t", Arc::clone(b.column(1))),
+            ("s", Arc::clone(b.column(2))),
+        ])
+        .unwrap();
+        let (_, stacked, _) = parse_plot_args("cif --stacked SELECT t, s FROM x").unwrap();
+        let plot = cif_plot_from_batches(std::slice::from_ref(&one), &stacked).unwrap();
+        assert_eq!(plot.curves.len(), 2);
+        let events: Vec<(f64, bool)> = (0..300)
+            .map(|i| (1.0 + (i * 7 % 97) as f64, i % 3 != 0))
+            .collect();
+        let (t, e): (Vec<f64>, Vec<bool>) = events.into_iter().unzip();
+        let km = KaplanMeier::from_counts(&TimeCounts::from_subjects(&t, &e));
+        let top = &plot.curves[1];
+        for (i, &time) in top.time.iter().enumerate() {
+            let s = km.at(time, ConfType::None, 0.95).surv;
+            assert!((top.value[i] - (1.0 - s)).abs() < 1e-12, "at {time}");
+        }
+        let err = cif_plot_from_batches(&[b], &stacked)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("--stacked draws the causes of one sample"),
+            "{err}"
+        );
+        let bad = batch(&["a"], 10, |i| if i == 3 { -1 } else { 1 });
+        let err = cif_plot_from_batches(&[bad], &PlotOptions::default())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("status column must be 0 (censored) or a cause code"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn datafusion_version() -> &'static str {
 /// A Kaplan-Meier figure: the shell's `\plot km`, for notebooks.
 #[pyclass(name = "KmPlot", module = "survql._survql", frozen)]
 struct KmPlot {
-    plot: survql_plot::KmPlot,
+    plot: survql_plot::Plot,
     opts: PlotOptions,
 }
 

@@ -63,7 +63,8 @@ struct Cli {
     #[arg(short, long)]
     quiet: bool,
 
-    /// Plot the result of -c instead of printing it: `km` takes (group, time, event) rows.
+    /// Plot the result of -c instead of printing it: `km` takes (group, time, event) rows,
+    /// `cif` (group, time, status); plot options may follow the kind (`--plot "cif --cause 2"`).
     #[arg(long, value_name = "KIND")]
     plot: Option<String>,
 

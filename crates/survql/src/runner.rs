@@ -480,6 +480,10 @@ pub const HELP: &str = r"survql commands:
                      Options: -o FILE, --ci, --title TEXT, --xlab TEXT, --ylab TEXT,
                      --break N (risk-table tick spacing; at most 60 ticks), --xmax N, --width PX, --height PX (200-6000),
                      --test logrank|gehan|tarone-ware|peto|fh(p,q) (the test whose p the figure shows)
+  \plot cif [OPTIONS] SELECT [<group>,] <time>, <status> FROM ... ;
+                     cumulative incidence (status 0 = censored, k = cause k) of --cause K
+                     (default 1) per group with Gray's test p-value, or with --stacked the
+                     causes of one sample stacked; the same options as \plot km but --test
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
 

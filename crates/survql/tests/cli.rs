@@ -382,6 +382,69 @@ mod plots {
             "{out}"
         );
     }
+
+    /// `\plot cif`: progression with death as the competing event, by liver metastases; the
+    /// p-value shown is gray_test's, the curves cif_curve's; `--plot "cif --stacked"` writes
+    /// the causes of one sample.
+    #[test]
+    fn cumulative_incidence_plots() {
+        let status = "CASE WHEN progressed = 1 THEN 1 WHEN died = 1 THEN 2 ELSE 0 END";
+        let q = format!("SELECT liver_mets, ttp_months, {status} FROM demo.net_cohort");
+        let o = run(&["-c", &format!("\\plot cif --break 12 {q};")]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains("Cumulative incidence") && out.contains("Number at risk"),
+            "{out}"
+        );
+        let shown: f64 = out
+            .split("Gray's test p = ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no p-value: {out}"))
+            .parse()
+            .unwrap();
+        let o = run(&[
+            "--format",
+            "csv",
+            "-c",
+            &format!("SELECT gray_test(ttp_months, {status}, 1, liver_mets)['p_value'] FROM demo.net_cohort"),
+        ]);
+        let p: f64 = stdout(&o).lines().nth(1).unwrap().parse().unwrap();
+        assert!(
+            (shown - p).abs() < 0.0005 + 1e-12,
+            "shown {shown}, gray_test {p}"
+        );
+        // Cause 2 and the stacked causes of the whole cohort, as figures.
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("cif.svg");
+        let o = run(&[
+            "-c",
+            &format!("\\plot cif --cause 2 --ci -o {} {q};", svg.display()),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&svg).unwrap();
+        // (The SVG escapes the apostrophe.)
+        assert!(text.contains("Cumulative incidence") && text.contains("s test p = "), "{text}");
+        let stacked = dir.path().join("stacked.png");
+        let o = run(&[
+            "--plot",
+            "cif --stacked",
+            "-o",
+            stacked.to_str().unwrap(),
+            "-c",
+            &format!("SELECT ttp_months, {status} FROM demo.net_cohort"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(&std::fs::read(&stacked).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+        // --stacked with a group column is an error that says why.
+        let o = run(&["-c", &format!("\\plot cif --stacked {q};")]);
+        assert!(
+            stderr(&o).contains("--stacked draws the causes of one sample"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 /// Issue 11's crashes, as a user typed them, and the memory limit.
