@@ -105,6 +105,14 @@ pub(crate) fn coerce_cox_types(
             coerce_cox_classic(function, kind, types, syntax)
         });
     }
+    if kind == CoxKind::FineGray && arg_types.first().and_then(response_shape).is_some() {
+        // R's weighted Fine-Gray (survival::finegray() + coxph(weights = fgwt)) is another
+        // estimator of the variance than crr's, which has no weights: not mixed in here.
+        return plan_err!(
+            "{function} does not take surv(...): cmprsk::crr, which it reproduces, has neither \
+             delayed entry nor case weights; usage: {syntax}"
+        );
+    }
     crate::common::refuse_response(function, arg_types, syntax)?;
     coerce_cox_classic(function, kind, arg_types, syntax)
 }
