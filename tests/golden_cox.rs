@@ -14,9 +14,6 @@ fn unsupported(entry: &Value) -> Option<&'static str> {
     if input["ties"] == "exact" {
         return Some("ties = \"exact\" is not offered (efron and breslow are)");
     }
-    if !input["cluster"].is_null() {
-        return Some("cluster() robust variance is not offered");
-    }
     None
 }
 
@@ -49,7 +46,11 @@ fn cox_call(input: &Value) -> String {
             }
         }
     }
-    let covs = covs.join(", ");
+    let mut covs = covs.join(", ");
+    // R's + cluster(id): the robust variance's clusters.
+    if let Some(c) = s("cluster") {
+        covs.push_str(&format!(", cluster({c})"));
+    }
     let opts = opts.join(", ");
     if let Some(w) = weight {
         // Case weights: surv([entry or NULL,] time, event, weight) in place of time, event.

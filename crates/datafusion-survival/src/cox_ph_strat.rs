@@ -37,7 +37,7 @@ impl CoxPhStrat {
             .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
             .with_argument("event", "1/true = event, 0/false = censored.")
             .with_argument("strata", "Stratum (any type).")
-            .with_argument("x1, x2, ...", "Covariates.")
+            .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
             .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps.")
             .build()
         })

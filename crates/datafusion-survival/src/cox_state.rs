@@ -73,9 +73,19 @@ impl CoxKind {
 /// A covariate argument: numeric (one term) or a factor (one term per non-reference level).
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Covariate {
-    Numeric { name: String },
-    Boolean { name: String },
-    Factor { name: String },
+    Numeric {
+        name: String,
+    },
+    Boolean {
+        name: String,
+    },
+    Factor {
+        name: String,
+    },
+    /// `cluster(id)`: kept like a factor's labels, used as the robust variance's clusters.
+    Cluster {
+        name: String,
+    },
 }
 
 impl Covariate {
@@ -83,7 +93,8 @@ impl Covariate {
         match self {
             Covariate::Numeric { name }
             | Covariate::Boolean { name }
-            | Covariate::Factor { name } => name,
+            | Covariate::Factor { name }
+            | Covariate::Cluster { name } => name,
         }
     }
 }
@@ -149,6 +160,16 @@ fn coerce_cox_classic(
         } else {
             match dt {
                 DataType::Boolean => DataType::Boolean,
+                // cluster(id): the robust variance's clusters, not a covariate.
+                d if crate::cluster::is_cluster(d) => {
+                    if !matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Counting) {
+                        return plan_err!("{function} does not take cluster(...)");
+                    }
+                    if arg_types[fixed..i].iter().any(crate::cluster::is_cluster) {
+                        return plan_err!("{function}: a model has at most one cluster(...)");
+                    }
+                    d.clone()
+                }
                 d if d.is_numeric() => DataType::Float64,
                 DataType::Utf8
                 | DataType::LargeUtf8
@@ -445,6 +466,7 @@ impl CoxCall {
             covariates.push(match field.data_type() {
                 DataType::Float64 => Covariate::Numeric { name },
                 DataType::Boolean => Covariate::Boolean { name },
+                d if crate::cluster::is_cluster(d) => Covariate::Cluster { name },
                 _ => Covariate::Factor { name },
             });
         }
@@ -597,6 +619,9 @@ fn update(
             Covariate::Numeric { .. } => CovColumn::Num(a.as_primitive::<Float64Type>()),
             Covariate::Boolean { .. } => CovColumn::Bool(a.as_boolean().clone()),
             Covariate::Factor { .. } => CovColumn::Text(label_column(f, cov.name(), a)?),
+            Covariate::Cluster { .. } => {
+                CovColumn::Text(label_column(f, "cluster", a.as_struct().column(0))?)
+            }
         });
     }
     let mut arrays: Vec<&dyn Array> = vec![stop, values[event_i].as_ref()];
@@ -790,7 +815,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
                     .collect();
                 out.push(list_array(&lengths, Arc::new(Float64Array::from(v)))?);
             }
-            Covariate::Factor { .. } => {
+            Covariate::Factor { .. } | Covariate::Cluster { .. } => {
                 let v: Vec<&str> = states
                     .iter()
                     .flat_map(|s| {
@@ -890,7 +915,7 @@ fn merge(
                     let v = l.values().as_primitive::<Float64Type>();
                     st.num[j].extend((a..b).map(|k| v.value(k)));
                 }
-                Covariate::Factor { .. } => {
+                Covariate::Factor { .. } | Covariate::Cluster { .. } => {
                     let v = l.values().as_string_view();
                     for k in a..b {
                         let id = st.fac_labels[j].id(v.value(k));
@@ -929,6 +954,8 @@ fn model_columns(
                 x.push(rows.num.get(k).cloned().unwrap_or_default());
                 names.push(format!("{name}TRUE"));
             }
+            // Not a column of the model: see model_data.
+            Covariate::Cluster { .. } => {}
             Covariate::Factor { name } => {
                 let labels = rows
                     .fac_labels
@@ -981,6 +1008,28 @@ fn model_data(
     } else {
         vec![0; n]
     };
+    // cluster(id): ids in label order, so that the same data gives the same canonical order
+    // whatever order the labels were first seen in.
+    let cluster = call
+        .covariates
+        .iter()
+        .position(|c| matches!(c, Covariate::Cluster { .. }))
+        .map(|k| {
+            // (A group without rows has no label table yet.)
+            let names = rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..]);
+            let order = sorted_label_order(names);
+            let mut rank = vec![0u32; order.len()];
+            order
+                .iter()
+                .enumerate()
+                .for_each(|(p, &id)| rank[id] = p as u32);
+            rows.fac
+                .get(k)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|&id| rank[id as usize])
+                .collect()
+        });
     let data = CoxData {
         start: call.counting().then(|| rows.start.clone()),
         stop: rows.stop.clone(),
@@ -988,6 +1037,7 @@ fn model_data(
         strata,
         x,
         weights: call.weighted().then(|| rows.weight.clone()),
+        cluster,
     };
     (canonical_order(data), names, groups, notes)
 }
@@ -1008,6 +1058,9 @@ fn canonical_order(data: CoxData) -> CoxData {
         if let Some(w) = &data.weights {
             o = o.then(w[a].total_cmp(&w[b]));
         }
+        if let Some(c) = &data.cluster {
+            o = o.then(c[a].cmp(&c[b]));
+        }
         for col in &data.x {
             o = o.then(col[a].total_cmp(&col[b]));
         }
@@ -1021,6 +1074,10 @@ fn canonical_order(data: CoxData) -> CoxData {
         strata: order.iter().map(|&i| data.strata[i]).collect(),
         x: data.x.iter().map(|c| pick(c)).collect(),
         weights: data.weights.as_deref().map(pick),
+        cluster: data
+            .cluster
+            .as_ref()
+            .map(|c| order.iter().map(|&i| c[i]).collect()),
     }
 }
 
@@ -1034,13 +1091,18 @@ fn fit_row(
     CoxData,
     Vec<Vec<usize>>,
 ) {
-    let (data, names, groups, notes) = model_data(call, rows);
-    // R's coxph: robust by default when some weight is not a whole number (has.rwt).
+    let (mut data, names, groups, mut notes) = model_data(call, rows);
+    // R's coxph: robust by default with a cluster or when some weight is not a whole number
+    // (has.rwt); a cluster with robust=false is ignored with a warning, as R.
+    let robust = call
+        .options
+        .robust
+        .unwrap_or_else(|| data.cluster.is_some() || data.has_fractional_weights());
+    if !robust && data.cluster.take().is_some() {
+        notes.push("cluster specified with robust=false, cluster ignored".to_owned());
+    }
     let options = CoxOptions {
-        robust: call
-            .options
-            .robust
-            .unwrap_or_else(|| data.has_fractional_weights()),
+        robust,
         ..call.options.fit
     };
     let fit = cox_fit(&data, &options);

@@ -30,6 +30,7 @@ mod time_counts;
 pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
+pub mod cluster;
 pub mod cox_ph;
 pub mod cox_ph_counting;
 pub mod cox_ph_strat;
@@ -114,9 +115,13 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
     ]
 }
 
-/// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]).
+/// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]), and
+/// `cluster(id)`, the cluster column of a Cox model (see [`cluster::Cluster`]).
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![Arc::new(ScalarUDF::new_from_impl(surv::Surv::new()))]
+    vec![
+        Arc::new(ScalarUDF::new_from_impl(surv::Surv::new())),
+        Arc::new(ScalarUDF::new_from_impl(cluster::Cluster::new())),
+    ]
 }
 
 /// Every survival aggregate function (warnings are discarded).

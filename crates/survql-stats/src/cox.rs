@@ -75,6 +75,10 @@ pub struct CoxData {
     /// weight each row's terms of the partial likelihood, its risk-set sums and the
     /// concordance pairs as `coxfit6`/`agfit4`/`concordance3` do.
     pub weights: Option<Vec<f64>>,
+    /// Cluster of each row (R's `cluster(id)`): the robust variance and the concordance's
+    /// standard error sum the rows' dfbeta residuals within clusters. `None`: each row its
+    /// own cluster.
+    pub cluster: Option<Vec<u32>>,
 }
 
 impl CoxData {
@@ -643,21 +647,30 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
 
     let robust_var = opts.robust.then(|| {
         let resid = score_residuals(&d, &coef_all, opts.ties, data);
-        // dfbeta = resid %*% var; robust var = t(dfbeta) %*% dfbeta.
-        let mut rv = Matrix::zeros(p);
-        let mut dfb = vec![0.0; p];
+        // dfbeta = resid %*% var (residuals(fit, type = "dfbeta", weighted = TRUE): each row
+        // times its weight), summed within clusters (collapse = cluster); robust var =
+        // t(dfbeta) %*% dfbeta.
+        let clusters = data
+            .cluster
+            .as_ref()
+            .map_or(n, |c| c.iter().map(|&k| k as usize + 1).max().unwrap_or(0));
+        let mut dfb = vec![0.0; clusters * p];
         for r in 0..n {
-            // residuals(fit, type = "dfbeta", weighted = TRUE): each row times its weight.
             let w = data.weight(r);
+            let k = data.cluster.as_ref().map_or(r, |c| c[r] as usize);
             for j in 0..p {
-                dfb[j] = w
+                dfb[k * p + j] += w
                     * (0..p)
                         .map(|i| resid[r * p + i] * var.get(i, j))
                         .sum::<f64>();
             }
+        }
+        let mut rv = Matrix::zeros(p);
+        for k in 0..clusters {
+            let row = &dfb[k * p..(k + 1) * p];
             for i in 0..p {
                 for j in 0..p {
-                    rv.add(i, j, dfb[i] * dfb[j]);
+                    rv.add(i, j, row[i] * row[j]);
                 }
             }
         }
@@ -953,15 +966,22 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
         };
     }
     let somer = (count[0] - count[1]) / npair;
-    let var: f64 = imat
+    let dfbeta = imat
         .iter()
         .zip(&weight)
-        .map(|(m, w)| {
-            let dfbeta = w * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2]));
-            dfbeta * dfbeta
-        })
-        .sum::<f64>()
-        / 4.0;
+        .map(|(m, w)| w * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2])));
+    let var: f64 = match &data.cluster {
+        None => dfbeta.map(|d| d * d).sum::<f64>() / 4.0,
+        // concordancefit(cluster =): dfbeta summed within clusters.
+        Some(cluster) => {
+            let k = cluster.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+            let mut sums = vec![0.0; k];
+            for (d, &c) in dfbeta.zip(cluster) {
+                sums[c as usize] += d;
+            }
+            sums.iter().map(|d| d * d).sum::<f64>() / 4.0
+        }
+    };
     // reverse = TRUE: flip concordant and discordant.
     Concordance {
         concordance: Some(1.0 - (somer + 1.0) / 2.0),

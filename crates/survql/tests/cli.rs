@@ -425,7 +425,10 @@ mod plots {
         assert!(o.status.success(), "{}", stderr(&o));
         let text = std::fs::read_to_string(&svg).unwrap();
         // (The SVG escapes the apostrophe.)
-        assert!(text.contains("Cumulative incidence") && text.contains("s test p = "), "{text}");
+        assert!(
+            text.contains("Cumulative incidence") && text.contains("s test p = "),
+            "{text}"
+        );
         let stacked = dir.path().join("stacked.png");
         let o = run(&[
             "--plot",
