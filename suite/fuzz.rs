@@ -216,6 +216,7 @@ fn template(function: &str) -> Vec<DataType> {
         "cox_ph_strat" => vec![Float64, Int64, Utf8, Float64],
         "cox_ph_counting" => vec![Float64, Float64, Int64, Float64],
         "finegray_ph" => vec![Float64, Int64, Int64, Float64, Utf8],
+        "survreg" => vec![Float64, Int64, Float64, Utf8],
         _ => vec![Float64, Int64],
     }
 }

@@ -225,6 +225,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "weighted_km",
     "weighted_cox",
     "finegray",
+    "survreg",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -329,6 +329,74 @@ async fn check_zph(
     true
 }
 
+/// A `survreg` entry (`tests/oracle/survreg.R`) through `survreg(...)`.
+async fn check_survreg(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let covs: Vec<&str> = input["covariates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let sql = format!(
+        "SELECT survreg(time, event, {}, 'dist={}, conf_level={}') AS r FROM {table}",
+        covs.join(", "),
+        input["dist"].as_str().unwrap(),
+        input["conf_level"]
+    );
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(e) => return cmp.fail(format!("{id}: {e}\n  {sql}")),
+    };
+    let (r, w) = (&rows[0]["r"], &entry["result"]);
+    cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
+    cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
+    cmp.count(&format!("{id} df"), &r["df"], &w["df"]);
+    for (got, want) in [
+        ("scale", "scale"),
+        ("log_scale_se", "log_scale_se"),
+        ("loglik", "loglik"),
+        ("loglik_null", "loglik_null"),
+        ("chisq", "chisq"),
+        ("p_value", "p"),
+    ] {
+        let want = if w[want].is_null() {
+            &survql_suite::EXPECT_NULL
+        } else {
+            &w[want]
+        };
+        cmp.num(&format!("{id} {got}"), &r[got], want, TOL);
+    }
+    let terms = r["terms"].as_array().cloned().unwrap_or_default();
+    let wt = w["terms"].as_array().unwrap();
+    if terms.len() != wt.len() {
+        return cmp.fail(format!("{id}: {} terms, want {}", terms.len(), wt.len()));
+    }
+    for (g, e) in terms.iter().zip(wt) {
+        let tid = format!("{id} [{}]", e["name"].as_str().unwrap());
+        if g["term"] != e["name"] {
+            cmp.fail(format!("{tid}: term name {}", g["term"]));
+        }
+        for (got, want) in [
+            ("coef", "coef"),
+            ("se", "se"),
+            ("z", "z"),
+            ("lower", "lower"),
+            ("upper", "upper"),
+        ] {
+            cmp.num(&format!("{tid} {got}"), &g[got], &e[want], TOL);
+        }
+        cmp.num(&format!("{tid} p"), &g["p_value"], &e["p"], p_tol(&e["p"]));
+    }
+}
+
 async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
     let scratch = tempfile::tempdir().unwrap();
     let ctx = new_context(&config);
@@ -344,6 +412,10 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
                 checked += 1;
             }
             "cox_zph" => checked += usize::from(check_zph(&ctx, entry, cmp, &label).await),
+            "survreg" => {
+                check_survreg(&ctx, table, entry, cmp, &label).await;
+                checked += 1;
+            }
             _ => {}
         }
     }

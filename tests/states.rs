@@ -269,6 +269,7 @@ fn accumulator_states_are_interchangeable() {
             "cox_ph_counting" => vec![Col(4), Col(0), Col(1), Col(2)],
             // The event column as a status (0 censored, 1 cause 1).
             "finegray_ph" => vec![Col(0), Col(1), f64_lit(1.0), Col(2)],
+            "survreg" => vec![Col(0), Col(1), Col(2)],
             _ => vec![Col(0), Col(1)],
         };
         check_function(&f, &spec);

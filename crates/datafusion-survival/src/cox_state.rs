@@ -25,7 +25,7 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Typ
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
-use survql_stats::{fine_gray, FineGrayData, FineGrayOptions};
+use survql_stats::{fine_gray, Dist, FineGrayData, FineGrayOptions, SurvregOptions};
 
 use crate::accumulator::StateOps;
 use crate::common::{
@@ -49,20 +49,22 @@ pub(crate) enum CoxKind {
     Zph,
     /// `finegray_ph(time, status, cause, x...)`: `cmprsk::crr`.
     FineGray,
+    /// `survreg(time, event, x...)`: R's parametric `survreg`.
+    Survreg,
 }
 
 impl CoxKind {
     /// Number of leading arguments that are not covariates.
     fn fixed(self) -> usize {
         match self {
-            CoxKind::Ph | CoxKind::Zph => 2,
+            CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg => 2,
             CoxKind::Strat | CoxKind::Counting | CoxKind::FineGray => 3,
         }
     }
 
     fn arg_names(self) -> &'static [&'static str] {
         match self {
-            CoxKind::Ph | CoxKind::Zph => &["time", "event"],
+            CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg => &["time", "event"],
             CoxKind::Strat => &["time", "event", "strata"],
             CoxKind::Counting => &["start", "stop", "event"],
             CoxKind::FineGray => &["time", "status", "cause"],
@@ -264,6 +266,43 @@ pub(crate) fn fit_fields() -> Fields {
     ])
 }
 
+/// STRUCT<term, coef, se, z, p_value, lower, upper>: a `survreg` coefficient.
+fn survreg_term_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("term", DataType::Utf8, true),
+        f64_field("coef"),
+        f64_field("se"),
+        f64_field("z"),
+        f64_field("p_value"),
+        f64_field("lower"),
+        f64_field("upper"),
+    ])
+}
+
+/// The result struct of `survreg`.
+pub(crate) fn survreg_fields() -> Fields {
+    Fields::from(vec![
+        i64_field("n"),
+        i64_field("events"),
+        Field::new("dist", DataType::Utf8, true),
+        f64_field("scale"),
+        f64_field("log_scale_se"),
+        f64_field("loglik"),
+        f64_field("loglik_null"),
+        f64_field("chisq"),
+        i64_field("df"),
+        f64_field("p_value"),
+        i64_field("iterations"),
+        Field::new("converged", DataType::Boolean, true),
+        Field::new("warning", DataType::Utf8, true),
+        Field::new(
+            "terms",
+            list_of(DataType::Struct(survreg_term_fields())),
+            true,
+        ),
+    ])
+}
+
 /// STRUCT<term, chisq, df, p_value>.
 fn zph_term_fields() -> Fields {
     Fields::from(vec![
@@ -287,6 +326,7 @@ pub(crate) fn zph_fields() -> Fields {
 pub(crate) fn return_type(kind: CoxKind) -> DataType {
     match kind {
         CoxKind::Zph => DataType::Struct(zph_fields()),
+        CoxKind::Survreg => DataType::Struct(survreg_fields()),
         _ => DataType::Struct(fit_fields()),
     }
 }
@@ -299,6 +339,8 @@ pub(crate) struct CoxCallOptions {
     pub robust: Option<bool>,
     /// finegray_ph: crr's iteration limit (10) and gradient tolerance.
     pub fine_gray: FineGrayOptions,
+    /// survreg: the distribution and R's survreg.control.
+    pub survreg: SurvregOptions,
     pub transform: ZphTransform,
     /// cox_zph: test terms (a factor's levels together, R's default) or single coefficients.
     pub terms: bool,
@@ -309,6 +351,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
         fit: CoxOptions::default(),
         robust: None,
         fine_gray: FineGrayOptions::default(),
+        survreg: SurvregOptions::default(),
         transform: ZphTransform::Km,
         terms: true,
     };
@@ -332,6 +375,15 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
             }
         };
         match k.as_str() {
+            "dist" if kind == CoxKind::Survreg => {
+                o.survreg.dist = match Dist::parse(&v.to_ascii_lowercase()) {
+                    Some(d) => d,
+                    None => return exec_err!("{function}: option 'dist' must be weibull, exponential, lognormal, loglogistic, gaussian or logistic, found '{v}'"),
+                }
+            }
+            "ties" | "robust" if kind == CoxKind::Survreg => {
+                return exec_err!("{function}: option '{k}' does not apply (options dist, conf_level, max_iter, eps)")
+            }
             "ties" | "robust" | "eps" if kind == CoxKind::FineGray => {
                 return exec_err!("{function}: option '{k}' does not apply (crr: Breslow ties, its own sandwich variance; options conf_level, max_iter, gtol)")
             }
@@ -356,6 +408,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                     return exec_err!("{function}: option 'conf_level' must be in (0, 1), found {v}");
                 }
                 o.fit.conf_level = l;
+                o.survreg.conf_level = l;
             }
             "robust" => o.robust = Some(boolean(v)?),
             "max_iter" | "iter_max" => {
@@ -365,6 +418,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                 }
                 o.fit.max_iter = m as usize;
                 o.fine_gray.max_iter = m as usize;
+                o.survreg.max_iter = m as usize;
             }
             "eps" => {
                 let e = num(v)?;
@@ -372,6 +426,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                     return exec_err!("{function}: option 'eps' must be in (0, 1), found {v}");
                 }
                 o.fit.eps = e;
+                o.survreg.eps = e;
             }
             "transform" if kind == CoxKind::Zph => {
                 o.transform = match ZphTransform::parse(&v.to_ascii_lowercase()) {
@@ -1141,6 +1196,9 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     if call.kind == CoxKind::FineGray {
         return evaluate_fine_gray(call, states);
     }
+    if call.kind == CoxKind::Survreg {
+        return evaluate_survreg(call, states);
+    }
     let mut c = FitColumns::default();
     let mut lengths = vec![];
     let mut t = TermColumns::default();
@@ -1221,6 +1279,97 @@ fn fit_struct(c: FitColumns, lengths: &[usize], t: TermColumns) -> Result<ArrayR
             Arc::new(Float64Array::from(c.conc)),
             Arc::new(Float64Array::from(c.conc_se)),
             list_array(lengths, terms)?,
+        ],
+    ))
+}
+
+/// `survreg`: the parametric model of each group, as R's `survreg`.
+fn evaluate_survreg(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+    let mut n = vec![];
+    let mut events = vec![];
+    let mut dist = vec![];
+    let (mut scale, mut log_scale_se, mut loglik, mut loglik_null) =
+        (vec![], vec![], vec![], vec![]);
+    let (mut chisq, mut df, mut p, mut iterations, mut converged, mut warning) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut lengths = vec![];
+    let (mut term, mut coef, mut se, mut z, mut tp, mut lower, mut upper) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for rows in states {
+        // The rows in canonical order: sums formed in the same order whatever the partitioning.
+        let (data, names, _, mut notes) = model_data(call, rows);
+        let opts = call.options.survreg;
+        let fit = survql_stats::survreg(&data.stop, &data.event, &data.x, &opts)
+            .map_err(|e| datafusion::common::exec_datafusion_err!("{}: {e}", call.function))?;
+        if let Some(w) = &fit.warning {
+            notes.push(w.clone());
+        }
+        if rows.stop.is_empty() {
+            notes.push("no rows: no fit".to_owned());
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        if let Some(w) = &note {
+            call.sink.push(format!("{}: {w}", call.expression));
+        }
+        let fitted = !rows.stop.is_empty();
+        let keep = |v: Option<f64>| v.filter(|_| fitted).and_then(finite_or_null);
+        n.push(fit.n as i64);
+        events.push(fit.events as i64);
+        dist.push(fit.dist.name().to_owned());
+        scale.push(keep(Some(fit.scale)));
+        log_scale_se.push(keep(fit.log_scale_se));
+        loglik.push(keep(Some(fit.loglik)));
+        loglik_null.push(keep(Some(fit.loglik_null)));
+        chisq.push(keep(Some(fit.chisq)));
+        df.push(fit.df as i64);
+        p.push(keep(fit.p_value));
+        iterations.push(fit.iterations as i64);
+        converged.push(fit.converged);
+        warning.push(note);
+        let all_names = std::iter::once("(Intercept)".to_owned()).chain(names);
+        let mut count = 0;
+        for (name, t) in all_names.zip(&fit.terms) {
+            term.push(name);
+            coef.push(keep(t.coef));
+            se.push(keep(t.se));
+            z.push(keep(t.z));
+            tp.push(keep(t.p_value));
+            lower.push(keep(t.lower));
+            upper.push(keep(t.upper));
+            count += 1;
+        }
+        lengths.push(count);
+    }
+    let f64s = |v: Vec<Option<f64>>| -> ArrayRef { Arc::new(Float64Array::from(v)) };
+    let terms = struct_array(
+        &survreg_term_fields(),
+        vec![
+            string_array(&term)?,
+            f64s(coef),
+            f64s(se),
+            f64s(z),
+            f64s(tp),
+            f64s(lower),
+            f64s(upper),
+        ],
+    );
+    Ok(struct_array(
+        &survreg_fields(),
+        vec![
+            Arc::new(Int64Array::from(n)),
+            Arc::new(Int64Array::from(events)),
+            string_array(&dist)?,
+            f64s(scale),
+            f64s(log_scale_se),
+            f64s(loglik),
+            f64s(loglik_null),
+            f64s(chisq),
+            Arc::new(Int64Array::from(df)),
+            f64s(p),
+            Arc::new(Int64Array::from(iterations)),
+            Arc::new(BooleanArray::from(converged)),
+            Arc::new(StringArray::from(warning)),
+            list_array(&lengths, terms)?,
         ],
     ))
 }

@@ -57,6 +57,7 @@ pub mod logrank_weighted_test;
 pub mod nelson_aalen;
 pub mod prop_ci;
 pub mod surv;
+pub mod survreg;
 
 use std::sync::Arc;
 
@@ -112,6 +113,7 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(cox_ph_counting::CoxPhCounting::with_warnings(s())),
         udaf(cox_zph::CoxZph::with_warnings(s())),
         udaf(finegray_ph::FineGrayPh::with_warnings(s())),
+        udaf(survreg::Survreg::with_warnings(s())),
     ]
 }
 

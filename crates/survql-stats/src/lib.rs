@@ -25,6 +25,7 @@ pub mod logrank;
 pub mod multiplicity;
 pub mod proportion;
 pub mod special;
+pub mod survreg;
 
 pub use competing::{
     aalen_johansen, gray_test, CifCurve, CompetingCount, GrayTest, GroupCauseCount,
@@ -37,3 +38,4 @@ pub use logrank::{
     survdiff, survdiff_weighted, trend_test, GroupTimeCount, Survdiff, TrendTest, Weighting,
 };
 pub use multiplicity::{p_adjust, PAdjust};
+pub use survreg::{survreg, Dist, SurvregFit, SurvregOptions, SurvregTerm};
