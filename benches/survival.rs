@@ -194,6 +194,16 @@ fn cases(rows: u64) -> Vec<Case> {
             input_rows: sample,
         },
         Case {
+            name: "survreg_1e6x6",
+            query: format!(
+                "SELECT survreg(time + 0.5, event, x1, x2, x3, x4, x5, x6) FROM registry WHERE patient_id < {sample}"
+            ),
+            floor: format!(
+                "SELECT time, event, x1, x2, x3, x4, x5, x6 FROM registry WHERE patient_id < {sample} ORDER BY time"
+            ),
+            input_rows: sample,
+        },
+        Case {
             name: "finegray_1e6x6",
             query: format!(
                 "SELECT finegray_ph(time, event * (1 + patient_id % 2), 1, x1, x2, x3, x4, x5, x6) \
