@@ -398,8 +398,8 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                 o.fit.ties = match v.to_ascii_lowercase().as_str() {
                     "efron" => Ties::Efron,
                     "breslow" => Ties::Breslow,
-                    "exact" => return exec_err!("{function}: ties=exact is not supported; use ties=efron (default) or ties=breslow"),
-                    _ => return exec_err!("{function}: option 'ties' must be efron or breslow, found '{v}'"),
+                    "exact" => Ties::Exact,
+                    _ => return exec_err!("{function}: option 'ties' must be efron, breslow or exact, found '{v}'"),
                 }
             }
             "conf_level" => {
@@ -525,7 +525,7 @@ impl CoxCall {
                 _ => Covariate::Factor { name },
             });
         }
-        Ok(CoxCall {
+        let call = CoxCall {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
@@ -539,7 +539,33 @@ impl CoxCall {
             } else {
                 0
             },
-        })
+        };
+        if call.options.fit.ties == Ties::Exact {
+            // R's exact partial likelihood (coxexact) is for right-censored, unweighted data;
+            // its residuals (robust variance, cox.zph) are not offered.
+            let clustered = call
+                .covariates
+                .iter()
+                .any(|c| matches!(c, Covariate::Cluster { .. }));
+            let reason = if kind == CoxKind::Zph {
+                Some("cox_zph")
+            } else if call.counting() {
+                Some("counting-process data")
+            } else if call.weighted() {
+                Some("case weights")
+            } else if clustered || call.options.robust == Some(true) {
+                Some("the robust variance")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return exec_err!(
+                    "{function}: ties=exact is offered for right-censored data without weights \
+                     or robust variance, not with {reason}; use ties=efron or ties=breslow"
+                );
+            }
+        }
+        Ok(call)
     }
 }
 
@@ -1136,17 +1162,33 @@ fn canonical_order(data: CoxData) -> CoxData {
     }
 }
 
+/// The most work `ties=exact` may take (see [`survql_stats::cox::exact_ties_cost`]): about
+/// ten seconds per iteration; R's `coxexact` would need as many numbers of memory.
+const EXACT_TIES_MAX_COST: f64 = 2e9;
+
+#[allow(clippy::type_complexity)]
 fn fit_row(
     call: &CoxCall,
     rows: &CoxRows,
-) -> (
+) -> Result<(
     CoxFit,
     Vec<String>,
     Option<String>,
     CoxData,
     Vec<Vec<usize>>,
-) {
+)> {
     let (mut data, names, groups, mut notes) = model_data(call, rows);
+    if call.options.fit.ties == Ties::Exact {
+        let cost = survql_stats::cox::exact_ties_cost(&data);
+        if cost > EXACT_TIES_MAX_COST {
+            return exec_err!(
+                "{}: ties=exact on these data needs (rows × most tied deaths × running sums) = \
+                 {cost:.3e} operations per iteration, more than the {EXACT_TIES_MAX_COST:e} \
+                 allowed; use ties=efron (R's default, close to exact when ties are few)",
+                call.function
+            );
+        }
+    }
     // R's coxph: robust by default with a cluster or when some weight is not a whole number
     // (has.rwt); a cluster with robust=false is ignored with a warning, as R.
     let robust = call
@@ -1186,7 +1228,7 @@ fn fit_row(
     if let Some(w) = &warning {
         call.sink.push(format!("{}: {w}", call.expression));
     }
-    (fit, names, warning, data, groups)
+    Ok((fit, names, warning, data, groups))
 }
 
 fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
@@ -1203,7 +1245,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut lengths = vec![];
     let mut t = TermColumns::default();
     for rows in states {
-        let (fit, names, warning, _, _) = fit_row(call, rows);
+        let (fit, names, warning, _, _) = fit_row(call, rows)?;
         c.n.push(fit.n as i64);
         c.events.push(fit.events as i64);
         c.ties.push(fit.ties.name().to_owned());
@@ -1518,7 +1560,7 @@ fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut lengths = vec![];
     let (mut term, mut chi, mut df, mut p) = (vec![], vec![], vec![], vec![]);
     for rows in states {
-        let (fit, names, _, data, groups) = fit_row(call, rows);
+        let (fit, names, _, data, groups) = fit_row(call, rows)?;
         // Terms: one per covariate argument (R's terms = TRUE), or one per coefficient.
         let (labels, grp): (Vec<String>, Vec<Vec<usize>>) = if call.options.terms {
             let l = call

@@ -59,7 +59,7 @@ def test_warnings_report_skipped_rows(ctx):
         ("SELECT km_median(os_months, died + 1) FROM cohort", "km_median: argument 'event' must be 0/1 or boolean, found 2"),
         ("SELECT km_median(CASE WHEN age > 70 THEN 'NaN'::double ELSE os_months END, died) FROM cohort", "km_median: argument 'time' must be a finite number, found NaN"),
         ("SELECT km_summary(os_months, died, 'log_log') FROM cohort", "km_summary: argument 'conf_type' must be one of"),
-        ("SELECT cox_ph(os_months, died, age, 'ties=exactly') FROM cohort", "cox_ph: option 'ties' must be efron or breslow"),
+        ("SELECT cox_ph(os_months, died, age, 'ties=exactly') FROM cohort", "cox_ph: option 'ties' must be efron, breslow or exact"),
         ("SELECT km_median(os_months) FROM cohort", "km_median: expected 2 argument(s), found 1"),
         ("SELECT km_survival(os_months, died, age) FROM cohort", "km_survival: argument 'at' must be a constant"),
     ],
