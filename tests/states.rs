@@ -295,11 +295,12 @@ fn delayed_entry_states_are_interchangeable() {
             // Counting-process Cox models through surv(entry, time, event).
             "cox_ph" => vec![Col(5), Col(4)],
             "cox_ph_strat" => vec![Col(5), Col(3), Col(4)],
+            "cox_zph" => vec![Col(5), Col(4)],
             _ => continue,
         };
         check_function(&f, &spec);
-        // Case weights (km_followup has none).
-        if f.name() != "km_followup" {
+        // Case weights (neither km_followup nor cox_zph takes them).
+        if !matches!(f.name(), "km_followup" | "cox_zph") {
             let mut weighted = spec.clone();
             weighted[0] = Col(6);
             check_function(&f, &weighted);

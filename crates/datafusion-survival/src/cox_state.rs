@@ -109,10 +109,11 @@ pub(crate) fn coerce_cox_types(
     arg_types: &[DataType],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
-    if matches!(kind, CoxKind::Ph | CoxKind::Strat) {
+    if matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Zph) {
+        // cox.zph: counting-process data (surv(start, stop, event)) but no weights.
         let takes = Takes {
             entry: true,
-            weight: true,
+            weight: kind != CoxKind::Zph,
         };
         return coerce_with_response(function, arg_types, takes, |types| {
             coerce_cox_classic(function, kind, types, syntax)

@@ -1314,8 +1314,29 @@ pub fn cox_zph(
             r
         }
         ZphTransform::Km => {
-            // 1 - S(t-) of the KM of all rows (strata ignored, as R).
-            let km = KaplanMeier::from_counts(&TimeCounts::from_subjects(times, &data.event));
+            // 1 - S(t-) of the KM of all rows (strata ignored, as R); of counting-process
+            // data, with delayed entry (R: survfitKM on the Surv(start, stop, event) response).
+            let counts = match &start {
+                None => TimeCounts::from_subjects(times, &data.event),
+                Some(st) => {
+                    let rows = (0..n)
+                        .map(|i| {
+                            (
+                                times[i],
+                                u64::from(data.event[i]),
+                                u64::from(!data.event[i]),
+                            )
+                        })
+                        .collect();
+                    let entries = st.iter().map(|&e| (e, 1)).collect();
+                    let shortest = (0..n)
+                        .map(|i| times[i] - st[i])
+                        .fold(f64::INFINITY, f64::min);
+                    TimeCounts::from_unsorted_with_entries(rows, entries, shortest)
+                        .unwrap_or_else(|_| TimeCounts::from_subjects(times, &data.event))
+                }
+            };
+            let km = KaplanMeier::from_counts(&counts);
             times
                 .iter()
                 .map(|&t| {
