@@ -226,6 +226,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "weighted_cox",
     "finegray",
     "survreg",
+    "firth",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

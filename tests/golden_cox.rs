@@ -321,6 +321,63 @@ async fn check_zph(
     true
 }
 
+/// A `firth` entry (`tests/oracle/firth.py`, firthmodels) through `cox_ph(..., 'firth=true')`.
+async fn check_firth(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let input = &entry["input"];
+    let covs: Vec<&str> = input["covariates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let sql = format!(
+        "SELECT cox_ph(time, event, {}, 'firth=true, conf_level={}') AS r FROM {table}",
+        covs.join(", "),
+        input["conf_level"]
+    );
+    let rows = match query_json(ctx, &sql).await {
+        Ok(r) => r,
+        Err(e) => return cmp.fail(format!("{id}: {e}\n  {sql}")),
+    };
+    let (r, w) = (&rows[0]["r"], &entry["result"]);
+    cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
+    cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
+    if r["ties"] != "breslow (firth)" {
+        cmp.fail(format!("{id}: ties {}", r["ties"]));
+    }
+    cmp.num(&format!("{id} loglik"), &r["loglik"], &w["loglik"], TOL);
+    cmp.num(
+        &format!("{id} loglik_null"),
+        &r["loglik_null"],
+        &w["loglik_null"],
+        TOL,
+    );
+    let terms = r["terms"].as_array().cloned().unwrap_or_default();
+    let wt = w["terms"].as_array().unwrap();
+    if terms.len() != wt.len() {
+        return cmp.fail(format!("{id}: {} terms, want {}", terms.len(), wt.len()));
+    }
+    for (g, e) in terms.iter().zip(wt) {
+        let tid = format!("{id} [{}]", e["name"].as_str().unwrap());
+        for (got, want) in [
+            ("coef", "coef"),
+            ("se", "se"),
+            ("p_value", "p"),
+            ("lower", "lower"),
+            ("upper", "upper"),
+        ] {
+            cmp.num(&format!("{tid} {got}"), &g[got], &e[want], TOL);
+        }
+    }
+}
+
 /// A `survreg` entry (`tests/oracle/survreg.R`) through `survreg(...)`.
 async fn check_survreg(
     ctx: &datafusion::prelude::SessionContext,
@@ -406,6 +463,10 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
             "cox_zph" => checked += usize::from(check_zph(&ctx, entry, cmp, &label).await),
             "survreg" => {
                 check_survreg(&ctx, table, entry, cmp, &label).await;
+                checked += 1;
+            }
+            "firth" => {
+                check_firth(&ctx, table, entry, cmp, &label).await;
                 checked += 1;
             }
             _ => {}

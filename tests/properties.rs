@@ -229,7 +229,7 @@ async fn session(d: &Dataset, data: &RecordBatch, layout: Layout) -> SessionCont
 }
 
 /// Every function, with the argument its errors must name when that argument is invalid.
-const CALLS: [&str; 39] = [
+const CALLS: [&str; 40] = [
     "km_median(t, e)",
     "km_summary(t, e, 'log-log', 0.9)",
     "km_quantile(t, e, 0.25, 'plain')",
@@ -269,6 +269,7 @@ const CALLS: [&str; 39] = [
     "cox_ph_counting(t - 1.5 - abs(t), t, e, x1)",
     "cox_ph(t, e, x1, x2, cluster(s))",
     "cox_zph(surv(t - 1.5 - abs(t), t, e), x1)",
+    "cox_ph(t, e, x1, 'firth=true')",
     "survreg(t, e, x1, g, 'dist=gaussian')",
     "cox_zph(t, e, x1, x2)",
     "finegray_ph(t, CAST(x2 AS INT) + CAST(x1 > 0 AS INT), 1, x1, g)",

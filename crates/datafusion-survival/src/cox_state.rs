@@ -338,6 +338,10 @@ pub(crate) struct CoxCallOptions {
     pub fit: CoxOptions,
     /// `robust=` when given; otherwise R's default (robust with non-integer weights).
     pub robust: Option<bool>,
+    /// `firth=true`: Firth's penalised likelihood (Breslow ties).
+    pub firth: bool,
+    /// `ties=` was given.
+    pub ties_given: bool,
     /// finegray_ph: crr's iteration limit (10) and gradient tolerance.
     pub fine_gray: FineGrayOptions,
     /// survreg: the distribution and R's survreg.control.
@@ -351,6 +355,8 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
     let mut o = CoxCallOptions {
         fit: CoxOptions::default(),
         robust: None,
+        firth: false,
+        ties_given: false,
         fine_gray: FineGrayOptions::default(),
         survreg: SurvregOptions::default(),
         transform: ZphTransform::Km,
@@ -395,7 +401,9 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                 }
                 o.fine_gray.gtol = g;
             }
+            "firth" if matches!(kind, CoxKind::Ph | CoxKind::Strat) => o.firth = boolean(v)?,
             "ties" => {
+                o.ties_given = true;
                 o.fit.ties = match v.to_ascii_lowercase().as_str() {
                     "efron" => Ties::Efron,
                     "breslow" => Ties::Breslow,
@@ -541,6 +549,29 @@ impl CoxCall {
                 0
             },
         };
+        if call.options.firth {
+            let clustered = call
+                .covariates
+                .iter()
+                .any(|c| matches!(c, Covariate::Cluster { .. }));
+            let reason = if call.options.ties_given && call.options.fit.ties != Ties::Breslow {
+                Some("ties other than breslow (its penalty is defined on Breslow's likelihood)")
+            } else if call.counting() {
+                Some("counting-process data")
+            } else if call.weighted() {
+                Some("case weights")
+            } else if clustered || call.options.robust == Some(true) {
+                Some("the robust variance")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return exec_err!(
+                    "{function}: firth=true is offered for right-censored data without weights \
+                     or robust variance, not with {reason}"
+                );
+            }
+        }
         if call.options.fit.ties == Ties::Exact {
             // R's exact partial likelihood (coxexact) is for right-censored, unweighted data;
             // its residuals (robust variance, cox.zph) are not offered.
@@ -1246,6 +1277,10 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut lengths = vec![];
     let mut t = TermColumns::default();
     for rows in states {
+        if call.options.firth {
+            lengths.push(firth_row(call, rows, &mut c, &mut t));
+            continue;
+        }
         let (fit, names, warning, _, _) = fit_row(call, rows)?;
         c.n.push(fit.n as i64);
         c.events.push(fit.events as i64);
@@ -1283,6 +1318,106 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
         }
     }
     fit_struct(c, &lengths, t)
+}
+
+/// `firth=true`: Firth's penalised fit of one group into the result columns (`ties` says
+/// "breslow (firth)"; `loglik*` are penalised, `lr_*` their likelihood-ratio test, `wald_*`
+/// b' I b, the score test NULL; `lower`/`upper` profile penalised-likelihood limits).
+/// Returns the number of terms.
+fn firth_row(call: &CoxCall, rows: &CoxRows, c: &mut FitColumns, t: &mut TermColumns) -> usize {
+    let (data, names, _, mut notes) = model_data(call, rows);
+    let events = data.event.iter().filter(|&&e| e).count();
+    let fit = (events > 0)
+        .then(|| {
+            survql_stats::firth::firth_fit(
+                &data,
+                call.options.fit.conf_level,
+                call.options.fit.max_iter.max(50),
+            )
+        })
+        .flatten();
+    if events == 0 {
+        notes.push("no events: the model cannot be fitted".to_owned());
+    } else if fit.is_none() {
+        notes.push(
+            "the information matrix is singular (a constant or collinear covariate): no Firth fit"
+                .to_owned(),
+        );
+    }
+    if let Some(f) = &fit {
+        if !f.converged {
+            notes.push("the penalised fit did not converge".to_owned());
+        }
+        for (j, name) in names.iter().enumerate() {
+            if f.lower[j].is_none() || f.upper[j].is_none() {
+                notes.push(format!(
+                    "the profile likelihood of {name} does not reach its limit on one side (infinite limit)"
+                ));
+            }
+        }
+    }
+    let warning = (!notes.is_empty()).then(|| notes.join("; "));
+    if let Some(w) = &warning {
+        call.sink.push(format!("{}: {w}", call.expression));
+    }
+    let p = names.len();
+    c.n.push(data.n() as i64);
+    c.events.push(events as i64);
+    c.ties.push("breslow (firth)".to_owned());
+    c.iterations
+        .push(fit.as_ref().map_or(0, |f| f.iterations as i64));
+    c.converged.push(fit.as_ref().is_some_and(|f| f.converged));
+    c.warning.push(warning);
+    c.loglik_null
+        .push(fit.as_ref().map_or(f64::NAN, |f| f.loglik_null));
+    c.loglik.push(fit.as_ref().map_or(f64::NAN, |f| f.loglik));
+    let chi = |s: Option<f64>| s.map(|s| survql_stats::distributions::pchisq_upper(s, p as f64));
+    let lr = fit.as_ref().map(|f| 2.0 * (f.loglik - f.loglik_null));
+    let wald = fit.as_ref().map(|f| f.wald);
+    c.lr.push(lr.and_then(finite_or_null));
+    c.lr_df.push(p as i64);
+    c.lr_p.push(chi(lr).and_then(finite_or_null));
+    c.wald.push(wald.and_then(finite_or_null));
+    c.wald_p.push(chi(wald).and_then(finite_or_null));
+    c.score.push(None);
+    c.score_p.push(None);
+    let concordance = fit.as_ref().map(|f| {
+        let lp: Vec<f64> = (0..data.n())
+            .map(|r| (0..p).map(|j| data.x[j][r] * f.coef[j]).sum())
+            .collect();
+        survql_stats::cox::concordance(&data, &lp)
+    });
+    c.conc.push(concordance.and_then(|k| k.concordance));
+    c.conc_se.push(concordance.and_then(|k| k.std_err));
+    for (j, name) in names.iter().enumerate() {
+        t.term.push(name.clone());
+        t.robust_se.push(None);
+        match &fit {
+            Some(f) => {
+                t.coef.push(finite_or_null(f.coef[j]));
+                t.exp_coef.push(finite_or_null(f.coef[j].exp()));
+                t.se.push(finite_or_null(f.se[j]));
+                t.z.push(finite_or_null(f.z[j]));
+                t.p.push(finite_or_null(f.p_value[j]));
+                t.lower.push(f.lower[j].and_then(finite_or_null));
+                t.upper.push(f.upper[j].and_then(finite_or_null));
+            }
+            None => {
+                for col in [
+                    &mut t.coef,
+                    &mut t.exp_coef,
+                    &mut t.se,
+                    &mut t.z,
+                    &mut t.p,
+                    &mut t.lower,
+                    &mut t.upper,
+                ] {
+                    col.push(None);
+                }
+            }
+        }
+    }
+    p
 }
 
 /// The result struct of `cox_ph*` and `finegray_ph` from its columns.

@@ -19,6 +19,7 @@ pub mod contingency;
 pub mod cox;
 pub mod distributions;
 pub mod finegray;
+pub mod firth;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
