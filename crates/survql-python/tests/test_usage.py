@@ -136,3 +136,21 @@ def test_weighted_kaplan_meier_crosses_the_ffi_boundary(ctx):
     assert (r["w"]["n"], r["w"]["median"]) == (r["u"]["n"], r["u"]["median"])
     assert r["c"]["n_risk"] == 2 * 172
 
+
+
+def test_models_of_the_second_release_cross_the_ffi_boundary(ctx):
+    """survreg, cox_ph with cluster(...) and firth=true, finegray_ph: the same numbers through
+    datafusion-python as in the shell (checked against R and firthmodels in the Rust suite)."""
+    r = ctx.sql(
+        "SELECT survreg(os_months, died, age) AS s, "
+        "cox_ph(os_months, died, age, cluster(grade)) AS c, "
+        "cox_ph(os_months, died, age, 'firth=true') AS f, "
+        "finegray_ph(ttp_months, CASE WHEN progressed = 1 THEN 1 WHEN died = 1 THEN 2 ELSE 0 END, 1, age) AS g "
+        "FROM cohort"
+    ).to_pylist()[0]
+    # R: survreg(Surv(os_months, died) ~ age, net_cohort): scale 1.114883, age -0.03162968
+    assert r["s"]["scale"] == pytest.approx(1.11488279956, rel=1e-6)
+    assert r["s"]["terms"][1]["coef"] == pytest.approx(-0.03162968419, rel=1e-6)
+    assert r["c"]["terms"][0]["robust_se"] is not None
+    assert r["f"]["ties"] == "breslow (firth)"
+    assert r["g"]["ties"] == "breslow" and r["g"]["terms"][0]["se"] > 0

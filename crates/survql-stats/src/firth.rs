@@ -342,7 +342,7 @@ pub fn firth_fit(data: &CoxData, conf_level: f64, max_iter: usize) -> Option<Fir
 
 /// The β_j on `side` of the estimate where the profile deviance
 /// `2 (l*max − l*_profile(β_j))` reaches `q`: bracketed by doubling steps from the estimate,
-/// then bisection to 1e-10. `None` if no bracket within 2⁴⁰ standard errors.
+/// then the Illinois method to 1e-10. `None` if no bracket within 2⁴⁰ standard errors.
 #[allow(clippy::too_many_arguments)]
 fn profile_limit(
     rows: &Rows,
@@ -363,36 +363,54 @@ fn profile_limit(
         Some(2.0 * (lmax - at.loglik) - q)
     };
     let step0 = if se.is_finite() && se > 0.0 { se } else { 1.0 };
-    let (mut inside, mut outside) = (beta[j], None);
-    let mut step = step0;
+    // f(estimate) = -q < 0; find b with f(b) > 0 by doubling steps.
+    let (mut inside, mut f_in) = (beta[j], -q);
+    let mut bracket = None;
+    let mut step = 2.0 * step0;
     for _ in 0..40 {
         let b = beta[j] + side * step;
-        match deviance(b, &mut warm) {
-            Some(f) if f > 0.0 => {
-                outside = Some(b);
-                break;
-            }
-            Some(_) => {
-                inside = b;
-                step *= 2.0;
-            }
-            None => return None,
-        }
-    }
-    let mut outside = outside?;
-    for _ in 0..200 {
-        let mid = 0.5 * (inside + outside);
-        if (outside - inside).abs() <= 1e-10 * (1.0 + mid.abs()) {
+        let f = deviance(b, &mut warm)?;
+        if f > 0.0 {
+            bracket = Some((b, f));
             break;
         }
-        let f = deviance(mid, &mut warm)?;
+        (inside, f_in) = (b, f);
+        step *= 2.0;
+    }
+    let (mut outside, mut f_out) = bracket?;
+    // The Illinois variant of regula falsi: superlinear, and the bracket always holds.
+    let mut last_side = 0;
+    for _ in 0..100 {
+        if (outside - inside).abs() <= 1e-10 * (1.0 + inside.abs()) {
+            break;
+        }
+        let b = inside - f_in * (outside - inside) / (f_out - f_in);
+        let f = deviance(b, &mut warm)?;
+        if f == 0.0 {
+            return Some(b);
+        }
         if f > 0.0 {
-            outside = mid;
+            (outside, f_out) = (b, f);
+            if last_side == 1 {
+                f_in /= 2.0;
+            }
+            last_side = 1;
         } else {
-            inside = mid;
+            (inside, f_in) = (b, f);
+            if last_side == -1 {
+                f_out /= 2.0;
+            }
+            last_side = -1;
+        }
+        if f.abs() < 1e-11 {
+            return Some(b);
         }
     }
-    Some(0.5 * (inside + outside))
+    Some(if f_in.abs() < f_out.abs() {
+        inside
+    } else {
+        outside
+    })
 }
 
 /// The ties Firth's model uses (the penalty is defined for Breslow's partial likelihood, as
