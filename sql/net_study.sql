@@ -180,3 +180,4 @@ FROM (SELECT cox_ph(os_months, died, grade_group, age, liver_mets, treatment) AS
 \plot km -o figure3_os_by_grade.svg --title "Overall survival by grade" --xlab "Months" --break 12 SELECT grade_group, os_months, died FROM net WHERE grade_group IS NOT NULL;
 \plot km -o figure4_ttp.svg --title "Time to progression after first-line systemic treatment" --xlab "Months" --ylab "Progression-free probability" --break 6 SELECT 'systemic patients', ttp_months, progressed FROM net WHERE systemic;
 \plot km -o figure5_ttp_by_liver.svg --title "Time to progression by liver metastasis" --xlab "Months" --ylab "Progression-free probability" --break 6 SELECT liver, ttp_months, progressed FROM net WHERE systemic;
+\plot forest -o figure6_cox_forest.svg --title "Overall survival: multivariable Cox model" SELECT cox_ph(os_months, died, grade_group, age, liver_mets, treatment) FROM net;

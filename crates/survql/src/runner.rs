@@ -484,6 +484,9 @@ pub const HELP: &str = r"survql commands:
                      cumulative incidence (status 0 = censored, k = cause k) of --cause K
                      (default 1) per group with Gray's test p-value, or with --stacked the
                      causes of one sample stacked; the same options as \plot km but --test
+  \plot forest [-o FILE] [--title T] [--width PX] [--height PX] SELECT <model> FROM ... ;
+                     a forest plot of a cox_ph*/finegray_ph (hazard ratios) or survreg (time
+                     ratios) result: each term's ratio with its 95% CI and p-value
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
 

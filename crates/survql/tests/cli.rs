@@ -383,6 +383,55 @@ mod plots {
         );
     }
 
+    /// `\plot forest`: each term of the model with exp(coef) and the limits cox_ph reports;
+    /// survreg's time ratios are exp of its (coefficient-scale) limits, without the intercept.
+    #[test]
+    fn forest_plots() {
+        let model = "cox_ph(os_months, died, age, liver_mets)";
+        let o = run(&[
+            "-q",
+            "-c",
+            &format!("\\plot forest SELECT {model} FROM demo.net_cohort;"),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let o = run(&[
+            "--format",
+            "csv",
+            "-c",
+            &format!("SELECT t['exp_coef'], t['lower'], t['upper'] FROM (SELECT unnest({model}['terms']) AS t FROM demo.net_cohort) WHERE t['term'] = 'liver_metsTRUE'"),
+        ]);
+        let v: Vec<f64> = stdout(&o)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let want = format!("{:.2} ({:.2}-{:.2})", v[0], v[1], v[2]);
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("liver_metsTRUE"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains(&want), "{line} lacks {want}");
+        let o = run(&[
+            "-q",
+            "-c",
+            "\\plot forest SELECT survreg(os_months, died, age) FROM demo.net_cohort;",
+        ]);
+        let out = stdout(&o);
+        assert!(
+            out.contains("TR (95% CI)") && !out.contains("(Intercept)"),
+            "{out}"
+        );
+        let o = run(&["-c", "\\plot forest SELECT 1;"]);
+        assert!(
+            stderr(&o).contains("the query must return a model"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
     /// `\plot cif`: progression with death as the competing event, by liver metastases; the
     /// p-value shown is gray_test's, the curves cif_curve's; `--plot "cif --stacked"` writes
     /// the causes of one sample.
@@ -755,6 +804,13 @@ mod net_study {
                 .unwrap_or_else(|_| panic!("{f} not written"));
             assert!(text.contains("Number at risk"), "{f}");
         }
+        // The forest plot of the multivariable Cox model: every term with its HR (95% CI).
+        let forest = std::fs::read_to_string(figs.path().join("figure6_cox_forest.svg"))
+            .expect("figure6_cox_forest.svg written");
+        assert!(
+            forest.contains("HR (95% CI)") && forest.contains("liver_metsTRUE"),
+            "{forest}"
+        );
         let mut title = String::new();
         let mut rows = vec![];
         for line in stdout(&o).lines() {
