@@ -434,6 +434,37 @@ pub async fn query_json(
     Ok(batches_json(&batches))
 }
 
+/// The first row's column `r` of `sql`, or a failure recorded under `id` (with the SQL).
+pub async fn query_result(
+    ctx: &SessionContext,
+    sql: &str,
+    cmp: &mut Comparison,
+    id: &str,
+) -> Option<Value> {
+    match query_json(ctx, sql).await {
+        Ok(rows) if !rows.is_empty() => Some(rows[0]["r"].clone()),
+        Ok(_) => {
+            cmp.fail(format!("{id}: no rows\n  {sql}"));
+            None
+        }
+        Err(e) => {
+            cmp.fail(format!("{id}: {e}\n  {sql}"));
+            None
+        }
+    }
+}
+
+/// The covariate names of an oracle entry's `input.covariates`, joined for a call.
+pub fn covariate_list(input: &Value) -> String {
+    input["covariates"]
+        .as_array()
+        .expect("covariates")
+        .iter()
+        .map(|c| c.as_str().expect("a covariate name"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Collects mismatches between survql's and R's numbers, so that one run reports them all.
 ///
 /// A field missing on either side is a failure, not a NULL: both survql's results and the

@@ -6,7 +6,8 @@
 use serde_json::Value;
 use survql_stats::{aalen_johansen, CompetingCount, ConfType};
 use survql_suite::{
-    golden_f64, new_context, query_json, register_golden_tables, run_configs, Comparison, RunConfig,
+    covariate_list, golden_f64, new_context, query_json, query_result, register_golden_tables,
+    run_configs, Comparison, RunConfig,
 };
 
 /// Closed-form statistics: relative error at most 1e-9.
@@ -119,23 +120,15 @@ async fn check_finegray(
 ) {
     let tol = 1e-6;
     let input = &entry["input"];
-    let covs: Vec<&str> = input["covariates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
+    let covs = covariate_list(input);
     let sql = format!(
         "SELECT finegray_ph(time, status, {}, {}, 'conf_level={}') AS r FROM {table}",
-        input["cause"],
-        covs.join(", "),
-        input["conf_level"]
+        input["cause"], covs, input["conf_level"]
     );
-    let rows = match query_json(ctx, &sql).await {
-        Ok(r) => r,
-        Err(err) => return cmp.fail(format!("{id}: {err}\n  {sql}")),
+    let Some(r) = query_result(ctx, &sql, cmp, id).await else {
+        return;
     };
-    let (r, w) = (&rows[0]["r"], &entry["result"]);
+    let (r, w) = (&r, &entry["result"]);
     cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
     cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
     if r["converged"] != w["converged"] {

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use survql_suite::{
-    golden_f64, new_context, query_json, register_golden_tables, run_configs, Comparison, RunConfig,
+    covariate_list, golden_f64, new_context, query_json, query_result, register_golden_tables,
+    run_configs, Comparison, RunConfig,
 };
 
 const TOL: f64 = 1e-6;
@@ -331,22 +332,15 @@ async fn check_firth(
 ) {
     let id = format!("{label} {}", entry["id"].as_str().unwrap());
     let input = &entry["input"];
-    let covs: Vec<&str> = input["covariates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
+    let covs = covariate_list(input);
     let sql = format!(
         "SELECT cox_ph(time, event, {}, 'firth=true, conf_level={}') AS r FROM {table}",
-        covs.join(", "),
-        input["conf_level"]
+        covs, input["conf_level"]
     );
-    let rows = match query_json(ctx, &sql).await {
-        Ok(r) => r,
-        Err(e) => return cmp.fail(format!("{id}: {e}\n  {sql}")),
+    let Some(r) = query_result(ctx, &sql, cmp, &id).await else {
+        return;
     };
-    let (r, w) = (&rows[0]["r"], &entry["result"]);
+    let (r, w) = (&r, &entry["result"]);
     cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
     cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
     if r["ties"] != "breslow (firth)" {
@@ -388,23 +382,17 @@ async fn check_survreg(
 ) {
     let id = format!("{label} {}", entry["id"].as_str().unwrap());
     let input = &entry["input"];
-    let covs: Vec<&str> = input["covariates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap())
-        .collect();
+    let covs = covariate_list(input);
     let sql = format!(
         "SELECT survreg(time, event, {}, 'dist={}, conf_level={}') AS r FROM {table}",
-        covs.join(", "),
+        covs,
         input["dist"].as_str().unwrap(),
         input["conf_level"]
     );
-    let rows = match query_json(ctx, &sql).await {
-        Ok(r) => r,
-        Err(e) => return cmp.fail(format!("{id}: {e}\n  {sql}")),
+    let Some(r) = query_result(ctx, &sql, cmp, &id).await else {
+        return;
     };
-    let (r, w) = (&rows[0]["r"], &entry["result"]);
+    let (r, w) = (&r, &entry["result"]);
     cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
     cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
     cmp.count(&format!("{id} df"), &r["df"], &w["df"]);

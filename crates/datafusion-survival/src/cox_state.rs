@@ -488,6 +488,24 @@ impl CoxCall {
     fn weighted(&self) -> bool {
         self.response.is_some_and(|s| s.weight)
     }
+
+    /// What takes the call beyond unweighted right-censored data with the model-based
+    /// variance, if anything.
+    fn beyond_right_censored(&self) -> Option<&'static str> {
+        let clustered = self
+            .covariates
+            .iter()
+            .any(|c| matches!(c, Covariate::Cluster { .. }));
+        if self.counting() {
+            Some("counting-process data")
+        } else if self.weighted() {
+            Some("case weights")
+        } else if clustered || self.options.robust == Some(true) {
+            Some("the robust variance")
+        } else {
+            None
+        }
+    }
 }
 
 impl CoxCall {
@@ -549,23 +567,13 @@ impl CoxCall {
                 0
             },
         };
+        // Firth's penalty and R's exact likelihood are for right-censored, unweighted data
+        // without the robust variance (their residuals are not offered).
         if call.options.firth {
-            let clustered = call
-                .covariates
-                .iter()
-                .any(|c| matches!(c, Covariate::Cluster { .. }));
-            let reason = if call.options.ties_given && call.options.fit.ties != Ties::Breslow {
-                Some("ties other than breslow (its penalty is defined on Breslow's likelihood)")
-            } else if call.counting() {
-                Some("counting-process data")
-            } else if call.weighted() {
-                Some("case weights")
-            } else if clustered || call.options.robust == Some(true) {
-                Some("the robust variance")
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
+            let ties_other = call.options.ties_given && call.options.fit.ties != Ties::Breslow;
+            if let Some(reason) = call.beyond_right_censored().or(ties_other.then_some(
+                "ties other than breslow (its penalty is defined on Breslow's likelihood)",
+            )) {
                 return exec_err!(
                     "{function}: firth=true is offered for right-censored data without weights \
                      or robust variance, not with {reason}"
@@ -573,24 +581,8 @@ impl CoxCall {
             }
         }
         if call.options.fit.ties == Ties::Exact {
-            // R's exact partial likelihood (coxexact) is for right-censored, unweighted data;
-            // its residuals (robust variance, cox.zph) are not offered.
-            let clustered = call
-                .covariates
-                .iter()
-                .any(|c| matches!(c, Covariate::Cluster { .. }));
-            let reason = if kind == CoxKind::Zph {
-                Some("cox_zph")
-            } else if call.counting() {
-                Some("counting-process data")
-            } else if call.weighted() {
-                Some("case weights")
-            } else if clustered || call.options.robust == Some(true) {
-                Some("the robust variance")
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
+            let zph = (kind == CoxKind::Zph).then_some("cox_zph");
+            if let Some(reason) = zph.or(call.beyond_right_censored()) {
                 return exec_err!(
                     "{function}: ties=exact is offered for right-censored data without weights \
                      or robust variance, not with {reason}; use ties=efron or ties=breslow"
