@@ -1351,8 +1351,9 @@ where
     // The log axis with ticks at "nice" ratios.
     let axis_y = top + row_h * n + 5;
     root.draw(&PathElement::new(vec![(x0, axis_y), (x1, axis_y)], BLACK))?;
+    // 1-2-5 steps: evenly spread on the log axis, never crowded.
     for v in [
-        0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0,
+        0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
     ] {
         if v >= lo && v <= hi {
             let x = x_of(v);
