@@ -364,19 +364,7 @@ pub fn km_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Resu
                 return exec_err!("\\plot km: time must be finite, found {t}");
             }
             let label = labels.map_or("All", |l| l.value(i));
-            let g = match index.get(label) {
-                Some(&g) => g,
-                None => {
-                    if groups.len() == MAX_CURVES {
-                        return exec_err!(
-                            "\\plot km: the query has more than {MAX_CURVES} groups; a figure can show at most {MAX_CURVES} curves (group fewer values, or filter)"
-                        );
-                    }
-                    index.insert(label.to_owned(), groups.len());
-                    groups.push((label.to_owned(), vec![]));
-                    groups.len() - 1
-                }
-            };
+            let g = group_slot(&mut groups, &mut index, label, "km")?;
             groups[g].1.push((t, u64::from(e), u64::from(!e)));
         }
     }
@@ -457,6 +445,27 @@ fn finish(
     })
 }
 
+/// The position of `label` among the plot's groups, adding it (with no rows yet) when new;
+/// an error past [`MAX_CURVES`] groups.
+fn group_slot<T>(
+    groups: &mut Vec<(String, Vec<T>)>,
+    index: &mut std::collections::HashMap<String, usize>,
+    label: &str,
+    kind: &str,
+) -> Result<usize> {
+    if let Some(&g) = index.get(label) {
+        return Ok(g);
+    }
+    if groups.len() == MAX_CURVES {
+        return exec_err!(
+            "\\plot {kind}: the query has more than {MAX_CURVES} groups; a figure can show at most {MAX_CURVES} curves (group fewer values, or filter)"
+        );
+    }
+    index.insert(label.to_owned(), groups.len());
+    groups.push((label.to_owned(), vec![]));
+    Ok(groups.len() - 1)
+}
+
 /// R's factor order of group labels: numeric when every label is a number, else byte order.
 fn sort_groups<T>(groups: &mut Vec<(String, T)>) {
     let numbers: Option<Vec<f64>> = groups.iter().map(|g| g.0.parse::<f64>().ok()).collect();
@@ -517,19 +526,7 @@ pub fn cif_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Res
                 return exec_err!("\\plot cif: the status column must be 0 (censored) or a cause code 1, 2, ..., found {st}");
             }
             let label = labels.map_or("All", |l| l.value(i));
-            let g = match index.get(label) {
-                Some(&g) => g,
-                None => {
-                    if groups.len() == MAX_CURVES {
-                        return exec_err!(
-                            "\\plot cif: the query has more than {MAX_CURVES} groups; a figure can show at most {MAX_CURVES} curves (group fewer values, or filter)"
-                        );
-                    }
-                    index.insert(label.to_owned(), groups.len());
-                    groups.push((label.to_owned(), vec![]));
-                    groups.len() - 1
-                }
-            };
+            let g = group_slot(&mut groups, &mut index, label, "cif")?;
             groups[g].1.push((t, st as u32));
         }
     }
