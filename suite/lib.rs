@@ -227,6 +227,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "finegray",
     "survreg",
     "firth",
+    "cox_curve",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and
@@ -279,7 +280,7 @@ pub async fn register_golden_tables(
 
 /// Registers a small inline dataset (the `data` object of an `edge_cases.json` case) as a
 /// memory table: numbers become DOUBLE (`"NaN"` is NaN, `null` NULL) except integral event
-/// columns (BIGINT); strings stay strings.
+/// columns (BIGINT); strings stay strings, JSON booleans are BOOLEAN.
 pub fn register_inline(
     ctx: &SessionContext,
     name: &str,
@@ -301,7 +302,15 @@ pub fn register_inline(
                 .iter()
                 .all(|v| v.is_null() || v.as_i64().is_some() || v.as_u64().is_some())
             && (col == "event" || col == "status");
-        if is_string {
+        let is_bool = !is_string
+            && values.iter().any(Value::is_boolean)
+            && values.iter().all(|v| v.is_null() || v.is_boolean());
+        if is_bool {
+            fields.push(Field::new(col, DataType::Boolean, true));
+            cols.push(Arc::new(BooleanArray::from(
+                values.iter().map(Value::as_bool).collect::<Vec<_>>(),
+            )));
+        } else if is_string {
             fields.push(Field::new(col, DataType::Utf8, true));
             cols.push(Arc::new(StringArray::from(
                 values

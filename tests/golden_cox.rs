@@ -434,6 +434,92 @@ async fn check_survreg(
     }
 }
 
+/// The SQL of a `cox_curve` entry (`tests/oracle/cox_curve.R`): `cox_curve` or, with strata,
+/// `cox_curve_strat`, the profile and options in the trailing string.
+fn curve_sql(table: &str, input: &Value) -> String {
+    let s = |k: &str| input[k].as_str();
+    let response = match (s("start"), s("weight")) {
+        (None, None) => "time, event".to_owned(),
+        (start, weight) => format!(
+            "surv({}, time, event{})",
+            start.unwrap_or("NULL"),
+            weight.map_or(String::new(), |w| format!(", {w}"))
+        ),
+    };
+    let mut covariates = covariate_list(input);
+    if let Some(c) = s("cluster") {
+        covariates.push_str(&format!(", cluster({c})"));
+    }
+    let mut options = vec![];
+    if let Some(profile) = input["profile"].as_object() {
+        for (k, v) in profile {
+            let key = if Some(k.as_str()) == s("strata") {
+                "strata"
+            } else {
+                k.as_str()
+            };
+            let value = match v {
+                Value::String(t) => t.clone(),
+                other => other.to_string(),
+            };
+            options.push(format!("{key}={value}"));
+        }
+    }
+    if input["centered"] == Value::Bool(false) {
+        options.push("centered=false".to_owned());
+    }
+    options.push(format!("ties={}", s("ties").unwrap()));
+    options.push(format!("conf_type={}", s("conf_type").unwrap()));
+    options.push(format!("conf_level={}", input["conf_level"]));
+    let options = options.join(", ");
+    match s("strata") {
+        None => format!("SELECT cox_curve({response}, {covariates}, '{options}') AS r FROM {table}"),
+        Some(strata) => format!(
+            "SELECT cox_curve_strat({response}, {strata}, {covariates}, '{options}') AS r FROM {table}"
+        ),
+    }
+}
+
+/// A `cox_curve` entry: every point of R's `survfit(coxfit, newdata)` curve.
+async fn check_curve(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &str,
+    entry: &Value,
+    cmp: &mut Comparison,
+    label: &str,
+) {
+    let id = format!("{label} {}", entry["id"].as_str().unwrap());
+    let sql = curve_sql(table, &entry["input"]);
+    let Some(r) = query_result(ctx, &sql, cmp, &id).await else {
+        return;
+    };
+    let points = r.as_array().cloned().unwrap_or_default();
+    let want = &entry["result"];
+    let n = want["time"].as_array().unwrap().len();
+    if points.len() != n {
+        return cmp.fail(format!("{id}: {} points, want {n}\n  {sql}", points.len()));
+    }
+    let fields: &[&str] = if want["lower"].is_null() {
+        &["time", "surv", "cumhaz", "std_err"]
+    } else {
+        &["time", "surv", "cumhaz", "std_err", "lower", "upper"]
+    };
+    for (k, point) in points.iter().enumerate() {
+        for &f in fields {
+            let w = &want[f][k];
+            let w = if w.is_null() {
+                &survql_suite::EXPECT_NULL
+            } else {
+                w
+            };
+            cmp.num(&format!("{id} [{k}] {f}"), &point[f], w, TOL);
+        }
+    }
+    if want["lower"].is_null() && points.iter().any(|p| !p["lower"].is_null()) {
+        cmp.fail(format!("{id}: conf_type=none gives limits"));
+    }
+}
+
 async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
     let scratch = tempfile::tempdir().unwrap();
     let ctx = new_context(&config);
@@ -455,6 +541,10 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
             }
             "firth" => {
                 check_firth(&ctx, table, entry, cmp, &label).await;
+                checked += 1;
+            }
+            "cox_curve" => {
+                check_curve(&ctx, table, entry, cmp, &label).await;
                 checked += 1;
             }
             _ => {}

@@ -456,6 +456,21 @@ pub(crate) fn list_array(lengths: &[usize], values: ArrayRef) -> Result<ArrayRef
     )))
 }
 
+/// [`list_array`] with NULL elements where `valid` is false (their length must be 0).
+pub(crate) fn nullable_list_array(
+    lengths: &[usize],
+    valid: &[bool],
+    values: ArrayRef,
+) -> Result<ArrayRef> {
+    check_i32_size("values", values.len())?;
+    Ok(Arc::new(ListArray::new(
+        Arc::new(Field::new_list_field(values.data_type().clone(), true)),
+        OffsetBuffer::from_lengths(lengths.iter().copied()),
+        values,
+        Some(NullBuffer::from(valid.to_vec())),
+    )))
+}
+
 /// A UTF-8 string array, or an error when its text exceeds the 2^31 − 1 bytes that 32-bit
 /// offsets can address (`StringArray::from` would panic).
 pub(crate) fn string_array<S: AsRef<str>>(values: &[S]) -> Result<ArrayRef> {

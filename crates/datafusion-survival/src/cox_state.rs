@@ -25,14 +25,15 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Typ
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
-use survql_stats::{fine_gray, Dist, FineGrayData, FineGrayOptions, SurvregOptions};
+use survql_stats::{fine_gray, ConfType, Dist, FineGrayData, FineGrayOptions, SurvregOptions};
 
 use crate::accumulator::StateOps;
 use crate::common::{
     coerce_event, coerce_time, constant_value, event_column, f64_field, finite_or_null, i64_field,
-    list_array, list_of, row_mask, state_list_field, string_array, struct_array, time_column,
-    WarningSink,
+    list_array, list_of, nullable_list_array, row_mask, state_list_field, string_array,
+    struct_array, time_column, WarningSink,
 };
+use crate::cox_profile::{split_profile, Profile, ProfileSlot, ProfileValue};
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
 use crate::response::{
@@ -51,24 +52,38 @@ pub(crate) enum CoxKind {
     FineGray,
     /// `survreg(time, event, x...)`: R's parametric `survreg`.
     Survreg,
+    /// `cox_curve(time, event, x...)`: the fit's predicted survival curve for a profile.
+    Curve,
+    /// `cox_curve_strat(time, event, strata, x...)`: the same in one stratum of the fit.
+    CurveStrat,
 }
 
 impl CoxKind {
     /// Number of leading arguments that are not covariates.
     fn fixed(self) -> usize {
         match self {
-            CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg => 2,
-            CoxKind::Strat | CoxKind::Counting | CoxKind::FineGray => 3,
+            CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg | CoxKind::Curve => 2,
+            CoxKind::Strat | CoxKind::Counting | CoxKind::FineGray | CoxKind::CurveStrat => 3,
         }
     }
 
     fn arg_names(self) -> &'static [&'static str] {
         match self {
-            CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg => &["time", "event"],
-            CoxKind::Strat => &["time", "event", "strata"],
+            CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg | CoxKind::Curve => &["time", "event"],
+            CoxKind::Strat | CoxKind::CurveStrat => &["time", "event", "strata"],
             CoxKind::Counting => &["start", "stop", "event"],
             CoxKind::FineGray => &["time", "status", "cause"],
         }
+    }
+
+    /// A strata argument after time and event.
+    fn stratified(self) -> bool {
+        matches!(self, CoxKind::Strat | CoxKind::CurveStrat)
+    }
+
+    /// A predicted curve rather than the fit.
+    fn curve(self) -> bool {
+        matches!(self, CoxKind::Curve | CoxKind::CurveStrat)
     }
 }
 
@@ -109,7 +124,7 @@ pub(crate) fn coerce_cox_types(
     arg_types: &[DataType],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
-    if matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Zph) {
+    if matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Zph) || kind.curve() {
         // cox.zph: counting-process data (surv(start, stop, event)) but no weights.
         let takes = Takes {
             entry: true,
@@ -165,7 +180,9 @@ fn coerce_cox_classic(
                 DataType::Boolean => DataType::Boolean,
                 // cluster(id): the robust variance's clusters, not a covariate.
                 d if crate::cluster::is_cluster(d) => {
-                    if !matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Counting) {
+                    if !matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Counting)
+                        && !kind.curve()
+                    {
                         return plan_err!("{function} does not take cluster(...)");
                     }
                     if arg_types[fixed..i].iter().any(crate::cluster::is_cluster) {
@@ -211,7 +228,7 @@ pub(crate) fn state_fields(kind: CoxKind, args: &StateFieldsArgs) -> Vec<FieldRe
     if shape.is_some_and(|s| s.weight) {
         fields.push(list("weight", DataType::Float64));
     }
-    if kind == CoxKind::Strat {
+    if kind.stratified() {
         fields.push(list("strata", DataType::Utf8View));
     }
     // A surv(...) first argument stands for (time, event).
@@ -314,6 +331,18 @@ fn zph_term_fields() -> Fields {
     ])
 }
 
+/// An element of `cox_curve`'s list: STRUCT<time, surv, std_err, lower, upper, cumhaz>.
+pub(crate) fn curve_fields() -> Fields {
+    Fields::from(vec![
+        f64_field("time"),
+        f64_field("surv"),
+        f64_field("std_err"),
+        f64_field("lower"),
+        f64_field("upper"),
+        f64_field("cumhaz"),
+    ])
+}
+
 /// The result struct of `cox_zph`.
 pub(crate) fn zph_fields() -> Fields {
     Fields::from(vec![
@@ -328,6 +357,7 @@ pub(crate) fn return_type(kind: CoxKind) -> DataType {
     match kind {
         CoxKind::Zph => DataType::Struct(zph_fields()),
         CoxKind::Survreg => DataType::Struct(survreg_fields()),
+        CoxKind::Curve | CoxKind::CurveStrat => list_of(DataType::Struct(curve_fields())),
         _ => DataType::Struct(fit_fields()),
     }
 }
@@ -349,6 +379,11 @@ pub(crate) struct CoxCallOptions {
     pub transform: ZphTransform,
     /// cox_zph: test terms (a factor's levels together, R's default) or single coefficients.
     pub terms: bool,
+    /// cox_curve: the pointwise confidence band's transform (R's conf.type, default log).
+    pub conf_type: ConfType,
+    /// cox_curve: `centered=` when given (false: the curve at covariates 0, basehaz's
+    /// centered = FALSE).
+    pub centered: Option<bool>,
 }
 
 fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOptions> {
@@ -361,6 +396,8 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
         survreg: SurvregOptions::default(),
         transform: ZphTransform::Km,
         terms: true,
+        conf_type: ConfType::Log,
+        centered: None,
     };
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((k, v)) = part.split_once('=') else {
@@ -444,7 +481,18 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                 }
             }
             "terms" if kind == CoxKind::Zph => o.terms = boolean(v)?,
-            other => return exec_err!("{function}: unknown option '{other}' (ties, conf_level, robust, max_iter, eps{})", if kind == CoxKind::Zph { ", transform, terms" } else { "" }),
+            "conf_type" if kind.curve() => {
+                o.conf_type = match ConfType::parse(v) {
+                    Some(t) => t,
+                    None => return exec_err!("{function}: option 'conf_type' must be one of {}, found '{v}'", ConfType::NAMES),
+                }
+            }
+            "centered" if kind.curve() => o.centered = Some(boolean(v)?),
+            other => return exec_err!("{function}: unknown option '{other}' (ties, conf_level, robust, max_iter, eps{})", match kind {
+                CoxKind::Zph => ", transform, terms",
+                CoxKind::Curve | CoxKind::CurveStrat => ", conf_type, centered, or a covariate's value",
+                _ => "",
+            }),
         }
     }
     Ok(o)
@@ -474,6 +522,8 @@ pub(crate) struct CoxCall {
     options: CoxCallOptions,
     /// The first argument is `surv(...)`, with these fields.
     response: Option<ResponseShape>,
+    /// cox_curve: the covariate values (and stratum) of the curve.
+    profile: Profile,
     /// finegray_ph: the status code of the cause of interest.
     cause: u32,
 }
@@ -529,14 +579,6 @@ impl CoxCall {
                 _ => None,
             });
         let has_options = options_text.is_some() && n > fixed + 1;
-        let options = parse_options(
-            function,
-            kind,
-            options_text
-                .as_deref()
-                .filter(|_| has_options)
-                .unwrap_or(""),
-        )?;
         let ncov = n - fixed - usize::from(has_options);
         if ncov == 0 {
             return exec_err!("{function}: at least one covariate is needed");
@@ -552,6 +594,35 @@ impl CoxCall {
                 _ => Covariate::Factor { name },
             });
         }
+        let options_text = options_text
+            .as_deref()
+            .filter(|_| has_options)
+            .unwrap_or("");
+        // cox_curve: the covariate values of the curve are written among the options.
+        let (profile, options_text) = if kind.curve() {
+            let slots: Vec<(&str, ProfileSlot)> = covariates
+                .iter()
+                .map(|c| {
+                    let slot = match c {
+                        Covariate::Numeric { .. } => ProfileSlot::Numeric,
+                        Covariate::Boolean { .. } => ProfileSlot::Boolean,
+                        Covariate::Factor { .. } => ProfileSlot::Factor,
+                        Covariate::Cluster { .. } => ProfileSlot::Cluster,
+                    };
+                    (c.name(), slot)
+                })
+                .collect();
+            split_profile(function, options_text, &slots, kind.stratified())?
+        } else {
+            (Profile::default(), options_text.to_owned())
+        };
+        let options = parse_options(function, kind, &options_text)?;
+        if options.centered.is_some() && !profile.values.is_empty() {
+            return exec_err!(
+                "{function}: option 'centered' is for the curve without covariate values \
+                 (basehaz); a profile gives every value"
+            );
+        }
         let call = CoxCall {
             function,
             expression: args.name.to_owned(),
@@ -561,6 +632,7 @@ impl CoxCall {
             has_options,
             options,
             response: call_shape(args),
+            profile,
             cause: if kind == CoxKind::FineGray {
                 crate::competing_state::cause_option(function, args)?
             } else {
@@ -711,7 +783,7 @@ fn update(
     } else {
         event_column(f, &values[event_i])?
     };
-    let strata = if call.kind == CoxKind::Strat {
+    let strata = if call.kind.stratified() {
         Some(label_column(f, "strata", &values[2])?)
     } else {
         None
@@ -894,7 +966,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
     if call.weighted() {
         out.push(f64_list(&|s| &s.weight)?);
     }
-    if call.kind == CoxKind::Strat {
+    if call.kind.stratified() {
         let v: Vec<&str> = states
             .iter()
             .flat_map(|s| {
@@ -969,7 +1041,7 @@ fn merge(
     } else {
         None
     };
-    let strata_l = if call.kind == CoxKind::Strat {
+    let strata_l = if call.kind.stratified() {
         c += 1;
         Some(lists[c - 1])
     } else {
@@ -1101,7 +1173,7 @@ fn model_data(
 ) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
     let (x, names, groups, notes) = model_columns(call, rows);
-    let strata = if call.kind == CoxKind::Strat {
+    let strata = if call.kind.stratified() {
         // Stratum ids in label order (only the partition matters).
         let order = sorted_label_order(&rows.strata_labels.names);
         let mut rank = vec![0u32; order.len()];
@@ -1264,6 +1336,9 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     }
     if call.kind == CoxKind::Survreg {
         return evaluate_survreg(call, states);
+    }
+    if call.kind.curve() {
+        return evaluate_curve(call, states);
     }
     let mut c = FitColumns::default();
     let mut lengths = vec![];
@@ -1647,6 +1722,128 @@ fn evaluate_fine_gray(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
         }
     }
     fit_struct(c, &lengths, t)
+}
+
+/// `cox_curve` / `cox_curve_strat`: per group the fit, then the predicted curve of the
+/// call's profile (see [`survql_stats::cox_curve`]). A group without rows, or whose data lack
+/// the profile's factor level or stratum, gives NULL with a warning.
+fn evaluate_curve(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+    let (mut time, mut surv, mut se, mut lower, mut upper, mut cumhaz) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let mut lengths = Vec::with_capacity(states.len());
+    let mut valid = Vec::with_capacity(states.len());
+    let z_level = survql_stats::distributions::z_for_level(call.options.fit.conf_level);
+    for rows in states {
+        if rows.len() == 0 {
+            lengths.push(0);
+            valid.push(false);
+            continue;
+        }
+        let (fit, _, _, data, columns) = fit_row(call, rows)?;
+        let target = match curve_target(call, rows, &fit, &columns) {
+            Ok(t) => t,
+            Err(why) => {
+                call.sink.push(format!("{}: {why}: NULL", call.expression));
+                lengths.push(0);
+                valid.push(false);
+                continue;
+            }
+        };
+        let curve = survql_stats::cox_curve::cox_curve(&data, &fit, &target.0, target.1);
+        lengths.push(curve.time.len());
+        valid.push(true);
+        for k in 0..curve.time.len() {
+            let (s, se_h) = (curve.surv[k], curve.std_err_cumhaz[k]);
+            let (lo, hi) = survql_stats::km::confint(s, se_h, call.options.conf_type, z_level);
+            time.push(curve.time[k]);
+            surv.push(s);
+            se.push(finite_or_null(s * se_h));
+            lower.push(finite_or_null(lo));
+            upper.push(finite_or_null(hi));
+            cumhaz.push(curve.cumhaz[k]);
+        }
+    }
+    let items = struct_array(
+        &curve_fields(),
+        vec![
+            Arc::new(Float64Array::from(time)),
+            Arc::new(Float64Array::from(surv)),
+            Arc::new(Float64Array::from(se)),
+            Arc::new(Float64Array::from(lower)),
+            Arc::new(Float64Array::from(upper)),
+            Arc::new(Float64Array::from(cumhaz)),
+        ],
+    );
+    nullable_list_array(&lengths, &valid, items)
+}
+
+/// Whether a label of the data is the one a profile names: the same text, or the same
+/// number (a numeric column's stratum "2" may be written 2.0).
+fn same_label(label: &str, wanted: &str) -> bool {
+    label == wanted
+        || matches!((label.parse::<f64>(), wanted.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// The covariate vector z (one value per model column) and the stratum of a curve call in
+/// one group's fit; an error text when the group's data lack the profile's level or stratum.
+fn curve_target(
+    call: &CoxCall,
+    rows: &CoxRows,
+    fit: &CoxFit,
+    columns: &[Vec<usize>],
+) -> std::result::Result<(Vec<f64>, u32), String> {
+    let p = fit.means.len();
+    let profile = &call.profile;
+    let z = if profile.values.is_empty() {
+        // R's default curve is at fit$means (0 for {-1, 0, 1} columns, as the fit centres);
+        // centered=false is basehaz(fit, centered = FALSE): every covariate 0.
+        match call.options.centered {
+            Some(false) => vec![0.0; p],
+            _ => fit.means.clone(),
+        }
+    } else {
+        let mut z = vec![0.0; p];
+        for (k, value) in profile.values.iter().enumerate() {
+            match value {
+                None => {}
+                Some(ProfileValue::Number(v)) => {
+                    if let Some(&j) = columns[k].first() {
+                        z[j] = *v;
+                    }
+                }
+                Some(ProfileValue::Level(level)) => {
+                    let labels = rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..]);
+                    let order = sorted_label_order(labels);
+                    let Some(pos) = order.iter().position(|&id| same_label(&labels[id], level))
+                    else {
+                        return Err(format!(
+                            "covariate '{}' has no level '{level}' in the data",
+                            call.covariates[k].name()
+                        ));
+                    };
+                    // Treatment coding: the first level is the reference (all columns 0).
+                    if pos > 0 {
+                        z[columns[k][pos - 1]] = 1.0;
+                    }
+                }
+            }
+        }
+        z
+    };
+    let stratum = match &profile.stratum {
+        None => 0,
+        Some(label) => {
+            let order = sorted_label_order(&rows.strata_labels.names);
+            match order
+                .iter()
+                .position(|&id| same_label(&rows.strata_labels.names[id], label))
+            {
+                Some(rank) => rank as u32,
+                None => return Err(format!("the data have no stratum '{label}'")),
+            }
+        }
+    };
+    Ok((z, stratum))
 }
 
 #[derive(Default)]

@@ -18,6 +18,7 @@ mod accumulator;
 mod cell_counts;
 mod common;
 mod competing_state;
+mod cox_profile;
 mod cox_state;
 mod labels;
 pub mod limits;
@@ -31,6 +32,8 @@ pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
 pub mod cluster;
+pub mod cox_curve;
+pub mod cox_curve_strat;
 pub mod cox_ph;
 pub mod cox_ph_counting;
 pub mod cox_ph_strat;
@@ -114,6 +117,8 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(cox_zph::CoxZph::with_warnings(s())),
         udaf(finegray_ph::FineGrayPh::with_warnings(s())),
         udaf(survreg::Survreg::with_warnings(s())),
+        udaf(cox_curve::CoxCurve::with_warnings(s())),
+        udaf(cox_curve_strat::CoxCurveStrat::with_warnings(s())),
     ]
 }
 

@@ -17,6 +17,7 @@
 pub mod competing;
 pub mod contingency;
 pub mod cox;
+pub mod cox_curve;
 pub mod distributions;
 pub mod finegray;
 pub mod firth;

@@ -1,0 +1,71 @@
+//! [`CoxCurveStrat`]: `cox_curve_strat(time, event, strata, x1 [, x2, ...], 'strata=label, x1=value, ..., options')`.
+
+use std::sync::OnceLock;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+
+use crate::common::{doc, WarningSink};
+use crate::cox_state::{self, CoxCall, CoxKind};
+use crate::macros::{state_udaf_methods, udaf_constructors};
+
+const NAME: &str = "cox_curve_strat";
+const SYNTAX: &str =
+    "cox_curve_strat(time, event, strata, x1 [, x2, ...], 'strata=label [, x1=value, ...] [, options]')";
+const KIND: CoxKind = CoxKind::CurveStrat;
+
+/// `cox_curve_strat(time, event, strata, x1 [, ...], 'strata=label, x1=value, ...')`: the
+/// curve a stratified Cox model (as `cox_ph_strat`) predicts in one stratum, as R's
+/// `survfit(coxph(Surv(time, event) ~ x1 + ... + strata(s)), newdata = data.frame(s = label,
+/// x1 = value, ...))`.
+///
+/// ```sql
+/// SELECT unnest(cox_curve_strat(os_months, died, sex, age, 'strata=F, age=60')) FROM demo.net_cohort;
+/// ```
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CoxCurveStrat {
+    signature: Signature,
+    sink: WarningSink,
+}
+
+udaf_constructors!(CoxCurveStrat);
+
+impl CoxCurveStrat {
+    fn doc() -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("The survival curve of one stratum of a stratified Cox model (fitted as cox_ph_strat on the same arguments) for a covariate profile, as R's survfit(coxph(... + strata(s)), newdata = <profile with the stratum>): the stratum's own baseline hazard times exp((z - means)'b); otherwise as cox_curve. Returns LIST<STRUCT<time, surv, std_err, lower, upper, cumhaz>> over the stratum's distinct times. strata=<label> is required; without covariate values the curve is at the covariate means.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_curve_strat(os_months, died, sex, age, 'strata=F, age=60')) FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) as in cox_ph_strat.")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("strata", "Stratum of each row (any type; NULL rows are skipped).")
+            .with_argument("x1, x2, ...", "Covariates as in cox_ph_strat.")
+            .with_argument("profile and options", "Constant string: strata=<label of the stratum>, the covariate values and the options of cox_curve.")
+            .build()
+        })
+    }
+}
+
+impl AggregateUDFImpl for CoxCurveStrat {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(cox_state::return_type(KIND))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+    }
+
+    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
+}
+
+impl CoxCurveStrat {
+    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
+        CoxCall::new(NAME, KIND, args, &self.sink)
+    }
+}
