@@ -176,6 +176,9 @@ pub struct Plot {
     pub test_name: String,
     pub ticks: Vec<f64>,
     pub xmax: f64,
+    /// The curves carry their numbers at risk and of subjects (not so a model's predicted
+    /// curve): without them the legend shows no n and the figure no number-at-risk table.
+    pub counts: bool,
 }
 
 /// How a figure names a test.
@@ -442,6 +445,7 @@ fn finish(
         test_name,
         ticks,
         xmax,
+        counts: true,
     })
 }
 
@@ -478,6 +482,134 @@ fn sort_groups<T>(groups: &mut Vec<(String, T)>) {
         }
         None => groups.sort_by(|a, b| a.0.cmp(&b.0)),
     }
+}
+
+/// Builds the curves of a result whose rows each hold one computed curve: columns
+/// `(label, curve)` or `(curve)`, the curve a LIST of STRUCT with `time` and `surv` (a
+/// survival curve: `km_curve`, `cox_curve`) or `cif` (an incidence: `cif_curve`), and
+/// optionally `lower`/`upper` (the band drawn with `--ci`), `n_risk` (the number-at-risk
+/// table, when every curve has it), `n_censor` (censoring ticks) and `n_event`. The curves
+/// are computed by the query, where the data are: only the curves come to the client.
+pub fn curve_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
+    let Some(first) = batches.first() else {
+        return exec_err!("\\plot curve: the query returned no rows");
+    };
+    let ncol = first.num_columns();
+    if !(1..=2).contains(&ncol) {
+        return exec_err!(
+            "\\plot curve: the query must return (label, curve) or (curve), found {ncol} columns"
+        );
+    }
+    let mut kind = None;
+    let mut counts = true;
+    let mut curves: Vec<(String, Vec<Curve>)> = vec![];
+    let mut index = std::collections::HashMap::new();
+    for b in batches {
+        let labels = if ncol == 2 {
+            Some(cast(b.column(0), &DataType::Utf8)?)
+        } else {
+            None
+        };
+        let labels = labels.as_ref().map(|l| l.as_string::<i32>());
+        let Some(list) = b.column(ncol - 1).as_list_opt::<i32>() else {
+            return exec_err!(
+                "\\plot curve: the last column must be a curve (a LIST of STRUCT, as km_curve, cox_curve or cif_curve return), found {}",
+                b.column(ncol - 1).data_type()
+            );
+        };
+        let Some(items) = list.values().as_struct_opt() else {
+            return exec_err!(
+                "\\plot curve: the curve's elements must be STRUCTs with time and surv (or cif)"
+            );
+        };
+        let field = |name: &str| -> Result<Option<Vec<f64>>> {
+            match items.column_by_name(name) {
+                None => Ok(None),
+                Some(c) => {
+                    let c = cast(c, &DataType::Float64)?;
+                    let c = c.as_primitive::<Float64Type>();
+                    Ok(Some(
+                        (0..c.len())
+                            .map(|i| if c.is_null(i) { f64::NAN } else { c.value(i) })
+                            .collect(),
+                    ))
+                }
+            }
+        };
+        let Some(time) = field("time")? else {
+            return exec_err!("\\plot curve: the curve's elements have no 'time' field");
+        };
+        let (value, this_kind) = match (field("surv")?, field("cif")?) {
+            (Some(v), _) => (v, PlotKind::Survival),
+            (None, Some(v)) => (v, PlotKind::Incidence),
+            (None, None) => {
+                return exec_err!(
+                    "\\plot curve: the curve's elements have neither 'surv' nor 'cif'"
+                )
+            }
+        };
+        if kind.is_some_and(|k| k != this_kind) {
+            return exec_err!("\\plot curve: survival and incidence curves cannot share a figure");
+        }
+        kind = Some(this_kind);
+        let nan = || vec![f64::NAN; time.len()];
+        let lower = field("lower")?.unwrap_or_else(nan);
+        let upper = field("upper")?.unwrap_or_else(nan);
+        let n_risk = field("n_risk")?;
+        let n_censor = field("n_censor")?;
+        let n_event = field("n_event")?;
+        counts &= n_risk.is_some();
+        let offsets = list.value_offsets();
+        for row in 0..list.len() {
+            if list.is_null(row) || labels.is_some_and(|l| l.is_null(row)) {
+                continue;
+            }
+            let (a, z) = (offsets[row] as usize, offsets[row + 1] as usize);
+            if let Some(t) = time[a..z].iter().find(|t| !t.is_finite()) {
+                return exec_err!("\\plot curve: time must be finite, found {t}");
+            }
+            let label = labels.map_or("All", |l| l.value(row));
+            let slot = group_slot(&mut curves, &mut index, label, "curve")?;
+            if !curves[slot].1.is_empty() {
+                return exec_err!("\\plot curve: two rows have the label '{label}'; give each curve its own label");
+            }
+            let start = match this_kind {
+                PlotKind::Survival => 1.0,
+                PlotKind::Incidence => 0.0,
+            };
+            let n_risk = n_risk.as_ref().map_or(vec![], |v| v[a..z].to_vec());
+            curves[slot].1.push(Curve {
+                label: label.to_owned(),
+                time: time[a..z].to_vec(),
+                value: value[a..z].to_vec(),
+                lower: lower[a..z].to_vec(),
+                upper: upper[a..z].to_vec(),
+                censored: n_censor.as_ref().map_or(vec![false; z - a], |v| {
+                    v[a..z].iter().map(|&c| c > 0.0).collect()
+                }),
+                n: n_risk.first().map_or(0, |&n| n as u64),
+                n_risk,
+                start,
+                events: n_event
+                    .as_ref()
+                    .map_or(0.0, |v| v[a..z].iter().filter(|e| e.is_finite()).sum()),
+            });
+        }
+    }
+    if curves.is_empty() {
+        return exec_err!("\\plot curve: no curves (every row is NULL)");
+    }
+    sort_groups(&mut curves);
+    let curves: Vec<Curve> = curves.into_iter().flat_map(|(_, c)| c).collect();
+    let mut plot = finish(
+        kind.unwrap_or(PlotKind::Survival),
+        curves,
+        None,
+        String::new(),
+        opts,
+    )?;
+    plot.counts = counts;
+    Ok(plot)
 }
 
 /// Builds the cumulative-incidence curves from a result whose columns are (group, time,
@@ -761,6 +893,16 @@ struct TableLayout {
 }
 
 impl TableLayout {
+    /// No table and no note (curves without numbers at risk).
+    fn none() -> TableLayout {
+        TableLayout {
+            shown: false,
+            height: 0,
+            row: 0,
+            font: 0,
+        }
+    }
+
     fn new(figure_height: i32, curves: i32) -> TableLayout {
         let room = figure_height * 2 / 5;
         let row = ((room - 10) / (curves + 2)).min(20);
@@ -792,7 +934,11 @@ where
     root.fill(&WHITE)?;
     let h = opts.height as i32;
     let n = plot.curves.len() as i32;
-    let layout = TableLayout::new(h, n);
+    let layout = if plot.counts {
+        TableLayout::new(h, n)
+    } else {
+        TableLayout::none()
+    };
     let (upper, _) = root.split_vertically(h - layout.height);
     let left = 85
         + plot
@@ -874,7 +1020,11 @@ where
             pts.push((t, c.value[i]));
             prev = c.value[i];
         }
-        let label = format!("{} (n = {})", shorten(&c.label, LABEL_CHARS), c.n);
+        let label = if plot.counts {
+            format!("{} (n = {})", shorten(&c.label, LABEL_CHARS), c.n)
+        } else {
+            shorten(&c.label, LABEL_CHARS)
+        };
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
             .label(label)
@@ -920,6 +1070,10 @@ where
     }
     // Number-at-risk table, aligned with the x ticks.
     let top = h - layout.height + 10;
+    if !plot.counts {
+        root.present()?;
+        return Ok(());
+    }
     if !layout.shown {
         root.draw(&Text::new(
             format!("Number at risk not shown: {n} groups do not fit (draw fewer groups or a taller figure)"),
@@ -1025,17 +1179,25 @@ pub fn render_terminal(plot: &Plot, opts: &PlotOptions, width: u16) -> String {
         w = label_w + cols / 2 + opts.xlab.len() / 2
     ));
     for (k, c) in plot.curves.iter().enumerate() {
+        let counts = if plot.counts {
+            format!(" (n = {}, events = {})", c.n, c.events)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "  {} {} (n = {}, events = {})\n",
+            "  {} {}{counts}\n",
             SYMBOLS[k % SYMBOLS.len()],
-            c.label,
-            c.n,
-            c.events
+            c.label
         ));
     }
-    out.push_str("  + censored\n");
+    if plot.curves.iter().any(|c| c.censored.iter().any(|&x| x)) {
+        out.push_str("  + censored\n");
+    }
     if let Some(p) = plot.p_value {
         out.push_str(&format!("  {} {}\n", plot.test_name, format_p(p)));
+    }
+    if !plot.counts {
+        return out;
     }
     // Number at risk.
     out.push_str("Number at risk\n");

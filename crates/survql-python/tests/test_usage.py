@@ -21,7 +21,7 @@ NAMES = {
     "logrank_weighted_test", "logrank_weighted_strat_test", "logrank_pairwise",
     "logrank_trend_test", "logrank_trend_strat_test", "cif_curve", "cif_at", "gray_test",
     "prop_ci", "chisq_test", "fisher_test", "cox_ph", "cox_ph_strat", "cox_ph_counting",
-    "cox_zph", "finegray_ph", "survreg", "surv", "cluster",
+    "cox_zph", "finegray_ph", "survreg", "cox_curve", "cox_curve_strat", "surv", "cluster",
 }
 
 
@@ -154,3 +154,18 @@ def test_models_of_the_second_release_cross_the_ffi_boundary(ctx):
     assert r["c"]["terms"][0]["robust_se"] is not None
     assert r["f"]["ties"] == "breslow (firth)"
     assert r["g"]["ties"] == "breslow" and r["g"]["terms"][0]["se"] > 0
+
+
+def test_predicted_cox_curves_cross_the_ffi_boundary(ctx):
+    """cox_curve's profile is in its options string, which crosses datafusion-ffi as a
+    column, not a literal: the curve must still be R's."""
+    rows = ctx.sql(
+        "SELECT c['time'] AS t, c['surv'] AS s, c['lower'] AS lo FROM (SELECT unnest("
+        "cox_curve(os_months, died, age, grade, 'age=60, grade=3')) AS c FROM cohort)"
+    ).to_pylist()
+    at = next(r for r in rows if r["t"] == 24.7)
+    # R: survfit(coxph(Surv(os_months, died) ~ age + grade), newdata = data.frame(age = 60,
+    # grade = "3")) at 24.7 months.
+    assert at["s"] == pytest.approx(0.2952968435, rel=1e-6)
+    assert at["lo"] == pytest.approx(0.1423736901, rel=1e-6)
+    assert len(rows) == 66

@@ -64,7 +64,8 @@ struct Cli {
     quiet: bool,
 
     /// Plot the result of -c instead of printing it: `km` takes (group, time, event) rows,
-    /// `cif` (group, time, status); plot options may follow the kind (`--plot "cif --cause 2"`).
+    /// `cif` (group, time, status), `curve` (label, curve) rows of km_curve/cox_curve/cif_curve,
+    /// `forest` a model; plot options may follow the kind (`--plot "cif --cause 2"`).
     #[arg(long, value_name = "KIND")]
     plot: Option<String>,
 

@@ -484,6 +484,11 @@ pub const HELP: &str = r"survql commands:
                      cumulative incidence (status 0 = censored, k = cause k) of --cause K
                      (default 1) per group with Gray's test p-value, or with --stacked the
                      causes of one sample stacked; the same options as \plot km but --test
+  \plot curve [OPTIONS] SELECT [<label>,] <curve> FROM ... ;
+                     curves the query computed, one row each: cox_curve (a Cox model's
+                     curve for a covariate profile), km_curve or cif_curve, e.g. per group
+                     with GROUP BY (only the curves leave the query); --ci draws their
+                     bands, the number-at-risk table comes with km_curve's n_risk
   \plot forest [-o FILE] [--title T] [--width PX] [--height PX] SELECT <model> FROM ... ;
                      a forest plot of a cox_ph*/finegray_ph (hazard ratios) or survreg (time
                      ratios) result: each term's ratio with its 95% CI and p-value

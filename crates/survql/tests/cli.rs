@@ -383,6 +383,67 @@ mod plots {
         );
     }
 
+    /// `\plot curve` draws curves the query computed: km_curve by group gives the figure of
+    /// `\plot km` on the raw rows (the same grid and number-at-risk table, no p-value);
+    /// cox_curve profiles have no number-at-risk table.
+    #[test]
+    fn computed_curve_plots() {
+        let raw = run(&[
+            "-q",
+            "-c",
+            "\\plot km --break 24 SELECT liver_mets, os_months, died FROM demo.net_cohort;",
+        ]);
+        let computed = run(&[
+            "-q",
+            "-c",
+            "\\plot curve --break 24 SELECT liver_mets, km_curve(os_months, died) FROM demo.net_cohort GROUP BY liver_mets;",
+        ]);
+        assert!(computed.status.success(), "{}", stderr(&computed));
+        let raw = stdout(&raw).replace("  Log-rank p = 0.155\n", "");
+        assert_eq!(stdout(&computed), raw);
+        let profiles = "SELECT 'grade 1' AS profile, cox_curve(os_months, died, age, grade, 'age=60, grade=1') FROM demo.net_cohort \
+                        UNION ALL SELECT 'grade 3', cox_curve(os_months, died, age, grade, 'age=60, grade=3') FROM demo.net_cohort";
+        let o = run(&["-q", "-c", &format!("\\plot curve {profiles};")]);
+        let out = stdout(&o);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            out.contains("* grade 1\n  o grade 3") && !out.contains("Number at risk"),
+            "{out}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let svg = dir.path().join("cox.svg");
+        let o = run(&[
+            "-q",
+            "--plot",
+            "curve --ci",
+            "-o",
+            svg.to_str().unwrap(),
+            "-c",
+            profiles,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(
+            text.contains("grade 3") && text.contains("<polygon"),
+            "no band in the SVG"
+        );
+        let o = run(&[
+            "-c",
+            "\\plot curve SELECT 'a', km_curve(os_months, died) FROM demo.net_cohort UNION ALL SELECT 'a', km_curve(ttp_months, progressed) FROM demo.net_cohort;",
+        ]);
+        assert!(
+            stderr(&o).contains("two rows have the label 'a'"),
+            "{}",
+            stderr(&o)
+        );
+        let o = run(&["-c", "\\plot curve SELECT 'a', 1;"]);
+        assert!(
+            stderr(&o).contains("the last column must be a curve"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
     /// `\plot forest`: each term of the model with exp(coef) and the limits cox_ph reports;
     /// survreg's time ratios are exp of its (coefficient-scale) limits, without the intercept.
     #[test]
