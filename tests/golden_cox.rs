@@ -383,8 +383,13 @@ async fn check_survreg(
     let id = format!("{label} {}", entry["id"].as_str().unwrap());
     let input = &entry["input"];
     let covs = covariate_list(input);
+    // survreg(Surv(time, event) ~ ... + strata(s)) is survreg_strat(time, event, s, ...).
+    let (function, strata) = match input["strata"].as_str() {
+        Some(s) => ("survreg_strat", format!("{s}, ")),
+        None => ("survreg", String::new()),
+    };
     let sql = format!(
-        "SELECT survreg(time, event, {}, 'dist={}, conf_level={}') AS r FROM {table}",
+        "SELECT {function}(time, event, {strata}{}, 'dist={}, conf_level={}') AS r FROM {table}",
         covs,
         input["dist"].as_str().unwrap(),
         input["conf_level"]
@@ -410,6 +415,27 @@ async fn check_survreg(
             &w[want]
         };
         cmp.num(&format!("{id} {got}"), &r[got], want, TOL);
+    }
+    if let Some(want) = w["strata"].as_array() {
+        let got = r["strata"].as_array().cloned().unwrap_or_default();
+        if got.len() != want.len() {
+            cmp.fail(format!("{id}: {} strata, want {}", got.len(), want.len()));
+        }
+        for (g, e) in got.iter().zip(want) {
+            let sid = format!("{id} [stratum {}]", e["stratum"]);
+            // A numeric stratum column of the inline data (DOUBLE) is labelled "1.0".
+            let number = |v: &Value| v.as_str().and_then(|t| t.parse::<f64>().ok());
+            if g["stratum"] != e["stratum"] && number(&g["stratum"]) != number(&e["stratum"]) {
+                cmp.fail(format!("{sid}: stratum label {}", g["stratum"]));
+            }
+            cmp.num(&format!("{sid} scale"), &g["scale"], &e["scale"], TOL);
+            cmp.num(
+                &format!("{sid} log_scale_se"),
+                &g["log_scale_se"],
+                &e["log_scale_se"],
+                TOL,
+            );
+        }
     }
     let terms = r["terms"].as_array().cloned().unwrap_or_default();
     let wt = w["terms"].as_array().unwrap();

@@ -17,12 +17,19 @@ args <- commandArgs(trailingOnly = FALSE)
 here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
 source(file.path(here, "json.R"))
 
-survreg_entry <- function(case, data, covariates, dist, conf_level = 0.95) {
-  f <- as.formula(paste("Surv(time, event) ~", paste(covariates, collapse = " + ")))
+survreg_entry <- function(case, data, covariates, dist, conf_level = 0.95, strata = NULL) {
+  rhs <- paste(c(covariates, if (!is.null(strata)) sprintf("strata(%s)", strata)), collapse = " + ")
+  f <- as.formula(paste("Surv(time, event) ~", rhs))
   fit <- survreg(f, data = data, dist = dist)
   tab <- summary(fit)$table
   ci <- confint(fit, level = conf_level)
   nb <- length(fit$coefficients)
+  # With strata: one scale per stratum (names "s=level"), their Log(scale) rows after the
+  # coefficients in summary(fit)$table.
+  strata_scales <- if (is.null(strata)) NULL else
+    lapply(seq_along(fit$scale), function(k)
+      list(stratum = sub("^[^=]*=", "", names(fit$scale)[k]), scale = unname(fit$scale[k]),
+           log_scale_se = unname(tab[nb + k, "Std. Error"])))
   terms <- lapply(seq_len(nb), function(i) {
     list(name = names(fit$coefficients)[i], coef = unname(tab[i, "Value"]),
          se = unname(tab[i, "Std. Error"]), z = unname(tab[i, "z"]), p = unname(tab[i, "p"]),
@@ -30,14 +37,17 @@ survreg_entry <- function(case, data, covariates, dist, conf_level = 0.95) {
   })
   df <- sum(!is.na(fit$coefficients)) - 1
   chisq <- 2 * (fit$loglik[2] - fit$loglik[1])
-  log_scale_se <- if (dist == "exponential") NA else unname(tab["Log(scale)", "Std. Error"])
-  list(id = sprintf("%s/survreg/%s/%s%s", case, dist, paste(covariates, collapse = "_"),
-                    if (conf_level == 0.95) "" else paste0("/", conf_level)),
+  log_scale_se <- if (dist == "exponential" || !is.null(strata)) NA else
+    unname(tab["Log(scale)", "Std. Error"])
+  list(id = sprintf("%s/survreg/%s/%s%s%s", case, dist, paste(covariates, collapse = "_"),
+                    if (conf_level == 0.95) "" else paste0("/", conf_level),
+                    if (is.null(strata)) "" else paste0("/strata_", strata)),
        kind = "survreg", source = "R",
        r_call = sprintf("survreg(%s, data, dist = \"%s\")", deparse(f), dist),
        input = list(time = "time", event = "event", covariates = I(covariates), dist = dist,
-                    conf_level = conf_level),
-       result = list(n = nrow(data), events = sum(data$event), dist = dist, scale = fit$scale,
+                    conf_level = conf_level, strata = strata),
+       result = list(n = nrow(data), events = sum(data$event), dist = dist,
+                     scale = if (is.null(strata)) fit$scale else NA, strata = strata_scales,
                      log_scale_se = log_scale_se, loglik = fit$loglik[2],
                      loglik_null = fit$loglik[1], chisq = chisq, df = df,
                      p = pchisq(chisq, df, lower.tail = FALSE), iterations = fit$iter,
@@ -60,6 +70,14 @@ for (d in c("weibull", "exponential", "lognormal", "loglogistic", "gaussian", "l
 }
 entries[[length(entries) + 1]] <- survreg_entry("sr_lung", lung2, c("age", "ecog_f"), "weibull")
 entries[[length(entries) + 1]] <- survreg_entry("sr_lung", lung2, c("sex"), "lognormal", 0.9)
+# strata(): one scale per stratum (sex; ECOG score groups, a text column).
+lung2$ecog_g <- ifelse(lung2$ecog >= 2, "ecog2+", ifelse(lung2$ecog == 1, "ecog1", "ecog0"))
+entries[[length(entries) + 1]] <- survreg_entry("sr_lung", lung2, c("age"), "weibull", strata = "sex")
+entries[[length(entries) + 1]] <- survreg_entry("sr_lung", lung2, c("age", "sex"), "lognormal", 0.9,
+                                                strata = "ecog_g")
+entries[[length(entries) + 1]] <- survreg_entry("sr_lung", lung2, c("age", "ecog_f"), "loglogistic",
+                                                strata = "sex")
+entries[[length(entries) + 1]] <- survreg_entry("sr_lung", lung2, c("age"), "gaussian", strata = "sex")
 add_case("sr_lung", lung2, "R's lung data, six distributions, a factor", entries)
 
 # R's veteran data: treatment, cell type (a factor) and Karnofsky score.
@@ -77,7 +95,8 @@ small <- data.frame(time = c(5, 8, 8, 12, 15, 15, 20, 22, 30, 31, 33, 40, 41, 45
 add_case("sr_small", small, "16 subjects, 7 events, ties",
          list(survreg_entry("sr_small", small, c("x"), "weibull"),
               survreg_entry("sr_small", small, c("x"), "lognormal"),
-              survreg_entry("sr_small", small, c("x"), "gaussian")))
+              survreg_entry("sr_small", small, c("x"), "gaussian"),
+              survreg_entry("sr_small", small, c("x"), "weibull", strata = "x")))
 
 out <- list(
   dataset = "survreg",

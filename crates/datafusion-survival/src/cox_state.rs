@@ -52,6 +52,8 @@ pub(crate) enum CoxKind {
     FineGray,
     /// `survreg(time, event, x...)`: R's parametric `survreg`.
     Survreg,
+    /// `survreg_strat(time, event, strata, x...)`: `survreg` with one scale per stratum.
+    SurvregStrat,
     /// `cox_curve(time, event, x...)`: the fit's predicted survival curve for a profile.
     Curve,
     /// `cox_curve_strat(time, event, strata, x...)`: the same in one stratum of the fit.
@@ -63,14 +65,20 @@ impl CoxKind {
     fn fixed(self) -> usize {
         match self {
             CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg | CoxKind::Curve => 2,
-            CoxKind::Strat | CoxKind::Counting | CoxKind::FineGray | CoxKind::CurveStrat => 3,
+            CoxKind::Strat
+            | CoxKind::Counting
+            | CoxKind::FineGray
+            | CoxKind::CurveStrat
+            | CoxKind::SurvregStrat => 3,
         }
     }
 
     fn arg_names(self) -> &'static [&'static str] {
         match self {
             CoxKind::Ph | CoxKind::Zph | CoxKind::Survreg | CoxKind::Curve => &["time", "event"],
-            CoxKind::Strat | CoxKind::CurveStrat => &["time", "event", "strata"],
+            CoxKind::Strat | CoxKind::CurveStrat | CoxKind::SurvregStrat => {
+                &["time", "event", "strata"]
+            }
             CoxKind::Counting => &["start", "stop", "event"],
             CoxKind::FineGray => &["time", "status", "cause"],
         }
@@ -78,7 +86,15 @@ impl CoxKind {
 
     /// A strata argument after time and event.
     fn stratified(self) -> bool {
-        matches!(self, CoxKind::Strat | CoxKind::CurveStrat)
+        matches!(
+            self,
+            CoxKind::Strat | CoxKind::CurveStrat | CoxKind::SurvregStrat
+        )
+    }
+
+    /// A parametric (survreg) model.
+    fn parametric(self) -> bool {
+        matches!(self, CoxKind::Survreg | CoxKind::SurvregStrat)
     }
 
     /// A predicted curve rather than the fit.
@@ -321,6 +337,27 @@ pub(crate) fn survreg_fields() -> Fields {
     ])
 }
 
+/// The result struct of `survreg_strat`: `survreg`'s (`scale` and `log_scale_se` NULL) and
+/// `strata` LIST<STRUCT<stratum, scale, log_scale_se>>, one scale per stratum.
+pub(crate) fn survreg_strat_fields() -> Fields {
+    let mut fields: Vec<FieldRef> = survreg_fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(
+        "strata",
+        list_of(DataType::Struct(stratum_scale_fields())),
+        true,
+    )));
+    Fields::from(fields)
+}
+
+/// STRUCT<stratum, scale, log_scale_se>.
+fn stratum_scale_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("stratum", DataType::Utf8, true),
+        f64_field("scale"),
+        f64_field("log_scale_se"),
+    ])
+}
+
 /// STRUCT<term, chisq, df, p_value>.
 fn zph_term_fields() -> Fields {
     Fields::from(vec![
@@ -357,6 +394,7 @@ pub(crate) fn return_type(kind: CoxKind) -> DataType {
     match kind {
         CoxKind::Zph => DataType::Struct(zph_fields()),
         CoxKind::Survreg => DataType::Struct(survreg_fields()),
+        CoxKind::SurvregStrat => DataType::Struct(survreg_strat_fields()),
         CoxKind::Curve | CoxKind::CurveStrat => list_of(DataType::Struct(curve_fields())),
         _ => DataType::Struct(fit_fields()),
     }
@@ -419,13 +457,13 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
             }
         };
         match k.as_str() {
-            "dist" if kind == CoxKind::Survreg => {
+            "dist" if kind.parametric() => {
                 o.survreg.dist = match Dist::parse(&v.to_ascii_lowercase()) {
                     Some(d) => d,
                     None => return exec_err!("{function}: option 'dist' must be weibull, exponential, lognormal, loglogistic, gaussian or logistic, found '{v}'"),
                 }
             }
-            "ties" | "robust" if kind == CoxKind::Survreg => {
+            "ties" | "robust" if kind.parametric() => {
                 return exec_err!("{function}: option '{k}' does not apply (options dist, conf_level, max_iter, eps)")
             }
             "ties" | "robust" | "eps" if kind == CoxKind::FineGray => {
@@ -1334,7 +1372,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     if call.kind == CoxKind::FineGray {
         return evaluate_fine_gray(call, states);
     }
-    if call.kind == CoxKind::Survreg {
+    if call.kind.parametric() {
         return evaluate_survreg(call, states);
     }
     if call.kind.curve() {
@@ -1540,12 +1578,25 @@ fn evaluate_survreg(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut lengths = vec![];
     let (mut term, mut coef, mut se, mut z, mut tp, mut lower, mut upper) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut stratum, mut stratum_scale, mut stratum_se, mut strata_lengths) =
+        (vec![], vec![], vec![], vec![]);
     for rows in states {
         // The rows in canonical order: sums formed in the same order whatever the partitioning.
         let (data, names, _, mut notes) = model_data(call, rows);
         let opts = call.options.survreg;
-        let fit = survql_stats::survreg(&data.stop, &data.event, &data.x, &opts)
+        let strata = call.kind.stratified().then_some(&data.strata[..]);
+        let fit = survql_stats::survreg(&data.stop, &data.event, &data.x, strata, &opts)
             .map_err(|e| datafusion::common::exec_datafusion_err!("{}: {e}", call.function))?;
+        if strata.is_some() {
+            // data.strata are the ranks of the labels in sorted order.
+            let names = &rows.strata_labels.names;
+            for (rank, &id) in sorted_label_order(names).iter().enumerate() {
+                stratum.push(names[id].to_string());
+                stratum_scale.push(fit.scales.get(rank).copied().and_then(finite_or_null));
+                stratum_se.push(fit.log_scale_ses.get(rank).copied().flatten());
+            }
+            strata_lengths.push(names.len());
+        }
         if let Some(w) = &fit.warning {
             notes.push(w.clone());
         }
@@ -1561,8 +1612,10 @@ fn evaluate_survreg(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
         n.push(fit.n as i64);
         events.push(fit.events as i64);
         dist.push(fit.dist.name().to_owned());
-        scale.push(keep(Some(fit.scale)));
-        log_scale_se.push(keep(fit.log_scale_se));
+        // With strata the scales are per stratum (the `strata` field).
+        let single = strata.is_none();
+        scale.push(keep(Some(fit.scale).filter(|_| single)));
+        log_scale_se.push(keep(fit.log_scale_se.filter(|_| single)));
         loglik.push(keep(Some(fit.loglik)));
         loglik_null.push(keep(Some(fit.loglik_null)));
         chisq.push(keep(Some(fit.chisq)));
@@ -1598,25 +1651,35 @@ fn evaluate_survreg(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
             f64s(upper),
         ],
     );
-    Ok(struct_array(
-        &survreg_fields(),
+    let mut columns = vec![
+        Arc::new(Int64Array::from(n)) as ArrayRef,
+        Arc::new(Int64Array::from(events)),
+        string_array(&dist)?,
+        f64s(scale),
+        f64s(log_scale_se),
+        f64s(loglik),
+        f64s(loglik_null),
+        f64s(chisq),
+        Arc::new(Int64Array::from(df)),
+        f64s(p),
+        Arc::new(Int64Array::from(iterations)),
+        Arc::new(BooleanArray::from(converged)),
+        Arc::new(StringArray::from(warning)),
+        list_array(&lengths, terms)?,
+    ];
+    if !call.kind.stratified() {
+        return Ok(struct_array(&survreg_fields(), columns));
+    }
+    let scales = struct_array(
+        &stratum_scale_fields(),
         vec![
-            Arc::new(Int64Array::from(n)),
-            Arc::new(Int64Array::from(events)),
-            string_array(&dist)?,
-            f64s(scale),
-            f64s(log_scale_se),
-            f64s(loglik),
-            f64s(loglik_null),
-            f64s(chisq),
-            Arc::new(Int64Array::from(df)),
-            f64s(p),
-            Arc::new(Int64Array::from(iterations)),
-            Arc::new(BooleanArray::from(converged)),
-            Arc::new(StringArray::from(warning)),
-            list_array(&lengths, terms)?,
+            string_array(&stratum)?,
+            f64s(stratum_scale),
+            f64s(stratum_se),
         ],
-    ))
+    );
+    columns.push(list_array(&strata_lengths, scales)?);
+    Ok(struct_array(&survreg_strat_fields(), columns))
 }
 
 /// `finegray_ph`: the Fine-Gray model of each group, as `cmprsk::crr`, in the `cox_ph`

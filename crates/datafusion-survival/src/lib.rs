@@ -61,6 +61,7 @@ pub mod nelson_aalen;
 pub mod prop_ci;
 pub mod surv;
 pub mod survreg;
+pub mod survreg_strat;
 
 use std::sync::Arc;
 
@@ -117,6 +118,7 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(cox_zph::CoxZph::with_warnings(s())),
         udaf(finegray_ph::FineGrayPh::with_warnings(s())),
         udaf(survreg::Survreg::with_warnings(s())),
+        udaf(survreg_strat::SurvregStrat::with_warnings(s())),
         udaf(cox_curve::CoxCurve::with_warnings(s())),
         udaf(cox_curve_strat::CoxCurveStrat::with_warnings(s())),
     ]

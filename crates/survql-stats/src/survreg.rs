@@ -178,6 +178,10 @@ pub struct SurvregFit {
     pub scale: f64,
     /// Standard error of log σ (`None` for the exponential).
     pub log_scale_se: Option<f64>,
+    /// With strata: σ of each stratum (`scale` is the first), R's `fit$scale`.
+    pub scales: Vec<f64>,
+    /// With strata: the standard error of each stratum's log σ.
+    pub log_scale_ses: Vec<Option<f64>>,
     pub loglik: f64,
     /// The intercept-only model's log-likelihood.
     pub loglik_null: f64,
@@ -193,19 +197,34 @@ pub struct SurvregFit {
     pub var: Matrix,
 }
 
+/// R's `strata()` term of `survreg`: one scale per stratum (the coefficients are shared).
+struct Strata<'a> {
+    /// Stratum of each row, 0..count (empty: one stratum).
+    ids: &'a [u32],
+    count: usize,
+}
+
+impl Strata<'_> {
+    #[inline]
+    fn of(&self, i: usize) -> usize {
+        self.ids.get(i).map_or(0, |&s| s as usize)
+    }
+}
+
 /// Newton-Raphson for one design; returns (parameters, log-likelihood on the transformed
 /// scale, information matrix, iterations, converged).
 fn maximise(
     x: &[Vec<f64>],
     y: &[f64],
     event: &[bool],
+    strata: &Strata,
     dist: Dist,
     opts: &SurvregOptions,
 ) -> (Vec<f64>, f64, Matrix, usize, bool) {
     let n = y.len();
     let p = x.len();
     let fixed = dist.fixed_scale();
-    let k = p + usize::from(!fixed);
+    let k = p + if fixed { 0 } else { strata.count };
     // Starting values: least squares of y on x, σ from the residuals (for the extreme-value
     // distribution its standard deviation is π/√6 σ).
     let mut theta = vec![0.0; k];
@@ -235,16 +254,18 @@ fn maximise(
                 Dist::LogLogistic | Dist::Logistic => sd * 3f64.sqrt() / std::f64::consts::PI,
                 _ => sd,
             };
-            theta[p] = sigma.ln();
+            theta[p..].fill(sigma.ln());
         }
     }
     let evaluate = |theta: &[f64], second: bool| -> (f64, Vec<f64>, Matrix) {
-        let tau = if fixed { 0.0 } else { theta[p] };
-        let sigma = tau.exp();
         let mut ll = 0.0;
         let mut grad = vec![0.0; k];
         let mut hess = Matrix::zeros(k);
         for i in 0..n {
+            // The log-scale parameter of the row's stratum.
+            let at = p + strata.of(i);
+            let tau = if fixed { 0.0 } else { theta[at] };
+            let sigma = tau.exp();
             let eta: f64 = (0..p).map(|a| x[a][i] * theta[a]).sum();
             let z = (y[i] - eta) / sigma;
             let [g, g1, g2] = dist.log_density(z, event[i]);
@@ -256,7 +277,7 @@ fn maximise(
                 grad[a] += d_eta * x[a][i];
             }
             if !fixed {
-                grad[p] += d_tau;
+                grad[at] += d_tau;
             }
             if second {
                 let h_ee = g2 / (sigma * sigma);
@@ -267,11 +288,11 @@ fn maximise(
                         hess.add(a, b, h_ee * x[a][i] * x[b][i]);
                     }
                     if !fixed {
-                        hess.add(p, a, h_et * x[a][i]);
+                        hess.add(at, a, h_et * x[a][i]);
                     }
                 }
                 if !fixed {
-                    hess.add(p, p, h_tt);
+                    hess.add(at, at, h_tt);
                 }
             }
         }
@@ -325,19 +346,33 @@ fn maximise(
 }
 
 /// Fits `survreg(Surv(time, event) ~ x1 + ..., dist = opts.dist)`; `x` are the covariate
-/// columns (an intercept is added first).
+/// columns (an intercept is added first). With `strata` (each row's stratum, numbered from 0)
+/// it is `survreg(Surv(time, event) ~ x1 + ... + strata(s))`: one scale σ_s per stratum, the
+/// parameters (β, log σ_1, ..., log σ_K); the null model keeps the strata's scales.
 ///
 /// # Errors
 /// When a time is not positive for a log-scale distribution (R: "Invalid survival times for
-/// this distribution").
+/// this distribution"); strata with the exponential distribution, whose scale is fixed (R:
+/// "The scale argument is not valid with multiple strata").
 pub fn survreg(
     time: &[f64],
     event: &[bool],
     x: &[Vec<f64>],
+    strata: Option<&[u32]>,
     opts: &SurvregOptions,
 ) -> Result<SurvregFit, String> {
     let n = time.len();
     let dist = opts.dist;
+    let strata = Strata {
+        ids: strata.unwrap_or(&[]),
+        count: strata.map_or(1, |s| s.iter().max().map_or(1, |&m| m as usize + 1)),
+    };
+    if dist.fixed_scale() && strata.count > 1 {
+        return Err(format!(
+            "the {} distribution has its scale fixed at 1: it cannot have one scale per stratum",
+            dist.name()
+        ));
+    }
     if dist.log_time() {
         if let Some(t) = time.iter().find(|&&t| t <= 0.0) {
             return Err(format!(
@@ -361,8 +396,9 @@ pub fn survreg(
     let mut design = vec![vec![1.0; n]];
     design.extend(x.iter().cloned());
     let p = design.len();
-    let (theta, ll, info, iterations, converged) = maximise(&design, &y, event, dist, opts);
-    let (_, ll_null, _, _, _) = maximise(&design[..1], &y, event, dist, opts);
+    let (theta, ll, info, iterations, converged) =
+        maximise(&design, &y, event, &strata, dist, opts);
+    let (_, ll_null, _, _, _) = maximise(&design[..1], &y, event, &strata, dist, opts);
     let chol = Cholesky::new(&info, opts.toler_chol);
     let var = chol.inverse();
     let z_crit = z_for_level(opts.conf_level);
@@ -409,6 +445,12 @@ pub fn survreg(
         dist,
         scale: if fixed { 1.0 } else { theta[p].exp() },
         log_scale_se: (!fixed).then(|| var.get(p, p).sqrt()),
+        scales: (0..strata.count)
+            .map(|s| if fixed { 1.0 } else { theta[p + s].exp() })
+            .collect(),
+        log_scale_ses: (0..strata.count)
+            .map(|s| (!fixed).then(|| var.get(p + s, p + s).sqrt()))
+            .collect(),
         loglik,
         loglik_null,
         chisq,
