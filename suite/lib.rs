@@ -149,6 +149,7 @@ pub fn survival_session(
     }
     let mut ctx = SessionContext::new_with_config(cfg);
     datafusion_survival::register_all(&mut ctx).expect("register survival functions");
+    datafusion_survival::register_settings(&ctx);
     if share_km_state {
         datafusion_survival::register_optimizer_rules(&ctx);
     }
@@ -228,6 +229,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "survreg",
     "firth",
     "cox_curve",
+    "vendor_conventions",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and
@@ -542,6 +544,27 @@ impl Comparison {
         self.checked += 1;
         if !ok {
             self.failures.push(format!("{ctx}: got {got}, want {want}"));
+        }
+    }
+
+    /// Compares with a number printed to `decimals` places (a published output): `got` must
+    /// round to it, |got − want| ≤ ½·10^−decimals. NULL against NULL counts as agreeing.
+    pub fn printed(&mut self, ctx: &str, got: &Value, want: &Value, decimals: u32) {
+        if !self.present(ctx, got, want) {
+            return;
+        }
+        match (golden_f64(got), golden_f64(want)) {
+            (None, None) => self.both_null += 1,
+            (Some(g), Some(w)) => {
+                self.checked += 1;
+                let half = 0.5 * 10f64.powi(-(decimals as i32));
+                if (g - w).abs() > half * (1.0 + 1e-9) {
+                    self.failures.push(format!(
+                        "{ctx}: got {g}, which does not print as {w} ({decimals} decimals)"
+                    ));
+                }
+            }
+            _ => self.failures.push(format!("{ctx}: got {got}, want {want}")),
         }
     }
 

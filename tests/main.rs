@@ -9,6 +9,7 @@ mod golden_competing;
 mod golden_cox;
 mod golden_km;
 mod golden_tests;
+mod golden_vendor;
 mod properties;
 mod shared_state;
 mod slt;

@@ -333,6 +333,31 @@ pub(crate) fn conf_options(
     Ok((conf_type, level))
 }
 
+/// The `conf_type` argument of the Kaplan-Meier functions, which may name a convention
+/// (`'sas'`, `'sas:log'`, see [`survql_stats::convention`]), and `conf_level`: (convention,
+/// limits, level), R's by default.
+pub(crate) fn km_conf_options(
+    function: &str,
+    args: &AccumulatorArgs,
+    i: usize,
+) -> Result<(survql_stats::Convention, survql_stats::ConfType, f64)> {
+    let (convention, conf_type) = match str_option(function, "conf_type", args, i)? {
+        None => (survql_stats::Convention::R, survql_stats::ConfType::Log),
+        Some(s) => match survql_stats::convention::parse_conf_spec(&s) {
+            Some(c) => c,
+            None => {
+                return exec_err!(
+                    "{function}: argument 'conf_type' must be one of {}, a convention ({}) or convention:type (e.g. 'sas:log'), found '{s}'",
+                    survql_stats::ConfType::NAMES,
+                    survql_stats::Convention::NAMES
+                )
+            }
+        },
+    };
+    let level = conf_level_option(function, args, i + 1)?.unwrap_or(0.95);
+    Ok((convention, conf_type, level))
+}
+
 /// A `conf_level` option, which must lie strictly between 0 and 1.
 pub(crate) fn conf_level_option(
     function: &str,

@@ -4,10 +4,11 @@ use std::sync::OnceLock;
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 
 use crate::common::{doc, WarningSink};
+use crate::convention::{session_convention, ConventionArg};
 use crate::cox_state::{self, CoxCall, CoxKind};
 use crate::macros::{state_udaf_methods, udaf_constructors};
 
@@ -55,6 +56,11 @@ impl AggregateUDFImpl for CoxPhCounting {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+    }
+
+    /// `SET survql.convention`: see [`crate::convention`].
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        session_convention(ConventionArg::CoxOptions { fixed: 3 })
     }
 
     state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);

@@ -25,7 +25,9 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Typ
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
-use survql_stats::{fine_gray, ConfType, Dist, FineGrayData, FineGrayOptions, SurvregOptions};
+use survql_stats::{
+    fine_gray, ConfType, Convention, Dist, FineGrayData, FineGrayOptions, SurvregOptions,
+};
 
 use crate::accumulator::StateOps;
 use crate::common::{
@@ -422,6 +424,9 @@ pub(crate) struct CoxCallOptions {
     /// cox_curve: `centered=` when given (false: the curve at covariates 0, basehaz's
     /// centered = FALSE).
     pub centered: Option<bool>,
+    /// `convention=`: whose default ties (Breslow for SAS, Stata, SPSS) when `ties=` is not
+    /// given.
+    pub convention: Convention,
 }
 
 fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOptions> {
@@ -436,6 +441,7 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
         terms: true,
         conf_type: ConfType::Log,
         centered: None,
+        convention: Convention::R,
     };
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((k, v)) = part.split_once('=') else {
@@ -526,12 +532,26 @@ fn parse_options(function: &str, kind: CoxKind, text: &str) -> Result<CoxCallOpt
                 }
             }
             "centered" if kind.curve() => o.centered = Some(boolean(v)?),
+            "convention" if !matches!(kind, CoxKind::FineGray) && !kind.parametric() => {
+                o.convention = match Convention::parse(v) {
+                    Some(c) => c,
+                    None => return exec_err!("{function}: option 'convention' must be one of {}, found '{v}'", Convention::NAMES),
+                }
+            }
             other => return exec_err!("{function}: unknown option '{other}' (ties, conf_level, robust, max_iter, eps{})", match kind {
                 CoxKind::Zph => ", transform, terms",
                 CoxKind::Curve | CoxKind::CurveStrat => ", conf_type, centered, or a covariate's value",
                 _ => "",
             }),
         }
+    }
+    // SAS PHREG, Stata stcox and SPSS COXREG default to Breslow's ties.
+    if !o.ties_given && o.convention.breslow_ties() {
+        o.fit.ties = Ties::Breslow;
+    }
+    // PHREG's convergence criterion (GCONV=1E-8), which stops one Newton step before R's.
+    if o.convention == Convention::Sas {
+        o.fit.gconv = Some(1e-8);
     }
     Ok(o)
 }

@@ -6,14 +6,15 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
 use survql_stats::ConfType;
 
 use crate::common::{
-    coerce_time_event_options, conf_options, doc, f64_field, finite_or_null, list_array, list_of,
-    struct_array, WarningSink,
+    coerce_time_event_options, doc, f64_field, finite_or_null, km_conf_options, list_array,
+    list_of, struct_array, WarningSink,
 };
+use crate::convention::{session_convention, ConventionArg};
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::{call_shape, coerce_with_response};
 use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
@@ -78,7 +79,8 @@ impl KmCurve {
     }
 
     pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let (conf_type, level) = conf_options(NAME, args, 2)?;
+        // A convention only sets the limits' default transform here.
+        let (_, conf_type, level) = km_conf_options(NAME, args, 2)?;
         Ok(KmCall::new(
             NAME,
             args,
@@ -116,6 +118,11 @@ impl AggregateUDFImpl for KmCurve {
                 SYNTAX,
             )
         })
+    }
+
+    /// `SET survql.convention`: see [`crate::convention`].
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        session_convention(ConventionArg::ConfType(2))
     }
 
     km_udaf_methods!();

@@ -6,13 +6,15 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::{exec_err, Result};
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::ConfType;
+use survql_stats::{ConfType, Convention};
 
 use crate::common::{
-    coerce_time_event_required, conf_options, doc, f64_field, f64_option, struct_array, WarningSink,
+    coerce_time_event_required, doc, f64_field, f64_option, km_conf_options, struct_array,
+    WarningSink,
 };
+use crate::convention::{session_convention, ConventionArg};
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::coerce_with_response;
 use crate::time_counts::KM_TAKES;
@@ -73,12 +75,13 @@ impl KmQuantile {
         if !(p > 0.0 && p < 1.0) {
             return exec_err!("{NAME}: argument 'p' must be in (0, 1), found {p}");
         }
-        let (conf_type, level) = conf_options(NAME, args, 3)?;
+        let (convention, conf_type, level) = km_conf_options(NAME, args, 3)?;
         Ok(KmCall::new(
             NAME,
             args,
             &self.sink,
             Arc::new(QuantileEvaluator {
+                convention,
                 p,
                 conf_type,
                 level,
@@ -113,11 +116,17 @@ impl AggregateUDFImpl for KmQuantile {
         })
     }
 
+    /// `SET survql.convention`: see [`crate::convention`].
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        session_convention(ConventionArg::ConfType(3))
+    }
+
     km_udaf_methods!();
 }
 
 #[derive(Debug)]
 struct QuantileEvaluator {
+    convention: Convention,
     p: f64,
     conf_type: ConfType,
     level: f64,
@@ -133,7 +142,7 @@ impl KmEvaluator for QuantileEvaluator {
             let r = if c.is_empty() {
                 Default::default()
             } else {
-                km.quantile(self.p, bands.as_ref())
+                km.quantile_with(self.convention, self.p, bands.as_ref(), self.level)
             };
             q.push(r.estimate);
             lo.push(r.lower);

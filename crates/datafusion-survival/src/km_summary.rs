@@ -6,13 +6,15 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::ConfType;
+use survql_stats::{ConfType, Convention};
 
 use crate::common::{
-    coerce_time_event_options, conf_options, doc, f64_field, i64_field, struct_array, WarningSink,
+    coerce_time_event_options, doc, f64_field, i64_field, km_conf_options, struct_array,
+    WarningSink,
 };
+use crate::convention::{session_convention, ConventionArg};
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::{call_shape, coerce_with_response};
 use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
@@ -77,12 +79,13 @@ impl KmSummary {
     }
 
     pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let (conf_type, level) = conf_options(NAME, args, 2)?;
+        let (convention, conf_type, level) = km_conf_options(NAME, args, 2)?;
         Ok(KmCall::new(
             NAME,
             args,
             &self.sink,
             Arc::new(SummaryEvaluator {
+                convention,
                 conf_type,
                 level,
                 weighted: call_shape(args).is_some_and(|s| s.weight),
@@ -115,11 +118,17 @@ impl AggregateUDFImpl for KmSummary {
         })
     }
 
+    /// `SET survql.convention`: see [`crate::convention`].
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        session_convention(ConventionArg::ConfType(2))
+    }
+
     km_udaf_methods!();
 }
 
 #[derive(Debug)]
 struct SummaryEvaluator {
+    convention: Convention,
     conf_type: ConfType,
     level: f64,
     weighted: bool,
@@ -132,7 +141,7 @@ impl KmEvaluator for SummaryEvaluator {
             let km = c.curve(NAME)?;
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
-            let q = km.median_table(bands.as_ref());
+            let q = km.median_with(self.convention, bands.as_ref(), self.level);
             n.push(km.n() as i64);
             events.push(km.events());
             med.push(q.estimate);

@@ -6,13 +6,15 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
-use survql_stats::ConfType;
+use survql_stats::{ConfType, Convention};
 
 use crate::common::{
-    coerce_time_event_required, conf_options, doc, f64_field, f64_option, struct_array, WarningSink,
+    coerce_time_event_required, doc, f64_field, f64_option, km_conf_options, struct_array,
+    WarningSink,
 };
+use crate::convention::{session_convention, ConventionArg};
 use crate::macros::{km_udaf_methods, udaf_constructors};
 use crate::response::{call_shape, coerce_with_response};
 use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
@@ -74,12 +76,13 @@ impl KmSurvival {
 
     pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
         let at = f64_option(NAME, "at", args, 2)?.unwrap_or(0.0);
-        let (conf_type, level) = conf_options(NAME, args, 3)?;
+        let (convention, conf_type, level) = km_conf_options(NAME, args, 3)?;
         Ok(KmCall::new(
             NAME,
             args,
             &self.sink,
             Arc::new(SurvivalEvaluator {
+                convention,
                 at,
                 conf_type,
                 level,
@@ -115,11 +118,17 @@ impl AggregateUDFImpl for KmSurvival {
         })
     }
 
+    /// `SET survql.convention`: see [`crate::convention`].
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        session_convention(ConventionArg::ConfType(3))
+    }
+
     km_udaf_methods!();
 }
 
 #[derive(Debug)]
 struct SurvivalEvaluator {
+    convention: Convention,
     at: f64,
     conf_type: ConfType,
     level: f64,
@@ -145,8 +154,17 @@ impl KmEvaluator for SurvivalEvaluator {
                 hi.push(None);
                 continue;
             }
-            let r = c.curve(NAME)?.at(self.at, self.conf_type, self.level);
+            let km = c.curve(NAME)?;
+            let r = km.at(self.at, self.conf_type, self.level);
             n_risk.push(r.n_risk);
+            // SAS: not estimable past a censored last observation (R carries S forward).
+            if self.convention == Convention::Sas && km.beyond_follow_up(self.at) {
+                surv.push(None);
+                se.push(None);
+                lo.push(None);
+                hi.push(None);
+                continue;
+            }
             surv.push(Some(r.surv));
             se.push(r.std_err);
             lo.push(r.lower);

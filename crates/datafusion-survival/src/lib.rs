@@ -18,6 +18,7 @@ mod accumulator;
 mod cell_counts;
 mod common;
 mod competing_state;
+mod convention;
 mod cox_profile;
 mod cox_state;
 mod labels;
@@ -71,6 +72,7 @@ use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use common::{WarningParts, WarningSink};
+pub use convention::SurvqlOptions;
 
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster
 /// workers and their coordinator) must agree on it; it changes whenever a state field is
@@ -161,6 +163,20 @@ pub fn register_all_with_warnings(registry: &mut dyn FunctionRegistry) -> Result
         registry.register_udf(f)?;
     }
     Ok(sink)
+}
+
+/// Adds survql's session settings to `ctx` — `SET survql.convention = 'sas' | 'stata' |
+/// 'spss' | 'r'` (see [`SurvqlOptions`]): the defaults of the Kaplan-Meier and Cox functions
+/// follow that package's conventions for the session. Each is also reachable per call
+/// (`conf_type => 'sas'`, `'convention=sas'` in Cox options), which is what a context without
+/// this setting (e.g. datafusion-python) uses.
+pub fn register_settings(ctx: &SessionContext) {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let options = state.config_mut().options_mut();
+    if options.extensions.get::<SurvqlOptions>().is_none() {
+        options.extensions.insert(SurvqlOptions::default());
+    }
 }
 
 /// A context for one query: it shares `ctx`'s tables, settings and memory pool, but its

@@ -49,6 +49,11 @@ pub struct CoxOptions {
     pub toler_chol: f64,
     pub robust: bool,
     pub conf_level: f64,
+    /// SAS PHREG's relative gradient criterion instead of R's: stop at the first iterate
+    /// where g' I⁻¹ g / (|loglik| + 1e-6) < `gconv` (PHREG's default GCONV=1E-8). R's rule
+    /// (`eps`) takes one more Newton step, so SAS's printed estimates differ in their last
+    /// digits (PHUSE CAMIS, "R vs SAS", reason 3).
+    pub gconv: Option<f64>,
 }
 
 impl Default for CoxOptions {
@@ -60,6 +65,7 @@ impl Default for CoxOptions {
             toler_chol: f64::EPSILON.powf(0.75),
             robust: false,
             conf_level: 0.95,
+            gconv: None,
         }
     }
 }
@@ -681,7 +687,16 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         let notfinite = !pass.loglik.is_finite()
             || pass.u.iter().any(|v| !v.is_finite())
             || pass.imat.data.iter().any(|v| !v.is_finite());
-        if !notfinite && (1.0 - best_loglik / pass.loglik).abs() <= opts.eps {
+        let done = match opts.gconv {
+            Some(gconv) if !notfinite && pass.loglik >= best_loglik => {
+                let step = chol.solve(&pass.u);
+                let g: f64 = pass.u.iter().zip(&step).map(|(a, b)| a * b).sum();
+                g / (pass.loglik.abs() + 1e-6) < gconv
+            }
+            Some(_) => false,
+            None => !notfinite && (1.0 - best_loglik / pass.loglik).abs() <= opts.eps,
+        };
+        if done {
             beta = newbeta.clone();
             best_loglik = pass.loglik;
             last = pass;

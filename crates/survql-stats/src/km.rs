@@ -14,6 +14,7 @@
 //!
 //! Values R reports as `NA` or `NaN` are `None` (or NaN inside band vectors, documented there).
 
+use crate::convention::Convention;
 use crate::distributions::z_for_level;
 
 /// `sqrt(.Machine$double.eps)`: R's tolerance for tied times and for "S equals 1 - p".
@@ -707,6 +708,61 @@ impl KaplanMeier {
             // The lower band reaches 1 - p first, so it gives the lower limit.
             lower: bands.and_then(|b| findq(&self.time, &one_minus(&b.lower), p)),
             upper: bands.and_then(|b| findq(&self.time, &one_minus(&b.upper), p)),
+        }
+    }
+
+    /// The median as [`median_table`](Self::median_table) under `convention`'s rules (see
+    /// [`crate::convention`]): R's; SAS's (none when S never falls below 0.5); Stata's and
+    /// SPSS's first time S ≤ 0.5, SPSS's limits symmetric around it. `bands` are the pointwise
+    /// limits at `level` (used by R, SAS and Stata).
+    pub fn median_with(
+        &self,
+        convention: Convention,
+        bands: Option<&Bands>,
+        level: f64,
+    ) -> Quantile {
+        match convention {
+            Convention::R => self.median_table(bands),
+            _ => self.quantile_with(convention, 0.5, bands, level),
+        }
+    }
+
+    /// The `p`-quantile as [`quantile`](Self::quantile) under `convention`'s rules.
+    pub fn quantile_with(
+        &self,
+        convention: Convention,
+        p: f64,
+        bands: Option<&Bands>,
+        level: f64,
+    ) -> Quantile {
+        let r = self.quantile(p, bands);
+        match convention {
+            Convention::R => r,
+            Convention::Sas => Quantile {
+                estimate: crate::convention::sas_quantile(&self.time, &self.surv, p),
+                ..r
+            },
+            Convention::Stata => Quantile {
+                estimate: crate::convention::first_at_or_below(&self.time, &self.surv, p),
+                ..r
+            },
+            Convention::Spss => crate::convention::spss_quantile_limits(
+                &self.time,
+                &self.surv,
+                &self.std_err,
+                p,
+                z_for_level(level),
+            ),
+        }
+    }
+
+    /// Whether `t` lies past the curve's last time and the curve ends above 0 (its last
+    /// observation censored): SAS reports S(t) there as not estimable, R carries the last
+    /// value forward.
+    pub fn beyond_follow_up(&self, t: f64) -> bool {
+        match (self.time.last(), self.surv.last()) {
+            (Some(&last), Some(&s)) => t > last && s > 0.0,
+            _ => false,
         }
     }
 

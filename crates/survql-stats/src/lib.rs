@@ -16,6 +16,7 @@
 
 pub mod competing;
 pub mod contingency;
+pub mod convention;
 pub mod cox;
 pub mod cox_curve;
 pub mod distributions;
@@ -32,6 +33,7 @@ pub mod survreg;
 pub use competing::{
     aalen_johansen, gray_test, CifCurve, CompetingCount, GrayTest, GroupCauseCount,
 };
+pub use convention::Convention;
 pub use finegray::{fine_gray, FineGrayData, FineGrayFit, FineGrayOptions};
 pub use km::{
     Bands, ConfType, KaplanMeier, Quantile, Rmst, SurvivalAt, TimeCounts, WeightedRecord,

@@ -63,6 +63,7 @@ impl Session {
         let mut ctx = SessionContext::new_with_config_rt(config, runtime_env(limits)?);
         let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
         datafusion_survival::register_optimizer_rules(&ctx);
+        datafusion_survival::register_settings(&ctx);
         register_demo(&ctx)?;
         Ok(Session {
             local: ctx.clone(),

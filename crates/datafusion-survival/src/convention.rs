@@ -1,0 +1,181 @@
+//! `SET survql.convention = 'sas'`: the numbers of SAS, Stata or SPSS for a whole session
+//! (see [`survql_stats::convention`] for the rules and their sources).
+//!
+//! Every rule is reachable per call — the Kaplan-Meier functions' `conf_type` takes
+//! `'sas'` / `'sas:log'`, `km_median` a trailing `'sas'`, the Cox functions `convention=sas`
+//! in their options — and the session setting is applied by writing those arguments into the
+//! calls while the query is optimised (each function's `simplify`): the plan carries the
+//! convention as literals, so it reaches any process that runs it (a cluster worker), and an
+//! explicit argument always wins (a call's own `'log-log'` becomes `'sas:log-log'`: SAS's
+//! rules with the limits asked for).
+
+use std::any::Any;
+
+use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
+use datafusion::common::{config_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::expr::AggregateFunction;
+use datafusion::logical_expr::function::AggregateFunctionSimplification;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::{lit, Expr};
+use survql_stats::Convention;
+
+/// survql's session settings (`SET survql.<key> = ...`, `SHOW survql.convention`).
+#[derive(Debug, Clone, Default)]
+pub struct SurvqlOptions {
+    /// Whose conventions the survival functions follow: `r` (default), `sas`, `stata`, `spss`.
+    pub convention: Convention,
+}
+
+impl ExtensionOptions for SurvqlOptions {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn cloned(&self) -> Box<dyn ExtensionOptions> {
+        Box::new(self.clone())
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "convention" => match Convention::parse(value.trim_matches('\'')) {
+                Some(c) => {
+                    self.convention = c;
+                    Ok(())
+                }
+                None => config_err!(
+                    "survql.convention must be one of {}, found '{value}'",
+                    Convention::NAMES
+                ),
+            },
+            _ => config_err!("unknown setting survql.{key} (survql.convention)"),
+        }
+    }
+
+    fn entries(&self) -> Vec<ConfigEntry> {
+        vec![ConfigEntry {
+            key: "survql.convention".to_owned(),
+            value: Some(self.convention.name().to_owned()),
+            description: "Whose conventions the survival functions follow: r (default), sas, \
+                          stata or spss (pointwise limits, quantile rule, Cox ties)",
+        }]
+    }
+}
+
+impl ConfigExtension for SurvqlOptions {
+    const PREFIX: &'static str = "survql";
+}
+
+/// Where a function takes its convention.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ConventionArg {
+    /// A trailing convention name at this position (counted with `time, event` as two).
+    Name(usize),
+    /// The `conf_type` argument at this position: appended, or prefixed (`'sas:log'`).
+    ConfType(usize),
+    /// The trailing options string of a Cox function with `fixed` leading arguments:
+    /// `convention=...` added to it, or appended as one.
+    CoxOptions { fixed: usize },
+}
+
+/// The session's convention written into a call (see the module documentation); `None` for
+/// the functions' `simplify` when nothing is to be done is not possible (the setting is only
+/// known inside the closure), so the closure returns the call unchanged under R's convention
+/// and once the call names its convention.
+pub(crate) fn session_convention(arg: ConventionArg) -> Option<AggregateFunctionSimplification> {
+    Some(Box::new(
+        move |mut call: AggregateFunction, info: &SimplifyContext| {
+            let convention = info
+                .config_options()
+                .extensions
+                .get::<SurvqlOptions>()
+                .map_or(Convention::R, |o| o.convention);
+            if convention != Convention::R {
+                write_convention(&mut call, arg, convention, info)?;
+            }
+            Ok(Expr::AggregateFunction(call))
+        },
+    ))
+}
+
+fn write_convention(
+    call: &mut AggregateFunction,
+    arg: ConventionArg,
+    convention: Convention,
+    info: &SimplifyContext,
+) -> Result<()> {
+    let args = &mut call.params.args;
+    // surv(...) stands for (time, event): the later arguments sit one position earlier.
+    let response = match args.first() {
+        Some(first) => matches!(
+            info.get_data_type(first)?,
+            datafusion::arrow::datatypes::DataType::Struct(_)
+        ),
+        None => false,
+    };
+    let at = |i: usize| i - usize::from(response);
+    let name = convention.name();
+    match arg {
+        ConventionArg::Name(i) => {
+            if args.len() == at(i) {
+                args.push(lit(name));
+            }
+        }
+        ConventionArg::ConfType(i) => {
+            let i = at(i);
+            if args.len() == i {
+                args.push(lit(name));
+            } else if let Some(text) = args.get(i).and_then(literal_text) {
+                if survql_stats::convention::names_convention(&text).is_none() {
+                    args[i] = lit(format!("{name}:{text}"));
+                }
+            }
+        }
+        ConventionArg::CoxOptions { fixed } => {
+            let fixed = at(fixed);
+            let options = (args.len() > fixed + 1)
+                .then(|| args.last().and_then(literal_text))
+                .flatten();
+            match options {
+                Some(text) if mentions_convention(&text) => {}
+                Some(text) => {
+                    let joined = if text.trim().is_empty() {
+                        format!("convention={name}")
+                    } else {
+                        format!("{text}, convention={name}")
+                    };
+                    if let Some(last) = args.last_mut() {
+                        *last = lit(joined);
+                    }
+                }
+                None if args.len() > fixed => args.push(lit(format!("convention={name}"))),
+                None => return plan_err!("{}: missing arguments", call.func.name()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The text of a string literal.
+fn literal_text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::LargeUtf8(Some(s))
+            | ScalarValue::Utf8View(Some(s)),
+            _,
+        ) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Whether a Cox options string sets `convention=` itself.
+fn mentions_convention(options: &str) -> bool {
+    options.split(',').any(|part| {
+        part.split_once('=')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case("convention"))
+    })
+}
