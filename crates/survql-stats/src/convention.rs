@@ -145,7 +145,7 @@ pub fn spss_quantile_limits(
             return None;
         }
         let se = se_surv[i] / density;
-        se.is_finite().then(|| (t - z * se, t + z * se))
+        se.is_finite().then_some((t - z * se, t + z * se))
     };
     let l = limits();
     Quantile {
