@@ -270,6 +270,9 @@ fn accumulator_states_are_interchangeable() {
             // The event column as a status (0 censored, 1 cause 1).
             "finegray_ph" => vec![Col(0), Col(1), f64_lit(1.0), Col(2)],
             "survreg" => vec![Col(0), Col(1), Col(2)],
+            "survreg_strat" => vec![Col(0), Col(1), Col(3), Col(2)],
+            "cox_curve" => vec![Col(0), Col(1), Col(2), str_lit("g=b, conf_type=log-log")],
+            "cox_curve_strat" => vec![Col(0), Col(1), Col(3), Col(2), str_lit("strata=s2, g=c")],
             _ => vec![Col(0), Col(1)],
         };
         check_function(&f, &spec);
@@ -296,6 +299,7 @@ fn delayed_entry_states_are_interchangeable() {
             "cox_ph" => vec![Col(5), Col(4)],
             "cox_ph_strat" => vec![Col(5), Col(3), Col(4)],
             "cox_zph" => vec![Col(5), Col(4)],
+            "cox_curve" => vec![Col(5), Col(4)],
             _ => continue,
         };
         check_function(&f, &spec);

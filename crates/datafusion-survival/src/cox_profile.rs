@@ -163,7 +163,7 @@ mod tests {
             e.contains("'age' must be given a finite number, found 'old'"),
             "{e}"
         );
-        let e = split_profile("f", "age=60, grade=G1", COVS, true)
+        let e = split_profile("f", "age=60, grade=G1, mets=0", COVS, true)
             .unwrap_err()
             .to_string();
         assert!(e.contains("strata=<label>"), "{e}");

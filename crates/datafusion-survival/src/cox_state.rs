@@ -637,7 +637,7 @@ impl CoxCall {
                 _ => None,
             });
         let has_options = options_text.is_some() && n > fixed + 1;
-        let ncov = n - fixed - usize::from(has_options);
+        let ncov = n.saturating_sub(fixed + usize::from(has_options));
         if ncov == 0 {
             return exec_err!("{function}: at least one covariate is needed");
         }

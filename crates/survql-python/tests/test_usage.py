@@ -60,7 +60,7 @@ def test_warnings_report_skipped_rows(ctx):
         ("SELECT km_median(CASE WHEN age > 70 THEN 'NaN'::double ELSE os_months END, died) FROM cohort", "km_median: argument 'time' must be a finite number, found NaN"),
         ("SELECT km_summary(os_months, died, 'log_log') FROM cohort", "km_summary: argument 'conf_type' must be one of"),
         ("SELECT cox_ph(os_months, died, age, 'ties=exactly') FROM cohort", "cox_ph: option 'ties' must be efron, breslow or exact"),
-        ("SELECT km_median(os_months) FROM cohort", "km_median: expected 2 argument(s), found 1"),
+        ("SELECT km_median(os_months) FROM cohort", "km_median: expected 2 to 3 argument(s), found 1"),
         ("SELECT km_survival(os_months, died, age) FROM cohort", "km_survival: argument 'at' must be a constant"),
     ],
 )
@@ -154,6 +154,21 @@ def test_models_of_the_second_release_cross_the_ffi_boundary(ctx):
     assert r["c"]["terms"][0]["robust_se"] is not None
     assert r["f"]["ties"] == "breslow (firth)"
     assert r["g"]["ties"] == "breslow" and r["g"]["terms"][0]["se"] > 0
+
+
+def test_vendor_conventions_per_call(ctx):
+    """SAS's, Stata's and SPSS's rules through the per-call arguments (the session setting
+    needs survql's own context); SAS's log-log limits are R's conf.type = "log-log"."""
+    r = ctx.sql(
+        "SELECT km_summary(os_months, died, 'sas') AS s, km_median(os_months, died, 'spss') AS m, "
+        "cox_ph(os_months, died, age, 'convention=stata') AS c FROM cohort"
+    ).to_pylist()[0]
+    # R: survfit(Surv(os_months, died) ~ 1, conf.type = "log-log"): 26.9 (20.6, 37.1).
+    assert (r["s"]["median"], r["s"]["lower"], r["s"]["upper"]) == (26.9, 20.6, 37.1)
+    assert r["m"] == 26.9
+    # R: coxph(Surv(os_months, died) ~ age, ties = "breslow").
+    assert r["c"]["ties"] == "breslow"
+    assert r["c"]["terms"][0]["coef"] == pytest.approx(0.02606554268, rel=1e-6)
 
 
 def test_predicted_cox_curves_cross_the_ffi_boundary(ctx):

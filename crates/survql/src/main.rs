@@ -47,6 +47,12 @@ struct Cli {
     #[arg(short = 'c', long = "command", value_name = "SQL", action = ArgAction::Append)]
     commands: Vec<String>,
 
+    /// A session setting before anything runs, KEY=VALUE, as `SET KEY = VALUE`: e.g.
+    /// `--set survql.convention=sas` for SAS's conventions (also stata, spss; see
+    /// docs/conventions.md). Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", action = ArgAction::Append)]
+    settings: Vec<String>,
+
     /// Run the statements of a file. Repeatable; -c and -f run in the order given.
     #[arg(short = 'f', long = "file", value_name = "FILE", action = ArgAction::Append)]
     files: Vec<PathBuf>,
@@ -256,6 +262,7 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
     let mut session = Session::with_limits(cli.resource_limits())?;
     session.register_paths(&cli.paths).await?;
     session.register_named(&cli.tables).await?;
+    session.apply_settings(&cli.settings)?;
     if let Some(workers) = &cli.workers {
         session
             .connect_workers(cluster::parse_worker_urls(workers)?)

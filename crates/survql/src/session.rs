@@ -83,6 +83,23 @@ impl Session {
     }
 
     /// Runs the following queries in this process only.
+    /// Applies `KEY=VALUE` settings (`--set`), as `SET KEY = VALUE` would, before anything
+    /// runs: e.g. `survql.convention=sas`, `datafusion.execution.batch_size=4096`.
+    pub fn apply_settings(&self, settings: &[String]) -> Result<()> {
+        for s in settings {
+            let Some((key, value)) = s.split_once('=') else {
+                return datafusion::common::plan_err!("--set takes KEY=VALUE, found '{s}'");
+            };
+            let state = self.local.state_ref();
+            let mut state = state.write();
+            state
+                .config_mut()
+                .options_mut()
+                .set(key.trim(), value.trim())?;
+        }
+        Ok(())
+    }
+
     pub fn disconnect_workers(&mut self) {
         self.ctx = self.local.clone();
         self.cluster = None;

@@ -263,7 +263,7 @@ mod non_interactive {
         }
         let out = stdout(&run(&["-c", "\\h km_median"]));
         assert!(
-            out.contains("km_median(time, event)")
+            out.contains("km_median(time, event [, convention])")
                 && out.contains("Example:")
                 && out.contains("GROUP BY"),
             "{out}"
@@ -380,6 +380,39 @@ mod plots {
             out.contains("false (n = 32, events = 18)")
                 && out.contains("true (n = 71, events = 48)"),
             "{out}"
+        );
+    }
+
+    /// `--set survql.convention=sas` gives what the per-call argument gives; a bad value is an
+    /// error before anything runs.
+    #[test]
+    fn session_settings_from_the_command_line() {
+        let sql = "SELECT km_summary(os_months, died)['lower'] FROM demo.net_cohort";
+        let set = run(&[
+            "-q",
+            "--format",
+            "csv",
+            "--set",
+            "survql.convention=sas",
+            "-c",
+            sql,
+        ]);
+        let per_call = run(&[
+            "-q",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT km_summary(os_months, died, 'sas')['lower'] FROM demo.net_cohort",
+        ]);
+        assert!(set.status.success(), "{}", stderr(&set));
+        let value = |o: &std::process::Output| stdout(o).lines().nth(1).unwrap_or("").to_owned();
+        assert_eq!(value(&set), "20.6");
+        assert_eq!(value(&set), value(&per_call));
+        let bad = run(&["--set", "survql.convention=minitab", "-c", "SELECT 1"]);
+        assert!(
+            !bad.status.success() && stderr(&bad).contains("survql.convention must be one of"),
+            "{}",
+            stderr(&bad)
         );
     }
 
