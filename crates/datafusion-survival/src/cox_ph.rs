@@ -43,7 +43,7 @@ impl CoxPh {
             .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
             .with_argument("event", "1/true = event, 0/false = censored.")
             .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor); cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
-            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow|exact (default efron; exact for right-censored unweighted data), conf_level=0.95, robust=false (true by default with non-integer weights, as R), max_iter=20, eps=1e-9, firth=false (true: Firth's penalised likelihood, Breslow ties, profile-likelihood limits).")
+            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow|exact (default efron; exact for right-censored unweighted data), conf_level=0.95, robust=false (true by default with non-integer weights, as R), max_iter=20, eps=1e-9, convention=r|sas|stata|spss (Breslow ties for the three, SAS with PHREG's convergence rule; the default follows SET survql.convention), firth=false (true: Firth's penalised likelihood, Breslow ties, profile-likelihood limits).")
             .build()
         })
     }

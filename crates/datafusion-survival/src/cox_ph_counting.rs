@@ -39,7 +39,7 @@ impl CoxPhCounting {
             .with_argument("stop", "Interval end: event or censoring time.")
             .with_argument("event", "1/true = event at stop.")
             .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
-            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps.")
+            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps, convention (as cox_ph).")
             .build()
         })
     }

@@ -39,7 +39,7 @@ impl CoxPhStrat {
             .with_argument("event", "1/true = event, 0/false = censored.")
             .with_argument("strata", "Stratum (any type).")
             .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
-            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps.")
+            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps, convention (as cox_ph).")
             .build()
         })
     }

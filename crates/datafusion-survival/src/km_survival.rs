@@ -68,7 +68,7 @@ impl KmSurvival {
             .with_argument("time", "Follow-up time (numeric).")
             .with_argument("event", "1/true = event, 0/false = censored.")
             .with_argument("at", "Constant time at which to read the curve.")
-            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'.")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
             .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
             .build()
         })

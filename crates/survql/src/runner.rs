@@ -492,6 +492,9 @@ pub const HELP: &str = r"survql commands:
   \plot forest [-o FILE] [--title T] [--width PX] [--height PX] SELECT <model> FROM ... ;
                      a forest plot of a cox_ph*/finegray_ph (hazard ratios) or survreg (time
                      ratios) result: each term's ratio with its 95% CI and p-value
+SET survql.convention = 'sas' | 'stata' | 'spss' | 'r';
+                     the numbers of that package (limits, median rule, Cox ties; see
+                     docs/conventions.md); --set survql.convention=sas from the command line
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
 
