@@ -106,6 +106,10 @@ pub struct Curve {
     pub censored: Vec<bool>,
     /// Number at risk just before each time (subjects with time ≥ t).
     pub n_risk: Vec<f64>,
+    /// Events and censorings at each time, where known (empty otherwise): what the log-rank
+    /// test of curves computed elsewhere is computed from.
+    pub n_event: Vec<f64>,
+    pub n_censor: Vec<f64>,
     /// The value before the first time (1 for survival, 0 for incidence).
     pub start: f64,
     /// Subjects (rows) and events (of the cause, for incidence).
@@ -125,6 +129,8 @@ impl Curve {
             upper: bands.upper,
             censored: km.n_censor.iter().map(|&c| c > 0.0).collect(),
             n_risk: km.n_risk.clone(),
+            n_event: km.n_event.clone(),
+            n_censor: km.n_censor.clone(),
             start: 1.0,
             n: km.n(),
             events: km.events(),
@@ -143,6 +149,8 @@ impl Curve {
             upper: bands.upper,
             censored,
             n_risk: cif.n_risk.iter().map(|&v| v as f64).collect(),
+            n_event: cif.n_event.iter().map(|&v| v as f64).collect(),
+            n_censor: vec![],
             start: 0.0,
             n,
             events: cif.n_event.iter().sum::<u64>() as f64,
@@ -589,6 +597,8 @@ pub fn curve_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> R
                 }),
                 n: n_risk.first().map_or(0, |&n| n as u64),
                 n_risk,
+                n_event: n_event.as_ref().map_or(vec![], |v| v[a..z].to_vec()),
+                n_censor: n_censor.as_ref().map_or(vec![], |v| v[a..z].to_vec()),
                 start,
                 events: n_event
                     .as_ref()
@@ -609,6 +619,37 @@ pub fn curve_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> R
         opts,
     )?;
     plot.counts = counts;
+    Ok(plot)
+}
+
+/// The Kaplan-Meier figure of `\\plot km` from curves computed where the data are: rows
+/// `(group, km_curve(time, event))` or `(km_curve(time, event))` (a `GROUP BY` query), and
+/// the p-value of `opts.test` across the groups from the curves' events and censorings per
+/// time — the counts the test needs, so the figure is the one the raw rows give, without
+/// the rows leaving the query.
+pub fn km_plot_from_curves(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
+    let mut plot = curve_plot_from_batches(batches, opts)?;
+    if plot.kind != PlotKind::Survival || !plot.counts {
+        return exec_err!("\\plot km: the curves must be km_curve results (time, n_risk, n_event, n_censor, surv, ...)");
+    }
+    if plot.curves.len() >= 2 {
+        let mut recs = vec![];
+        for (g, c) in plot.curves.iter().enumerate() {
+            if c.n_event.len() != c.time.len() || c.n_censor.len() != c.time.len() {
+                return exec_err!("\\plot km: the curves lack n_event / n_censor");
+            }
+            for i in 0..c.time.len() {
+                recs.push(GroupTimeCount {
+                    time: c.time[i],
+                    group: g,
+                    events: c.n_event[i] as u64,
+                    censored: c.n_censor[i] as u64,
+                });
+            }
+        }
+        plot.p_value = survdiff_weighted(&[recs], plot.curves.len(), opts.test).p_value;
+    }
+    plot.test_name = test_name(opts.test);
     Ok(plot)
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use datafusion::common::{exec_err, Result};
 use survql_plot::{
-    cif_plot_from_batches, curve_plot_from_batches, forest_from_batches, km_plot_from_batches,
+    cif_plot_from_batches, curve_plot_from_batches, forest_from_batches, km_plot_from_curves,
     parse_plot_args, render_forest_terminal, render_terminal, write_figure, write_forest,
 };
 
@@ -17,6 +17,11 @@ pub async fn run_plot_command(app: &mut App, args: &str) -> Result<Option<PathBu
     if !matches!(kind.as_str(), "km" | "cif" | "curve" | "forest") {
         return exec_err!("\\plot: unknown plot '{kind}' ('km', 'cif', 'curve' or 'forest')");
     }
+    let query = if kind == "km" {
+        km_curves_query(app, &query).await?
+    } else {
+        query
+    };
     let (_, batches) = app.execute(&query).await?;
     let output = opts.output.take().map(|path| {
         if path.is_relative() {
@@ -41,7 +46,12 @@ pub async fn run_plot_command(app: &mut App, args: &str) -> Result<Option<PathBu
         };
     }
     let plot = match kind.as_str() {
-        "km" => km_plot_from_batches(&batches, &opts)?,
+        "km" => {
+            if batches.iter().all(|b| b.num_rows() == 0) {
+                return exec_err!("\\plot km: no rows with a time and an event");
+            }
+            km_plot_from_curves(&batches, &opts)?
+        }
         "curve" => curve_plot_from_batches(&batches, &opts)?,
         _ => cif_plot_from_batches(&batches, &opts)?,
     };
@@ -63,4 +73,24 @@ fn create_parent(path: &std::path::Path) -> Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     Ok(())
+}
+
+/// `\plot km`'s query, `SELECT [group,] time, event ...`, as the aggregate that draws it: one
+/// `km_curve` per group, computed where the data are, so only the curves (one point per
+/// distinct time and group) reach the client, not every row. Rows with a NULL group are left
+/// out, as before; NULL times or events are skipped by `km_curve` (with its warning).
+async fn km_curves_query(app: &App, query: &str) -> Result<String> {
+    let columns = app.session.ctx.sql(query).await?.schema().fields().len();
+    Ok(match columns {
+        3 => format!(
+            "SELECT CAST(g AS VARCHAR) AS g, km_curve(t, e) AS curve \
+             FROM ({query}) AS q(g, t, e) WHERE g IS NOT NULL GROUP BY CAST(g AS VARCHAR)"
+        ),
+        2 => format!("SELECT km_curve(t, e) AS curve FROM ({query}) AS q(t, e)"),
+        n => {
+            return exec_err!(
+                "\\plot km: the query must return (group, time, event) or (time, event), found {n} columns"
+            )
+        }
+    })
 }
