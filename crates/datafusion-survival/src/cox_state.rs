@@ -24,7 +24,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt32Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use survql_stats::cox::{cox_fit, cox_zph, CoxData, CoxFit, CoxOptions, Ties, ZphTransform};
+use survql_stats::cox::{
+    cox_fit, cox_zph, total_order_bits, CoxData, CoxFit, CoxOptions, Ties, ZphTransform,
+};
 use survql_stats::{
     fine_gray, ConfType, Convention, Dist, FineGrayData, FineGrayOptions, SurvregOptions,
 };
@@ -1281,26 +1283,33 @@ fn model_data(
 /// the same data gives bit-identical fits whatever order partitions delivered it in.
 fn canonical_order(data: CoxData) -> CoxData {
     let n = data.n();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let mut o = data.strata[a]
-            .cmp(&data.strata[b])
-            .then(data.stop[a].total_cmp(&data.stop[b]))
-            .then(data.event[a].cmp(&data.event[b]));
+    // Sorted as (stratum, stop) keys held together with the row, so that the sort reads
+    // contiguous memory; the other columns only break ties, lazily.
+    let tie_break = |a: usize, b: usize| -> std::cmp::Ordering {
+        let mut o = data.event[a].cmp(&data.event[b]);
         if let Some(st) = &data.start {
-            o = o.then(st[a].total_cmp(&st[b]));
+            o = o.then_with(|| st[a].total_cmp(&st[b]));
         }
         if let Some(w) = &data.weights {
-            o = o.then(w[a].total_cmp(&w[b]));
+            o = o.then_with(|| w[a].total_cmp(&w[b]));
         }
         if let Some(c) = &data.cluster {
-            o = o.then(c[a].cmp(&c[b]));
+            o = o.then_with(|| c[a].cmp(&c[b]));
         }
         for col in &data.x {
-            o = o.then(col[a].total_cmp(&col[b]));
+            o = o.then_with(|| col[a].total_cmp(&col[b]));
         }
         o
+    };
+    let mut keys: Vec<(u32, u64, usize)> = (0..n)
+        .map(|i| (data.strata[i], total_order_bits(data.stop[i]), i))
+        .collect();
+    keys.sort_unstable_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| tie_break(a.2, b.2))
     });
+    let order: Vec<usize> = keys.into_iter().map(|k| k.2).collect();
     let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&i| v[i]).collect() };
     CoxData {
         start: data.start.as_deref().map(pick),

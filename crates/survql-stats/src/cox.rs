@@ -244,6 +244,28 @@ pub fn merged_times(data: &CoxData) -> (Vec<f64>, Option<Vec<f64>>) {
     (stop, start)
 }
 
+/// `x`'s bits as an unsigned integer that orders as `f64::total_cmp` orders the values (a
+/// sort key that compares as one integer).
+pub fn total_order_bits(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    }
+}
+
+/// Sorts `rows` by `key(row)` (then by row): the keys are computed once and sorted together
+/// with the rows, so the sort reads contiguous memory instead of following each row index
+/// into several columns at every comparison.
+fn sort_rows_by_key<K: Ord + Copy>(rows: &mut [usize], key: impl Fn(usize) -> K) {
+    let mut keyed: Vec<(K, usize)> = rows.iter().map(|&r| (key(r), r)).collect();
+    keyed.sort_unstable();
+    for (slot, (_, r)) in rows.iter_mut().zip(keyed) {
+        *slot = r;
+    }
+}
+
 /// Row indices grouped by stratum (strata in increasing order, rows in data order within
 /// each): one O(n log n) sort instead of one pass over all rows per stratum.
 fn rows_by_stratum(strata: &[u32]) -> Vec<Vec<usize>> {
@@ -268,14 +290,14 @@ impl Prepared {
         let (stop_fixed, start_fixed) = merged_times(data);
         let start_fixed = start_fixed.unwrap_or_else(|| vec![f64::NEG_INFINITY; n]);
         let mut order: Vec<usize> = (0..n).collect();
-        // Ties beyond these keys are broken by row index: a total order, deterministic.
-        order.sort_unstable_by(|&a, &b| {
-            data.strata[a]
-                .cmp(&data.strata[b])
-                .then(stop_fixed[b].total_cmp(&stop_fixed[a]))
-                // deaths after censorings at the same time (matters for nothing but determinism)
-                .then(data.event[a].cmp(&data.event[b]))
-                .then(a.cmp(&b))
+        // Stratum, decreasing stop, deaths after censorings at the same time (matters for
+        // nothing but determinism), then row index: a total order, deterministic.
+        sort_rows_by_key(&mut order, |r| {
+            (
+                data.strata[r],
+                !total_order_bits(stop_fixed[r]),
+                data.event[r],
+            )
         });
         // Centring and scaling as coxfit6 (doscale = not all values in {-1, 0, 1}), with
         // weighted means and mean absolute deviations.
@@ -1141,7 +1163,7 @@ fn concordance_stratum(
     // Rank of each row's score among the distinct scores of the stratum, computed once
     // (only this stratum's entries of `ranks` are written and read).
     let mut by_score: Vec<usize> = rows.to_vec();
-    by_score.sort_unstable_by(|&a, &b| lp[a].total_cmp(&lp[b]));
+    sort_rows_by_key(&mut by_score, |r| total_order_bits(lp[r]));
     let mut m = 0;
     for (k, &r) in by_score.iter().enumerate() {
         if k > 0 && lp[r] != lp[by_score[k - 1]] {
@@ -1154,16 +1176,16 @@ fn concordance_stratum(
     let counting = data.start.is_some();
     // Decreasing time, censorings before deaths, then by score (R: order(-y, status, risk)).
     let mut by_stop: Vec<usize> = rows.to_vec();
-    by_stop.sort_unstable_by(|&a, &b| {
-        data.stop[b]
-            .total_cmp(&data.stop[a])
-            .then(data.event[a].cmp(&data.event[b]))
-            .then(lp[a].total_cmp(&lp[b]))
-            .then(a.cmp(&b))
+    sort_rows_by_key(&mut by_stop, |r| {
+        (
+            !total_order_bits(data.stop[r]),
+            data.event[r],
+            total_order_bits(lp[r]),
+        )
     });
     let mut by_start: Vec<usize> = rows.to_vec();
     if let Some(st) = data.start {
-        by_start.sort_unstable_by(|&a, &b| st[b].total_cmp(&st[a]).then(a.cmp(&b)));
+        sort_rows_by_key(&mut by_start, |r| !total_order_bits(st[r]));
     }
     let wt = data.weight;
     let mut all = Fenwick::new(m);
