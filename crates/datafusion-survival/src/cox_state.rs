@@ -1165,54 +1165,65 @@ fn merge(
     check_levels(call, states, groups)
 }
 
-/// The model matrix columns of one group's covariates (see [`model_data`]): the columns,
-/// coefficient names, per covariate argument the coefficient indices, and notes on dropped
-/// covariates.
+/// The model matrix columns of one group's covariates (see [`model_data`]), rows taken in
+/// `order` (all rows in their order when `None`): the columns, coefficient names, per
+/// covariate argument the coefficient indices, and notes on dropped covariates.
 #[allow(clippy::type_complexity)]
 fn model_columns(
     call: &CoxCall,
     rows: &CoxRows,
+    order: Option<&[usize]>,
 ) -> (Vec<Vec<f64>>, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
+    let all: Vec<usize>;
+    let order = match order {
+        Some(o) => o,
+        None => {
+            all = (0..n).collect();
+            &all
+        }
+    };
     let mut x = vec![];
     let mut names = vec![];
     let mut groups = vec![];
     let mut notes = vec![];
     for (k, cov) in call.covariates.iter().enumerate() {
         let mut idx = vec![];
+        let numbers = || -> Vec<f64> {
+            rows.num
+                .get(k)
+                .map_or_else(Vec::new, |c| order.iter().map(|&i| c[i]).collect())
+        };
         match cov {
             Covariate::Numeric { name } => {
                 idx.push(x.len());
-                x.push(rows.num.get(k).cloned().unwrap_or_default());
+                x.push(numbers());
                 names.push(name.clone());
             }
             Covariate::Boolean { name } => {
                 idx.push(x.len());
-                x.push(rows.num.get(k).cloned().unwrap_or_default());
+                x.push(numbers());
                 names.push(format!("{name}TRUE"));
             }
             // Not a column of the model: see model_data.
             Covariate::Cluster { .. } => {}
             Covariate::Factor { name } => {
-                let labels = rows
-                    .fac_labels
-                    .get(k)
-                    .map(|l| l.names.clone())
-                    .unwrap_or_default();
-                let order = sorted_label_order(&labels);
+                let labels = rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..]);
+                let levels = sorted_label_order(labels);
                 // Treatment coding: one column per level after the first (byte order, as R
                 // with LC_COLLATE=C).
-                let ids = rows.fac.get(k).cloned().unwrap_or_default();
-                if order.len() < 2 && n > 0 {
+                let ids = rows.fac.get(k).map_or(&[][..], Vec::as_slice);
+                if levels.len() < 2 && n > 0 {
                     notes.push(format!(
                         "covariate '{name}' has a single level and was dropped"
                     ));
                 }
-                for &lvl in order.iter().skip(1) {
+                for &lvl in levels.iter().skip(1) {
                     idx.push(x.len());
                     x.push(
-                        ids.iter()
-                            .map(|&id| if id as usize == lvl { 1.0 } else { 0.0 })
+                        order
+                            .iter()
+                            .map(|&i| if ids[i] as usize == lvl { 1.0 } else { 0.0 })
                             .collect(),
                     );
                     names.push(format!("{name}{}", labels[lvl]));
@@ -1224,105 +1235,122 @@ fn model_columns(
     (x, names, groups, notes)
 }
 
+/// For each label id of `labels`, its position in R's factor order: ranks that do not depend
+/// on the order the labels were first seen in.
+fn label_ranks(labels: &[Box<str>]) -> Vec<u32> {
+    let mut rank = vec![0u32; labels.len()];
+    for (p, &id) in sorted_label_order(labels).iter().enumerate() {
+        rank[id] = p as u32;
+    }
+    rank
+}
+
 /// The model matrix of one group: R's treatment contrasts for factors (levels in byte order,
 /// the first the reference), `<name>TRUE` for booleans. Returns the data, coefficient names
-/// and, per covariate argument, the coefficient indices it produced.
+/// and, per covariate argument, the coefficient indices it produced. The rows come in
+/// [`canonical_row_order`], gathered once into the model's columns.
 fn model_data(
     call: &CoxCall,
     rows: &CoxRows,
 ) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
-    let (x, names, groups, notes) = model_columns(call, rows);
-    let strata = if call.kind.stratified() {
-        // Stratum ids in label order (only the partition matters).
-        let order = sorted_label_order(&rows.strata_labels.names);
-        let mut rank = vec![0u32; order.len()];
-        order
-            .iter()
-            .enumerate()
-            .for_each(|(p, &id)| rank[id] = p as u32);
-        rows.strata.iter().map(|&s| rank[s as usize]).collect()
-    } else {
-        vec![0; n]
-    };
+    // Stratum ids in label order (only the partition matters).
+    let strata_rank = call
+        .kind
+        .stratified()
+        .then(|| label_ranks(&rows.strata_labels.names));
     // cluster(id): ids in label order, so that the same data gives the same canonical order
     // whatever order the labels were first seen in.
-    let cluster = call
+    let cluster_arg = call
         .covariates
         .iter()
-        .position(|c| matches!(c, Covariate::Cluster { .. }))
-        .map(|k| {
-            // (A group without rows has no label table yet.)
-            let names = rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..]);
-            let order = sorted_label_order(names);
-            let mut rank = vec![0u32; order.len()];
-            order
-                .iter()
-                .enumerate()
-                .for_each(|(p, &id)| rank[id] = p as u32);
-            rows.fac
-                .get(k)
-                .map_or(&[][..], Vec::as_slice)
-                .iter()
-                .map(|&id| rank[id as usize])
-                .collect()
-        });
+        .position(|c| matches!(c, Covariate::Cluster { .. }));
+    // (A group without rows has no label table yet.)
+    let cluster_rank = cluster_arg
+        .map(|k| label_ranks(rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..])));
+    let order = canonical_row_order(call, rows, strata_rank.as_deref(), cluster_rank.as_deref());
+    let (x, names, groups, notes) = model_columns(call, rows, Some(&order));
+    let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&i| v[i]).collect() };
     let data = CoxData {
-        start: call.counting().then(|| rows.start.clone()),
-        stop: rows.stop.clone(),
-        event: rows.event.clone(),
-        strata,
+        start: call.counting().then(|| pick(&rows.start)),
+        stop: pick(&rows.stop),
+        event: order.iter().map(|&i| rows.event[i]).collect(),
+        strata: match &strata_rank {
+            Some(rank) => order
+                .iter()
+                .map(|&i| rank[rows.strata[i] as usize])
+                .collect(),
+            None => vec![0; n],
+        },
         x,
-        weights: call.weighted().then(|| rows.weight.clone()),
-        cluster,
+        weights: call.weighted().then(|| pick(&rows.weight)),
+        cluster: cluster_arg.zip(cluster_rank.as_ref()).map(|(k, rank)| {
+            let ids = rows.fac.get(k).map_or(&[][..], Vec::as_slice);
+            order.iter().map(|&i| rank[ids[i] as usize]).collect()
+        }),
     };
-    (canonical_order(data), names, groups, notes)
+    (data, names, groups, notes)
 }
 
-/// The rows sorted by all their values (stratum, stop, start, event, covariates), so that
-/// the same data gives bit-identical fits whatever order partitions delivered it in.
-fn canonical_order(data: CoxData) -> CoxData {
-    let n = data.n();
-    // Sorted as (stratum, stop) keys held together with the row, so that the sort reads
-    // contiguous memory; the other columns only break ties, lazily.
+/// The rows ordered by all their values — stratum, stop, event, start, weight, cluster,
+/// covariates (a factor by its level's rank) — so that the same data gives bit-identical
+/// fits whatever order partitions delivered it in. Sorted as (stratum, stop) keys held with
+/// the row, so the sort reads contiguous memory; the other values only break ties.
+fn canonical_row_order(
+    call: &CoxCall,
+    rows: &CoxRows,
+    strata_rank: Option<&[u32]>,
+    cluster_rank: Option<&[u32]>,
+) -> Vec<usize> {
+    let n = rows.len();
+    let factor_ranks: Vec<Option<Vec<u32>>> = call
+        .covariates
+        .iter()
+        .enumerate()
+        .map(|(k, c)| match c {
+            Covariate::Factor { .. } => rows.fac_labels.get(k).map(|l| label_ranks(&l.names)),
+            _ => None,
+        })
+        .collect();
     let tie_break = |a: usize, b: usize| -> std::cmp::Ordering {
-        let mut o = data.event[a].cmp(&data.event[b]);
-        if let Some(st) = &data.start {
-            o = o.then_with(|| st[a].total_cmp(&st[b]));
+        let mut o = rows.event[a].cmp(&rows.event[b]);
+        if call.counting() {
+            o = o.then_with(|| rows.start[a].total_cmp(&rows.start[b]));
         }
-        if let Some(w) = &data.weights {
-            o = o.then_with(|| w[a].total_cmp(&w[b]));
+        if call.weighted() {
+            o = o.then_with(|| rows.weight[a].total_cmp(&rows.weight[b]));
         }
-        if let Some(c) = &data.cluster {
-            o = o.then_with(|| c[a].cmp(&c[b]));
-        }
-        for col in &data.x {
-            o = o.then_with(|| col[a].total_cmp(&col[b]));
+        for (k, cov) in call.covariates.iter().enumerate() {
+            o = o.then_with(|| match cov {
+                Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
+                    rows.num[k][a].total_cmp(&rows.num[k][b])
+                }
+                Covariate::Factor { .. } => match &factor_ranks[k] {
+                    Some(rank) => {
+                        rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize])
+                    }
+                    None => std::cmp::Ordering::Equal,
+                },
+                Covariate::Cluster { .. } => match cluster_rank {
+                    Some(rank) => {
+                        rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize])
+                    }
+                    None => std::cmp::Ordering::Equal,
+                },
+            });
         }
         o
     };
+    let stratum = |i: usize| strata_rank.map_or(0, |r| r[rows.strata[i] as usize]);
     let mut keys: Vec<(u32, u64, usize)> = (0..n)
-        .map(|i| (data.strata[i], total_order_bits(data.stop[i]), i))
+        .map(|i| (stratum(i), total_order_bits(rows.stop[i]), i))
         .collect();
     keys.sort_unstable_by(|a, b| {
         (a.0, a.1)
             .cmp(&(b.0, b.1))
             .then_with(|| tie_break(a.2, b.2))
     });
-    let order: Vec<usize> = keys.into_iter().map(|k| k.2).collect();
-    let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&i| v[i]).collect() };
-    CoxData {
-        start: data.start.as_deref().map(pick),
-        stop: pick(&data.stop),
-        event: order.iter().map(|&i| data.event[i]).collect(),
-        strata: order.iter().map(|&i| data.strata[i]).collect(),
-        x: data.x.iter().map(|c| pick(c)).collect(),
-        weights: data.weights.as_deref().map(pick),
-        cluster: data
-            .cluster
-            .as_ref()
-            .map(|c| order.iter().map(|&i| c[i]).collect()),
-    }
+    keys.into_iter().map(|k| k.2).collect()
 }
 
 /// The most work `ties=exact` may take (see [`survql_stats::cox::exact_ties_cost`]): about
@@ -1721,7 +1749,7 @@ fn evaluate_fine_gray(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut t = TermColumns::default();
     let z = survql_stats::distributions::z_for_level(call.options.fit.conf_level);
     for rows in states {
-        let (x, names, _, mut warnings) = model_columns(call, rows);
+        let (x, names, _, mut warnings) = model_columns(call, rows, None);
         let data = FineGrayData {
             time: rows.stop.clone(),
             status: rows.status.clone(),
