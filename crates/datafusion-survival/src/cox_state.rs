@@ -1266,8 +1266,8 @@ fn model_data(
         .iter()
         .position(|c| matches!(c, Covariate::Cluster { .. }));
     // (A group without rows has no label table yet.)
-    let cluster_rank = cluster_arg
-        .map(|k| label_ranks(rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..])));
+    let cluster_rank =
+        cluster_arg.map(|k| label_ranks(rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..])));
     let order = canonical_row_order(call, rows, strata_rank.as_deref(), cluster_rank.as_deref());
     let (x, names, groups, notes) = model_columns(call, rows, Some(&order));
     let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&i| v[i]).collect() };
@@ -1326,15 +1326,11 @@ fn canonical_row_order(
                     rows.num[k][a].total_cmp(&rows.num[k][b])
                 }
                 Covariate::Factor { .. } => match &factor_ranks[k] {
-                    Some(rank) => {
-                        rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize])
-                    }
+                    Some(rank) => rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize]),
                     None => std::cmp::Ordering::Equal,
                 },
                 Covariate::Cluster { .. } => match cluster_rank {
-                    Some(rank) => {
-                        rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize])
-                    }
+                    Some(rank) => rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize]),
                     None => std::cmp::Ordering::Equal,
                 },
             });

@@ -32,6 +32,10 @@ pub(crate) struct Labels {
     /// Short labels (≤ 12 bytes) by their whole Utf8View view value, which holds the length
     /// and the bytes inline: interning them needs no string hashing or comparison.
     inline: HashMap<u128, u32, crate::common::StateHasher>,
+    /// Integer labels by value (see [`LabelValues`]), with their own direct-mapped cache:
+    /// an integer's text is made once per distinct value, not once per row.
+    ints: HashMap<i64, u32, crate::common::StateHasher>,
+    int_cache: Box<[(i64, u32); SLOTS]>,
     pub(crate) names: Vec<Box<str>>,
     /// Bytes held by the names, the index and the inline table, kept current as labels are
     /// added so that [`Labels::size`] is O(1).
@@ -44,8 +48,11 @@ impl Default for Labels {
             cache: Box::new([(EMPTY, 0); SLOTS]),
             index: HashMap::default(),
             inline: HashMap::default(),
+            ints: HashMap::default(),
+            // Slot k starts out holding a value whose slot is not k, so it never matches.
+            int_cache: Box::new(std::array::from_fn(|k| (empty_int_slot(k), 0))),
             names: Vec::new(),
-            bytes: size_of::<Self>() + SLOTS * size_of::<(u128, u32)>(),
+            bytes: size_of::<Self>() + SLOTS * (size_of::<(u128, u32)>() + size_of::<(i64, u32)>()),
         }
     }
 }
@@ -57,7 +64,39 @@ fn slot(view: u128) -> usize {
     (h >> 58) as usize
 }
 
+#[inline]
+fn int_slot(v: i64) -> usize {
+    ((v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize
+}
+
+/// A value whose cache slot is not `k` (so an empty slot k never matches a lookup).
+fn empty_int_slot(k: usize) -> i64 {
+    (0..).find(|&v| int_slot(v) != k).unwrap_or(0)
+}
+
 impl Labels {
+    /// The id of the integer label `v` (the label's text is `v`'s decimal form, as
+    /// `CAST(v AS VARCHAR)`).
+    #[inline]
+    pub(crate) fn int_id(&mut self, v: i64) -> u32 {
+        let k = int_slot(v);
+        let (cached, id) = self.int_cache[k];
+        if cached == v {
+            return id;
+        }
+        let id = match self.ints.get(&v) {
+            Some(&id) => id,
+            None => {
+                let id = self.id(&v.to_string());
+                self.ints.insert(v, id);
+                self.bytes += INLINE_ENTRY;
+                id
+            }
+        };
+        self.int_cache[k] = (v, id);
+        id
+    }
+
     /// The id of row `i` of a string-view column.
     #[inline]
     pub(crate) fn id_at(&mut self, column: &StringViewArray, i: usize) -> u32 {
@@ -117,6 +156,48 @@ pub(crate) fn sorted_label_order(names: &[Box<str>]) -> Vec<usize> {
         None => ids.sort_by(|&a, &b| names[a].as_bytes().cmp(names[b].as_bytes())),
     }
     ids
+}
+
+/// A column of labels read row by row: integer columns by value ([`Labels::int_id`]: no text
+/// per row), anything else as text ([`label_column`]). The labels are the same either way.
+pub(crate) enum LabelValues {
+    Text(ArrayRef),
+    Int(ArrayRef),
+}
+
+impl LabelValues {
+    pub(crate) fn new(function: &str, arg: &str, array: &ArrayRef) -> Result<LabelValues> {
+        Ok(match array.data_type() {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => LabelValues::Int(cast(array, &DataType::Int64)?),
+            _ => LabelValues::Text(label_column(function, arg, array)?),
+        })
+    }
+
+    /// The column (for its NULLs).
+    pub(crate) fn array(&self) -> &dyn datafusion::arrow::array::Array {
+        match self {
+            LabelValues::Text(a) | LabelValues::Int(a) => a.as_ref(),
+        }
+    }
+
+    /// The label id of row `i` in `labels`.
+    #[inline]
+    pub(crate) fn id_at(&self, labels: &mut Labels, i: usize) -> u32 {
+        use datafusion::arrow::array::AsArray;
+        match self {
+            LabelValues::Text(a) => labels.id_at(a.as_string_view(), i),
+            LabelValues::Int(a) => labels.int_id(
+                a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                    .value(i),
+            ),
+        }
+    }
 }
 
 /// A column of labels as text (`CAST(x AS VARCHAR)` for non-string types), as a string

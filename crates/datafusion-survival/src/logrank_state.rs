@@ -24,7 +24,7 @@ use crate::common::{
     event_column, f64_field, finite_or_null, i64_field, list_array, list_of, row_mask,
     state_list_field, string_array, struct_array, time_column, WarningSink,
 };
-use crate::labels::{label_column, sorted_label_order, Labels};
+use crate::labels::{sorted_label_order, LabelValues, Labels};
 use crate::limits::{check, limits};
 use crate::time_counts::TimeCountsState;
 
@@ -386,17 +386,16 @@ fn update(
     let f = call.function;
     let time = time_column(f, "time", &values[0])?;
     let event = event_column(f, &values[1])?;
-    let grp = label_column(f, "grp", &values[2])?;
-    let grp = grp.as_string_view();
+    // Integer group codes (what most registries have) are interned by value.
+    let grp = LabelValues::new(f, "grp", &values[2])?;
     let strata = if call.stratified {
-        Some(label_column(f, "strata", &values[3])?)
+        Some(LabelValues::new(f, "strata", &values[3])?)
     } else {
         None
     };
-    let strata = strata.as_ref().map(|s| s.as_string_view());
-    let mut cols: Vec<&dyn Array> = vec![time, &event, grp];
-    if let Some(s) = strata {
-        cols.push(s);
+    let mut cols: Vec<&dyn Array> = vec![time, &event, grp.array()];
+    if let Some(s) = &strata {
+        cols.push(s.array());
     }
     let mask = row_mask(&cols, opt_filter, group_indices, skipped);
     let times = time.values();
@@ -409,8 +408,8 @@ fn update(
             too_many = true;
             return;
         }
-        let stratum = match strata {
-            Some(s) => state.strata.id_at(s, i),
+        let stratum = match &strata {
+            Some(s) => s.id_at(&mut state.strata, i),
             None => {
                 // Unstratified: the single stratum "" has id 0.
                 if state.strata.names.is_empty() {
@@ -419,7 +418,7 @@ fn update(
                 0
             }
         };
-        let group = state.groups.id_at(grp, i);
+        let group = grp.id_at(&mut state.groups, i);
         state.cell(stratum, group).add(times[i], events.value(i));
     };
     match mask {
