@@ -19,6 +19,35 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{lit, Expr};
 use survql_stats::Convention;
 
+/// What `SET survql.convention` changes, and the source of each rule (the shell's
+/// `\h convention`; docs/conventions.md has the long form).
+pub const CONVENTIONS_HELP: &str = "\
+SET survql.convention = 'sas' | 'stata' | 'spss' | 'r'   (default r; --set survql.convention=sas)
+
+The defaults of the Kaplan-Meier and Cox functions follow that package; explicit arguments win.
+Per call: km_summary/km_quantile/km_survival/km_curve(..., 'sas' | 'sas:log'),
+km_median(t, e, 'spss'), 'convention=stata' in a Cox function's options.
+
+                    R (default)         SAS                     Stata               SPSS
+limits of S(t)      log                 log-log                 log-log             none (SE only)
+median / quantile   first S <= 1-p,     first S < 1-p; midpoint first S <= 1-p,     first S <= 1-p,
+                    midpoint on a flat  only if S drops later,  no midpoint         no midpoint
+                    stretch at 1-p      else NULL
+quantile limits     bands cross 1-p     same, log-log           same, log-log (*)   t +- z SE(t) (*)
+S(t) after a        last value          NULL                    last value          last value
+censored last time
+Cox ties            efron               breslow (+ PHREG's      breslow             breslow
+                                        GCONV=1e-8 convergence)
+
+Sources: SAS - PHUSE CAMIS PROC LIFETEST/PHREG output on WHAS500 and its special cases, SAS
+LIFETEST documentation; Stata - sts list on the Gehan data (G. Rodriguez, Princeton), a stci
+median (Statalist 2002-11), the stcox manual; SPSS - IBM technote 1476688 (median). Every
+published number is reproduced by tests/golden_vendor.rs.
+(*) not checked against a published output with its data: Stata's stci limits, SPSS's median
+interval (Klein & Moeschberger's density-based SE, as SPSS's algorithms describe).
+Unchanged: log-rank tests, km_rmst, km_followup, nelson_aalen, competing risks, survreg.
+";
+
 /// survql's session settings (`SET survql.<key> = ...`, `SHOW survql.convention`).
 #[derive(Debug, Clone, Default)]
 pub struct SurvqlOptions {

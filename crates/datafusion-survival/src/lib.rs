@@ -72,7 +72,7 @@ use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
 pub use common::{WarningParts, WarningSink};
-pub use convention::SurvqlOptions;
+pub use convention::{SurvqlOptions, CONVENTIONS_HELP};
 
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster
 /// workers and their coordinator) must agree on it; it changes whenever a state field is

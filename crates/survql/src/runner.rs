@@ -386,6 +386,9 @@ impl App {
         if name.is_empty() {
             return self.emit(HELP);
         }
+        if matches!(name.to_lowercase().as_str(), "convention" | "conventions") {
+            return self.emit(datafusion_survival::CONVENTIONS_HELP);
+        }
         let state = self.session.ctx.state();
         let doc = state
             .aggregate_functions()
@@ -494,7 +497,7 @@ pub const HELP: &str = r"survql commands:
                      ratios) result: each term's ratio with its 95% CI and p-value
 SET survql.convention = 'sas' | 'stata' | 'spss' | 'r';
                      the numbers of that package (limits, median rule, Cox ties; see
-                     docs/conventions.md); --set survql.convention=sas from the command line
+                     docs/conventions.md, \h convention); --set survql.convention=sas
 SQL statements end with ';'. Ctrl-C cancels a running query. demo.net_cohort is always there.
 ";
 

@@ -408,6 +408,11 @@ mod plots {
         let value = |o: &std::process::Output| stdout(o).lines().nth(1).unwrap_or("").to_owned();
         assert_eq!(value(&set), "20.6");
         assert_eq!(value(&set), value(&per_call));
+        let help = stdout(&run(&["-q", "-c", "\\h convention"]));
+        assert!(
+            help.contains("SET survql.convention") && help.contains("CAMIS"),
+            "{help}"
+        );
         let bad = run(&["--set", "survql.convention=minitab", "-c", "SELECT 1"]);
         assert!(
             !bad.status.success() && stderr(&bad).contains("survql.convention must be one of"),
