@@ -6,7 +6,7 @@
 //! cargo bench --bench survival -- --rows 1000000 --only km_groups,logrank
 //! ```
 //!
-//! Data: a synthetic registry (see `survql_suite::generator`) written once under
+//! Data: a synthetic registry (see `survql_testkit::generator`) written once under
 //! `target/bench-data/registry-<rows>/year=*/region=*/part-0.parquet`. Every query runs
 //! `--repeat` times (default 3); the table shows the best time, the ratio to its floor, rows
 //! per second and the peak resident memory of the query (VmHWM, reset before each run).
@@ -231,7 +231,7 @@ async fn main() -> Result<()> {
             args.data.display()
         );
         let t = Instant::now();
-        survql_suite::generator::write_registry(&args.data, args.rows, 20_240_679)?;
+        survql_testkit::generator::write_registry(&args.data, args.rows, 20_240_679)?;
         eprintln!("generated in {:.1} s", t.elapsed().as_secs_f64());
     }
     let config = SessionConfig::new()

@@ -27,7 +27,7 @@ fn main() {
     let mut k = 0;
     while total < inputs {
         let n = chunk.min(inputs - total);
-        let r = survql_suite::fuzz::fuzz(seed.wrapping_mul(1_000_003).wrapping_add(k), n, true);
+        let r = survql_testkit::fuzz::fuzz(seed.wrapping_mul(1_000_003).wrapping_add(k), n, true);
         total += r.inputs;
         results += r.results;
         errors += r.errors;
@@ -45,7 +45,7 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
     if std::env::var("SURVQL_FUZZ_PROFILE").is_ok() {
-        let r = survql_suite::fuzz::fuzz(seed, inputs.min(5_000), true);
+        let r = survql_testkit::fuzz::fuzz(seed, inputs.min(5_000), true);
         for (f, secs, ok) in r.per_function {
             println!("{f:<22} {secs:>8.3} s  {ok} results");
         }
@@ -53,7 +53,8 @@ fn main() {
     let sql_queries = value("--sql-queries", 0);
     if sql_queries > 0 {
         let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let (n, ok, err, sql_panics) = rt.block_on(survql_suite::fuzz::sql_fuzz(seed, sql_queries));
+        let (n, ok, err, sql_panics) =
+            rt.block_on(survql_testkit::fuzz::sql_fuzz(seed, sql_queries));
         println!(
             "sql fuzz: {n} queries, {ok} results, {err} errors, {} panics",
             sql_panics.len()

@@ -1,9 +1,9 @@
-//! The API-level fuzzer (`survql_suite::fuzz`), bounded for CI: every survival function with
+//! The API-level fuzzer (`survql_testkit::fuzz`), bounded for CI: every survival function with
 //! random argument types, arities, constants and data, through both accumulators. No input
 //! may panic. `SURVQL_FUZZ_INPUTS` sets the number of inputs (default 100,000); the long run is
 //! `cargo run --release --example fuzz -- --inputs 1000000`.
 
-use survql_suite::fuzz::fuzz;
+use survql_testkit::fuzz::fuzz;
 
 #[test]
 fn no_input_panics() {
@@ -36,7 +36,7 @@ async fn no_sql_call_panics() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_500);
-    let (n, results, errors, panics) = survql_suite::fuzz::sql_fuzz(0x5e1ec7, queries).await;
+    let (n, results, errors, panics) = survql_testkit::fuzz::sql_fuzz(0x5e1ec7, queries).await;
     eprintln!(
         "sql fuzz: {n} queries, {results} results, {errors} errors, {} panics",
         panics.len()

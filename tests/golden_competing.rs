@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 use survql_stats::{aalen_johansen, CompetingCount, ConfType};
-use survql_suite::{
+use survql_testkit::{
     covariate_list, golden_f64, new_context, query_json, query_result, register_golden_tables,
     run_configs, Comparison, RunConfig,
 };
@@ -93,7 +93,7 @@ async fn check_sql(
                 cmp.num(
                     &format!("{id} statistic"),
                     &r["statistic"],
-                    &survql_suite::EXPECT_NULL,
+                    &survql_testkit::EXPECT_NULL,
                     TOL,
                 );
                 return;
@@ -222,7 +222,7 @@ fn column(data: &Value, name: &str) -> Vec<f64> {
 /// weights =)`), on the estimator itself.
 #[test]
 fn aalen_johansen_with_entry_and_weights_matches_r() {
-    let path = survql_suite::data_dir().join("oracle/competing_risks.json");
+    let path = survql_testkit::data_dir().join("oracle/competing_risks.json");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut cmp = Comparison::default();
     let mut checked = 0;
@@ -318,7 +318,7 @@ fn model_matrix(data: &Value, covariates: &[Value]) -> Vec<Vec<f64>> {
 #[test]
 fn fine_gray_matches_cmprsk() {
     use survql_stats::{fine_gray, FineGrayData, FineGrayOptions};
-    let path = survql_suite::data_dir().join("oracle/finegray.json");
+    let path = survql_testkit::data_dir().join("oracle/finegray.json");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut cmp = Comparison::default();
     let mut checked = 0;

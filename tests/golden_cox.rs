@@ -2,7 +2,7 @@
 //! files, fitted through SQL. Iterative fits: relative error at most 1e-6.
 
 use serde_json::Value;
-use survql_suite::{
+use survql_testkit::{
     covariate_list, golden_f64, new_context, query_json, query_result, register_golden_tables,
     run_configs, Comparison, RunConfig,
 };
@@ -149,7 +149,7 @@ async fn check_cox(
         cmp.num(
             &format!("{id} wald p"),
             &r["wald_p"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
     } else {
@@ -410,7 +410,7 @@ async fn check_survreg(
         ("p_value", "p"),
     ] {
         let want = if w[want].is_null() {
-            &survql_suite::EXPECT_NULL
+            &survql_testkit::EXPECT_NULL
         } else {
             &w[want]
         };
@@ -534,7 +534,7 @@ async fn check_curve(
         for &f in fields {
             let w = &want[f][k];
             let w = if w.is_null() {
-                &survql_suite::EXPECT_NULL
+                &survql_testkit::EXPECT_NULL
             } else {
                 w
             };

@@ -2,7 +2,7 @@
 //! computed through SQL and compared field by field with R.
 
 use serde_json::Value;
-use survql_suite::{
+use survql_testkit::{
     golden_label, new_context, query_json, register_golden_tables, run_configs, Comparison,
     RunConfig,
 };
@@ -345,14 +345,14 @@ async fn check_km(
                 // survql reports the SE of S; R's fit$std.err is the SE of -log S.
                 let se_log = &want["std_err_log"][i];
                 let se_s = match (
-                    survql_suite::golden_f64(&want["surv"][i]),
-                    survql_suite::golden_f64(se_log),
+                    survql_testkit::golden_f64(&want["surv"][i]),
+                    survql_testkit::golden_f64(se_log),
                 ) {
                     (Some(s), Some(se)) if !(s * se).is_nan() => serde_json::json!(s * se),
                     _ => Value::Null,
                 };
                 // A missing golden SE must fail, not compare as NULL.
-                let se_want = if survql_suite::is_missing(se_log) {
+                let se_want = if survql_testkit::is_missing(se_log) {
                     se_log
                 } else {
                     &se_s

@@ -4,7 +4,7 @@
 //! against R (`survdiff(rho =)`) and lifelines (`multivariate_logrank_test(weightings =)`).
 
 use serde_json::Value;
-use survql_suite::{
+use survql_testkit::{
     golden_f64, golden_label, new_context, query_json, register_golden_tables, run_configs,
     Comparison, RunConfig,
 };
@@ -101,7 +101,7 @@ async fn check_logrank(
         cmp.num(
             &format!("{id} chisq"),
             &r["chisq"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
         return;
@@ -114,13 +114,13 @@ async fn check_logrank(
         cmp.num(
             &format!("{id} chisq"),
             &r["chisq"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
         cmp.num(
             &format!("{id} p"),
             &r["p_value"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
     } else {
@@ -223,7 +223,7 @@ async fn check_table(
             cmp.num(
                 &format!("{id} odds ratio"),
                 &r["odds_ratio"],
-                &survql_suite::EXPECT_NULL,
+                &survql_testkit::EXPECT_NULL,
                 TOL,
             );
         }
@@ -317,13 +317,13 @@ async fn check_weighted(
         cmp.num(
             &format!("{id} chisq"),
             &r["chisq"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
         cmp.num(
             &format!("{id} p"),
             &r["p_value"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
         return;
@@ -334,7 +334,7 @@ async fn check_weighted(
         cmp.num(
             &format!("{id} chisq"),
             &r["chisq"],
-            &survql_suite::EXPECT_NULL,
+            &survql_testkit::EXPECT_NULL,
             TOL,
         );
         return;
@@ -430,7 +430,7 @@ async fn check_trend(
     };
     let r = &rows[0]["r"];
     cmp.count(&format!("{id} df"), &r["df"], &serde_json::json!(1));
-    let null = &survql_suite::EXPECT_NULL;
+    let null = &survql_testkit::EXPECT_NULL;
     let want = entry.get("result");
     let pick = |k: &str| want.map_or(null, |w| &w[k]);
     cmp.num(&format!("{id} z"), &r["z"], pick("z"), TOL);

@@ -6,7 +6,7 @@
 //! Numbers are compared at the precision they were printed.
 
 use serde_json::Value;
-use survql_suite::{new_context, query_result, register_golden_tables, run_configs, Comparison};
+use survql_testkit::{new_context, query_result, register_golden_tables, run_configs, Comparison};
 
 /// The two ways of asking for `convention`: (statement run first, per-call conf_type text,
 /// per-call Cox option).

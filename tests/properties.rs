@@ -26,7 +26,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use survql_suite::{batches_json, survival_session};
+use survql_testkit::{batches_json, survival_session};
 
 /// Labels, including empty, non-ASCII and numeric-looking ones.
 const LABELS: [&str; 6] = ["a", "b", "Patienten ≥ 70", "jünger", "", "10"];

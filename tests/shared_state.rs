@@ -4,7 +4,7 @@
 
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::prelude::SessionContext;
-use survql_suite::{data_dir, new_context, Layout, RunConfig};
+use survql_testkit::{data_dir, new_context, Layout, RunConfig};
 
 async fn context(share: bool, partitions: usize) -> SessionContext {
     let ctx = new_context(&RunConfig {

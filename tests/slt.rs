@@ -14,7 +14,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use sqllogictest::{DBOutput, DefaultColumnType};
-use survql_suite::{data_dir, new_context, register_dataset, Layout, RunConfig, DATASETS};
+use survql_testkit::{data_dir, new_context, register_dataset, Layout, RunConfig, DATASETS};
 
 struct SurvivalDb {
     ctx: SessionContext,

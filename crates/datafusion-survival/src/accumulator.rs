@@ -31,7 +31,7 @@ use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{Accumulator, EmitTo, GroupsAccumulator};
 
-use crate::common::WarningSink;
+use crate::warnings::WarningSink;
 
 /// The state field that carries the rows skipped for NULLs; it follows the family's fields.
 pub(crate) fn skipped_field(function_name: &str) -> FieldRef {
@@ -80,7 +80,7 @@ fn merge_skipped(skipped: &mut [u64], counts: &UInt64Array, groups: &[usize]) {
 }
 
 /// How one family of survival functions handles its per-group states.
-pub(crate) trait StateOps: Debug + Send + Sync + 'static {
+pub trait StateOps: Debug + Send + Sync + 'static {
     type State: Default + Clone + Debug + Send + Sync;
 
     /// The SQL function's name, for error messages.
@@ -97,7 +97,7 @@ pub(crate) trait StateOps: Debug + Send + Sync + 'static {
 
     /// Adds input rows: row `i` goes to `states[groups[i]]`; `filter` is the FILTER clause.
     /// A row skipped for a NULL argument adds one to `skipped[groups[i]]` instead (see
-    /// [`crate::common::row_mask`]).
+    /// [`crate::input_columns::row_mask`]).
     fn update(
         &self,
         states: &mut [Self::State],

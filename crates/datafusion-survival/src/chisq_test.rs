@@ -7,14 +7,19 @@ use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::contingency::chisq_test;
 
-use crate::cell_counts::{CellCounts, TableCall, TableEvaluator};
-use crate::common::{
-    check_arity, coerce_option, doc, f64_field, i64_field, literal_arg, struct_array, WarningSink,
-};
-use crate::macros::{table_udaf_methods, udaf_constructors};
+use crate::coerce::{check_arity, coerce_option};
+use crate::docs::doc;
+use crate::options::literal_arg;
+use crate::result_arrays::{f64_field, i64_field, struct_array};
+use crate::table_state::{CellCounts, TableEvaluator, TableOps};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "chisq_test";
 const SYNTAX: &str = "chisq_test(row, col [, correct])";
@@ -24,16 +29,13 @@ const SYNTAX: &str = "chisq_test(row, col [, correct])";
 /// the table of the two columns (NULLs skipped), with Yates' continuity correction for 2 × 2
 /// tables when `correct` (default true). NULL for a table with one row or column.
 ///
-/// ```sql
-/// SELECT chisq_test(best_response IN ('CR', 'PR'), liver_mets)['p_value'] FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct ChisqTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h chisq_test` in the shell and in `docs/functions.md`.
+pub type ChisqTest = SurvivalUdaf<ChisqTestFunction>;
 
-udaf_constructors!(ChisqTest);
+/// The definition of [`ChisqTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct ChisqTestFunction;
 
 fn fields() -> Fields {
     Fields::from(vec![
@@ -43,50 +45,10 @@ fn fields() -> Fields {
     ])
 }
 
-impl ChisqTest {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Pearson's chi-square test of independence of two categorical columns, as R's \
-                 chisq.test(table(row, col), correct = correct); Yates' correction applies to \
-                 2x2 tables only (default true). Returns STRUCT<statistic, df, p_value>; warns \
-                 when an expected count is below 5.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT chisq_test(best_response IN ('CR', 'PR'), liver_mets)['p_value']\nFROM demo.net_cohort WHERE best_response IS NOT NULL;\n\nSELECT chisq_test(treatment, liver_mets, false) FROM demo.net_cohort;\n```",
-            )
-            .with_argument("row", "Row variable (any type; NULLs skipped).")
-            .with_argument("col", "Column variable (any type; NULLs skipped).")
-            .with_argument("correct", "Constant boolean: Yates' continuity correction for 2x2 tables (default true).")
-            .build()
-        })
-    }
+impl SurvivalFunction for ChisqTestFunction {
+    type Ops = TableOps;
 
-    fn table_call(&self, args: &AccumulatorArgs) -> Result<TableCall> {
-        let correct = match literal_arg(NAME, "correct", args, 2)? {
-            None => true,
-            Some(ScalarValue::Boolean(Some(b))) => b,
-            Some(v) => {
-                return exec_err!("{NAME}: argument 'correct' must be true or false, found {v}")
-            }
-        };
-        Ok(TableCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(ChisqEvaluator {
-                correct,
-                sink: self.sink.clone(),
-                expression: args.name.to_owned(),
-            }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for ChisqTest {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -112,7 +74,49 @@ impl AggregateUDFImpl for ChisqTest {
         Ok(out)
     }
 
-    table_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::table_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let correct = match literal_arg(NAME, "correct", args, 2)? {
+            None => true,
+            Some(ScalarValue::Boolean(Some(b))) => b,
+            Some(v) => {
+                return exec_err!("{NAME}: argument 'correct' must be true or false, found {v}")
+            }
+        };
+        Ok(TableOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(ChisqEvaluator {
+                correct,
+                sink: sink.clone(),
+                expression: args.name.to_owned(),
+            }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Pearson's chi-square test of independence of two categorical columns, as R's \
+                 chisq.test(table(row, col), correct = correct); Yates' correction applies to \
+                 2x2 tables only (default true). Returns STRUCT<statistic, df, p_value>; warns \
+                 when an expected count is below 5.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT chisq_test(best_response IN ('CR', 'PR'), liver_mets)['p_value']\nFROM demo.net_cohort WHERE best_response IS NOT NULL;\n\nSELECT chisq_test(treatment, liver_mets, false) FROM demo.net_cohort;\n```",
+            )
+            .with_argument("row", "Row variable (any type; NULLs skipped).")
+            .with_argument("col", "Column variable (any type; NULLs skipped).")
+            .with_argument("correct", "Constant boolean: Yates' continuity correction for 2x2 tables (default true).")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

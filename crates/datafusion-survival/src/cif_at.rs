@@ -6,13 +6,18 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{conf_options, doc, f64_option, WarningSink};
 use crate::competing_state::{
-    coerce_competing, curve_state_fields, return_type, CompetingCall, CompetingOutput,
+    coerce_competing, curve_state_fields, return_type, CompetingOps, CompetingOutput,
 };
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::options::{conf_options, f64_option};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cif_at";
 const SYNTAX: &str = "cif_at(time, status, cause, at [, conf_type [, conf_level]])";
@@ -23,19 +28,48 @@ const SYNTAX: &str = "cif_at(time, status, cause, at [, conf_type [, conf_level]
 /// extend = TRUE)` for the cause's state (before the first time: 0, with standard error and
 /// limits 0; after the last: the last values).
 ///
-/// ```sql
-/// SELECT cif_at(time, status, 1, 120)['cif'] FROM mgus2;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CifAt {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cif_at` in the shell and in `docs/functions.md`.
+pub type CifAt = SurvivalUdaf<CifAtFunction>;
 
-udaf_constructors!(CifAt);
+/// The definition of [`CifAt`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CifAtFunction;
 
-impl CifAt {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for CifAtFunction {
+    type Ops = CompetingOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(return_type(CompetingOutput::At(0.0)))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_competing(
+            NAME,
+            arg_types,
+            false,
+            &["at", "conf_type", "conf_level"],
+            SYNTAX,
+        )
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        curve_state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let Some(at) = f64_option(NAME, "at", args, 3)? else {
+            return exec_err!("{NAME}: argument 'at' is required");
+        };
+        let conf = conf_options(NAME, args, 4)?;
+        CompetingOps::new(NAME, args, sink, CompetingOutput::At(at), conf)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -59,34 +93,4 @@ impl CifAt {
             .build()
         })
     }
-
-    fn competing_call(&self, args: &AccumulatorArgs) -> Result<CompetingCall> {
-        let Some(at) = f64_option(NAME, "at", args, 3)? else {
-            return exec_err!("{NAME}: argument 'at' is required");
-        };
-        let conf = conf_options(NAME, args, 4)?;
-        CompetingCall::new(NAME, args, &self.sink, CompetingOutput::At(at), conf)
-    }
-}
-
-impl AggregateUDFImpl for CifAt {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(return_type(CompetingOutput::At(0.0)))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_competing(
-            NAME,
-            arg_types,
-            false,
-            &["at", "conf_type", "conf_level"],
-            SYNTAX,
-        )
-    }
-
-    state_udaf_methods!(curve_state_fields, competing_call);
 }

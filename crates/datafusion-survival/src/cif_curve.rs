@@ -6,13 +6,18 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{conf_options, doc, WarningSink};
 use crate::competing_state::{
-    coerce_competing, curve_state_fields, return_type, CompetingCall, CompetingOutput,
+    coerce_competing, curve_state_fields, return_type, CompetingOps, CompetingOutput,
 };
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::options::conf_options;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cif_curve";
 const SYNTAX: &str = "cif_curve(time, status, cause [, conf_type [, conf_level]])";
@@ -24,19 +29,39 @@ const SYNTAX: &str = "cif_curve(time, status, cause [, conf_type [, conf_level]]
 /// `pstate`, its infinitesimal-jackknife `std.err` and the `lower`/`upper` limits (`conf.type`,
 /// default `'log'`). See [`survql_stats::aalen_johansen`].
 ///
-/// ```sql
-/// SELECT unnest(cif_curve(time, status, 1)) FROM mgus2;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CifCurve {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cif_curve` in the shell and in `docs/functions.md`.
+pub type CifCurve = SurvivalUdaf<CifCurveFunction>;
 
-udaf_constructors!(CifCurve);
+/// The definition of [`CifCurve`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CifCurveFunction;
 
-impl CifCurve {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for CifCurveFunction {
+    type Ops = CompetingOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(return_type(CompetingOutput::Curve))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_competing(NAME, arg_types, false, &["conf_type", "conf_level"], SYNTAX)
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        curve_state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let conf = conf_options(NAME, args, 3)?;
+        CompetingOps::new(NAME, args, sink, CompetingOutput::Curve, conf)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -61,25 +86,4 @@ impl CifCurve {
             .build()
         })
     }
-
-    fn competing_call(&self, args: &AccumulatorArgs) -> Result<CompetingCall> {
-        let conf = conf_options(NAME, args, 3)?;
-        CompetingCall::new(NAME, args, &self.sink, CompetingOutput::Curve, conf)
-    }
-}
-
-impl AggregateUDFImpl for CifCurve {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(return_type(CompetingOutput::Curve))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_competing(NAME, arg_types, false, &["conf_type", "conf_level"], SYNTAX)
-    }
-
-    state_udaf_methods!(curve_state_fields, competing_call);
 }

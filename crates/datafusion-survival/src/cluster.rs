@@ -10,7 +10,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::common::{check_arity, doc};
+use crate::coerce::check_arity;
+use crate::docs::doc;
 
 const NAME: &str = "cluster";
 const SYNTAX: &str = "cluster(id)";

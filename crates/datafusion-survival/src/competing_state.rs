@@ -23,22 +23,25 @@ use survql_stats::{
 };
 
 use crate::accumulator::StateOps;
-use crate::common::{
-    f64_field, f64_option, finite_or_null, i64_field, list_array, list_of, row_mask,
-    state_list_field, string_array, struct_array, time_column, StateHasher, WarningSink,
-};
+use crate::input_columns::{row_mask, time_column, StateHasher};
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
+use crate::options::f64_option;
 use crate::response::{
     call_shape, coerce_with_response, response_shape, split_values, weight_column, Takes,
 };
+use crate::result_arrays::{
+    f64_field, finite_or_null, i64_field, list_array, list_of, state_list_field, string_array,
+    struct_array,
+};
+use crate::warnings::WarningSink;
 
 /// Counts of one SQL group: (entry bits, time bits, group id, status, weight bits) -> subjects.
 /// The entry is -inf without delayed entry, the weight 1 without weights. Cells keep each
 /// distinct weight apart so that sums are formed in one fixed order at evaluation: results do
 /// not depend on how rows were partitioned (memory grows with the distinct weights).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CompetingState {
+pub struct CompetingState {
     groups: Labels,
     /// The cells without delayed entry and with weight 1 (every cell of a plain call), keyed
     /// by (time bits, group id, status) alone: the hot path.
@@ -168,14 +171,14 @@ pub(crate) enum CompetingOutput {
 
 /// The per-call configuration of a competing-risks accumulator.
 #[derive(Debug, Clone)]
-pub(crate) struct CompetingCall {
+pub struct CompetingOps {
     pub function: &'static str,
     pub expression: String,
     pub sink: WarningSink,
     pub cause: u32,
     pub conf_type: ConfType,
     pub conf_level: f64,
-    pub output: CompetingOutput,
+    pub(crate) output: CompetingOutput,
     /// The first argument is `surv(...)` (see [`crate::response`]); `delayed`: with an entry.
     pub response: bool,
     pub delayed: bool,
@@ -183,7 +186,7 @@ pub(crate) struct CompetingCall {
     pub weighted: bool,
 }
 
-impl CompetingCall {
+impl CompetingOps {
     pub(crate) fn new(
         function: &'static str,
         args: &AccumulatorArgs,
@@ -191,7 +194,7 @@ impl CompetingCall {
         output: CompetingOutput,
         conf: (ConfType, f64),
     ) -> Result<Self> {
-        Ok(CompetingCall {
+        Ok(CompetingOps {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
@@ -265,7 +268,7 @@ pub(crate) fn return_type(output: CompetingOutput) -> DataType {
     }
 }
 
-fn evaluate(call: &CompetingCall, states: &[CompetingState]) -> Result<ArrayRef> {
+fn evaluate(call: &CompetingOps, states: &[CompetingState]) -> Result<ArrayRef> {
     match call.output {
         CompetingOutput::Curve => {
             let mut lengths = Vec::with_capacity(states.len());
@@ -453,7 +456,7 @@ pub(crate) fn status_codes(function: &str, array: &ArrayRef) -> Result<Vec<u32>>
 }
 
 fn update(
-    call: &CompetingCall,
+    call: &CompetingOps,
     states: &mut [CompetingState],
     skipped: &mut [u64],
     values: &[ArrayRef],
@@ -535,7 +538,7 @@ fn update(
         Some(m) => m.valid_indices().for_each(&mut row),
     }
     if let Some((start, end)) = bad_entry {
-        return crate::time_counts::check_entry(f, start, end);
+        return crate::km_state::check_entry(f, start, end);
     }
     if too_many {
         return check_groups(f, max_groups + 1, max_groups);
@@ -556,7 +559,7 @@ fn check_groups(function: &str, groups: usize, max_groups: usize) -> Result<()> 
 }
 
 fn merge(
-    call: &CompetingCall,
+    call: &CompetingOps,
     states: &mut [CompetingState],
     values: &[ArrayRef],
     group_indices: &[usize],
@@ -622,7 +625,7 @@ fn merge(
     Ok(())
 }
 
-fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<ArrayRef>> {
+fn emit_state(call: &CompetingOps, states: &[CompetingState]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(CompetingState::len).collect();
     let (mut grp, mut time, mut status, mut count) = (vec![], vec![], vec![], vec![]);
     let (mut entry, mut weight) = (vec![], vec![]);
@@ -658,7 +661,7 @@ fn emit_state(call: &CompetingCall, states: &[CompetingState]) -> Result<Vec<Arr
     Ok(out)
 }
 
-impl StateOps for CompetingCall {
+impl StateOps for CompetingOps {
     type State = CompetingState;
 
     fn update(
@@ -752,7 +755,7 @@ fn coerce_competing_classic(
     options: &[&str],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
-    use crate::common::{check_arity, coerce_option, coerce_time};
+    use crate::coerce::{check_arity, coerce_option, coerce_time};
     let fixed = 3 + usize::from(grouped);
     let required = fixed + usize::from(options.first() == Some(&"at"));
     check_arity(

@@ -5,12 +5,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
 use crate::convention::{session_convention, ConventionArg};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cox_curve_strat";
 const SYNTAX: &str =
@@ -22,35 +26,18 @@ const KIND: CoxKind = CoxKind::CurveStrat;
 /// `survfit(coxph(Surv(time, event) ~ x1 + ... + strata(s)), newdata = data.frame(s = label,
 /// x1 = value, ...))`.
 ///
-/// ```sql
-/// SELECT unnest(cox_curve_strat(os_months, died, sex, age, 'strata=F, age=60')) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxCurveStrat {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cox_curve_strat` in the shell and in `docs/functions.md`.
+pub type CoxCurveStrat = SurvivalUdaf<CoxCurveStratFunction>;
 
-udaf_constructors!(CoxCurveStrat);
+/// The definition of [`CoxCurveStrat`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxCurveStratFunction;
 
-impl CoxCurveStrat {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("The survival curve of one stratum of a stratified Cox model (fitted as cox_ph_strat on the same arguments) for a covariate profile, as R's survfit(coxph(... + strata(s)), newdata = <profile with the stratum>): the stratum's own baseline hazard times exp((z - means)'b); otherwise as cox_curve. Returns LIST<STRUCT<time, surv, std_err, lower, upper, cumhaz>> over the stratum's distinct times. strata=<label> is required; without covariate values the curve is at the covariate means.", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(cox_curve_strat(os_months, died, sex, age, 'strata=F, age=60')) FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) as in cox_ph_strat.")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("strata", "Stratum of each row (any type; NULL rows are skipped).")
-            .with_argument("x1, x2, ...", "Covariates as in cox_ph_strat.")
-            .with_argument("profile and options", "Constant string: strata=<label of the stratum>, the covariate values and the options of cox_curve.")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for CoxCurveStratFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for CoxCurveStrat {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -67,11 +54,25 @@ impl AggregateUDFImpl for CoxCurveStrat {
         session_convention(ConventionArg::CoxOptions { fixed: 3 })
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl CoxCurveStrat {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("The survival curve of one stratum of a stratified Cox model (fitted as cox_ph_strat on the same arguments) for a covariate profile, as R's survfit(coxph(... + strata(s)), newdata = <profile with the stratum>): the stratum's own baseline hazard times exp((z - means)'b); otherwise as cox_curve. Returns LIST<STRUCT<time, surv, std_err, lower, upper, cumhaz>> over the stratum's distinct times. strata=<label> is required; without covariate values the curve is at the covariate means.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_curve_strat(os_months, died, sex, age, 'strata=F, age=60')) FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) as in cox_ph_strat.")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("strata", "Stratum of each row (any type; NULL rows are skipped).")
+            .with_argument("x1, x2, ...", "Covariates as in cox_ph_strat.")
+            .with_argument("profile and options", "Constant string: strata=<label of the stratum>, the covariate values and the options of cox_curve.")
+            .build()
+        })
     }
 }

@@ -5,12 +5,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
 use crate::convention::{session_convention, ConventionArg};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cox_ph";
 const SYNTAX: &str = "cox_ph(time, event, x1 [, x2, ...] [, options])";
@@ -18,39 +22,18 @@ const KIND: CoxKind = CoxKind::Ph;
 
 /// `cox_ph(time, event, x1 [, x2, ...] [, options])`, as R's `coxph(Surv(time, event) ~ x1 + x2 + ...)`.
 ///
-/// ```sql
-/// SELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;
-///
-/// SELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;
-///
-/// -- case weights (IPTW), R's coxph(Surv(time, event) ~ treated, weights = iptw)
-/// SELECT cox_ph(surv(NULL, os_months, died, iptw), treated)['terms'] FROM cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxPh {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cox_ph` in the shell and in `docs/functions.md`.
+pub type CoxPh = SurvivalUdaf<CoxPhFunction>;
 
-udaf_constructors!(CoxPh);
+/// The definition of [`CoxPh`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxPhFunction;
 
-impl CoxPh {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("Cox proportional hazards regression, as R's coxph(Surv(time, event) ~ x1 + x2 + ...): numeric and boolean covariates are one term each, text covariates are factors with treatment contrasts against the first level (byte order). Returns STRUCT<n, events, ties, iterations, converged, warning, loglik_null, loglik, lr_chisq, lr_df, lr_p, wald_chisq, wald_p, score_chisq, score_p, concordance, concordance_se, terms LIST<STRUCT<term, coef, exp_coef, se, robust_se, z, p_value, lower, upper>>>; lower/upper are the CI of exp(coef). The state keeps every row: memory O(rows x covariates).", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;\n\n-- case weights (IPTW): coxph(..., weights = iptw)\nSELECT cox_ph(surv(NULL, os_months, died, iptw), treated)['terms'] FROM cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor); cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
-            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow|exact (default efron; exact for right-censored unweighted data), conf_level=0.95, robust=false (true by default with non-integer weights, as R), max_iter=20, eps=1e-9, convention=r|sas|stata|spss (Breslow ties for the three, SAS with PHREG's convergence rule; the default follows SET survql.convention), firth=false (true: Firth's penalised likelihood, Breslow ties, profile-likelihood limits).")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for CoxPhFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for CoxPh {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -67,11 +50,24 @@ impl AggregateUDFImpl for CoxPh {
         session_convention(ConventionArg::CoxOptions { fixed: 2 })
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl CoxPh {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Cox proportional hazards regression, as R's coxph(Surv(time, event) ~ x1 + x2 + ...): numeric and boolean covariates are one term each, text covariates are factors with treatment contrasts against the first level (byte order). Returns STRUCT<n, events, ties, iterations, converged, warning, loglik_null, loglik, lr_chisq, lr_df, lr_p, wald_chisq, wald_p, score_chisq, score_p, concordance, concordance_se, terms LIST<STRUCT<term, coef, exp_coef, se, robust_se, z, p_value, lower, upper>>>; lower/upper are the CI of exp(coef). The state keeps every row: memory O(rows x covariates).", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_ph(os_months, died, age, grade, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT cox_ph(os_months, died, age, sex, 'ties=breslow, robust=true')['lr_p'] FROM demo.net_cohort;\n\n-- case weights (IPTW): coxph(..., weights = iptw)\nSELECT cox_ph(surv(NULL, os_months, died, iptw), treated)['terms'] FROM cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor); cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
+            .with_argument("options", "Constant string 'key=value, ...': ties=efron|breslow|exact (default efron; exact for right-censored unweighted data), conf_level=0.95, robust=false (true by default with non-integer weights, as R), max_iter=20, eps=1e-9, convention=r|sas|stata|spss (Breslow ties for the three, SAS with PHREG's convergence rule; the default follows SET survql.convention), firth=false (true: Firth's penalised likelihood, Breslow ties, profile-likelihood limits).")
+            .build()
+        })
     }
 }

@@ -5,12 +5,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
 use crate::convention::{session_convention, ConventionArg};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cox_ph_counting";
 const SYNTAX: &str = "cox_ph_counting(start, stop, event, x1 [, x2, ...] [, options])";
@@ -18,35 +22,18 @@ const KIND: CoxKind = CoxKind::Counting;
 
 /// `cox_ph_counting(start, stop, event, x1 [, x2, ...] [, options])`, as R's `coxph(Surv(start, stop, event) ~ x1 + ...)`.
 ///
-/// ```sql
-/// SELECT unnest(cox_ph_counting(start, stop, event, age, surgery, transplant)['terms']) FROM heart;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxPhCounting {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cox_ph_counting` in the shell and in `docs/functions.md`.
+pub type CoxPhCounting = SurvivalUdaf<CoxPhCountingFunction>;
 
-udaf_constructors!(CoxPhCounting);
+/// The definition of [`CoxPhCounting`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxPhCountingFunction;
 
-impl CoxPhCounting {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("Cox regression on counting-process data, as R's coxph(Surv(start, stop, event) ~ x1 + ...): each row is an interval (start, stop] during which the subject is at risk with the given covariate values (time-varying covariates, delayed entry). Returns the same STRUCT as cox_ph.", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(cox_ph_counting(start, stop, event, age, surgery, transplant)['terms']) FROM heart;\n```")
-            .with_argument("start", "Interval start (numeric), < stop.")
-            .with_argument("stop", "Interval end: event or censoring time.")
-            .with_argument("event", "1/true = event at stop.")
-            .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
-            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps, convention (as cox_ph).")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for CoxPhCountingFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for CoxPhCounting {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -63,11 +50,25 @@ impl AggregateUDFImpl for CoxPhCounting {
         session_convention(ConventionArg::CoxOptions { fixed: 3 })
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl CoxPhCounting {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Cox regression on counting-process data, as R's coxph(Surv(start, stop, event) ~ x1 + ...): each row is an interval (start, stop] during which the subject is at risk with the given covariate values (time-varying covariates, delayed entry). Returns the same STRUCT as cox_ph.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_ph_counting(start, stop, event, age, surgery, transplant)['terms']) FROM heart;\n```")
+            .with_argument("start", "Interval start (numeric), < stop.")
+            .with_argument("stop", "Interval end: event or censoring time.")
+            .with_argument("event", "1/true = event at stop.")
+            .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
+            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps, convention (as cox_ph).")
+            .build()
+        })
     }
 }

@@ -5,12 +5,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
 use crate::convention::{session_convention, ConventionArg};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cox_ph_strat";
 const SYNTAX: &str = "cox_ph_strat(time, event, strata, x1 [, x2, ...] [, options])";
@@ -18,35 +22,18 @@ const KIND: CoxKind = CoxKind::Strat;
 
 /// `cox_ph_strat(time, event, strata, x1 [, x2, ...] [, options])`, as R's `coxph(Surv(time, event) ~ x1 + ... + strata(strata))`.
 ///
-/// ```sql
-/// SELECT unnest(cox_ph_strat(os_months, died, treatment, age, liver_mets)['terms']) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxPhStrat {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cox_ph_strat` in the shell and in `docs/functions.md`.
+pub type CoxPhStrat = SurvivalUdaf<CoxPhStratFunction>;
 
-udaf_constructors!(CoxPhStrat);
+/// The definition of [`CoxPhStrat`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxPhStratFunction;
 
-impl CoxPhStrat {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("Stratified Cox regression, as R's coxph(Surv(time, event) ~ x1 + ... + strata(strata)): a separate baseline hazard per stratum. Returns the same STRUCT as cox_ph.", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(cox_ph_strat(os_months, died, treatment, age, liver_mets)['terms']) FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("strata", "Stratum (any type).")
-            .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
-            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps, convention (as cox_ph).")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for CoxPhStratFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for CoxPhStrat {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -63,11 +50,25 @@ impl AggregateUDFImpl for CoxPhStrat {
         session_convention(ConventionArg::CoxOptions { fixed: 3 })
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl CoxPhStrat {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Stratified Cox regression, as R's coxph(Surv(time, event) ~ x1 + ... + strata(strata)): a separate baseline hazard per stratum. Returns the same STRUCT as cox_ph.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_ph_strat(os_months, died, treatment, age, liver_mets)['terms']) FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) in place of time and event: an entry gives counting-process data (as cox_ph_counting), a weight R's weights = (> 0; non-integer weights make the variance robust unless robust=false).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("strata", "Stratum (any type).")
+            .with_argument("x1, x2, ...", "Covariates; cluster(id) among them is R's + cluster(id), the robust variance's clusters, not a covariate.")
+            .with_argument("options", "Constant string: ties, conf_level, robust, max_iter, eps, convention (as cox_ph).")
+            .build()
+        })
     }
 }

@@ -32,18 +32,21 @@ use survql_stats::{
 };
 
 use crate::accumulator::StateOps;
-use crate::common::{
-    coerce_event, coerce_time, constant_value, event_column, f64_field, finite_or_null, i64_field,
-    list_array, list_of, nullable_list_array, row_mask, state_list_field, string_array,
-    struct_array, time_column, WarningSink,
-};
+use crate::coerce::{coerce_event, coerce_time};
 use crate::cox_profile::{split_profile, Profile, ProfileSlot, ProfileValue};
+use crate::input_columns::{event_column, row_mask, time_column};
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
+use crate::options::constant_value;
 use crate::response::{
     call_shape, coerce_with_response, response_shape, split_values, weight_column, ResponseShape,
     Takes,
 };
+use crate::result_arrays::{
+    f64_field, finite_or_null, i64_field, list_array, list_of, nullable_list_array,
+    state_list_field, string_array, struct_array,
+};
+use crate::warnings::WarningSink;
 
 /// Which of the Cox functions (and the Fine-Gray model, fitted from the same rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,7 +165,7 @@ pub(crate) fn coerce_cox_types(
              delayed entry nor case weights; usage: {syntax}"
         );
     }
-    crate::common::refuse_response(function, arg_types, syntax)?;
+    crate::coerce::refuse_response(function, arg_types, syntax)?;
     coerce_cox_classic(function, kind, arg_types, syntax)
 }
 
@@ -188,7 +191,7 @@ fn coerce_cox_classic(
             match names[i] {
                 "event" => coerce_event(function, dt)?,
                 "status" => crate::competing_state::coerce_status(function, dt)?,
-                "cause" => crate::common::coerce_option(function, "cause", dt, &DataType::Float64)?,
+                "cause" => crate::coerce::coerce_option(function, "cause", dt, &DataType::Float64)?,
                 "strata" => match dt {
                     DataType::Null => DataType::Utf8,
                     d => d.clone(),
@@ -571,7 +574,7 @@ fn term_name(field: &Field) -> String {
 
 /// Per-call configuration, decided when the accumulator is created.
 #[derive(Debug, Clone)]
-pub(crate) struct CoxCall {
+pub struct CoxOps {
     pub function: &'static str,
     pub expression: String,
     pub sink: WarningSink,
@@ -588,7 +591,7 @@ pub(crate) struct CoxCall {
     cause: u32,
 }
 
-impl CoxCall {
+impl CoxOps {
     /// Counting-process data: `cox_ph_counting`, or `surv(entry, time, event)`.
     fn counting(&self) -> bool {
         self.kind == CoxKind::Counting || self.response.is_some_and(|s| s.entry)
@@ -618,13 +621,13 @@ impl CoxCall {
     }
 }
 
-impl CoxCall {
+impl CoxOps {
     pub(crate) fn new(
         function: &'static str,
         kind: CoxKind,
         args: &AccumulatorArgs,
         sink: &WarningSink,
-    ) -> Result<CoxCall> {
+    ) -> Result<CoxOps> {
         let fixed = kind.fixed();
         let n = args.exprs.len();
         // A trailing constant string is the options string.
@@ -683,7 +686,7 @@ impl CoxCall {
                  (basehaz); a profile gives every value"
             );
         }
-        let call = CoxCall {
+        let call = CoxOps {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
@@ -727,7 +730,7 @@ impl CoxCall {
 
 /// The rows of one SQL group.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CoxRows {
+pub struct CoxRows {
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
@@ -794,7 +797,7 @@ enum CovColumn<'a> {
 }
 
 fn update(
-    call: &CoxCall,
+    call: &CoxOps,
     states: &mut [CoxRows],
     skipped: &mut [u64],
     values: &[ArrayRef],
@@ -968,7 +971,7 @@ fn positive_weights<'a>(function: &str, w: &'a Float64Array) -> Result<&'a Float
 
 /// Refuses a text covariate with more levels than the cap (each level becomes a column of
 /// the model: a patient id used as a covariate would make n of them).
-fn check_levels(call: &CoxCall, states: &[CoxRows], groups: &[usize]) -> Result<()> {
+fn check_levels(call: &CoxOps, states: &[CoxRows], groups: &[usize]) -> Result<()> {
     let factors: Vec<usize> = (0..call.covariates.len())
         .filter(|&k| matches!(call.covariates[k], Covariate::Factor { .. }))
         .collect();
@@ -1000,7 +1003,7 @@ fn check_levels(call: &CoxCall, states: &[CoxRows], groups: &[usize]) -> Result<
     Ok(())
 }
 
-fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
+fn emit_state(call: &CoxOps, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
     let f64_list = |get: &dyn Fn(&CoxRows) -> &[f64]| -> Result<ArrayRef> {
         let v: Vec<f64> = states.iter().flat_map(|s| get(s).iter().copied()).collect();
@@ -1078,7 +1081,7 @@ fn emit_state(call: &CoxCall, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
 }
 
 fn merge(
-    call: &CoxCall,
+    call: &CoxOps,
     states: &mut [CoxRows],
     values: &[ArrayRef],
     groups: &[usize],
@@ -1170,7 +1173,7 @@ fn merge(
 /// covariate argument the coefficient indices, and notes on dropped covariates.
 #[allow(clippy::type_complexity)]
 fn model_columns(
-    call: &CoxCall,
+    call: &CoxOps,
     rows: &CoxRows,
     order: Option<&[usize]>,
 ) -> (Vec<Vec<f64>>, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
@@ -1250,7 +1253,7 @@ fn label_ranks(labels: &[Box<str>]) -> Vec<u32> {
 /// and, per covariate argument, the coefficient indices it produced. The rows come in
 /// [`canonical_row_order`], gathered once into the model's columns.
 fn model_data(
-    call: &CoxCall,
+    call: &CoxOps,
     rows: &CoxRows,
 ) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
@@ -1297,7 +1300,7 @@ fn model_data(
 /// fits whatever order partitions delivered it in. Sorted as (stratum, stop) keys held with
 /// the row, so the sort reads contiguous memory; the other values only break ties.
 fn canonical_row_order(
-    call: &CoxCall,
+    call: &CoxOps,
     rows: &CoxRows,
     strata_rank: Option<&[u32]>,
     cluster_rank: Option<&[u32]>,
@@ -1355,7 +1358,7 @@ const EXACT_TIES_MAX_COST: f64 = 2e9;
 
 #[allow(clippy::type_complexity)]
 fn fit_row(
-    call: &CoxCall,
+    call: &CoxOps,
     rows: &CoxRows,
 ) -> Result<(
     CoxFit,
@@ -1418,7 +1421,7 @@ fn fit_row(
     Ok((fit, names, warning, data, groups))
 }
 
-fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+fn evaluate(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
     if call.kind == CoxKind::Zph {
         return evaluate_zph(call, states);
     }
@@ -1482,7 +1485,7 @@ fn evaluate(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
 /// "breslow (firth)"; `loglik*` are penalised, `lr_*` their likelihood-ratio test, `wald_*`
 /// b' I b, the score test NULL; `lower`/`upper` profile penalised-likelihood limits).
 /// Returns the number of terms.
-fn firth_row(call: &CoxCall, rows: &CoxRows, c: &mut FitColumns, t: &mut TermColumns) -> usize {
+fn firth_row(call: &CoxOps, rows: &CoxRows, c: &mut FitColumns, t: &mut TermColumns) -> usize {
     let (data, names, _, mut notes) = model_data(call, rows);
     let events = data.event.iter().filter(|&&e| e).count();
     let fit = (events > 0)
@@ -1620,7 +1623,7 @@ fn fit_struct(c: FitColumns, lengths: &[usize], t: TermColumns) -> Result<ArrayR
 }
 
 /// `survreg`: the parametric model of each group, as R's `survreg`.
-fn evaluate_survreg(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+fn evaluate_survreg(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut n = vec![];
     let mut events = vec![];
     let mut dist = vec![];
@@ -1739,7 +1742,7 @@ fn evaluate_survreg(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
 /// struct: `loglik`/`loglik_null` are crr's pseudo log-likelihoods, `lr_*` summary.crr's
 /// pseudo likelihood-ratio test, `wald_*` b' V⁻¹ b with crr's sandwich V, `se` crr's
 /// standard error; the score test, concordance and `robust_se` are NULL (crr has none).
-fn evaluate_fine_gray(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+fn evaluate_fine_gray(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut c = FitColumns::default();
     let mut lengths = vec![];
     let mut t = TermColumns::default();
@@ -1843,7 +1846,7 @@ fn evaluate_fine_gray(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
 /// `cox_curve` / `cox_curve_strat`: per group the fit, then the predicted curve of the
 /// call's profile (see [`survql_stats::cox_curve`]). A group without rows, or whose data lack
 /// the profile's factor level or stratum, gives NULL with a warning.
-fn evaluate_curve(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+fn evaluate_curve(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
     let (mut time, mut surv, mut se, mut lower, mut upper, mut cumhaz) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut lengths = Vec::with_capacity(states.len());
@@ -1903,7 +1906,7 @@ fn same_label(label: &str, wanted: &str) -> bool {
 /// The covariate vector z (one value per model column) and the stratum of a curve call in
 /// one group's fit; an error text when the group's data lack the profile's level or stratum.
 fn curve_target(
-    call: &CoxCall,
+    call: &CoxOps,
     rows: &CoxRows,
     fit: &CoxFit,
     columns: &[Vec<usize>],
@@ -1996,7 +1999,7 @@ struct TermColumns {
     upper: Vec<Option<f64>>,
 }
 
-fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
+fn evaluate_zph(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
     let (mut gchi, mut gdf, mut gp) = (vec![], vec![], vec![]);
     let mut lengths = vec![];
     let (mut term, mut chi, mut df, mut p) = (vec![], vec![], vec![], vec![]);
@@ -2065,7 +2068,7 @@ fn evaluate_zph(call: &CoxCall, states: &[CoxRows]) -> Result<ArrayRef> {
     ))
 }
 
-impl StateOps for CoxCall {
+impl StateOps for CoxOps {
     type State = CoxRows;
 
     fn update(

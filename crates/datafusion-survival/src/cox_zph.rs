@@ -5,12 +5,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
 use crate::convention::{session_convention, ConventionArg};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cox_zph";
 const SYNTAX: &str = "cox_zph(time, event, x1 [, x2, ...] [, options])";
@@ -18,34 +22,18 @@ const KIND: CoxKind = CoxKind::Zph;
 
 /// `cox_zph(time, event, x1 [, x2, ...] [, options])`, as R's `cox.zph(coxph(Surv(time, event) ~ x1 + ...), transform = "km")`.
 ///
-/// ```sql
-/// SELECT unnest(cox_zph(os_months, died, age, sex, liver_mets)['terms']) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxZph {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h cox_zph` in the shell and in `docs/functions.md`.
+pub type CoxZph = SurvivalUdaf<CoxZphFunction>;
 
-udaf_constructors!(CoxZph);
+/// The definition of [`CoxZph`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxZphFunction;
 
-impl CoxZph {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("Test of the proportional-hazards assumption of the Cox model on these covariates, as R's cox.zph(coxph(...), transform = 'km') (survival >= 3.0 score test): one test per covariate (a factor's levels together) and a global test. Returns STRUCT<global_chisq, global_df, global_p, terms LIST<STRUCT<term, chisq, df, p_value>>>.", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(cox_zph(os_months, died, age, sex, liver_mets)['terms']) FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("x1, x2, ...", "Covariates.")
-            .with_argument("options", "Constant string: as cox_ph plus transform=km|identity|rank|log (default km) and terms=true|false.")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for CoxZphFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for CoxZph {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -62,11 +50,24 @@ impl AggregateUDFImpl for CoxZph {
         session_convention(ConventionArg::CoxOptions { fixed: 2 })
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl CoxZph {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Test of the proportional-hazards assumption of the Cox model on these covariates, as R's cox.zph(coxph(...), transform = 'km') (survival >= 3.0 score test): one test per covariate (a factor's levels together) and a global test. Returns STRUCT<global_chisq, global_df, global_p, terms LIST<STRUCT<term, chisq, df, p_value>>>.", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(cox_zph(os_months, died, age, sex, liver_mets)['terms']) FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("x1, x2, ...", "Covariates.")
+            .with_argument("options", "Constant string: as cox_ph plus transform=km|identity|rank|log (default km) and terms=true|false.")
+            .build()
+        })
     }
 }

@@ -7,14 +7,19 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::contingency::fisher_test;
 
-use crate::cell_counts::{CellCounts, TableCall, TableEvaluator};
-use crate::common::{
-    check_arity, coerce_option, conf_level_option, doc, f64_field, struct_array, WarningSink,
-};
-use crate::macros::{table_udaf_methods, udaf_constructors};
+use crate::coerce::{check_arity, coerce_option};
+use crate::docs::doc;
+use crate::options::conf_level_option;
+use crate::result_arrays::{f64_field, struct_array};
+use crate::table_state::{CellCounts, TableEvaluator, TableOps};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "fisher_test";
 const SYNTAX: &str = "fisher_test(row, col [, conf_level])";
@@ -25,17 +30,13 @@ const SYNTAX: &str = "fisher_test(row, col [, conf_level])";
 /// maximum-likelihood odds ratio and its exact interval (NULL for larger tables). A table too
 /// large to enumerate is an error, never a hang.
 ///
-/// ```sql
-/// SELECT fisher_test(best_response IN ('CR', 'PR'), liver_mets) FROM demo.net_cohort
-/// WHERE best_response IS NOT NULL;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct FisherTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h fisher_test` in the shell and in `docs/functions.md`.
+pub type FisherTest = SurvivalUdaf<FisherTestFunction>;
 
-udaf_constructors!(FisherTest);
+/// The definition of [`FisherTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct FisherTestFunction;
 
 fn fields() -> Fields {
     Fields::from(vec![
@@ -46,40 +47,10 @@ fn fields() -> Fields {
     ])
 }
 
-impl FisherTest {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Fisher's exact test of independence of two categorical columns, as R's \
-                 fisher.test(table(row, col)): exact two-sided p-value; for 2x2 tables also the \
-                 conditional maximum-likelihood odds ratio and its exact confidence interval. \
-                 Returns STRUCT<p_value, odds_ratio, lower, upper>.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT fisher_test(best_response IN ('CR', 'PR'), liver_mets)\nFROM demo.net_cohort WHERE best_response IS NOT NULL;\n```",
-            )
-            .with_argument("row", "Row variable (any type; NULLs skipped).")
-            .with_argument("col", "Column variable (any type; NULLs skipped).")
-            .with_argument("conf_level", "Constant in (0, 1) for the odds-ratio interval; default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for FisherTestFunction {
+    type Ops = TableOps;
 
-    fn table_call(&self, args: &AccumulatorArgs) -> Result<TableCall> {
-        let level = conf_level_option(NAME, args, 2)?.unwrap_or(0.95);
-        Ok(TableCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(FisherEvaluator { level }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for FisherTest {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -105,7 +76,39 @@ impl AggregateUDFImpl for FisherTest {
         Ok(out)
     }
 
-    table_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::table_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let level = conf_level_option(NAME, args, 2)?.unwrap_or(0.95);
+        Ok(TableOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(FisherEvaluator { level }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Fisher's exact test of independence of two categorical columns, as R's \
+                 fisher.test(table(row, col)): exact two-sided p-value; for 2x2 tables also the \
+                 conditional maximum-likelihood odds ratio and its exact confidence interval. \
+                 Returns STRUCT<p_value, odds_ratio, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT fisher_test(best_response IN ('CR', 'PR'), liver_mets)\nFROM demo.net_cohort WHERE best_response IS NOT NULL;\n```",
+            )
+            .with_argument("row", "Row variable (any type; NULLs skipped).")
+            .with_argument("col", "Column variable (any type; NULLs skipped).")
+            .with_argument("conf_level", "Constant in (0, 1) for the odds-ratio interval; default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

@@ -6,14 +6,18 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::ConfType;
 
-use crate::common::{doc, WarningSink};
 use crate::competing_state::{
-    coerce_competing, gray_state_fields, return_type, CompetingCall, CompetingOutput,
+    coerce_competing, gray_state_fields, return_type, CompetingOps, CompetingOutput,
 };
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "gray_test";
 const SYNTAX: &str = "gray_test(time, status, cause, grp)";
@@ -24,19 +28,39 @@ const SYNTAX: &str = "gray_test(time, status, cause, grp)";
 /// where cmprsk reports −1 for a singular variance, the statistic and p are NULL with a
 /// warning. See [`survql_stats::gray_test`].
 ///
-/// ```sql
-/// SELECT gray_test(time, status, 1, sex) FROM mgus2;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct GrayTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h gray_test` in the shell and in `docs/functions.md`.
+pub type GrayTest = SurvivalUdaf<GrayTestFunction>;
 
-udaf_constructors!(GrayTest);
+/// The definition of [`GrayTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct GrayTestFunction;
 
-impl GrayTest {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for GrayTestFunction {
+    type Ops = CompetingOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(return_type(CompetingOutput::Gray))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_competing(NAME, arg_types, true, &[], SYNTAX)
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        gray_state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let conf = (ConfType::None, 0.95);
+        CompetingOps::new(NAME, args, sink, CompetingOutput::Gray, conf)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -56,25 +80,4 @@ impl GrayTest {
             .build()
         })
     }
-
-    fn competing_call(&self, args: &AccumulatorArgs) -> Result<CompetingCall> {
-        let conf = (ConfType::None, 0.95);
-        CompetingCall::new(NAME, args, &self.sink, CompetingOutput::Gray, conf)
-    }
-}
-
-impl AggregateUDFImpl for GrayTest {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(return_type(CompetingOutput::Gray))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_competing(NAME, arg_types, true, &[], SYNTAX)
-    }
-
-    state_udaf_methods!(gray_state_fields, competing_call);
 }

@@ -7,18 +7,22 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::ConfType;
 
-use crate::common::{
-    coerce_time_event_options, doc, f64_field, finite_or_null, km_conf_options, list_array,
-    list_of, struct_array, WarningSink,
-};
+use crate::coerce::coerce_time_event_options;
 use crate::convention::{session_convention, ConventionArg};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::km_state::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::options::km_conf_options;
 use crate::response::{call_shape, coerce_with_response};
-use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, finite_or_null, list_array, list_of, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "km_curve";
 const SYNTAX: &str = "km_curve(time, event [, conf_type [, conf_level]])";
@@ -29,16 +33,13 @@ const SYNTAX: &str = "km_curve(time, event [, conf_type [, conf_level]])";
 /// `survfit(Surv(time, event) ~ 1)` object; `std_err` is the standard error of S and `cumhaz`
 /// the Nelson-Aalen estimate.
 ///
-/// ```sql
-/// SELECT unnest(km_curve(os_months, died)) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmCurve {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h km_curve` in the shell and in `docs/functions.md`.
+pub type KmCurve = SurvivalUdaf<KmCurveFunction>;
 
-udaf_constructors!(KmCurve);
+/// The definition of [`KmCurve`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct KmCurveFunction;
 
 /// The element fields; the counts are sums of weights (DOUBLE) when `weighted`.
 fn item_fields(weighted: bool) -> Fields {
@@ -56,46 +57,10 @@ fn item_fields(weighted: bool) -> Fields {
     ])
 }
 
-impl KmCurve {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "The Kaplan-Meier curve: one element per distinct time (events and censorings) \
-                 with the number at risk, events, censorings, S(t), its standard error, pointwise \
-                 confidence limits and the Nelson-Aalen cumulative hazard, as the components of \
-                 R's survfit object. Use unnest() to get rows.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT unnest(km_curve(os_months, died)) FROM demo.net_cohort;\n\nSELECT grade, unnest(km_curve(os_months, died, 'log-log')) FROM demo.net_cohort GROUP BY grade;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for KmCurveFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        // A convention only sets the limits' default transform here.
-        let (_, conf_type, level) = km_conf_options(NAME, args, 2)?;
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(CurveEvaluator {
-                conf_type,
-                level,
-                weighted: call_shape(args).is_some_and(|s| s.weight),
-            }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for KmCurve {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -125,7 +90,45 @@ impl AggregateUDFImpl for KmCurve {
         session_convention(ConventionArg::ConfType(2))
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        // A convention only sets the limits' default transform here.
+        let (_, conf_type, level) = km_conf_options(NAME, args, 2)?;
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(CurveEvaluator {
+                conf_type,
+                level,
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "The Kaplan-Meier curve: one element per distinct time (events and censorings) \
+                 with the number at risk, events, censorings, S(t), its standard error, pointwise \
+                 confidence limits and the Nelson-Aalen cumulative hazard, as the components of \
+                 R's survfit object. Use unnest() to get rows.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT unnest(km_curve(os_months, died)) FROM demo.net_cohort;\n\nSELECT grade, unnest(km_curve(os_months, died, 'log-log')) FROM demo.net_cohort GROUP BY grade;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

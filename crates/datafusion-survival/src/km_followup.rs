@@ -7,16 +7,21 @@ use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::{ConfType, KaplanMeier};
 
-use crate::common::{
-    coerce_time_event_options, conf_options, doc, f64_field, i64_field, struct_array, WarningSink,
-};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::coerce::coerce_time_event_options;
+use crate::docs::doc;
+use crate::km_state::KM_FOLLOWUP_TAKES;
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::options::conf_options;
 use crate::response::coerce_with_response;
-use crate::time_counts::KM_FOLLOWUP_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, i64_field, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "km_followup";
 const SYNTAX: &str = "km_followup(time, event [, conf_type [, conf_level]])";
@@ -26,16 +31,13 @@ const SYNTAX: &str = "km_followup(time, event [, conf_type [, conf_level]])";
 /// reverse Kaplan-Meier method (censorings are the "events"), as R's
 /// `survfit(Surv(time, 1 - event) ~ 1)` median with its log (default) confidence interval.
 ///
-/// ```sql
-/// SELECT km_followup(os_months, died)['median'] AS median_followup FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmFollowup {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h km_followup` in the shell and in `docs/functions.md`.
+pub type KmFollowup = SurvivalUdaf<KmFollowupFunction>;
 
-udaf_constructors!(KmFollowup);
+/// The definition of [`KmFollowup`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct KmFollowupFunction;
 
 fn fields() -> Fields {
     Fields::from(vec![
@@ -46,40 +48,10 @@ fn fields() -> Fields {
     ])
 }
 
-impl KmFollowup {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Median follow-up by the reverse Kaplan-Meier method (censoring treated as the \
-                 event), with its confidence interval, as R's survfit(Surv(time, 1 - event) ~ 1). \
-                 Returns STRUCT<n, median, lower, upper>.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT km_followup(os_months, died)['median'] AS median_followup FROM demo.net_cohort;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'.")
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for KmFollowupFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let (conf_type, level) = conf_options(NAME, args, 2)?;
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(FollowupEvaluator { conf_type, level }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for KmFollowup {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -102,7 +74,39 @@ impl AggregateUDFImpl for KmFollowup {
         })
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let (conf_type, level) = conf_options(NAME, args, 2)?;
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(FollowupEvaluator { conf_type, level }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Median follow-up by the reverse Kaplan-Meier method (censoring treated as the \
+                 event), with its confidence interval, as R's survfit(Surv(time, 1 - event) ~ 1). \
+                 Returns STRUCT<n, median, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT km_followup(os_months, died)['median'] AS median_followup FROM demo.net_cohort;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

@@ -7,18 +7,22 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::{ConfType, Convention};
 
-use crate::common::{
-    coerce_time_event_required, doc, f64_field, f64_option, km_conf_options, struct_array,
-    WarningSink,
-};
+use crate::coerce::coerce_time_event_required;
 use crate::convention::{session_convention, ConventionArg};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::km_state::KM_TAKES;
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::options::{f64_option, km_conf_options};
 use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "km_quantile";
 const SYNTAX: &str = "km_quantile(time, event, p [, conf_type [, conf_level]])";
@@ -28,16 +32,13 @@ const SYNTAX: &str = "km_quantile(time, event, p [, conf_type [, conf_level]])";
 /// `quantile(survfit(...), probs = p, conf.int = TRUE)`: the time at which 1 - S(t) first
 /// reaches `p` (p = 0.25 is where S drops to 0.75), limits read off the pointwise bands.
 ///
-/// ```sql
-/// SELECT km_quantile(os_months, died, 0.25)['quantile'] AS q25 FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmQuantile {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h km_quantile` in the shell and in `docs/functions.md`.
+pub type KmQuantile = SurvivalUdaf<KmQuantileFunction>;
 
-udaf_constructors!(KmQuantile);
+/// The definition of [`KmQuantile`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct KmQuantileFunction;
 
 fn fields() -> Fields {
     Fields::from(vec![
@@ -47,51 +48,10 @@ fn fields() -> Fields {
     ])
 }
 
-impl KmQuantile {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Quantile of the Kaplan-Meier survival distribution with its confidence interval, \
-                 as R's quantile(survfit(...), p, conf.int = TRUE): the time at which 1 - S(t) \
-                 first reaches p (p = 0.25 is where S drops to 0.75). Returns \
-                 STRUCT<quantile, lower, upper>.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT km_quantile(os_months, died, 0.25)['quantile'] AS q25,\n       km_quantile(os_months, died, 0.75, 'log-log') AS q75\nFROM demo.net_cohort;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("p", "Constant probability in (0, 1).")
-            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for KmQuantileFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let p = f64_option(NAME, "p", args, 2)?.unwrap_or(f64::NAN);
-        if !(p > 0.0 && p < 1.0) {
-            return exec_err!("{NAME}: argument 'p' must be in (0, 1), found {p}");
-        }
-        let (convention, conf_type, level) = km_conf_options(NAME, args, 3)?;
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(QuantileEvaluator {
-                convention,
-                p,
-                conf_type,
-                level,
-            }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for KmQuantile {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -121,7 +81,50 @@ impl AggregateUDFImpl for KmQuantile {
         session_convention(ConventionArg::ConfType(3))
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let p = f64_option(NAME, "p", args, 2)?.unwrap_or(f64::NAN);
+        if !(p > 0.0 && p < 1.0) {
+            return exec_err!("{NAME}: argument 'p' must be in (0, 1), found {p}");
+        }
+        let (convention, conf_type, level) = km_conf_options(NAME, args, 3)?;
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(QuantileEvaluator {
+                convention,
+                p,
+                conf_type,
+                level,
+            }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Quantile of the Kaplan-Meier survival distribution with its confidence interval, \
+                 as R's quantile(survfit(...), p, conf.int = TRUE): the time at which 1 - S(t) \
+                 first reaches p (p = 0.25 is where S drops to 0.75). Returns \
+                 STRUCT<quantile, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT km_quantile(os_months, died, 0.25)['quantile'] AS q25,\n       km_quantile(os_months, died, 0.75, 'log-log') AS q75\nFROM demo.net_cohort;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("p", "Constant probability in (0, 1).")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

@@ -6,17 +6,21 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::distributions::z_for_level;
 
-use crate::common::{
-    coerce_time_event_required, conf_level_option, doc, f64_field, f64_option, struct_array,
-    WarningSink,
-};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::coerce::coerce_time_event_required;
+use crate::docs::doc;
+use crate::km_state::KM_TAKES;
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::options::{conf_level_option, f64_option};
 use crate::response::coerce_with_response;
-use crate::time_counts::KM_TAKES;
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "km_rmst";
 const SYNTAX: &str = "km_rmst(time, event, tau [, conf_level])";
@@ -27,16 +31,13 @@ const SYNTAX: &str = "km_rmst(time, event, tau [, conf_level])";
 /// `summary(survfit(...), rmean = tau)$table[c("rmean", "se(rmean)")]`, with the normal
 /// interval `rmst ± z·std_err` (`conf_level` default 0.95).
 ///
-/// ```sql
-/// SELECT grade, km_rmst(os_months, died, 60)['rmst'] AS rmst_5y FROM demo.net_cohort GROUP BY grade;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmRmst {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h km_rmst` in the shell and in `docs/functions.md`.
+pub type KmRmst = SurvivalUdaf<KmRmstFunction>;
 
-udaf_constructors!(KmRmst);
+/// The definition of [`KmRmst`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct KmRmstFunction;
 
 fn fields() -> Fields {
     Fields::from(vec![
@@ -48,42 +49,10 @@ fn fields() -> Fields {
     ])
 }
 
-impl KmRmst {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Restricted mean survival time: the area under the Kaplan-Meier curve up to tau, \
-                 with R's se(rmean) and a normal confidence interval, as \
-                 summary(survfit(...), rmean = tau)$table. Returns \
-                 STRUCT<tau, rmst, std_err, lower, upper>.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT grade, km_rmst(os_months, died, 60)['rmst'] AS rmst_5y\nFROM demo.net_cohort GROUP BY grade;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("tau", "Constant truncation time.")
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for KmRmstFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let tau = f64_option(NAME, "tau", args, 2)?.unwrap_or(0.0);
-        let level = conf_level_option(NAME, args, 3)?.unwrap_or(0.95);
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(RmstEvaluator { tau, level }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for KmRmst {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -107,7 +76,41 @@ impl AggregateUDFImpl for KmRmst {
         })
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let tau = f64_option(NAME, "tau", args, 2)?.unwrap_or(0.0);
+        let level = conf_level_option(NAME, args, 3)?.unwrap_or(0.95);
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(RmstEvaluator { tau, level }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Restricted mean survival time: the area under the Kaplan-Meier curve up to tau, \
+                 with R's se(rmean) and a normal confidence interval, as \
+                 summary(survfit(...), rmean = tau)$table. Returns \
+                 STRUCT<tau, rmst, std_err, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT grade, km_rmst(os_months, died, 60)['rmst'] AS rmst_5y\nFROM demo.net_cohort GROUP BY grade;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("tau", "Constant truncation time.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

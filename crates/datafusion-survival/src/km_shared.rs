@@ -20,22 +20,26 @@
 use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, StructArray};
+use datafusion::arrow::datatypes::FieldRef;
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{internal_datafusion_err, internal_err, Column, Result};
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::ExprSchemable;
+use datafusion::logical_expr::{Accumulator, GroupsAccumulator};
 use datafusion::logical_expr::{
     Aggregate, AggregateUDF, AggregateUDFImpl, Documentation, Expr, LogicalPlan, Projection,
     Signature, Volatility,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-use crate::common::doc;
-use crate::macros::km_udaf_methods;
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::accumulator::{with_skipped_field, StateAccumulator, StateGroupsAccumulator};
+use crate::docs::doc;
+use crate::km_state;
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
 use crate::{
     km_curve::KmCurve, km_followup::KmFollowup, km_median::KmMedian, km_quantile::KmQuantile,
     km_rmst::KmRmst, km_summary::KmSummary, km_survival::KmSurvival, nelson_aalen::NelsonAalen,
@@ -46,39 +50,33 @@ const NAME: &str = "km_shared";
 /// A Kaplan-Meier function: it keeps the per-time counts state and says how to turn it into
 /// its result.
 trait KmFunction {
-    fn call(&self, args: &AccumulatorArgs) -> Result<KmCall>;
+    fn km_ops(&self, args: &AccumulatorArgs) -> Result<KmOps>;
 }
 
-/// Implements [`KmFunction`] for each type and writes `km_function`, which finds it behind
-/// an `AggregateUDF` (`None` for any other function, including a user's override of a name).
-macro_rules! km_functions {
-    ($($ty:ty),*) => {
-        $(impl KmFunction for $ty {
-            fn call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-                self.km_call(args)
-            }
-        })*
-
-        fn km_function(udf: &AggregateUDF) -> Option<&dyn KmFunction> {
-            let f = udf.inner();
-            $(if let Some(f) = f.downcast_ref::<$ty>() {
-                return Some(f);
-            })*
-            None
-        }
-    };
+impl<F: SurvivalFunction<Ops = KmOps>> KmFunction for SurvivalUdaf<F> {
+    fn km_ops(&self, args: &AccumulatorArgs) -> Result<KmOps> {
+        self.state_ops(args)
+    }
 }
 
-km_functions!(
-    KmMedian,
-    KmSummary,
-    KmQuantile,
-    KmSurvival,
-    KmCurve,
-    KmRmst,
-    KmFollowup,
-    NelsonAalen
-);
+/// The Kaplan-Meier function behind an `AggregateUDF`; `None` for any other function,
+/// including a user's override of a Kaplan-Meier function's name.
+fn km_function(udf: &AggregateUDF) -> Option<&dyn KmFunction> {
+    fn as_km<T: KmFunction + AggregateUDFImpl>(
+        f: &dyn AggregateUDFImpl,
+    ) -> Option<&dyn KmFunction> {
+        f.downcast_ref::<T>().map(|f| f as &dyn KmFunction)
+    }
+    let f = udf.inner().as_ref();
+    as_km::<KmMedian>(f)
+        .or_else(|| as_km::<KmSummary>(f))
+        .or_else(|| as_km::<KmQuantile>(f))
+        .or_else(|| as_km::<KmSurvival>(f))
+        .or_else(|| as_km::<KmCurve>(f))
+        .or_else(|| as_km::<KmRmst>(f))
+        .or_else(|| as_km::<KmFollowup>(f))
+        .or_else(|| as_km::<NelsonAalen>(f))
+}
 
 /// `km_shared(time, event, options of f0..., options of f1..., ...)`: the results of several
 /// Kaplan-Meier functions of one (time, event) from one state, as `STRUCT<f0, f1, ...>`.
@@ -128,7 +126,7 @@ impl KmShared {
             .collect()
     }
 
-    fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
+    fn km_ops(&self, args: &AccumulatorArgs) -> Result<KmOps> {
         let DataType::Struct(fields) = args.return_field.data_type() else {
             return internal_err!("{NAME} returns a struct");
         };
@@ -161,7 +159,7 @@ impl KmShared {
             let function = km_function(udf).ok_or_else(|| {
                 internal_datafusion_err!("{} is not a Kaplan-Meier function", udf.name())
             })?;
-            calls.push(function.call(&member_args)?);
+            calls.push(function.km_ops(&member_args)?);
         }
         let Some(first) = calls.first() else {
             return internal_err!("{NAME} without functions");
@@ -170,7 +168,7 @@ impl KmShared {
             fields: fields.clone(),
             members: calls.iter().map(|c| Arc::clone(&c.evaluator)).collect(),
         };
-        Ok(KmCall {
+        Ok(KmOps {
             function: first.function,
             expression: args.name.to_owned(),
             sink: first.sink.clone(),
@@ -204,7 +202,32 @@ impl AggregateUDFImpl for KmShared {
         Ok(DataType::Struct(Fields::from(fields)))
     }
 
-    km_udaf_methods!();
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(with_skipped_field(args.name, km_state::state_fields(&args)))
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(StateAccumulator::new(self.km_ops(&args)?)))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(StateGroupsAccumulator::new(self.km_ops(&args)?)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some(Self::doc())
+    }
 }
 
 /// Evaluates every member function on the one set of counts.

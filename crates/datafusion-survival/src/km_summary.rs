@@ -7,18 +7,22 @@ use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::{ConfType, Convention};
 
-use crate::common::{
-    coerce_time_event_options, doc, f64_field, i64_field, km_conf_options, struct_array,
-    WarningSink,
-};
+use crate::coerce::coerce_time_event_options;
 use crate::convention::{session_convention, ConventionArg};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::km_state::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::options::km_conf_options;
 use crate::response::{call_shape, coerce_with_response};
-use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, i64_field, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "km_summary";
 const SYNTAX: &str = "km_summary(time, event [, conf_type [, conf_level]])";
@@ -29,19 +33,13 @@ const SYNTAX: &str = "km_summary(time, event [, conf_type [, conf_level]])";
 /// records, events, median, 0.95LCL, 0.95UCL. The limits are the first times the lower and
 /// upper pointwise bands reach 0.5.
 ///
-/// ```sql
-/// SELECT grade, km_summary(os_months, died)['median'] AS median,
-///        km_summary(os_months, died)['lower'] AS lcl,
-///        km_summary(os_months, died)['upper'] AS ucl
-/// FROM demo.net_cohort GROUP BY grade;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmSummary {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h km_summary` in the shell and in `docs/functions.md`.
+pub type KmSummary = SurvivalUdaf<KmSummaryFunction>;
 
-udaf_constructors!(KmSummary);
+/// The definition of [`KmSummary`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct KmSummaryFunction;
 
 /// The result fields; `events` is a sum of weights (DOUBLE) when `weighted`.
 fn fields(weighted: bool) -> Fields {
@@ -54,48 +52,10 @@ fn fields(weighted: bool) -> Fields {
     ])
 }
 
-impl KmSummary {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Kaplan-Meier summary: number of rows used, events, median survival and its \
-                 confidence interval (limits where the pointwise bands reach 0.5), as R's \
-                 summary(survfit(...))$table. Returns STRUCT<n, events, median, lower, upper>.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT grade, km_summary(os_months, died)['median'] AS median,\n       km_summary(os_months, died)['lower'] AS lcl,\n       km_summary(os_months, died)['upper'] AS ucl\nFROM demo.net_cohort GROUP BY grade;\n\nSELECT km_summary(os_months, died, 'log-log', 0.9) FROM demo.net_cohort;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument(
-                "conf_type",
-                "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin' or 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.",
-            )
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for KmSummaryFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let (convention, conf_type, level) = km_conf_options(NAME, args, 2)?;
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(SummaryEvaluator {
-                convention,
-                conf_type,
-                level,
-                weighted: call_shape(args).is_some_and(|s| s.weight),
-            }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for KmSummary {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -123,7 +83,47 @@ impl AggregateUDFImpl for KmSummary {
         session_convention(ConventionArg::ConfType(2))
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let (convention, conf_type, level) = km_conf_options(NAME, args, 2)?;
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(SummaryEvaluator {
+                convention,
+                conf_type,
+                level,
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Kaplan-Meier summary: number of rows used, events, median survival and its \
+                 confidence interval (limits where the pointwise bands reach 0.5), as R's \
+                 summary(survfit(...))$table. Returns STRUCT<n, events, median, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT grade, km_summary(os_months, died)['median'] AS median,\n       km_summary(os_months, died)['lower'] AS lcl,\n       km_summary(os_months, died)['upper'] AS ucl\nFROM demo.net_cohort GROUP BY grade;\n\nSELECT km_summary(os_months, died, 'log-log', 0.9) FROM demo.net_cohort;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument(
+                "conf_type",
+                "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin' or 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.",
+            )
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

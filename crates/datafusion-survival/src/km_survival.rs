@@ -7,18 +7,22 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::{ConfType, Convention};
 
-use crate::common::{
-    coerce_time_event_required, doc, f64_field, f64_option, km_conf_options, struct_array,
-    WarningSink,
-};
+use crate::coerce::coerce_time_event_required;
 use crate::convention::{session_convention, ConventionArg};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::km_state::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
+use crate::options::{f64_option, km_conf_options};
 use crate::response::{call_shape, coerce_with_response};
-use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "km_survival";
 const SYNTAX: &str = "km_survival(time, event, at [, conf_type [, conf_level]])";
@@ -28,16 +32,13 @@ const SYNTAX: &str = "km_survival(time, event, at [, conf_type [, conf_level]])"
 /// as R's `summary(survfit(...), times = at, extend = TRUE)`: S at the last curve time ≤ `at`,
 /// `n_risk` the number still followed at `at`, `std_err` the standard error of S.
 ///
-/// ```sql
-/// SELECT grade, km_survival(os_months, died, 36)['surv'] AS os_3y FROM demo.net_cohort GROUP BY grade;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmSurvival {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h km_survival` in the shell and in `docs/functions.md`.
+pub type KmSurvival = SurvivalUdaf<KmSurvivalFunction>;
 
-udaf_constructors!(KmSurvival);
+/// The definition of [`KmSurvival`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct KmSurvivalFunction;
 
 /// The result fields; `n_risk` is a sum of weights (DOUBLE) when `weighted`.
 fn fields(weighted: bool) -> Fields {
@@ -51,49 +52,10 @@ fn fields(weighted: bool) -> Fields {
     ])
 }
 
-impl KmSurvival {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Kaplan-Meier survival probability at a time, with its standard error and \
-                 pointwise confidence interval, as R's summary(survfit(...), times = at, \
-                 extend = TRUE). Returns STRUCT<time, n_risk, surv, std_err, lower, upper>; \
-                 std_err is the standard error of S.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT grade, km_survival(os_months, died, 36)['surv'] AS os_3y,\n       km_survival(os_months, died, 36)['lower'] AS lcl\nFROM demo.net_cohort GROUP BY grade;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("at", "Constant time at which to read the curve.")
-            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for KmSurvivalFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        let at = f64_option(NAME, "at", args, 2)?.unwrap_or(0.0);
-        let (convention, conf_type, level) = km_conf_options(NAME, args, 3)?;
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(SurvivalEvaluator {
-                convention,
-                at,
-                conf_type,
-                level,
-                weighted: call_shape(args).is_some_and(|s| s.weight),
-            }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for KmSurvival {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -123,7 +85,48 @@ impl AggregateUDFImpl for KmSurvival {
         session_convention(ConventionArg::ConfType(3))
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let at = f64_option(NAME, "at", args, 2)?.unwrap_or(0.0);
+        let (convention, conf_type, level) = km_conf_options(NAME, args, 3)?;
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(SurvivalEvaluator {
+                convention,
+                at,
+                conf_type,
+                level,
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Kaplan-Meier survival probability at a time, with its standard error and \
+                 pointwise confidence interval, as R's summary(survfit(...), times = at, \
+                 extend = TRUE). Returns STRUCT<time, n_risk, surv, std_err, lower, upper>; \
+                 std_err is the standard error of S.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT grade, km_survival(os_months, died, 36)['surv'] AS os_3y,\n       km_survival(os_months, died, 36)['lower'] AS lcl\nFROM demo.net_cohort GROUP BY grade;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("at", "Constant time at which to read the curve.")
+            .with_argument("conf_type", "Constant: 'log' (default), 'log-log', 'plain', 'logit', 'arcsin', 'none'. Or a convention, 'sas', 'stata' or 'spss' (that package's rules and default limits; 'sas:log' for its rules with log limits), see docs/conventions.md; the default follows SET survql.convention.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

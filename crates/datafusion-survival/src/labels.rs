@@ -10,7 +10,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};
 
-type FastHash = crate::common::StateHasher;
+type FastHash = crate::input_columns::StateHasher;
 
 /// Slots of the direct-mapped view cache.
 const SLOTS: usize = 64;
@@ -31,10 +31,10 @@ pub(crate) struct Labels {
     index: HashMap<Box<str>, u32, FastHash>,
     /// Short labels (≤ 12 bytes) by their whole Utf8View view value, which holds the length
     /// and the bytes inline: interning them needs no string hashing or comparison.
-    inline: HashMap<u128, u32, crate::common::StateHasher>,
+    inline: HashMap<u128, u32, crate::input_columns::StateHasher>,
     /// Integer labels by value (see [`LabelValues`]), with their own direct-mapped cache:
     /// an integer's text is made once per distinct value, not once per row.
-    ints: HashMap<i64, u32, crate::common::StateHasher>,
+    ints: HashMap<i64, u32, crate::input_columns::StateHasher>,
     int_cache: Box<[(i64, u32); SLOTS]>,
     pub(crate) names: Vec<Box<str>>,
     /// Bytes held by the names, the index and the inline table, kept current as labels are

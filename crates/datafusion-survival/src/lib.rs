@@ -13,21 +13,33 @@
 //! [`register_optimizer_rules`]. Each function works with and without `GROUP BY` and over any
 //! number of partitions: the Kaplan-Meier state is the count of events and censorings per
 //! distinct time, which merges exactly.
+//!
+//! DataFrame users build the same calls with [`expr_fn`] (`km_median(col("t"), col("e"))`)
+//! and get each function's [`AggregateUDF`] from its singleton (`expr_fn::km_median_udaf()`).
 
+// Shared machinery: the generic aggregate (survival_udaf) over the generic accumulators
+// (accumulator), one state module per function family (*_state), and small helpers.
 mod accumulator;
-mod cell_counts;
-mod common;
+mod coerce;
 mod competing_state;
 mod convention;
 mod cox_profile;
 mod cox_state;
+mod docs;
+mod input_columns;
+mod km_state;
 mod labels;
 pub mod limits;
 mod logrank_state;
-mod macros;
+mod options;
 mod panic_safe;
 mod response;
-mod time_counts;
+mod result_arrays;
+pub mod survival_udaf;
+mod table_state;
+mod warnings;
+
+// One module per SQL function.
 
 pub mod chisq_test;
 pub mod cif_at;
@@ -39,6 +51,7 @@ pub mod cox_ph;
 pub mod cox_ph_counting;
 pub mod cox_ph_strat;
 pub mod cox_zph;
+pub mod expr_fn;
 pub mod finegray_ph;
 pub mod fisher_test;
 pub mod gray_test;
@@ -71,8 +84,8 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
-pub use common::{WarningParts, WarningSink};
 pub use convention::{SurvqlOptions, CONVENTIONS_HELP};
+pub use warnings::{WarningParts, WarningSink};
 
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster
 /// workers and their coordinator) must agree on it; it changes whenever a state field is

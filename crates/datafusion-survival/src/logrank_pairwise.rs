@@ -6,14 +6,18 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_datafusion_err, Result};
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::{PAdjust, Weighting};
 
-use crate::common::{
-    check_arity, coerce_option, coerce_time_event_labels, doc, f64_option, str_option, WarningSink,
-};
-use crate::logrank_state::{LogrankCall, LogrankOutput};
-use crate::macros::{logrank_udaf_methods, udaf_constructors};
+use crate::coerce::{check_arity, coerce_option, coerce_time_event_labels};
+use crate::docs::doc;
+use crate::logrank_state::{LogrankOps, LogrankOutput};
+use crate::options::{f64_option, str_option};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "logrank_pairwise";
 const SYNTAX: &str = "logrank_pairwise(time, event, grp [, p_adjust [, rho]])";
@@ -27,22 +31,67 @@ const SYNTAX: &str = "logrank_pairwise(time, event, grp [, p_adjust [, rho]])";
 /// `pairwise_survdiff(Surv(time, event) ~ grp, p.adjust.method = p_adjust, rho = rho)`
 /// (whose own default is `'BH'`). The pairs reuse the one per-(group, time) state.
 ///
-/// ```sql
-/// SELECT unnest(logrank_pairwise(os_months, died, grade)) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogrankPairwise {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h logrank_pairwise` in the shell and in `docs/functions.md`.
+pub type LogrankPairwise = SurvivalUdaf<LogrankPairwiseFunction>;
 
-udaf_constructors!(LogrankPairwise);
+/// The definition of [`LogrankPairwise`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogrankPairwiseFunction;
 
 /// `return_type` needs a constant for the output; the adjustment method does not change it.
 const OUTPUT: LogrankOutput = LogrankOutput::Pairwise(PAdjust::Holm);
 
-impl LogrankPairwise {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for LogrankPairwiseFunction {
+    type Ops = LogrankOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        check_arity(NAME, arg_types.len(), 3, 5, SYNTAX)?;
+        let mut out = coerce_time_event_labels(NAME, &arg_types[..3], 1, &[], SYNTAX)?;
+        if let Some(dt) = arg_types.get(3) {
+            out.push(coerce_option(NAME, "p_adjust", dt, &DataType::Utf8)?);
+        }
+        if let Some(dt) = arg_types.get(4) {
+            out.push(coerce_option(NAME, "rho", dt, &DataType::Float64)?);
+        }
+        Ok(out)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(crate::logrank_state::return_type(OUTPUT))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::logrank_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let adjust = match str_option(NAME, "p_adjust", args, 3)? {
+            None => PAdjust::Holm,
+            Some(text) => PAdjust::parse(&text).ok_or_else(|| {
+                exec_datafusion_err!(
+                    "{NAME}: argument 'p_adjust' must be one of {}, found '{text}'",
+                    PAdjust::NAMES
+                )
+            })?,
+        };
+        let rho = f64_option(NAME, "rho", args, 4)?.unwrap_or(0.0);
+        let output = LogrankOutput::Pairwise(adjust);
+        Ok(LogrankOps::new(
+            NAME,
+            args,
+            sink,
+            false,
+            Weighting::rho(rho),
+            output,
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -66,46 +115,4 @@ impl LogrankPairwise {
             .build()
         })
     }
-
-    fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        let adjust = match str_option(NAME, "p_adjust", args, 3)? {
-            None => PAdjust::Holm,
-            Some(text) => PAdjust::parse(&text).ok_or_else(|| {
-                exec_datafusion_err!(
-                    "{NAME}: argument 'p_adjust' must be one of {}, found '{text}'",
-                    PAdjust::NAMES
-                )
-            })?,
-        };
-        let rho = f64_option(NAME, "rho", args, 4)?.unwrap_or(0.0);
-        let output = LogrankOutput::Pairwise(adjust);
-        Ok(LogrankCall::new(
-            NAME,
-            args,
-            &self.sink,
-            false,
-            Weighting::rho(rho),
-            output,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for LogrankPairwise {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity(NAME, arg_types.len(), 3, 5, SYNTAX)?;
-        let mut out = coerce_time_event_labels(NAME, &arg_types[..3], 1, &[], SYNTAX)?;
-        if let Some(dt) = arg_types.get(3) {
-            out.push(coerce_option(NAME, "p_adjust", dt, &DataType::Utf8)?);
-        }
-        if let Some(dt) = arg_types.get(4) {
-            out.push(coerce_option(NAME, "rho", dt, &DataType::Float64)?);
-        }
-        Ok(out)
-    }
-
-    logrank_udaf_methods!();
 }

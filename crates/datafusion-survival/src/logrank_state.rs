@@ -20,28 +20,30 @@ use survql_stats::{
 };
 
 use crate::accumulator::StateOps;
-use crate::common::{
-    event_column, f64_field, finite_or_null, i64_field, list_array, list_of, row_mask,
-    state_list_field, string_array, struct_array, time_column, WarningSink,
-};
+use crate::input_columns::{event_column, row_mask, time_column};
+use crate::km_state::KmState;
 use crate::labels::{sorted_label_order, LabelValues, Labels};
 use crate::limits::{check, limits};
-use crate::time_counts::TimeCountsState;
+use crate::result_arrays::{
+    f64_field, finite_or_null, i64_field, list_array, list_of, state_list_field, string_array,
+    struct_array,
+};
+use crate::warnings::WarningSink;
 
 /// Counts of one SQL group: one time table per (stratum, group) cell.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LogrankState {
+pub struct LogrankState {
     pub(crate) strata: Labels,
     pub(crate) groups: Labels,
     /// grid[stratum id][group id] = position in `cells` (u32::MAX: none yet).
     grid: Vec<Vec<u32>>,
-    cells: Vec<(u32, u32, TimeCountsState)>,
+    cells: Vec<(u32, u32, KmState)>,
 }
 
 impl LogrankState {
     /// The time table of a (stratum id, group id) cell.
     #[inline]
-    fn cell(&mut self, stratum: u32, group: u32) -> &mut TimeCountsState {
+    fn cell(&mut self, stratum: u32, group: u32) -> &mut KmState {
         let (s, g) = (stratum as usize, group as usize);
         if self.grid.len() <= s {
             self.grid.resize_with(s + 1, Vec::new);
@@ -52,8 +54,7 @@ impl LogrankState {
         }
         if row[g] == u32::MAX {
             row[g] = self.cells.len() as u32;
-            self.cells
-                .push((stratum, group, TimeCountsState::default()));
+            self.cells.push((stratum, group, KmState::default()));
         }
         let i = row[g] as usize;
         &mut self.cells[i].2
@@ -190,17 +191,17 @@ fn pair_fields() -> Fields {
 
 /// The per-call configuration of a log-rank accumulator.
 #[derive(Debug, Clone)]
-pub(crate) struct LogrankCall {
+pub struct LogrankOps {
     pub function: &'static str,
     pub expression: String,
     pub sink: WarningSink,
     pub stratified: bool,
     /// The test's weights (`rho` of the plain functions is G(rho, 0)).
     pub weighting: Weighting,
-    pub output: LogrankOutput,
+    pub(crate) output: LogrankOutput,
 }
 
-impl LogrankCall {
+impl LogrankOps {
     pub(crate) fn new(
         function: &'static str,
         args: &AccumulatorArgs,
@@ -209,7 +210,7 @@ impl LogrankCall {
         weighting: Weighting,
         output: LogrankOutput,
     ) -> Self {
-        LogrankCall {
+        LogrankOps {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
@@ -259,7 +260,7 @@ pub(crate) fn return_type(output: LogrankOutput) -> DataType {
     }
 }
 
-fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
+fn evaluate(call: &LogrankOps, states: &[LogrankState]) -> Result<ArrayRef> {
     if let LogrankOutput::Pairwise(adjust) = call.output {
         let (mut lengths, mut g1, mut g2) = (vec![], vec![], vec![]);
         let (mut chisq, mut p, mut adjusted) = (vec![], vec![], vec![]);
@@ -333,7 +334,7 @@ fn evaluate(call: &LogrankCall, states: &[LogrankState]) -> Result<ArrayRef> {
 }
 
 /// The test for trend of each SQL group: the group labels are the score column's values.
-fn evaluate_trend(call: &LogrankCall, results: &[(Vec<String>, Survdiff)]) -> Result<ArrayRef> {
+fn evaluate_trend(call: &LogrankOps, results: &[(Vec<String>, Survdiff)]) -> Result<ArrayRef> {
     let (mut statistic, mut df, mut p, mut z) = (vec![], vec![], vec![], vec![]);
     for (labels, sd) in results {
         let scores = labels
@@ -376,7 +377,7 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
 }
 
 fn update(
-    call: &LogrankCall,
+    call: &LogrankOps,
     states: &mut [LogrankState],
     skipped: &mut [u64],
     values: &[ArrayRef],
@@ -444,7 +445,7 @@ fn check_groups(function: &str, groups: usize, max_groups: usize) -> Result<()> 
 }
 
 fn merge(
-    call: &LogrankCall,
+    call: &LogrankOps,
     states: &mut [LogrankState],
     values: &[ArrayRef],
     group_indices: &[usize],
@@ -499,7 +500,7 @@ fn emit_state(states: &[LogrankState]) -> Result<Vec<ArrayRef>> {
     ])
 }
 
-impl StateOps for LogrankCall {
+impl StateOps for LogrankOps {
     type State = LogrankState;
 
     fn update(
@@ -567,7 +568,7 @@ pub(crate) fn optional_weighting(
     args: &AccumulatorArgs,
     i: usize,
 ) -> Result<Option<Weighting>> {
-    let Some(text) = crate::common::str_option(function, "weighting", args, i)? else {
+    let Some(text) = crate::options::str_option(function, "weighting", args, i)? else {
         return Ok(None);
     };
     Weighting::parse(&text).map(Some).ok_or_else(|| {
@@ -585,15 +586,15 @@ pub(crate) fn coerce_weighted(
     labels: usize,
     syntax: &str,
 ) -> Result<Vec<DataType>> {
-    crate::common::check_arity(function, arg_types.len(), 3 + labels, 3 + labels, syntax)?;
-    let mut out = crate::common::coerce_time_event_labels(
+    crate::coerce::check_arity(function, arg_types.len(), 3 + labels, 3 + labels, syntax)?;
+    let mut out = crate::coerce::coerce_time_event_labels(
         function,
         &arg_types[..2 + labels],
         labels,
         &[],
         syntax,
     )?;
-    out.push(crate::common::coerce_option(
+    out.push(crate::coerce::coerce_option(
         function,
         "weighting",
         &arg_types[2 + labels],
@@ -611,17 +612,17 @@ pub(crate) fn coerce_trend(
     syntax: &str,
 ) -> Result<Vec<DataType>> {
     let fixed = 3 + usize::from(stratified);
-    crate::common::check_arity(function, arg_types.len(), fixed, fixed + 1, syntax)?;
-    let mut out = crate::common::coerce_time_event_labels(
+    crate::coerce::check_arity(function, arg_types.len(), fixed, fixed + 1, syntax)?;
+    let mut out = crate::coerce::coerce_time_event_labels(
         function,
         &arg_types[..fixed],
         fixed - 2,
         &[],
         syntax,
     )?;
-    out[2] = crate::common::coerce_time(function, "score", &arg_types[2])?;
+    out[2] = crate::coerce::coerce_time(function, "score", &arg_types[2])?;
     if let Some(dt) = arg_types.get(fixed) {
-        out.push(crate::common::coerce_option(
+        out.push(crate::coerce::coerce_option(
             function,
             "weighting",
             dt,

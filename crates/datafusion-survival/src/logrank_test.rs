@@ -6,13 +6,19 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{coerce_time_event_labels, doc, f64_option, WarningSink};
+use crate::coerce::coerce_time_event_labels;
+use crate::docs::doc;
+use crate::options::f64_option;
+use crate::warnings::WarningSink;
 use survql_stats::Weighting;
 
-use crate::logrank_state::{LogrankCall, LogrankOutput};
-use crate::macros::{logrank_udaf_methods, udaf_constructors};
+use crate::logrank_state::{LogrankOps, LogrankOutput};
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "logrank_test";
 const SYNTAX: &str = "logrank_test(time, event, grp [, rho])";
@@ -24,19 +30,46 @@ const OUTPUT: LogrankOutput = LogrankOutput::Test;
 /// rho = 0 (default) is the log-rank test, rho = 1 the Peto-Peto test. `df` is the number of
 /// groups with expected > 0 minus 1; with fewer than two such groups chisq and p are NULL.
 ///
-/// ```sql
-/// SELECT logrank_test(os_months, died, grade)['p_value'] FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogrankTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h logrank_test` in the shell and in `docs/functions.md`.
+pub type LogrankTest = SurvivalUdaf<LogrankTestFunction>;
 
-udaf_constructors!(LogrankTest);
+/// The definition of [`LogrankTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogrankTestFunction;
 
-impl LogrankTest {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for LogrankTestFunction {
+    type Ops = LogrankOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_time_event_labels(NAME, arg_types, 1, &["rho"], SYNTAX)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(crate::logrank_state::return_type(OUTPUT))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::logrank_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let rho = f64_option(NAME, "rho", args, 3)?.unwrap_or(0.0);
+        Ok(LogrankOps::new(
+            NAME,
+            args,
+            sink,
+            false,
+            Weighting::rho(rho),
+            OUTPUT,
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -56,28 +89,4 @@ impl LogrankTest {
             .build()
         })
     }
-
-    fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        let rho = f64_option(NAME, "rho", args, 3)?.unwrap_or(0.0);
-        Ok(LogrankCall::new(
-            NAME,
-            args,
-            &self.sink,
-            false,
-            Weighting::rho(rho),
-            OUTPUT,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for LogrankTest {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_time_event_labels(NAME, arg_types, 1, &["rho"], SYNTAX)
-    }
-
-    logrank_udaf_methods!();
 }

@@ -6,12 +6,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::Weighting;
 
-use crate::common::{doc, WarningSink};
-use crate::logrank_state::{coerce_trend, optional_weighting, LogrankCall, LogrankOutput};
-use crate::macros::{logrank_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::logrank_state::{coerce_trend, optional_weighting, LogrankOps, LogrankOutput};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "logrank_trend_strat_test";
 const SYNTAX: &str = "logrank_trend_strat_test(time, event, score, strata [, weighting])";
@@ -21,19 +25,39 @@ const OUTPUT: LogrankOutput = LogrankOutput::Trend;
 /// of [`crate::logrank_trend_test::LogrankTrendTest`] with O − E and V computed within each
 /// stratum and summed (as `survdiff(... + strata(s))`'s; SAS LIFETEST `STRATA s / TREND`).
 ///
-/// ```sql
-/// SELECT logrank_trend_strat_test(os_months, died, TRY_CAST(grade AS INT), treatment)['z'] FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogrankTrendStratTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h logrank_trend_strat_test` in the shell and in `docs/functions.md`.
+pub type LogrankTrendStratTest = SurvivalUdaf<LogrankTrendStratTestFunction>;
 
-udaf_constructors!(LogrankTrendStratTest);
+/// The definition of [`LogrankTrendStratTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogrankTrendStratTestFunction;
 
-impl LogrankTrendStratTest {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for LogrankTrendStratTestFunction {
+    type Ops = LogrankOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_trend(NAME, arg_types, true, SYNTAX)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(crate::logrank_state::return_type(OUTPUT))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::logrank_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let weighting = optional_weighting(NAME, args, 4)?.unwrap_or(Weighting::LogRank);
+        Ok(LogrankOps::new(NAME, args, sink, true, weighting, OUTPUT))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -61,23 +85,4 @@ impl LogrankTrendStratTest {
             .build()
         })
     }
-
-    fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        let weighting = optional_weighting(NAME, args, 4)?.unwrap_or(Weighting::LogRank);
-        Ok(LogrankCall::new(
-            NAME, args, &self.sink, true, weighting, OUTPUT,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for LogrankTrendStratTest {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_trend(NAME, arg_types, true, SYNTAX)
-    }
-
-    logrank_udaf_methods!();
 }

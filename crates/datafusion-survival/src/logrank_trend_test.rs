@@ -6,12 +6,16 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 use survql_stats::Weighting;
 
-use crate::common::{doc, WarningSink};
-use crate::logrank_state::{coerce_trend, optional_weighting, LogrankCall, LogrankOutput};
-use crate::macros::{logrank_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::logrank_state::{coerce_trend, optional_weighting, LogrankOps, LogrankOutput};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "logrank_trend_test";
 const SYNTAX: &str = "logrank_trend_test(time, event, score [, weighting])";
@@ -25,19 +29,39 @@ const OUTPUT: LogrankOutput = LogrankOutput::Trend;
 /// hazard rises with the score. `weighting` as `logrank_weighted_test` (default `'logrank'`).
 /// See [`survql_stats::trend_test`].
 ///
-/// ```sql
-/// SELECT logrank_trend_test(os_months, died, TRY_CAST(grade AS INT))['p_value'] FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogrankTrendTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h logrank_trend_test` in the shell and in `docs/functions.md`.
+pub type LogrankTrendTest = SurvivalUdaf<LogrankTrendTestFunction>;
 
-udaf_constructors!(LogrankTrendTest);
+/// The definition of [`LogrankTrendTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogrankTrendTestFunction;
 
-impl LogrankTrendTest {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for LogrankTrendTestFunction {
+    type Ops = LogrankOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_trend(NAME, arg_types, false, SYNTAX)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(crate::logrank_state::return_type(OUTPUT))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::logrank_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let weighting = optional_weighting(NAME, args, 3)?.unwrap_or(Weighting::LogRank);
+        Ok(LogrankOps::new(NAME, args, sink, false, weighting, OUTPUT))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -66,23 +90,4 @@ impl LogrankTrendTest {
             .build()
         })
     }
-
-    fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        let weighting = optional_weighting(NAME, args, 3)?.unwrap_or(Weighting::LogRank);
-        Ok(LogrankCall::new(
-            NAME, args, &self.sink, false, weighting, OUTPUT,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for LogrankTrendTest {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_trend(NAME, arg_types, false, SYNTAX)
-    }
-
-    logrank_udaf_methods!();
 }

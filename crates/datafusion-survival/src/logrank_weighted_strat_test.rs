@@ -6,11 +6,15 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
-use crate::logrank_state::{coerce_weighted, weighting_option, LogrankCall, LogrankOutput};
-use crate::macros::{logrank_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::logrank_state::{coerce_weighted, weighting_option, LogrankOps, LogrankOutput};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "logrank_weighted_strat_test";
 const SYNTAX: &str = "logrank_weighted_strat_test(time, event, grp, strata, weighting)";
@@ -22,20 +26,39 @@ const OUTPUT: LogrankOutput = LogrankOutput::Test;
 /// `'fh(ρ,0)'`; SAS LIFETEST `STRATA s / GROUP = grp` for the others). The weights come from
 /// each stratum's pooled sample.
 ///
-/// ```sql
-/// SELECT logrank_weighted_strat_test(os_months, died, liver_mets, treatment, 'gehan')['p_value']
-/// FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogrankWeightedStratTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h logrank_weighted_strat_test` in the shell and in `docs/functions.md`.
+pub type LogrankWeightedStratTest = SurvivalUdaf<LogrankWeightedStratTestFunction>;
 
-udaf_constructors!(LogrankWeightedStratTest);
+/// The definition of [`LogrankWeightedStratTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogrankWeightedStratTestFunction;
 
-impl LogrankWeightedStratTest {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for LogrankWeightedStratTestFunction {
+    type Ops = LogrankOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_weighted(NAME, arg_types, 2, SYNTAX)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(crate::logrank_state::return_type(OUTPUT))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::logrank_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let weighting = weighting_option(NAME, args, 4)?;
+        Ok(LogrankOps::new(NAME, args, sink, true, weighting, OUTPUT))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -64,23 +87,4 @@ impl LogrankWeightedStratTest {
             .build()
         })
     }
-
-    fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        let weighting = weighting_option(NAME, args, 4)?;
-        Ok(LogrankCall::new(
-            NAME, args, &self.sink, true, weighting, OUTPUT,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for LogrankWeightedStratTest {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_weighted(NAME, arg_types, 2, SYNTAX)
-    }
-
-    logrank_udaf_methods!();
 }

@@ -6,11 +6,15 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
-use crate::logrank_state::{coerce_weighted, weighting_option, LogrankCall, LogrankOutput};
-use crate::macros::{logrank_udaf_methods, udaf_constructors};
+use crate::docs::doc;
+use crate::logrank_state::{coerce_weighted, weighting_option, LogrankOps, LogrankOutput};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "logrank_weighted_test";
 const SYNTAX: &str = "logrank_weighted_test(time, event, grp, weighting)";
@@ -20,27 +24,39 @@ const OUTPUT: LogrankOutput = LogrankOutput::Test;
 /// (STRUCT<chisq, df, p_value, groups>), with the events at time t weighted by w(t) from the
 /// pooled sample (n(t) at risk, Ŝ its Kaplan-Meier):
 ///
-/// | weighting | w(t) | same as |
-/// |---|---|---|
-/// | `'logrank'` | 1 | `survdiff`, lifelines default, SAS `LOGRANK` |
-/// | `'gehan'` | n(t) | lifelines `wilcoxon`, SAS `WILCOXON` (Gehan-Breslow) |
-/// | `'tarone-ware'` | √n(t) | lifelines `tarone-ware`, SAS `TARONE` |
-/// | `'peto'` | S̃(t) = Π_{t_j ≤ t} (1 − d_j/(n_j + 1)) | lifelines `peto`, SAS `PETO`, Klein & Moeschberger §7.3 |
-/// | `'fh(p,q)'` | Ŝ(t−)^p (1 − Ŝ(t−))^q | lifelines `fleming-harrington`, SAS `FLEMING(p,q)`; `fh(ρ,0)` = R `survdiff(rho = ρ)` |
-///
-/// ```sql
-/// SELECT logrank_weighted_test(os_months, died, grade, 'gehan')['p_value'] FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogrankWeightedTest {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h logrank_weighted_test` in the shell and in `docs/functions.md`.
+pub type LogrankWeightedTest = SurvivalUdaf<LogrankWeightedTestFunction>;
 
-udaf_constructors!(LogrankWeightedTest);
+/// The definition of [`LogrankWeightedTest`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct LogrankWeightedTestFunction;
 
-impl LogrankWeightedTest {
-    fn doc() -> &'static Documentation {
+impl SurvivalFunction for LogrankWeightedTestFunction {
+    type Ops = LogrankOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_weighted(NAME, arg_types, 1, SYNTAX)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(crate::logrank_state::return_type(OUTPUT))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::logrank_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        let weighting = weighting_option(NAME, args, 3)?;
+        Ok(LogrankOps::new(NAME, args, sink, false, weighting, OUTPUT))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -66,23 +82,4 @@ impl LogrankWeightedTest {
             .build()
         })
     }
-
-    fn logrank_call(&self, args: &AccumulatorArgs) -> Result<LogrankCall> {
-        let weighting = weighting_option(NAME, args, 3)?;
-        Ok(LogrankCall::new(
-            NAME, args, &self.sink, false, weighting, OUTPUT,
-        ))
-    }
-}
-
-impl AggregateUDFImpl for LogrankWeightedTest {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_weighted(NAME, arg_types, 1, SYNTAX)
-    }
-
-    logrank_udaf_methods!();
 }

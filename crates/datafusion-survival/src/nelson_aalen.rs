@@ -6,15 +6,19 @@ use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{
-    coerce_time_event_options, doc, f64_field, list_array, list_of, struct_array, WarningSink,
-};
-use crate::macros::{km_udaf_methods, udaf_constructors};
+use crate::coerce::coerce_time_event_options;
+use crate::docs::doc;
+use crate::km_state::{count_array, count_type, weighted_types, KM_TAKES};
+use crate::km_state::{KmEvaluator, KmOps, KmSample};
 use crate::response::{call_shape, coerce_with_response};
-use crate::time_counts::{count_array, count_type, weighted_types, KM_TAKES};
-use crate::time_counts::{KmCall, KmEvaluator, KmSample};
+use crate::result_arrays::{f64_field, list_array, list_of, struct_array};
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "nelson_aalen";
 const SYNTAX: &str = "nelson_aalen(time, event)";
@@ -24,16 +28,13 @@ const SYNTAX: &str = "nelson_aalen(time, event)";
 /// H(t) = Σ d/n and `std_err` = sqrt(Σ d/n²), as R's
 /// `survfit(Surv(time, event) ~ 1, stype = 2, ctype = 1)` (`cumhaz`, `std.chaz`).
 ///
-/// ```sql
-/// SELECT unnest(nelson_aalen(os_months, died)) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct NelsonAalen {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h nelson_aalen` in the shell and in `docs/functions.md`.
+pub type NelsonAalen = SurvivalUdaf<NelsonAalenFunction>;
 
-udaf_constructors!(NelsonAalen);
+/// The definition of [`NelsonAalen`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct NelsonAalenFunction;
 
 /// The element fields; the counts are sums of weights (DOUBLE) when `weighted`.
 fn item_fields(weighted: bool) -> Fields {
@@ -46,39 +47,10 @@ fn item_fields(weighted: bool) -> Fields {
     ])
 }
 
-impl NelsonAalen {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Nelson-Aalen cumulative hazard H(t) = sum(d/n) with standard error \
-                 sqrt(sum(d/n^2)), one element per distinct time, as R's survfit(..., stype = 2, \
-                 ctype = 1). Use unnest() to get rows.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT unnest(nelson_aalen(os_months, died)) FROM demo.net_cohort;\n```",
-            )
-            .with_argument("time", "Follow-up time (numeric).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .build()
-        })
-    }
+impl SurvivalFunction for NelsonAalenFunction {
+    type Ops = KmOps;
 
-    pub(crate) fn km_call(&self, args: &AccumulatorArgs) -> Result<KmCall> {
-        Ok(KmCall::new(
-            NAME,
-            args,
-            &self.sink,
-            Arc::new(NelsonAalenEvaluator {
-                weighted: call_shape(args).is_some_and(|s| s.weight),
-            }),
-        ))
-    }
-}
-
-impl AggregateUDFImpl for NelsonAalen {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -95,7 +67,38 @@ impl AggregateUDFImpl for NelsonAalen {
         })
     }
 
-    km_udaf_methods!();
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        crate::km_state::state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        Ok(KmOps::new(
+            NAME,
+            args,
+            sink,
+            Arc::new(NelsonAalenEvaluator {
+                weighted: call_shape(args).is_some_and(|s| s.weight),
+            }),
+        ))
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Nelson-Aalen cumulative hazard H(t) = sum(d/n) with standard error \
+                 sqrt(sum(d/n^2)), one element per distinct time, as R's survfit(..., stype = 2, \
+                 ctype = 1). Use unnest() to get rows.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT unnest(nelson_aalen(os_months, died)) FROM demo.net_cohort;\n```",
+            )
+            .with_argument("time", "Follow-up time (numeric).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .build()
+        })
+    }
 }
 
 #[derive(Debug)]

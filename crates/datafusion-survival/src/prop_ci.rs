@@ -10,17 +10,17 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature,
-};
+use datafusion::logical_expr::Documentation;
 use survql_stats::proportion::{prop_ci, PropMethod};
 
-use crate::accumulator::{with_skipped_field, StateAccumulator, StateGroupsAccumulator, StateOps};
-use crate::common::{
-    check_arity, coerce_option, conf_level_option, doc, event_column, f64_field, i64_field,
-    row_mask, str_option, struct_array, WarningSink,
-};
-use crate::macros::udaf_constructors;
+use crate::accumulator::StateOps;
+use crate::coerce::{check_arity, coerce_option};
+use crate::docs::doc;
+use crate::input_columns::{event_column, row_mask};
+use crate::options::{conf_level_option, str_option};
+use crate::result_arrays::{f64_field, i64_field, struct_array};
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use crate::warnings::WarningSink;
 
 const NAME: &str = "prop_ci";
 const SYNTAX: &str = "prop_ci(success [, method [, conf_level]])";
@@ -31,17 +31,13 @@ const SYNTAX: &str = "prop_ci(success [, method [, conf_level]])";
 /// `'wilson'` (`prop.test(correct = FALSE)`), `'wilson-cc'` (`prop.test(correct = TRUE)`),
 /// `'wald'` (not clipped).
 ///
-/// ```sql
-/// SELECT prop_ci(best_response IN ('CR', 'PR')) AS orr FROM demo.net_cohort
-/// WHERE treatment IN ('systemic', 'both') AND best_response IS NOT NULL;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct PropCi {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h prop_ci` in the shell and in `docs/functions.md`.
+pub type PropCi = SurvivalUdaf<PropCiFunction>;
 
-udaf_constructors!(PropCi);
+/// The definition of [`PropCi`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct PropCiFunction;
 
 fn fields() -> Fields {
     Fields::from(vec![
@@ -53,57 +49,11 @@ fn fields() -> Fields {
     ])
 }
 
-impl PropCi {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "A proportion with its confidence interval: x successes (true/1) among the n \
-                 non-NULL rows. Methods: 'exact' (default, Clopper-Pearson as R's binom.test), \
-                 'wilson' (prop.test(correct = FALSE)), 'wilson-cc' (prop.test(correct = TRUE)), \
-                 'wald' (unclipped). Returns STRUCT<n, x, estimate, lower, upper>.",
-                SYNTAX,
-            )
-            .with_sql_example(
-                "```sql\nSELECT prop_ci(best_response IN ('CR', 'PR')) AS orr,\n       prop_ci(best_response IN ('CR', 'PR', 'SD'), 'wilson') AS dcr\nFROM demo.net_cohort\nWHERE treatment IN ('systemic', 'both') AND best_response IS NOT NULL;\n```",
-            )
-            .with_argument("success", "Boolean (or 0/1) outcome; NULL rows are skipped.")
-            .with_argument("method", "Constant: 'exact' (default), 'wilson', 'wilson-cc', 'wald'.")
-            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
-            .build()
-        })
-    }
+impl SurvivalFunction for PropCiFunction {
+    type Ops = PropOps;
 
-    fn call(&self, args: &AccumulatorArgs) -> Result<PropCall> {
-        let method = match str_option(NAME, "method", args, 1)? {
-            None => PropMethod::Exact,
-            Some(s) => match PropMethod::parse(&s) {
-                Some(m) => m,
-                None => {
-                    return exec_err!(
-                        "{NAME}: argument 'method' must be one of {}, found '{s}'",
-                        PropMethod::NAMES
-                    )
-                }
-            },
-        };
-        let level = conf_level_option(NAME, args, 2)?.unwrap_or(0.95);
-        Ok(PropCall {
-            method,
-            level,
-            sink: self.sink.clone(),
-            expression: args.name.to_owned(),
-        })
-    }
-}
-
-impl AggregateUDFImpl for PropCi {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -132,53 +82,73 @@ impl AggregateUDFImpl for PropCi {
         Ok(out)
     }
 
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(with_skipped_field(
-            args.name,
-            vec![
-                Arc::new(Field::new(
-                    format_state_name(args.name, "n"),
-                    DataType::UInt64,
-                    true,
-                )),
-                Arc::new(Field::new(
-                    format_state_name(args.name, "x"),
-                    DataType::UInt64,
-                    true,
-                )),
-            ],
-        ))
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        vec![
+            Arc::new(Field::new(
+                format_state_name(args.name, "n"),
+                DataType::UInt64,
+                true,
+            )),
+            Arc::new(Field::new(
+                format_state_name(args.name, "x"),
+                DataType::UInt64,
+                true,
+            )),
+        ]
     }
 
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(StateAccumulator::new(self.call(&args)?)))
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<PropOps> {
+        let method = match str_option(NAME, "method", args, 1)? {
+            None => PropMethod::Exact,
+            Some(s) => match PropMethod::parse(&s) {
+                Some(m) => m,
+                None => {
+                    return exec_err!(
+                        "{NAME}: argument 'method' must be one of {}, found '{s}'",
+                        PropMethod::NAMES
+                    )
+                }
+            },
+        };
+        let level = conf_level_option(NAME, args, 2)?.unwrap_or(0.95);
+        Ok(PropOps {
+            method,
+            level,
+            sink: sink.clone(),
+            expression: args.name.to_owned(),
+        })
     }
 
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(StateGroupsAccumulator::new(self.call(&args)?)))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(Self::doc())
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "A proportion with its confidence interval: x successes (true/1) among the n \
+                 non-NULL rows. Methods: 'exact' (default, Clopper-Pearson as R's binom.test), \
+                 'wilson' (prop.test(correct = FALSE)), 'wilson-cc' (prop.test(correct = TRUE)), \
+                 'wald' (unclipped). Returns STRUCT<n, x, estimate, lower, upper>.",
+                SYNTAX,
+            )
+            .with_sql_example(
+                "```sql\nSELECT prop_ci(best_response IN ('CR', 'PR')) AS orr,\n       prop_ci(best_response IN ('CR', 'PR', 'SD'), 'wilson') AS dcr\nFROM demo.net_cohort\nWHERE treatment IN ('systemic', 'both') AND best_response IS NOT NULL;\n```",
+            )
+            .with_argument("success", "Boolean (or 0/1) outcome; NULL rows are skipped.")
+            .with_argument("method", "Constant: 'exact' (default), 'wilson', 'wilson-cc', 'wald'.")
+            .with_argument("conf_level", "Constant in (0, 1); default 0.95.")
+            .build()
+        })
     }
 }
 
 #[derive(Debug, Clone)]
-struct PropCall {
+pub struct PropOps {
     method: PropMethod,
     level: f64,
     sink: WarningSink,
     expression: String,
 }
 
-impl PropCall {
+impl PropOps {
     fn update(
         &self,
         counts: &mut [(u64, u64)],
@@ -255,7 +225,7 @@ fn emit(counts: &[(u64, u64)]) -> Vec<ArrayRef> {
     ]
 }
 
-impl StateOps for PropCall {
+impl StateOps for PropOps {
     /// (n, x): rows and successes.
     type State = (u64, u64);
 
@@ -267,7 +237,7 @@ impl StateOps for PropCall {
         groups: &[usize],
         filter: Option<&BooleanArray>,
     ) -> Result<()> {
-        PropCall::update(self, states, skipped, values, groups, filter)
+        PropOps::update(self, states, skipped, values, groups, filter)
     }
 
     fn merge(
@@ -297,7 +267,7 @@ impl StateOps for PropCall {
     }
 
     fn evaluate(&self, states: &[(u64, u64)]) -> Result<ArrayRef> {
-        Ok(PropCall::evaluate(self, states))
+        Ok(PropOps::evaluate(self, states))
     }
 
     fn size(_state: &(u64, u64)) -> usize {

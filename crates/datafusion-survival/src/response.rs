@@ -89,7 +89,7 @@ pub(crate) fn coerce_with_response(
         );
     }
     if let Some(weight) = field_type(&arg_types[0], "weight") {
-        crate::common::coerce_time(function, "weight", &weight)?;
+        crate::coerce::coerce_time(function, "weight", &weight)?;
     }
     let first = &arg_types[0];
     let mut expanded = vec![
@@ -98,7 +98,7 @@ pub(crate) fn coerce_with_response(
     ];
     expanded.extend_from_slice(&arg_types[1..]);
     if let Some(entry) = field_type(first, "entry") {
-        crate::common::coerce_time(function, "entry", &entry)?;
+        crate::coerce::coerce_time(function, "entry", &entry)?;
     }
     let coerced = classic(&expanded)?;
     let mut out = vec![first.clone()];

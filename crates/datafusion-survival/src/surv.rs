@@ -11,7 +11,8 @@ use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::common::{check_arity, coerce_event, coerce_time, doc};
+use crate::coerce::{check_arity, coerce_event, coerce_time};
+use crate::docs::doc;
 
 const NAME: &str = "surv";
 const SYNTAX: &str = "surv([entry,] time, event [, weight])";

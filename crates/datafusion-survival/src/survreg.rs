@@ -6,11 +6,15 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "survreg";
 const SYNTAX: &str = "survreg(time, event, x1 [, x2, ...] [, options])";
@@ -19,34 +23,18 @@ const KIND: CoxKind = CoxKind::Survreg;
 /// `survreg(time, event, x1 [, x2, ...] [, options])`, as R's
 /// `survreg(Surv(time, event) ~ x1 + ..., dist = ...)` (see `survql_stats::survreg`).
 ///
-/// ```sql
-/// SELECT unnest(survreg(os_months, died, age, liver_mets, 'dist=weibull')['terms']) FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Survreg {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h survreg` in the shell and in `docs/functions.md`.
+pub type Survreg = SurvivalUdaf<SurvregFunction>;
 
-udaf_constructors!(Survreg);
+/// The definition of [`Survreg`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct SurvregFunction;
 
-impl Survreg {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("Parametric (accelerated failure time) survival regression, as R's survreg(Surv(time, event) ~ x1 + ..., dist = ...): g(T) = x'b + scale W, g = log for weibull (default), exponential (scale 1), lognormal and loglogistic, the identity for gaussian and logistic. Maximum likelihood by Newton-Raphson to R's criterion. Returns STRUCT<n, events, dist, scale, log_scale_se, loglik, loglik_null, chisq, df, p_value, iterations, converged, warning, terms LIST<STRUCT<term, coef, se, z, p_value, lower, upper>>>: terms as summary(fit)$table with '(Intercept)' first and lower/upper confint(fit) (coefficient scale; exp(coef) is the time ratio of the log-time models); loglik on the time scale as R's fit$loglik, loglik_null the intercept-only model, chisq its likelihood-ratio test on df = the covariates' coefficients. Covariates as in cox_ph (text columns are factors).", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(survreg(os_months, died, age, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT survreg(os_months, died, age, 'dist=lognormal')['scale'] FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric; > 0 for the log-time distributions).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor).")
-            .with_argument("options", "Constant string 'key=value, ...': dist=weibull|exponential|lognormal|loglogistic|gaussian|logistic (default weibull), conf_level=0.95, max_iter=30, eps=1e-9 (R's survreg.control).")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for SurvregFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for Survreg {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -58,11 +46,24 @@ impl AggregateUDFImpl for Survreg {
         cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl Survreg {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Parametric (accelerated failure time) survival regression, as R's survreg(Surv(time, event) ~ x1 + ..., dist = ...): g(T) = x'b + scale W, g = log for weibull (default), exponential (scale 1), lognormal and loglogistic, the identity for gaussian and logistic. Maximum likelihood by Newton-Raphson to R's criterion. Returns STRUCT<n, events, dist, scale, log_scale_se, loglik, loglik_null, chisq, df, p_value, iterations, converged, warning, terms LIST<STRUCT<term, coef, se, z, p_value, lower, upper>>>: terms as summary(fit)$table with '(Intercept)' first and lower/upper confint(fit) (coefficient scale; exp(coef) is the time ratio of the log-time models); loglik on the time scale as R's fit$loglik, loglik_null the intercept-only model, chisq its likelihood-ratio test on df = the covariates' coefficients. Covariates as in cox_ph (text columns are factors).", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(survreg(os_months, died, age, liver_mets)['terms']) FROM demo.net_cohort;\n\nSELECT survreg(os_months, died, age, 'dist=lognormal')['scale'] FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric; > 0 for the log-time distributions).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor).")
+            .with_argument("options", "Constant string 'key=value, ...': dist=weibull|exponential|lognormal|loglogistic|gaussian|logistic (default weibull), conf_level=0.95, max_iter=30, eps=1e-9 (R's survreg.control).")
+            .build()
+        })
     }
 }

@@ -6,11 +6,15 @@ use std::sync::OnceLock;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
-use datafusion::logical_expr::{AggregateUDFImpl, Documentation, Signature};
+use datafusion::logical_expr::Documentation;
 
-use crate::common::{doc, WarningSink};
-use crate::cox_state::{self, CoxCall, CoxKind};
-use crate::macros::{state_udaf_methods, udaf_constructors};
+use crate::cox_state::{self, CoxKind, CoxOps};
+use crate::docs::doc;
+use crate::warnings::WarningSink;
+
+use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use datafusion::arrow::datatypes::FieldRef;
+use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "survreg_strat";
 const SYNTAX: &str = "survreg_strat(time, event, strata, x1 [, x2, ...] [, options])";
@@ -20,35 +24,18 @@ const KIND: CoxKind = CoxKind::SurvregStrat;
 /// `survreg(Surv(time, event) ~ x1 + ... + strata(strata), dist = ...)`: shared
 /// coefficients, one scale per stratum (see `survql_stats::survreg`).
 ///
-/// ```sql
-/// SELECT survreg_strat(os_months, died, sex, age)['strata'] FROM demo.net_cohort;
-/// ```
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct SurvregStrat {
-    signature: Signature,
-    sink: WarningSink,
-}
+/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// shown by `\h survreg_strat` in the shell and in `docs/functions.md`.
+pub type SurvregStrat = SurvivalUdaf<SurvregStratFunction>;
 
-udaf_constructors!(SurvregStrat);
+/// The definition of [`SurvregStrat`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct SurvregStratFunction;
 
-impl SurvregStrat {
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc("Parametric survival regression with one scale per stratum, as R's survreg(Surv(time, event) ~ x1 + ... + strata(s), dist = ...): the coefficients are shared, each stratum has its own scale (not for the exponential, whose scale is fixed). Returns survreg's STRUCT, with scale and log_scale_se NULL, and strata LIST<STRUCT<stratum, scale, log_scale_se>> (strata in R's factor order: numeric when every label is a number, else byte order; the log-scale SEs are summary(fit)$table's 'Log(scale)' rows); loglik_null is the intercept-only model with the strata's scales, as R's fit$loglik[1].", SYNTAX)
-            .with_sql_example("```sql\nSELECT unnest(survreg_strat(os_months, died, sex, age)['terms']) FROM demo.net_cohort;\n\nSELECT unnest(survreg_strat(os_months, died, sex, age, 'dist=lognormal')['strata']) FROM demo.net_cohort;\n```")
-            .with_argument("time", "Follow-up time (numeric; > 0 for the log-time distributions).")
-            .with_argument("event", "1/true = event, 0/false = censored.")
-            .with_argument("strata", "Stratum of each row (any type; NULL rows are skipped).")
-            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor), as survreg.")
-            .with_argument("options", "Constant string 'key=value, ...': as survreg (dist other than exponential, conf_level, max_iter, eps).")
-            .build()
-        })
-    }
-}
+impl SurvivalFunction for SurvregStratFunction {
+    type Ops = CoxOps;
 
-impl AggregateUDFImpl for SurvregStrat {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         NAME
     }
 
@@ -60,11 +47,25 @@ impl AggregateUDFImpl for SurvregStrat {
         cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
     }
 
-    state_udaf_methods!(|args| cox_state::state_fields(KIND, args), cox_call);
-}
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        cox_state::state_fields(KIND, args)
+    }
 
-impl SurvregStrat {
-    fn cox_call(&self, args: &AccumulatorArgs) -> Result<CoxCall> {
-        CoxCall::new(NAME, KIND, args, &self.sink)
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        CoxOps::new(NAME, KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc("Parametric survival regression with one scale per stratum, as R's survreg(Surv(time, event) ~ x1 + ... + strata(s), dist = ...): the coefficients are shared, each stratum has its own scale (not for the exponential, whose scale is fixed). Returns survreg's STRUCT, with scale and log_scale_se NULL, and strata LIST<STRUCT<stratum, scale, log_scale_se>> (strata in R's factor order: numeric when every label is a number, else byte order; the log-scale SEs are summary(fit)$table's 'Log(scale)' rows); loglik_null is the intercept-only model with the strata's scales, as R's fit$loglik[1].", SYNTAX)
+            .with_sql_example("```sql\nSELECT unnest(survreg_strat(os_months, died, sex, age)['terms']) FROM demo.net_cohort;\n\nSELECT unnest(survreg_strat(os_months, died, sex, age, 'dist=lognormal')['strata']) FROM demo.net_cohort;\n```")
+            .with_argument("time", "Follow-up time (numeric; > 0 for the log-time distributions).")
+            .with_argument("event", "1/true = event, 0/false = censored.")
+            .with_argument("strata", "Stratum of each row (any type; NULL rows are skipped).")
+            .with_argument("x1, x2, ...", "Covariates: numeric/boolean (one term) or text (a factor), as survreg.")
+            .with_argument("options", "Constant string 'key=value, ...': as survreg (dist other than exponential, conf_level, max_iter, eps).")
+            .build()
+        })
     }
 }

@@ -203,6 +203,30 @@ fn test_name(test: Weighting) -> String {
 /// Splits `\plot km` / `\plot cif` arguments into options and the query (which starts at
 /// the first SELECT or WITH).
 pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
+    let (kind, opts, query_start) = parse_kind_and_options(args)?;
+    let Some(start) = query_start else {
+        return exec_err!("\\plot: missing the query (SELECT <group>, <time>, <event> FROM ...)");
+    };
+    Ok((
+        kind,
+        opts,
+        args[start..].trim().trim_end_matches(';').to_owned(),
+    ))
+}
+
+/// A plot kind and its options without a query, as the command line's `--plot "cif --cause
+/// 2"` gives them (the query comes separately, in `-c`, and is never re-parsed).
+pub fn parse_plot_spec(spec: &str) -> Result<(String, PlotOptions)> {
+    let (kind, opts, query_start) = parse_kind_and_options(spec)?;
+    if query_start.is_some() {
+        return exec_err!("--plot: give the query in -c, not in --plot ('{spec}')");
+    }
+    Ok((kind, opts))
+}
+
+/// The kind, the options, and the byte offset where a query starts (the first SELECT or
+/// WITH), if one does.
+fn parse_kind_and_options(args: &str) -> Result<(String, PlotOptions, Option<usize>)> {
     let tokens = shell_words(args);
     let mut opts = PlotOptions::default();
     let Some(kind) = tokens.first().map(|t| t.0.clone()) else {
@@ -211,13 +235,11 @@ pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
         );
     };
     let mut i = 1;
-    let mut query_start = None;
     while i < tokens.len() {
         let (tok, offset) = (&tokens[i].0, tokens[i].1);
         let upper = tok.to_ascii_uppercase();
         if upper == "SELECT" || upper == "WITH" || upper == "(SELECT" {
-            query_start = Some(offset);
-            break;
+            return Ok((kind, opts, Some(offset)));
         }
         let mut value = |name: &str| -> Result<String> {
             i += 1;
@@ -266,14 +288,7 @@ pub fn parse_plot_args(args: &str) -> Result<(String, PlotOptions, String)> {
         }
         i += 1;
     }
-    let Some(start) = query_start else {
-        return exec_err!("\\plot: missing the query (SELECT <group>, <time>, <event> FROM ...)");
-    };
-    Ok((
-        kind,
-        opts,
-        args[start..].trim().trim_end_matches(';').to_owned(),
-    ))
+    Ok((kind, opts, None))
 }
 
 /// A finite number > 0.

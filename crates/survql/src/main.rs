@@ -1,24 +1,29 @@
 //! `survql`: survival analysis as SQL. A thin binary: argument parsing, table registration,
 //! printing and plotting; every statistic comes from the `datafusion-survival` functions.
 
+// Dependencies run one way: main -> repl -> commands -> {plot_command, app, output, script};
+// app -> session -> cluster -> worker_warnings.
+mod app;
 mod cluster;
+mod commands;
 mod output;
 mod plot_command;
 mod repl;
-mod runner;
 mod script;
 mod session;
 mod worker_warnings;
 
 use std::io::{IsTerminal, Read};
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 use datafusion::common::Result;
 
-use crate::output::Format;
-use crate::runner::{App, Flow};
+use crate::app::App;
+use crate::commands::{run_script, Flow};
+use crate::output::{Format, MaxRows};
 use crate::session::{ResourceLimits, Session};
 
 /// Survival analysis as SQL: Kaplan-Meier, log-rank, Cox and contingency tests over
@@ -57,6 +62,13 @@ struct Cli {
     #[arg(short = 'f', long = "file", value_name = "FILE", action = ArgAction::Append)]
     files: Vec<PathBuf>,
 
+    /// Startup file: its statements and commands run before anything else (e.g. CREATE
+    /// EXTERNAL TABLE, SET, \pset). Repeatable. Without -r, the interactive shell runs
+    /// ~/.survqlrc if it exists (scripts and -c do not, so they give the same result
+    /// everywhere).
+    #[arg(short = 'r', long = "rc", value_name = "FILE", action = ArgAction::Append)]
+    rc: Vec<PathBuf>,
+
     /// Output format of query results.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -68,6 +80,25 @@ struct Cli {
     /// No banner or notes, only results (errors and warnings still go to stderr).
     #[arg(short, long)]
     quiet: bool,
+
+    /// Most rows the table format prints; the rest are counted ("inf": every row). Default:
+    /// 40 in the interactive shell (as datafusion-cli), every row otherwise. CSV, TSV, JSON,
+    /// NDJSON and markdown output is never cut.
+    #[arg(long, value_name = "N|inf", value_parser = parse_max_rows)]
+    maxrows: Option<MaxRows>,
+
+    /// Partitions a query is split into (DataFusion's target_partitions). Default: the
+    /// number of CPU cores. Results are the same for any number.
+    #[arg(long, value_name = "N")]
+    partitions: Option<NonZeroUsize>,
+
+    /// Threads that run queries. Default: the number of CPU cores.
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
+
+    /// Rows per batch (DataFusion's batch_size; default 8192).
+    #[arg(long, value_name = "N")]
+    batch_size: Option<NonZeroUsize>,
 
     /// Plot the result of -c instead of printing it: `km` takes (group, time, event) rows,
     /// `cif` (group, time, status), `curve` (label, curve) rows of km_curve/cox_curve/cif_curve,
@@ -137,6 +168,10 @@ enum Command {
 enum MemoryLimit {
     Bytes(usize),
     Unbounded,
+}
+
+fn parse_max_rows(text: &str) -> std::result::Result<MaxRows, String> {
+    MaxRows::parse(text).ok_or_else(|| format!("'{text}' is not a number of rows or 'inf'"))
 }
 
 /// Parses `4G`, `512M`, `1.5GB`, `100000` (bytes): units K, M, G, T of 1024.
@@ -262,7 +297,15 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
     let mut session = Session::with_limits(cli.resource_limits())?;
     session.register_paths(&cli.paths).await?;
     session.register_named(&cli.tables).await?;
-    session.apply_settings(&cli.settings)?;
+    let mut settings = vec![];
+    if let Some(n) = cli.partitions {
+        settings.push(format!("datafusion.execution.target_partitions={n}"));
+    }
+    if let Some(n) = cli.batch_size {
+        settings.push(format!("datafusion.execution.batch_size={n}"));
+    }
+    settings.extend(cli.settings.iter().cloned());
+    session.apply_settings(&settings)?;
     if let Some(workers) = &cli.workers {
         session
             .connect_workers(cluster::parse_worker_urls(workers)?)
@@ -270,27 +313,46 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
     }
     let mut app = App::new(session, cli.format, cli.figures.clone());
     app.quiet = cli.quiet;
+    let interactive = cli.plot.is_none() && inputs.is_empty() && std::io::stdin().is_terminal();
+    app.max_rows = match cli.maxrows {
+        Some(m) => m,
+        None if interactive => MaxRows::SHELL_DEFAULT,
+        None => MaxRows::Unlimited,
+    };
+    let rc = if !cli.rc.is_empty() {
+        cli.rc.clone()
+    } else if interactive {
+        dirs::home_dir()
+            .map(|h| h.join(".survqlrc"))
+            .filter(|p| p.is_file())
+            .into_iter()
+            .collect()
+    } else {
+        vec![]
+    };
+    for file in &rc {
+        if run_script(&mut app, &read_file(file)?).await? == Flow::Quit {
+            return Ok(());
+        }
+    }
 
-    if let Some(kind) = &cli.plot {
-        // `survql --plot km -o fig.svg -c "SELECT grp, time, event FROM ..."`
+    if let Some(spec) = &cli.plot {
+        // `survql --plot km -o fig.svg -c "SELECT grp, time, event FROM ..."`: the options
+        // arrive parsed; the query is passed on as written.
         let Some(Input::Sql(sql)) = inputs.first() else {
             return datafusion::common::exec_err!("--plot needs the query in -c");
         };
-        let mut args = kind.to_string();
-        if let Some(o) = &cli.output {
-            args.push_str(&format!(" -o \"{}\"", o.display()));
-        }
-        if cli.ci {
-            args.push_str(" --ci");
-        }
-        if let Some(t) = &cli.title {
-            args.push_str(&format!(" --title \"{}\"", t.replace('"', "'")));
-        }
-        args.push(' ');
-        args.push_str(sql.trim().trim_end_matches(';'));
+        let (kind, mut opts) = survql_plot::parse_plot_spec(spec)?;
         // Relative -o paths are relative to the working directory here, not to --figures.
-        app.figures_dir = PathBuf::from(".");
-        let r = plot_command::run_plot_command(&mut app, &args).await;
+        if let Some(o) = &cli.output {
+            opts.output = Some(o.clone());
+        }
+        opts.ci |= cli.ci;
+        if let Some(t) = &cli.title {
+            opts.title = Some(t.clone());
+        }
+        let query = sql.trim().trim_end_matches(';');
+        let r = plot_command::run_plot(&mut app, &kind, opts, query).await;
         app.flush_warnings();
         if let Some(path) = r? {
             if !cli.quiet {
@@ -304,29 +366,33 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
         app.set_output(Some(o))?;
     }
     if inputs.is_empty() {
-        if std::io::stdin().is_terminal() {
+        if interactive {
             return repl::run(&mut app).await;
         }
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text)?;
-        app.run_script(&text).await?;
-        return Ok(());
+        run_script(&mut app, &text).await?;
+        return app.flush_output();
     }
     for input in inputs {
         let text = match input {
             Input::Sql(s) => s,
-            Input::File(p) => std::fs::read_to_string(&p).map_err(|e| {
-                datafusion::common::DataFusionError::Execution(format!(
-                    "cannot read {}: {e}",
-                    p.display()
-                ))
-            })?,
+            Input::File(p) => read_file(&p)?,
         };
-        if app.run_script(&text).await? == Flow::Quit {
+        if run_script(&mut app, &text).await? == Flow::Quit {
             break;
         }
     }
-    Ok(())
+    app.flush_output()
+}
+
+fn read_file(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        datafusion::common::DataFusionError::Execution(format!(
+            "cannot read {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 fn main() -> ExitCode {
@@ -336,10 +402,11 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let inputs = inputs_in_order(&matches, &cli);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = cli.threads {
+        builder.worker_threads(n.get());
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("Error: cannot start the runtime: {e}");

@@ -2,6 +2,7 @@
 //! significant digits), `csv`, `tsv`, `json`, `ndjson` and `markdown` (full precision).
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 
 use clap::ValueEnum;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -9,7 +10,7 @@ use comfy_table::{CellAlignment, ContentArrangement, Table};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, Schema,
-    UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    SchemaRef, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{json, Value};
@@ -223,15 +224,67 @@ pub fn float_short(x: f64) -> String {
     }
 }
 
+/// How many rows the `table` format prints (`--maxrows`, `\pset maxrows`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxRows {
+    Limited(usize),
+    Unlimited,
+}
+
+impl MaxRows {
+    /// The interactive shell's default, as datafusion-cli's.
+    pub const SHELL_DEFAULT: MaxRows = MaxRows::Limited(40);
+
+    /// `40`, `0` (no rows, only the count), `inf` / `all` / `none` (every row).
+    pub fn parse(text: &str) -> Option<MaxRows> {
+        let t = text.trim();
+        if ["inf", "all", "none", "unlimited"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+        {
+            return Some(MaxRows::Unlimited);
+        }
+        t.parse().ok().map(MaxRows::Limited)
+    }
+
+    fn limit(self) -> usize {
+        match self {
+            MaxRows::Limited(n) => n,
+            MaxRows::Unlimited => usize::MAX,
+        }
+    }
+}
+
+impl std::fmt::Display for MaxRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxRows::Limited(n) => write!(f, "{n}"),
+            MaxRows::Unlimited => write!(f, "inf"),
+        }
+    }
+}
+
 /// A result set ready to print.
 pub struct Rows {
     pub columns: Vec<String>,
+    /// Per column, the field names of a struct column (printed one column per field by the
+    /// formats that are tables of scalars); taken from the schema, so every batch of a
+    /// streamed result has the same columns.
+    struct_fields: Vec<Option<Vec<String>>>,
     pub rows: Vec<Vec<Cell>>,
 }
 
 impl Rows {
     pub fn from_batches(schema: &Schema, batches: &[RecordBatch]) -> Rows {
         let columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let struct_fields = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Struct(fields) => Some(fields.iter().map(|f| f.name().clone()).collect()),
+                _ => None,
+            })
+            .collect();
         let mut rows = vec![];
         for b in batches {
             for r in 0..b.num_rows() {
@@ -242,63 +295,82 @@ impl Rows {
                 );
             }
         }
-        Rows { columns, rows }
+        Rows {
+            columns,
+            struct_fields,
+            rows,
+        }
     }
 
-    /// Struct columns become one column per field (`col.field`), recursively, for formats
-    /// that are tables of scalars.
+    /// Struct columns become one column per field (`col.field`) for formats that are tables
+    /// of scalars.
     fn flattened(&self) -> Rows {
         let mut columns = vec![];
-        let mut template: Vec<Vec<Cell>> = vec![vec![]; self.rows.len()];
+        let mut flat: Vec<Vec<Cell>> = vec![vec![]; self.rows.len()];
         for (c, name) in self.columns.iter().enumerate() {
-            let first_struct = self.rows.iter().find_map(|r| match &r[c] {
-                Cell::Struct(f) => Some(f.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()),
-                _ => None,
-            });
-            match first_struct {
-                Some(fields)
-                    if self
-                        .rows
-                        .iter()
-                        .all(|r| matches!(r[c], Cell::Struct(_) | Cell::Null)) =>
-                {
+            match &self.struct_fields[c] {
+                Some(fields) => {
                     let short = short_column_name(name);
-                    for f in &fields {
+                    for f in fields {
                         columns.push(format!("{short}.{f}"));
                     }
                     for (ri, r) in self.rows.iter().enumerate() {
                         match &r[c] {
                             Cell::Struct(vals) => {
-                                template[ri].extend(vals.iter().map(|(_, v)| v.clone()))
+                                flat[ri].extend(vals.iter().map(|(_, v)| v.clone()))
                             }
-                            _ => template[ri].extend(fields.iter().map(|_| Cell::Null)),
+                            _ => flat[ri].extend(fields.iter().map(|_| Cell::Null)),
                         }
                     }
                 }
-                _ => {
+                None => {
                     columns.push(name.clone());
                     for (ri, r) in self.rows.iter().enumerate() {
-                        template[ri].push(r[c].clone());
+                        flat[ri].push(r[c].clone());
                     }
                 }
             }
         }
         Rows {
+            struct_fields: vec![None; columns.len()],
             columns,
-            rows: template,
+            rows: flat,
         }
     }
 
-    /// Renders the rows in `format`.
+    /// Renders the rows in `format` (every row: `--maxrows` applies to query results, see
+    /// [`ResultWriter`]).
     pub fn render(&self, format: Format) -> String {
         match format {
-            Format::Table => self.table(),
-            Format::Csv => self.delimited(','),
-            Format::Tsv => self.delimited('\t'),
+            Format::Table => self.table(self.rows.len()),
+            Format::Markdown => self.markdown(),
+            Format::Csv | Format::Tsv | Format::Json | Format::Ndjson => {
+                let mut s = self.chunk(format, true);
+                s.push_str(&stream_end(format, !self.rows.is_empty()));
+                s
+            }
+        }
+    }
+
+    /// The text of these rows as one piece of a streamed result in a streaming format (csv,
+    /// tsv, json, ndjson); `first`: the result's first piece (CSV header, JSON opening).
+    fn chunk(&self, format: Format, first: bool) -> String {
+        match format {
+            Format::Csv => self.delimited(',', first),
+            Format::Tsv => self.delimited('\t', first),
             Format::Json => {
-                let arr: Vec<Value> = self.rows.iter().map(|r| self.object(r)).collect();
-                let mut s = serde_json::to_string_pretty(&Value::Array(arr)).unwrap_or_default();
-                s.push('\n');
+                let mut s = String::new();
+                for (i, r) in self.rows.iter().enumerate() {
+                    s.push_str(if first && i == 0 { "[\n" } else { ",\n" });
+                    let object = serde_json::to_string_pretty(&self.object(r)).unwrap_or_default();
+                    for (j, line) in object.lines().enumerate() {
+                        if j > 0 {
+                            s.push('\n');
+                        }
+                        s.push_str("  ");
+                        s.push_str(line);
+                    }
+                }
                 s
             }
             Format::Ndjson => {
@@ -308,7 +380,7 @@ impl Rows {
                 }
                 s
             }
-            Format::Markdown => self.markdown(),
+            Format::Table | Format::Markdown => self.render(format),
         }
     }
 
@@ -322,7 +394,8 @@ impl Rows {
         )
     }
 
-    fn table(&self) -> String {
+    /// A table of the rows, its footer counting `total` rows.
+    fn table(&self, total: usize) -> String {
         let flat = self.flattened();
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED);
@@ -343,11 +416,18 @@ impl Rows {
                 }
             }));
         }
-        let n = flat.rows.len();
-        format!("{t}\n({n} row{})\n", if n == 1 { "" } else { "s" })
+        let plural = if total == 1 { "" } else { "s" };
+        let shown = flat.rows.len();
+        if shown < total {
+            format!(
+                "{t}\n({total} row{plural}; first {shown} shown: --maxrows or \\pset maxrows to change)\n"
+            )
+        } else {
+            format!("{t}\n({total} row{plural})\n")
+        }
     }
 
-    fn delimited(&self, sep: char) -> String {
+    fn delimited(&self, sep: char, header: bool) -> String {
         let flat = self.flattened();
         let quote = |s: &str| -> String {
             if s.contains(sep) || s.contains('"') || s.contains('\n') || s.contains('\r') {
@@ -357,8 +437,10 @@ impl Rows {
             }
         };
         let mut out = String::new();
-        let header: Vec<String> = flat.columns.iter().map(|c| quote(c)).collect();
-        let _ = writeln!(out, "{}", header.join(&sep.to_string()));
+        if header {
+            let header: Vec<String> = flat.columns.iter().map(|c| quote(c)).collect();
+            let _ = writeln!(out, "{}", header.join(&sep.to_string()));
+        }
         for r in &flat.rows {
             let line: Vec<String> = r.iter().map(|c| quote(&c.full_text())).collect();
             let _ = writeln!(out, "{}", line.join(&sep.to_string()));
@@ -400,6 +482,105 @@ impl Rows {
         }
         out
     }
+}
+
+/// What a streamed result in `format` ends with: the JSON array's closing (`[]` when empty).
+fn stream_end(format: Format, any_rows: bool) -> String {
+    match format {
+        Format::Json if any_rows => "\n]\n".into(),
+        Format::Json => "[]\n".into(),
+        _ => String::new(),
+    }
+}
+
+/// Prints one query result as its batches arrive. CSV, TSV, JSON and NDJSON are written batch
+/// by batch (an export of any size runs in constant memory); `table` keeps the first
+/// `max_rows` rows and counts the rest; `markdown` (a document) keeps every row.
+pub struct ResultWriter {
+    format: Format,
+    max_rows: MaxRows,
+    schema: SchemaRef,
+    /// Rows of the result so far.
+    total_rows: usize,
+    /// Streaming formats: whether the CSV/TSV header is out.
+    header_written: bool,
+    /// Table and markdown: the rows to print at the end.
+    kept: Vec<RecordBatch>,
+    kept_rows: usize,
+}
+
+impl ResultWriter {
+    pub fn new(format: Format, max_rows: MaxRows, schema: SchemaRef) -> ResultWriter {
+        ResultWriter {
+            format,
+            max_rows,
+            schema,
+            total_rows: 0,
+            header_written: false,
+            kept: vec![],
+            kept_rows: 0,
+        }
+    }
+
+    fn streams(&self) -> bool {
+        matches!(
+            self.format,
+            Format::Csv | Format::Tsv | Format::Json | Format::Ndjson
+        )
+    }
+
+    /// Takes the next batch; returns the text to write now (streaming formats).
+    pub fn push(&mut self, batch: &RecordBatch) -> String {
+        let rows_before = self.total_rows;
+        self.total_rows += batch.num_rows();
+        if self.streams() {
+            let first = match self.format {
+                Format::Csv | Format::Tsv => !std::mem::replace(&mut self.header_written, true),
+                _ => rows_before == 0,
+            };
+            return Rows::from_batches(&self.schema, std::slice::from_ref(batch))
+                .chunk(self.format, first);
+        }
+        let room = match self.format {
+            Format::Table => self.max_rows.limit().saturating_sub(self.kept_rows),
+            _ => usize::MAX,
+        };
+        let take = room.min(batch.num_rows());
+        if take > 0 {
+            self.kept.push(batch.slice(0, take));
+            self.kept_rows += take;
+        }
+        String::new()
+    }
+
+    /// The text that ends the result: the table itself, a JSON array's closing, the header
+    /// of an empty CSV result.
+    pub fn finish(self) -> String {
+        if self.streams() {
+            let mut s = String::new();
+            if matches!(self.format, Format::Csv | Format::Tsv) && !self.header_written {
+                s = Rows::from_batches(&self.schema, &[]).chunk(self.format, true);
+            }
+            s.push_str(&stream_end(self.format, self.total_rows > 0));
+            return s;
+        }
+        let rows = Rows::from_batches(&self.schema, &self.kept);
+        match self.format {
+            Format::Table => rows.table(self.total_rows),
+            _ => rows.render(self.format),
+        }
+    }
+}
+
+/// Width of the terminal on stdout, if it is one.
+pub fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+    }
+    let mut t = comfy_table::Table::new();
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    t.width()
+        .or_else(|| std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()))
 }
 
 /// `km_summary(cohort.os_months,cohort.died)` -> `km_summary`: expanded struct columns would

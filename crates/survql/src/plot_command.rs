@@ -1,5 +1,5 @@
 //! `\plot km` / `\plot cif` / `\plot curve` / `\plot forest` in the shell and `--plot KIND` on the command
-//! line: runs the query through the app and hands the rows to `survql-plot`.
+//! line: runs the query through the app and hands the result to `survql-plot`, which draws.
 
 use std::path::PathBuf;
 
@@ -7,30 +7,45 @@ use datafusion::common::{exec_err, Result};
 use survql_plot::{
     cif_plot_from_batches, curve_plot_from_batches, forest_from_batches, km_plot_from_curves,
     parse_plot_args, render_forest_terminal, render_terminal, write_figure, write_forest,
+    PlotOptions,
 };
 
-use crate::runner::App;
+use crate::app::App;
+use crate::output::terminal_width;
 
-/// Runs `\plot ...`; returns the path written, if any.
+/// Runs `\plot KIND [OPTIONS] QUERY`; returns the path written, if any. A relative `-o`
+/// path is relative to the figures folder (`--figures`).
 pub async fn run_plot_command(app: &mut App, args: &str) -> Result<Option<PathBuf>> {
     let (kind, mut opts, query) = parse_plot_args(args)?;
-    if !matches!(kind.as_str(), "km" | "cif" | "curve" | "forest") {
-        return exec_err!("\\plot: unknown plot '{kind}' ('km', 'cif', 'curve' or 'forest')");
-    }
-    let query = if kind == "km" {
-        km_curves_query(app, &query).await?
-    } else {
-        query
-    };
-    let (_, batches) = app.execute(&query).await?;
-    let output = opts.output.take().map(|path| {
+    opts.output = opts.output.take().map(|path| {
         if path.is_relative() {
             app.figures_dir.join(path)
         } else {
             path
         }
     });
-    let width = crate::runner::terminal_width().unwrap_or(80);
+    run_plot(app, &kind, opts, &query).await
+}
+
+/// Runs `query` and draws its result as a `kind` figure: to `opts.output` (a path as given)
+/// or, without one, in the terminal. Returns the path written, if any.
+pub async fn run_plot(
+    app: &mut App,
+    kind: &str,
+    mut opts: PlotOptions,
+    query: &str,
+) -> Result<Option<PathBuf>> {
+    if !matches!(kind, "km" | "cif" | "curve" | "forest") {
+        return exec_err!("\\plot: unknown plot '{kind}' ('km', 'cif', 'curve' or 'forest')");
+    }
+    let query = if kind == "km" {
+        km_curves_query(app, query).await?
+    } else {
+        query.to_owned()
+    };
+    let (_, batches) = app.execute(&query).await?;
+    let output = opts.output.take();
+    let width = terminal_width().unwrap_or(80);
     if kind == "forest" {
         let forest = forest_from_batches(&batches)?;
         return match output {
@@ -45,7 +60,7 @@ pub async fn run_plot_command(app: &mut App, args: &str) -> Result<Option<PathBu
             }
         };
     }
-    let plot = match kind.as_str() {
+    let plot = match kind {
         "km" => {
             if batches.iter().all(|b| b.num_rows() == 0) {
                 return exec_err!("\\plot km: no rows with a time and an event");

@@ -12,7 +12,8 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{CompletionType, Config, Editor, Helper};
 
-use crate::runner::{App, Flow};
+use crate::app::App;
+use crate::commands::{run_script, Flow};
 use crate::script::split;
 
 const KEYWORDS: &[&str] = &[
@@ -339,7 +340,7 @@ pub async fn run(app: &mut App) -> Result<()> {
                 if let Some(h) = &history {
                     let _ = rl.append_history(h);
                 }
-                match app.run_script(&line).await {
+                match run_script(app, &line).await {
                     Ok(Flow::Quit) => break,
                     Ok(Flow::Continue) => {}
                     Err(e) => eprintln!("Error: {e}"),

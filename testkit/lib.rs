@@ -1,6 +1,6 @@
-//! Support code for survql's test-suite, examples and benchmarks: the bundled reference data
-//! (R `survival` golden answers), session set-up in several layouts, and conversion of query
-//! results to JSON for field-by-field comparison.
+//! survql's test kit, the support code of its test-suite, examples and benchmarks: the bundled
+//! reference data (R `survival` golden answers), session set-up in several layouts, data
+//! generators, and conversion of query results to JSON for field-by-field comparison.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

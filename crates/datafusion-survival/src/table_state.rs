@@ -12,15 +12,17 @@ use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 
 use crate::accumulator::StateOps;
-use crate::common::{list_array, row_mask, state_list_field, string_array, WarningSink};
+use crate::input_columns::row_mask;
 use crate::labels::{label_column, sorted_label_order, Labels};
 use crate::limits::{check, limits};
+use crate::result_arrays::{list_array, state_list_field, string_array};
+use crate::warnings::WarningSink;
 
-type FastHash = crate::common::StateHasher;
+type FastHash = crate::input_columns::StateHasher;
 
 /// Cell counts of one SQL group.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CellCounts {
+pub struct CellCounts {
     rows: Labels,
     cols: Labels,
     index: HashMap<u64, u32, FastHash>,
@@ -77,21 +79,21 @@ pub(crate) trait TableEvaluator: std::fmt::Debug + Send + Sync {
 
 /// Per-call configuration.
 #[derive(Debug, Clone)]
-pub(crate) struct TableCall {
+pub struct TableOps {
     pub function: &'static str,
     pub expression: String,
     pub sink: WarningSink,
-    pub evaluator: Arc<dyn TableEvaluator>,
+    pub(crate) evaluator: Arc<dyn TableEvaluator>,
 }
 
-impl TableCall {
+impl TableOps {
     pub(crate) fn new(
         function: &'static str,
         args: &AccumulatorArgs,
         sink: &WarningSink,
         evaluator: Arc<dyn TableEvaluator>,
     ) -> Self {
-        TableCall {
+        TableOps {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
@@ -110,7 +112,7 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
 }
 
 fn update(
-    call: &TableCall,
+    call: &TableOps,
     states: &mut [CellCounts],
     skipped: &mut [u64],
     values: &[ArrayRef],
@@ -173,7 +175,7 @@ fn emit_state(states: &[CellCounts]) -> Result<Vec<ArrayRef>> {
     ])
 }
 
-impl StateOps for TableCall {
+impl StateOps for TableOps {
     type State = CellCounts;
 
     fn update(

@@ -23,10 +23,10 @@ use datafusion::logical_expr::utils::format_state_name;
 use survql_stats::{KaplanMeier, TimeCounts, WeightedRecord};
 
 use crate::accumulator::StateOps;
-use crate::common::{
-    event_column, list_array, row_mask, state_list_field, time_column, WarningSink,
-};
+use crate::input_columns::{event_column, row_mask, time_column};
 use crate::response::{call_shape, response_shape, split_values, weight_column, Takes};
+use crate::result_arrays::{list_array, state_list_field};
+use crate::warnings::WarningSink;
 
 /// What the Kaplan-Meier functions take in `surv(...)`: delayed entry and case weights.
 pub(crate) const KM_TAKES: Takes = Takes {
@@ -75,12 +75,12 @@ pub(crate) fn count_array(values: Vec<f64>, weighted: bool) -> ArrayRef {
 type WeightedCell = (u64, u64, u64, bool);
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
-type TimeHasher = crate::common::StateHasher;
+type TimeHasher = crate::input_columns::StateHasher;
 
 /// Event and censoring counts at each distinct time of one group: time bits -> [events,
 /// censorings], counts stored in the table itself so an update touches one cache line.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TimeCountsState {
+pub struct KmState {
     counts: HashMap<u64, [u64; 2], TimeHasher>,
     /// Delayed entry (`surv(entry, time, event)`): entry time bits -> subjects entering then.
     /// Empty without it.
@@ -94,7 +94,7 @@ pub(crate) struct TimeCountsState {
     weighted: HashMap<WeightedCell, u64, TimeHasher>,
 }
 
-impl TimeCountsState {
+impl KmState {
     /// Adds one subject.
     #[inline]
     pub(crate) fn add(&mut self, time: f64, event: bool) {
@@ -291,7 +291,7 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
 /// Adds the rows of a batch (`values[0]` time, `values[1]` event) to `groups`.
 fn update_groups(
     function: &str,
-    groups: &mut [TimeCountsState],
+    groups: &mut [KmState],
     skipped: &mut [u64],
     values: &[ArrayRef],
     group_indices: &[usize],
@@ -321,7 +321,7 @@ fn update_groups(
 /// which must be before its time.
 fn update_groups_with_entry(
     function: &str,
-    groups: &mut [TimeCountsState],
+    groups: &mut [KmState],
     skipped: &mut [u64],
     values: &[ArrayRef],
     group_indices: &[usize],
@@ -357,7 +357,7 @@ fn update_groups_with_entry(
 /// cell (a NULL weight skips the row, like any NULL argument).
 fn update_groups_weighted(
     function: &str,
-    groups: &mut [TimeCountsState],
+    groups: &mut [KmState],
     skipped: &mut [u64],
     values: &[ArrayRef],
     group_indices: &[usize],
@@ -401,7 +401,7 @@ fn update_groups_weighted(
 
 /// Adds serialized weighted states (entry, time, event, weight, count lists) to `groups`.
 fn merge_weighted(
-    groups: &mut [TimeCountsState],
+    groups: &mut [KmState],
     states: &[ArrayRef],
     group_indices: &[usize],
 ) -> Result<()> {
@@ -430,7 +430,7 @@ fn merge_weighted(
 }
 
 /// Serializes weighted `groups` as the five state lists.
-fn emit_weighted(groups: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
+fn emit_weighted(groups: &[KmState]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = groups.iter().map(|g| g.weighted.len()).collect();
     let (mut entry, mut time, mut event, mut weight, mut count) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -467,7 +467,7 @@ pub(crate) fn check_entry(function: &str, entry: f64, time: f64) -> Result<()> {
 /// Adds serialized states (`states[0..3]`; with delayed entry the entries in `states[3..5]` and
 /// the shortest interval in `states[5]`) to `groups`.
 fn merge_groups(
-    groups: &mut [TimeCountsState],
+    groups: &mut [KmState],
     states: &[ArrayRef],
     group_indices: &[usize],
 ) -> Result<()> {
@@ -519,8 +519,8 @@ fn merge_groups(
 }
 
 /// Serializes `groups` as the three state lists, and the two entry lists when `delayed`.
-fn emit_state(groups: &[TimeCountsState], delayed: bool) -> Result<Vec<ArrayRef>> {
-    let lengths: Vec<usize> = groups.iter().map(TimeCountsState::len).collect();
+fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
+    let lengths: Vec<usize> = groups.iter().map(KmState::len).collect();
     let total: usize = lengths.iter().sum();
     let mut t = Vec::with_capacity(total);
     let mut e = Vec::with_capacity(total);
@@ -557,13 +557,13 @@ fn state_lists(lengths: &[usize], t: Vec<f64>, e: Vec<u64>, c: Vec<u64>) -> Resu
 
 /// What every Kaplan-Meier accumulator needs to know about its call.
 #[derive(Debug, Clone)]
-pub(crate) struct KmCall {
+pub struct KmOps {
     /// The SQL function name, for error messages.
     pub function: &'static str,
     /// The aggregate expression's display name, for warnings.
     pub expression: String,
     pub sink: WarningSink,
-    pub evaluator: Arc<dyn KmEvaluator>,
+    pub(crate) evaluator: Arc<dyn KmEvaluator>,
     /// For a state shared by several functions (`km_shared`): their display names, so each
     /// reports its skipped rows as it would alone (and as on a cluster, where nothing is
     /// shared).
@@ -575,7 +575,7 @@ pub(crate) struct KmCall {
     pub weighted: bool,
 }
 
-impl KmCall {
+impl KmOps {
     pub(crate) fn new(
         function: &'static str,
         args: &AccumulatorArgs,
@@ -583,7 +583,7 @@ impl KmCall {
         evaluator: Arc<dyn KmEvaluator>,
     ) -> Self {
         let shape = call_shape(args);
-        KmCall {
+        KmOps {
             function,
             expression: args.name.to_owned(),
             sink: sink.clone(),
@@ -596,12 +596,12 @@ impl KmCall {
     }
 }
 
-impl StateOps for KmCall {
-    type State = TimeCountsState;
+impl StateOps for KmOps {
+    type State = KmState;
 
     fn update(
         &self,
-        states: &mut [TimeCountsState],
+        states: &mut [KmState],
         skipped: &mut [u64],
         values: &[ArrayRef],
         groups: &[usize],
@@ -623,12 +623,7 @@ impl StateOps for KmCall {
         update_groups(self.function, states, skipped, values, groups, filter)
     }
 
-    fn merge(
-        &self,
-        states: &mut [TimeCountsState],
-        values: &[ArrayRef],
-        groups: &[usize],
-    ) -> Result<()> {
+    fn merge(&self, states: &mut [KmState], values: &[ArrayRef], groups: &[usize]) -> Result<()> {
         if self.weighted {
             return merge_weighted(states, values, groups);
         }
@@ -656,14 +651,14 @@ impl StateOps for KmCall {
         }
     }
 
-    fn emit(&self, states: &[TimeCountsState]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &[KmState]) -> Result<Vec<ArrayRef>> {
         if self.weighted {
             return emit_weighted(states);
         }
         emit_state(states, self.delayed)
     }
 
-    fn evaluate(&self, states: &[TimeCountsState]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &[KmState]) -> Result<ArrayRef> {
         let samples: Vec<KmSample> = states
             .iter()
             .map(|s| s.to_sample(self.function, self.weighted))
@@ -671,7 +666,7 @@ impl StateOps for KmCall {
         self.evaluator.evaluate(&samples)
     }
 
-    fn size(state: &TimeCountsState) -> usize {
+    fn size(state: &KmState) -> usize {
         state.size()
     }
 
@@ -686,7 +681,7 @@ impl StateOps for KmCall {
         if self.response {
             // Through the hash tables (one per row): surv(...) calls are not the hot path.
             let n = values.first().map_or(0, |v| v.len());
-            let mut states = vec![TimeCountsState::default(); n];
+            let mut states = vec![KmState::default(); n];
             let rows: Vec<usize> = (0..n).collect();
             self.update(&mut states, skipped, values, &rows, filter)?;
             return self.emit(&states);
