@@ -67,11 +67,21 @@ fn function_docs_are_current() {
 #[test]
 fn every_function_is_documented() {
     for f in datafusion_survival::all_functions() {
-        let d = f.documentation().unwrap_or_else(|| panic!("{} has no documentation", f.name()));
+        let d = f
+            .documentation()
+            .unwrap_or_else(|| panic!("{} has no documentation", f.name()));
         assert!(d.syntax_example.starts_with(f.name()), "{}", f.name());
         assert!(!d.description.is_empty(), "{}", f.name());
-        assert!(d.arguments.as_ref().is_some_and(|a| !a.is_empty()), "{} has no arguments", f.name());
+        assert!(
+            d.arguments.as_ref().is_some_and(|a| !a.is_empty()),
+            "{} has no arguments",
+            f.name()
+        );
         let example = d.sql_example.as_deref().unwrap_or_default();
-        assert!(example.contains(&format!("{}(", f.name())), "{}: example does not call it", f.name());
+        assert!(
+            example.contains(&format!("{}(", f.name())),
+            "{}: example does not call it",
+            f.name()
+        );
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! One test binary on purpose: each links all of DataFusion.
 
+mod dataframe_api;
 mod function_docs;
 mod fuzz;
 mod golden_competing;

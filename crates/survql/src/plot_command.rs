@@ -93,15 +93,16 @@ fn create_parent(path: &std::path::Path) -> Result<()> {
 /// `\plot km`'s query, `SELECT [group,] time, event ...`, as the aggregate that draws it: one
 /// `km_curve` per group, computed where the data are, so only the curves (one point per
 /// distinct time and group) reach the client, not every row. Rows with a NULL group are left
-/// out, as before; NULL times or events are skipped by `km_curve` (with its warning).
+/// out, as before; NULL times or events are skipped by `km_curve` (with its warning). The
+/// query is followed by a line break inside the parentheses: it may end in a `--` comment.
 async fn km_curves_query(app: &App, query: &str) -> Result<String> {
     let columns = app.session.ctx.sql(query).await?.schema().fields().len();
     Ok(match columns {
         3 => format!(
             "SELECT CAST(g AS VARCHAR) AS g, km_curve(t, e) AS curve \
-             FROM ({query}) AS q(g, t, e) WHERE g IS NOT NULL GROUP BY CAST(g AS VARCHAR)"
+             FROM ({query}\n) AS q(g, t, e) WHERE g IS NOT NULL GROUP BY CAST(g AS VARCHAR)"
         ),
-        2 => format!("SELECT km_curve(t, e) AS curve FROM ({query}) AS q(t, e)"),
+        2 => format!("SELECT km_curve(t, e) AS curve FROM ({query}\n) AS q(t, e)"),
         n => {
             return exec_err!(
                 "\\plot km: the query must return (group, time, event) or (time, event), found {n} columns"
