@@ -128,6 +128,7 @@ struct Case {
 
 fn cases(rows: u64) -> Vec<Case> {
     let sample = 1_000_000u64.min(rows);
+    let groups = (rows / 10).max(1);
     vec![
         Case {
             name: "km_groups",
@@ -145,6 +146,23 @@ fn cases(rows: u64) -> Vec<Case> {
             name: "km_hospitals",
             query: "SELECT hospital, km_median(time, event) FROM registry GROUP BY hospital".into(),
             floor: "SELECT hospital, time, count(*), sum(event) FROM registry GROUP BY hospital, time".into(),
+            input_rows: rows,
+        },
+        Case {
+            // Many small groups (per patient cohort, per hospital-month): 10 rows a group at 1e7.
+            name: "km_many_groups",
+            query: format!(
+                "SELECT patient_id % {groups} AS g, km_median(time, event) FROM registry GROUP BY patient_id % {groups}"
+            ),
+            floor: format!(
+                "SELECT patient_id % {groups} AS g, time, count(*), sum(event) FROM registry GROUP BY patient_id % {groups}, time"
+            ),
+            input_rows: rows,
+        },
+        Case {
+            name: "logrank_int",
+            query: "SELECT logrank_test(time, event, hospital % 10) FROM registry".into(),
+            floor: "SELECT hospital % 10 AS g, time, count(*), sum(event) FROM registry GROUP BY hospital % 10, time".into(),
             input_rows: rows,
         },
         Case {

@@ -1390,6 +1390,8 @@ fn fit_row(
     }
     let options = CoxOptions {
         robust,
+        // Predicted curves and cox.zph do not report it.
+        concordance: !(call.kind.curve() || call.kind == CoxKind::Zph),
         ..call.options.fit
     };
     let fit = cox_fit(&data, &options);

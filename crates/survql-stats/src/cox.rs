@@ -54,6 +54,10 @@ pub struct CoxOptions {
     /// (`eps`) takes one more Newton step, so SAS's printed estimates differ in their last
     /// digits (PHUSE CAMIS, "R vs SAS", reason 3).
     pub gconv: Option<f64>,
+    /// Compute the concordance (R's `fit$concordance`, O(n log n) but a sizeable share of a
+    /// large fit). Off for the fits that do not report it (predicted curves, `cox.zph`):
+    /// `concordance` is then [`Concordance::NOT_COMPUTED`].
+    pub concordance: bool,
 }
 
 impl Default for CoxOptions {
@@ -66,6 +70,7 @@ impl Default for CoxOptions {
             robust: false,
             conf_level: 0.95,
             gconv: None,
+            concordance: true,
         }
     }
 }
@@ -126,6 +131,19 @@ pub struct Concordance {
     pub tied_x: f64,
     pub tied_y: f64,
     pub tied_xy: f64,
+}
+
+impl Concordance {
+    /// No concordance: not computed, or nothing to compare.
+    pub const NOT_COMPUTED: Concordance = Concordance {
+        concordance: None,
+        std_err: None,
+        concordant: 0.0,
+        discordant: 0.0,
+        tied_x: 0.0,
+        tied_y: 0.0,
+        tied_xy: 0.0,
+    };
 }
 
 /// A test statistic with its degrees of freedom and p-value.
@@ -659,15 +677,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             lr_test: ChisqStat::new(Some(0.0), 0),
             wald_test: ChisqStat::new(Some(0.0), 0),
             score_test: ChisqStat::new(Some(0.0), 0),
-            concordance: Concordance {
-                concordance: None,
-                std_err: None,
-                concordant: 0.0,
-                discordant: 0.0,
-                tied_x: 0.0,
-                tied_y: 0.0,
-                tied_xy: 0.0,
-            },
+            concordance: Concordance::NOT_COMPUTED,
             terms: vec![
                 CoxTerm {
                     coef: None,
@@ -866,7 +876,11 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             }
         })
         .collect();
-    let concordance = concordance(data, &lp);
+    let concordance = if opts.concordance {
+        concordance(data, &lp)
+    } else {
+        Concordance::NOT_COMPUTED
+    };
     CoxFit {
         n,
         events,

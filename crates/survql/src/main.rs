@@ -2,10 +2,11 @@
 //! printing and plotting; every statistic comes from the `datafusion-survival` functions.
 
 // Dependencies run one way: main -> repl -> commands -> {plot_command, app, output, script};
-// app -> session -> cluster -> worker_warnings.
+// app -> session -> {cluster -> worker_warnings, object_stores}.
 mod app;
 mod cluster;
 mod commands;
+mod object_stores;
 mod output;
 mod plot_command;
 mod repl;

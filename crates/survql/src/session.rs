@@ -8,7 +8,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::{plan_err, Result};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::ListingOptions;
+use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
 use datafusion::datasource::MemTable;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
@@ -139,7 +139,8 @@ impl Session {
 /// memory than `limits.memory` (and cannot spill) fails with DataFusion's "Resources
 /// exhausted" error, naming the largest consumers, instead of the process being killed.
 pub fn runtime_env(limits: ResourceLimits) -> Result<Arc<RuntimeEnv>> {
-    let mut runtime = RuntimeEnvBuilder::new();
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(Arc::new(crate::object_stores::CloudStores::default()));
     if let Some(bytes) = limits.memory {
         let pool = GreedyMemoryPool::new(bytes);
         let tracked = NonZeroUsize::new(5).map(|top| TrackConsumersPool::new(pool, top));
@@ -209,10 +210,14 @@ pub async fn register_path(ctx: &SessionContext, path: &Path) -> Result<String> 
     register_path_as(ctx, &table_name(path), path).await
 }
 
-/// Registers one file or directory as table `name`.
+/// Registers one file or directory as table `name`; `s3://bucket/path` locations too (see
+/// [`crate::object_stores`]).
 pub async fn register_path_as(ctx: &SessionContext, name: &str, path: &Path) -> Result<String> {
     let name = name.to_owned();
     let p = path.to_string_lossy().to_string();
+    if crate::object_stores::is_url(&p) {
+        return register_url_as(ctx, name, &p).await;
+    }
     if path.is_dir() {
         // A directory of Parquet files, possibly Hive-partitioned (year=2020/region=north/...).
         let partitions = hive_partition_columns(path);
@@ -231,16 +236,44 @@ pub async fn register_path_as(ctx: &SessionContext, name: &str, path: &Path) -> 
     if !path.exists() {
         return plan_err!("no such file: {p}");
     }
+    register_file_as(ctx, name, &p).await
+}
+
+/// Registers an object-store location: a file by its extension, else (a trailing `/` or no
+/// extension) a folder of Parquet files with its Hive partition columns (`year=2020/`).
+async fn register_url_as(ctx: &SessionContext, name: String, url: &str) -> Result<String> {
+    let last = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if url.ends_with('/') || !last.contains('.') {
+        let folder = format!("{}/", url.trim_end_matches('/'));
+        let table_url = ListingTableUrl::parse(&folder)?;
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let partitions = options.infer_partitions(&ctx.state(), &table_url).await?;
+        let options = options.with_table_partition_cols(
+            partitions
+                .into_iter()
+                .map(|c| (c, datafusion::arrow::datatypes::DataType::Utf8))
+                .collect(),
+        );
+        ctx.register_listing_table(&name, &folder, options, None, None)
+            .await?;
+        return Ok(name);
+    }
+    register_file_as(ctx, name, url).await
+}
+
+/// Registers one file (a path or an object-store URL) by its extension.
+async fn register_file_as(ctx: &SessionContext, name: String, p: &str) -> Result<String> {
     let lower = p.to_lowercase();
     if lower.ends_with(".parquet") {
-        ctx.register_parquet(&name, &p, ParquetReadOptions::default())
+        ctx.register_parquet(&name, p, ParquetReadOptions::default())
             .await?;
     } else if lower.ends_with(".csv") {
-        ctx.register_csv(&name, &p, CsvReadOptions::new()).await?;
+        ctx.register_csv(&name, p, CsvReadOptions::new()).await?;
     } else if lower.ends_with(".tsv") {
         ctx.register_csv(
             &name,
-            &p,
+            p,
             CsvReadOptions::new()
                 .delimiter(b'\t')
                 .file_extension(".tsv"),
@@ -254,10 +287,10 @@ pub async fn register_path_as(ctx: &SessionContext, name: &str, path: &Path) -> 
         } else {
             ".ndjson"
         };
-        ctx.register_json(&name, &p, JsonReadOptions::default().file_extension(ext))
+        ctx.register_json(&name, p, JsonReadOptions::default().file_extension(ext))
             .await?;
     } else if lower.ends_with(".arrow") || lower.ends_with(".ipc") || lower.ends_with(".feather") {
-        ctx.register_arrow(&name, &p, Default::default()).await?;
+        ctx.register_arrow(&name, p, Default::default()).await?;
     } else {
         return plan_err!(
             "{p}: unknown file type (expected .parquet, .csv, .tsv, .json, .ndjson or .arrow)"
