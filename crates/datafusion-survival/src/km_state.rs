@@ -77,13 +77,93 @@ type WeightedCell = (u64, u64, u64, bool);
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::input_columns::StateHasher;
 
-/// Event and censoring counts at each distinct time of one group: time bits -> [events,
-/// censorings], counts stored in the table itself so an update touches one cache line.
+/// Distinct times up to which a group keeps its counts in a vector searched linearly. Groups
+/// of a many-group query (per patient cohort, per hospital-month) have a handful of times
+/// each: a short vector is one small allocation and one cache line or two, where a hash
+/// table per group costs a table, its rehashes and a pointer chase on every row.
+const SMALL_GROUP_TIMES: usize = 16;
+
+/// Event and censoring counts at each distinct time of one group, keyed by the time's bits.
+#[derive(Debug, Clone)]
+enum TimeTable {
+    /// At most [`SMALL_GROUP_TIMES`] distinct times, in arrival order.
+    Small(Vec<(u64, [u64; 2])>),
+    /// More: a hash table, counts stored in the table itself so an update touches one line.
+    Large(HashMap<u64, [u64; 2], TimeHasher>),
+}
+
+impl Default for TimeTable {
+    fn default() -> Self {
+        TimeTable::Small(Vec::new())
+    }
+}
+
+impl TimeTable {
+    /// The counts at `key`, added if new.
+    #[inline]
+    fn slot(&mut self, key: u64) -> &mut [u64; 2] {
+        if let TimeTable::Small(v) = self {
+            if v.len() >= SMALL_GROUP_TIMES && !v.iter().any(|(k, _)| *k == key) {
+                let mut map: HashMap<u64, [u64; 2], TimeHasher> =
+                    HashMap::with_capacity_and_hasher(2 * SMALL_GROUP_TIMES, TimeHasher::default());
+                map.extend(v.drain(..));
+                *self = TimeTable::Large(map);
+            }
+        }
+        match self {
+            TimeTable::Small(v) => {
+                let i = match v.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        if v.capacity() == 0 {
+                            v.reserve_exact(4);
+                        }
+                        v.push((key, [0, 0]));
+                        v.len() - 1
+                    }
+                };
+                &mut v[i].1
+            }
+            TimeTable::Large(m) => m.entry(key).or_insert([0, 0]),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            TimeTable::Small(v) => v.len(),
+            TimeTable::Large(m) => m.len(),
+        }
+    }
+
+    /// (time bits, [events, censorings]) in no particular order.
+    fn iter(&self) -> Box<dyn Iterator<Item = (u64, [u64; 2])> + '_> {
+        match self {
+            TimeTable::Small(v) => Box::new(v.iter().copied()),
+            TimeTable::Large(m) => Box::new(m.iter().map(|(&k, &c)| (k, c))),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            TimeTable::Small(v) => v.capacity() * size_of::<(u64, [u64; 2])>(),
+            TimeTable::Large(m) => m.capacity() * (size_of::<(u64, [u64; 2])>() + 1),
+        }
+    }
+}
+
+/// Event and censoring counts at each distinct time of one group.
 #[derive(Debug, Clone, Default)]
 pub struct KmState {
-    counts: HashMap<u64, [u64; 2], TimeHasher>,
+    counts: TimeTable,
+    /// Delayed entry and case weights, which most calls do not use: kept out of line so a
+    /// group of a plain call stays small.
+    extra: Option<Box<KmExtra>>,
+}
+
+/// The parts of a group's state only `surv(entry, time, event [, weight])` calls fill.
+#[derive(Debug, Clone, Default)]
+struct KmExtra {
     /// Delayed entry (`surv(entry, time, event)`): entry time bits -> subjects entering then.
-    /// Empty without it.
     entries: HashMap<u64, u64, TimeHasher>,
     /// With delayed entry, the shortest time − entry of any subject: R refuses intervals
     /// within its tie tolerance, which the per-time counts cannot show.
@@ -99,28 +179,36 @@ impl KmState {
     #[inline]
     pub(crate) fn add(&mut self, time: f64, event: bool) {
         // `+ 0.0` turns -0.0 into 0.0 so both land in one slot.
-        let key = (time + 0.0).to_bits();
-        self.counts.entry(key).or_insert([0, 0])[usize::from(!event)] += 1;
+        self.counts.slot((time + 0.0).to_bits())[usize::from(!event)] += 1;
     }
 
     /// Adds counts at one time.
     #[inline]
     pub(crate) fn add_counts(&mut self, time: f64, events: u64, censored: u64) {
-        let c = self.counts.entry((time + 0.0).to_bits()).or_insert([0, 0]);
+        let c = self.counts.slot((time + 0.0).to_bits());
         c[0] += events;
         c[1] += censored;
+    }
+
+    fn extra(&mut self) -> &mut KmExtra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     /// Adds `n` subjects entering at `time`.
     #[inline]
     pub(crate) fn add_entry(&mut self, time: f64, n: u64) {
-        *self.entries.entry((time + 0.0).to_bits()).or_insert(0) += n;
+        *self
+            .extra()
+            .entries
+            .entry((time + 0.0).to_bits())
+            .or_insert(0) += n;
     }
 
     /// Notes an interval (time − entry) of `length`.
     #[inline]
     fn note_interval(&mut self, length: f64) {
-        self.shortest = Some(self.shortest.map_or(length, |s| s.min(length)));
+        let extra = self.extra();
+        extra.shortest = Some(extra.shortest.map_or(length, |s| s.min(length)));
     }
 
     /// Adds `count` weighted subjects.
@@ -132,7 +220,7 @@ impl KmState {
             (weight + 0.0).to_bits(),
             event,
         );
-        *self.weighted.entry(key).or_insert(0) += count;
+        *self.extra().weighted.entry(key).or_insert(0) += count;
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -143,16 +231,38 @@ impl KmState {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (f64, u64, u64)> + '_ {
         self.counts
             .iter()
-            .map(|(&bits, &[e, c])| (f64::from_bits(bits), e, c))
+            .map(|(bits, [e, c])| (f64::from_bits(bits), e, c))
     }
 
     /// Appends (time, events, censorings) of every distinct time to the vectors.
     fn extend_into(&self, t: &mut Vec<f64>, e: &mut Vec<u64>, c: &mut Vec<u64>) {
-        for (&bits, &[ev, ce]) in &self.counts {
+        for (bits, [ev, ce]) in self.counts.iter() {
             t.push(f64::from_bits(bits));
             e.push(ev);
             c.push(ce);
         }
+    }
+
+    /// Entry time bits -> subjects entering then (delayed entry).
+    fn entries(&self) -> impl Iterator<Item = (&u64, &u64)> + '_ {
+        self.extra.iter().flat_map(|x| x.entries.iter())
+    }
+
+    fn entries_len(&self) -> usize {
+        self.extra.as_ref().map_or(0, |x| x.entries.len())
+    }
+
+    fn shortest(&self) -> Option<f64> {
+        self.extra.as_ref().and_then(|x| x.shortest)
+    }
+
+    /// The weighted cells (case weights).
+    fn weighted(&self) -> impl Iterator<Item = (&WeightedCell, &u64)> + '_ {
+        self.extra.iter().flat_map(|x| x.weighted.iter())
+    }
+
+    fn weighted_len(&self) -> usize {
+        self.extra.as_ref().map_or(0, |x| x.weighted.len())
     }
 
     /// What the evaluators see: the counts, or the weighted cells.
@@ -161,8 +271,7 @@ impl KmState {
             return Ok(KmSample::Counts(self.to_counts(function)?));
         }
         let records = self
-            .weighted
-            .iter()
+            .weighted()
             .map(|(&(entry, time, weight, event), &count)| WeightedRecord {
                 entry: f64::from_bits(entry),
                 time: f64::from_bits(time),
@@ -176,33 +285,29 @@ impl KmState {
 
     /// The sorted counts, near-ties merged as R's `aeqSurv`.
     pub(crate) fn to_counts(&self, function: &str) -> Result<TimeCounts> {
-        let rows = self
-            .counts
-            .iter()
-            .map(|(&bits, &[e, c])| (f64::from_bits(bits), e, c))
-            .collect();
-        if self.entries.is_empty() {
+        let rows = self.iter().collect();
+        if self.entries_len() == 0 {
             return Ok(TimeCounts::from_unsorted(rows));
         }
         let entries = self
-            .entries
-            .iter()
+            .entries()
             .map(|(&bits, &n)| (f64::from_bits(bits), n))
             .collect();
-        let shortest = self.shortest.unwrap_or(f64::INFINITY);
+        let shortest = self.shortest().unwrap_or(f64::INFINITY);
         TimeCounts::from_unsorted_with_entries(rows, entries, shortest)
             .map_err(|e| datafusion::common::exec_datafusion_err!("{function}: {e}"))
     }
 
-    /// The table's memory plus what evaluating it allocates: the sorted counts and the
+    /// The state's memory plus what evaluating it allocates: the sorted counts and the
     /// estimator's columns, about 15 numbers per distinct time (see `StateOps::size`).
     pub(crate) fn size(&self) -> usize {
-        size_of::<Self>()
-            + self.counts.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
-            + self.counts.len() * 15 * 8
-            + self.entries.capacity() * (size_of::<(u64, u64)>() + 1)
-            + self.weighted.capacity() * (size_of::<(WeightedCell, u64)>() + 1)
-            + self.weighted.len() * 20 * 8
+        let extra = self.extra.as_ref().map_or(0, |x| {
+            size_of::<KmExtra>()
+                + x.entries.capacity() * (size_of::<(u64, u64)>() + 1)
+                + x.weighted.capacity() * (size_of::<(WeightedCell, u64)>() + 1)
+                + x.weighted.len() * 20 * 8
+        });
+        size_of::<Self>() + self.counts.heap_bytes() + self.counts.len() * 15 * 8 + extra
     }
 }
 
@@ -431,11 +536,11 @@ fn merge_weighted(
 
 /// Serializes weighted `groups` as the five state lists.
 fn emit_weighted(groups: &[KmState]) -> Result<Vec<ArrayRef>> {
-    let lengths: Vec<usize> = groups.iter().map(|g| g.weighted.len()).collect();
+    let lengths: Vec<usize> = groups.iter().map(KmState::weighted_len).collect();
     let (mut entry, mut time, mut event, mut weight, mut count) =
         (vec![], vec![], vec![], vec![], vec![]);
     for g in groups {
-        for (&(e, t, w, ev), &c) in &g.weighted {
+        for (&(e, t, w, ev), &c) in g.weighted() {
             entry.push(f64::from_bits(e));
             time.push(f64::from_bits(t));
             event.push(ev);
@@ -530,17 +635,17 @@ fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
     }
     let mut lists = state_lists(&lengths, t, e, c)?;
     if delayed {
-        let lengths: Vec<usize> = groups.iter().map(|g| g.entries.len()).collect();
+        let lengths: Vec<usize> = groups.iter().map(KmState::entries_len).collect();
         let (mut x, mut n) = (vec![], vec![]);
         for g in groups {
-            for (&bits, &count) in &g.entries {
+            for (&bits, &count) in g.entries() {
                 x.push(f64::from_bits(bits));
                 n.push(count);
             }
         }
         lists.push(list_array(&lengths, Arc::new(Float64Array::from(x)))?);
         lists.push(list_array(&lengths, Arc::new(UInt64Array::from(n)))?);
-        let shortest: Float64Array = groups.iter().map(|g| g.shortest).collect();
+        let shortest: Float64Array = groups.iter().map(KmState::shortest).collect();
         lists.push(Arc::new(shortest));
     }
     Ok(lists)
@@ -709,5 +814,37 @@ impl StateOps for KmOps {
             }
         }
         state_lists(&lengths, t, e, c)
+    }
+}
+
+#[cfg(test)]
+mod time_table_tests {
+    use super::*;
+
+    /// The counts are the same whether a group stays a short vector or outgrows it into a
+    /// hash table, whatever the order rows arrive in.
+    #[test]
+    fn small_and_large_tables_count_alike() {
+        for distinct in [1, SMALL_GROUP_TIMES, SMALL_GROUP_TIMES + 1, 200] {
+            let mut state = KmState::default();
+            let mut expected = std::collections::BTreeMap::new();
+            for i in 0..(distinct * 7) {
+                let time = ((i * 37) % distinct) as f64 * 0.5;
+                let event = i % 3 == 0;
+                state.add(time, event);
+                let c = expected.entry((time + 0.0).to_bits()).or_insert([0u64, 0]);
+                c[usize::from(!event)] += 1;
+            }
+            state.add(-0.0, true);
+            expected.entry(0f64.to_bits()).or_insert([0, 0])[0] += 1;
+            let mut found: Vec<(u64, [u64; 2])> = state.counts.iter().collect();
+            found.sort_unstable();
+            let expected: Vec<(u64, [u64; 2])> = expected.into_iter().collect();
+            assert_eq!(found, expected, "{distinct} distinct times");
+            assert_eq!(
+                matches!(state.counts, TimeTable::Large(_)),
+                distinct > SMALL_GROUP_TIMES
+            );
+        }
     }
 }
