@@ -1295,10 +1295,16 @@ fn model_data(
     (data, names, groups, notes)
 }
 
-/// The rows ordered by all their values — stratum, stop, event, start, weight, cluster,
-/// covariates (a factor by its level's rank) — so that the same data gives bit-identical
-/// fits whatever order partitions delivered it in. Sorted as (stratum, stop) keys held with
-/// the row, so the sort reads contiguous memory; the other values only break ties.
+/// The rows ordered by all their values — stratum, stop, event, then the rest of the row
+/// (start, weight, covariates with a factor by its level's rank, cluster) — so that the same
+/// data gives bit-identical fits whatever order partitions delivered it in.
+///
+/// Survival times have many ties (a registry's 1e7 rows share a few thousand times), so
+/// comparing whole rows inside each tie would read every column at random for most
+/// comparisons. Each row instead gets a fingerprint of the rest of its values, and the sort
+/// compares (stratum, stop, event and fingerprint) held with the row index in contiguous
+/// keys; only rows whose keys are all equal — the same row repeated, or a fingerprint
+/// collision — are compared value by value. The order stays a function of the values alone.
 fn canonical_row_order(
     call: &CoxOps,
     rows: &CoxRows,
@@ -1315,8 +1321,44 @@ fn canonical_row_order(
             _ => None,
         })
         .collect();
-    let tie_break = |a: usize, b: usize| -> std::cmp::Ordering {
-        let mut o = rows.event[a].cmp(&rows.event[b]);
+    // The rank of covariate k's value in row i (factor and cluster ids by their label's
+    // rank), as a number both the fingerprint and the value-by-value comparison read.
+    let id_rank = |k: usize, i: usize| -> Option<u32> {
+        let rank = match &call.covariates[k] {
+            Covariate::Factor { .. } => factor_ranks[k].as_deref()?,
+            Covariate::Cluster { .. } => cluster_rank?,
+            Covariate::Numeric { .. } | Covariate::Boolean { .. } => return None,
+        };
+        Some(rank[rows.fac[k][i] as usize])
+    };
+    let mut fingerprint: Vec<u64> = rows.event.iter().map(|&e| u64::from(e)).collect();
+    let mut mix_column = |value: &dyn Fn(usize) -> u64| {
+        for (i, h) in fingerprint.iter_mut().enumerate() {
+            *h = fingerprint_mix(*h, value(i));
+        }
+    };
+    if call.counting() {
+        mix_column(&|i| total_order_bits(rows.start[i]));
+    }
+    if call.weighted() {
+        mix_column(&|i| total_order_bits(rows.weight[i]));
+    }
+    for (k, cov) in call.covariates.iter().enumerate() {
+        match cov {
+            Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
+                mix_column(&|i| total_order_bits(rows.num[k][i]))
+            }
+            Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+                mix_column(&|i| id_rank(k, i).map_or(0, u64::from))
+            }
+        }
+    }
+    // The event is the fingerprint's top bit: censored rows before deaths at the same time.
+    for (h, &e) in fingerprint.iter_mut().zip(&rows.event) {
+        *h = (*h >> 1) | (u64::from(e) << 63);
+    }
+    let same_values = |a: usize, b: usize| -> std::cmp::Ordering {
+        let mut o = std::cmp::Ordering::Equal;
         if call.counting() {
             o = o.then_with(|| rows.start[a].total_cmp(&rows.start[b]));
         }
@@ -1328,28 +1370,38 @@ fn canonical_row_order(
                 Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
                     rows.num[k][a].total_cmp(&rows.num[k][b])
                 }
-                Covariate::Factor { .. } => match &factor_ranks[k] {
-                    Some(rank) => rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize]),
-                    None => std::cmp::Ordering::Equal,
-                },
-                Covariate::Cluster { .. } => match cluster_rank {
-                    Some(rank) => rank[rows.fac[k][a] as usize].cmp(&rank[rows.fac[k][b] as usize]),
-                    None => std::cmp::Ordering::Equal,
-                },
+                Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+                    id_rank(k, a).cmp(&id_rank(k, b))
+                }
             });
         }
         o
     };
     let stratum = |i: usize| strata_rank.map_or(0, |r| r[rows.strata[i] as usize]);
-    let mut keys: Vec<(u32, u64, usize)> = (0..n)
-        .map(|i| (stratum(i), total_order_bits(rows.stop[i]), i))
+    let mut keys: Vec<(u32, u64, u64, usize)> = (0..n)
+        .map(|i| {
+            (
+                stratum(i),
+                total_order_bits(rows.stop[i]),
+                fingerprint[i],
+                i,
+            )
+        })
         .collect();
+    drop(fingerprint);
     keys.sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| tie_break(a.2, b.2))
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| same_values(a.3, b.3))
     });
-    keys.into_iter().map(|k| k.2).collect()
+    keys.into_iter().map(|k| k.3).collect()
+}
+
+/// One step of the row fingerprint: a fixed multiply-xorshift mix (the same on every
+/// machine and in every process, unlike `std`'s randomly seeded hashers).
+fn fingerprint_mix(h: u64, value: u64) -> u64 {
+    let x = (h ^ value.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^ (x >> 31)
 }
 
 /// The most work `ties=exact` may take (see [`survql_stats::cox::exact_ties_cost`]): about

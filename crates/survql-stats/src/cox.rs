@@ -301,15 +301,19 @@ fn rows_by_stratum(strata: &[u32]) -> Vec<Vec<usize>> {
     out
 }
 
-impl Prepared {
-    fn new(data: &CoxData) -> Prepared {
-        let n = data.n();
-        let p = data.nvar();
-        let (stop_fixed, start_fixed) = merged_times(data);
-        let start_fixed = start_fixed.unwrap_or_else(|| vec![f64::NEG_INFINITY; n]);
+/// The order of the prepared rows: stratum, decreasing stop (`stop_fixed`, the merged
+/// times), censorings before deaths at the same time (matters for nothing but determinism),
+/// then row index — a total order. Data already in increasing (stratum, stop) order, as the
+/// SQL functions deliver it, is put in this order in one linear pass (each stratum's runs of
+/// equal stop taken from the last, censorings then deaths); other data are sorted.
+fn prepared_order(data: &CoxData, stop_fixed: &[f64]) -> Vec<usize> {
+    let n = data.n();
+    let ascending = (1..n).all(|i| {
+        (data.strata[i - 1], total_order_bits(stop_fixed[i - 1]))
+            <= (data.strata[i], total_order_bits(stop_fixed[i]))
+    });
+    if !ascending {
         let mut order: Vec<usize> = (0..n).collect();
-        // Stratum, decreasing stop, deaths after censorings at the same time (matters for
-        // nothing but determinism), then row index: a total order, deterministic.
         sort_rows_by_key(&mut order, |r| {
             (
                 data.strata[r],
@@ -317,6 +321,49 @@ impl Prepared {
                 data.event[r],
             )
         });
+        return order;
+    }
+    let mut order = Vec::with_capacity(n);
+    let same_time = |a: usize, b: usize| {
+        data.strata[a] == data.strata[b] && stop_fixed[a].to_bits() == stop_fixed[b].to_bits()
+    };
+    let mut lo = 0;
+    while lo < n {
+        // One stratum: rows lo..hi.
+        let mut hi = lo + 1;
+        while hi < n && data.strata[hi] == data.strata[lo] {
+            hi += 1;
+        }
+        let mut end = hi;
+        while end > lo {
+            let mut begin = end - 1;
+            while begin > lo && same_time(begin - 1, end - 1) {
+                begin -= 1;
+            }
+            order.extend((begin..end).filter(|&r| !data.event[r]));
+            order.extend((begin..end).filter(|&r| data.event[r]));
+            end = begin;
+        }
+        lo = hi;
+    }
+    order
+}
+
+impl Prepared {
+    fn new(data: &CoxData) -> Prepared {
+        Prepared::build(data, true)
+    }
+
+    /// The sorted outcome alone (no covariate matrix): what the concordance reads.
+    fn outcome(data: &CoxData) -> Prepared {
+        Prepared::build(data, false)
+    }
+
+    fn build(data: &CoxData, with_covariates: bool) -> Prepared {
+        let n = data.n();
+        let p = if with_covariates { data.nvar() } else { 0 };
+        let (stop_fixed, start_fixed) = merged_times(data);
+        let order = prepared_order(data, &stop_fixed);
         // Centring and scaling as coxfit6 (doscale = not all values in {-1, 0, 1}), with
         // weighted means and mean absolute deviations.
         let mut means = vec![0.0; p];
@@ -336,13 +383,19 @@ impl Prepared {
             scale[j] = if mad > 0.0 { total_weight / mad } else { 1.0 };
         }
         let mut x = vec![0.0; n * p];
-        for (k, &row) in order.iter().enumerate() {
-            for j in 0..p {
-                x[k * p + j] = (data.x[j][row] - means[j]) * scale[j];
+        if p > 0 {
+            for (row_x, &row) in x.chunks_exact_mut(p).zip(&order) {
+                for (j, v) in row_x.iter_mut().enumerate() {
+                    *v = (data.x[j][row] - means[j]) * scale[j];
+                }
             }
         }
         let stop: Vec<f64> = order.iter().map(|&r| stop_fixed[r]).collect();
-        let start: Vec<f64> = order.iter().map(|&r| start_fixed[r]).collect();
+        drop(stop_fixed);
+        // Start times are read only for counting-process data.
+        let start: Vec<f64> = start_fixed
+            .map(|s| order.iter().map(|&r| s[r]).collect())
+            .unwrap_or_default();
         let event: Vec<bool> = order.iter().map(|&r| data.event[r]).collect();
         let weight: Vec<f64> = order.iter().map(|&r| data.weight(r)).collect();
         let mut strata = vec![];
@@ -547,10 +600,12 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, eta: &mut [f64]) -> P
     let mut u = vec![0.0; p];
     let mut imat = Matrix::zeros(p);
     let mut loglik = 0.0;
-    for k in 0..d.n {
-        eta[k] = d.row(k).iter().zip(beta).map(|(x, b)| x * b).sum();
-    }
+    let linear_predictor =
+        |k: usize| -> f64 { d.row(k).iter().zip(beta).map(|(x, b)| x * b).sum() };
     if ties == Ties::Exact {
+        for (k, e) in eta.iter_mut().enumerate() {
+            *e = linear_predictor(k);
+        }
         return exact_pass(d, eta);
     }
     let mut risk_set = RiskSums::new(p);
@@ -565,6 +620,9 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, eta: &mut [f64]) -> P
             deaths.clear();
             let (mut ndead, mut deadwt) = (0usize, 0.0);
             while k < hi && d.stop[k] == t {
+                // Each row's linear predictor is computed as the row enters (its covariates
+                // are read once per pass); rows leaving later have entered already.
+                eta[k] = linear_predictor(k);
                 let w = d.weight[k];
                 let r = eta[k].exp() * w;
                 if d.event[k] {
@@ -877,7 +935,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         })
         .collect();
     let concordance = if opts.concordance {
-        concordance(data, &lp)
+        concordance_sorted(&d, &lp, data.cluster.as_deref())
     } else {
         Concordance::NOT_COMPUTED
     };
@@ -1021,7 +1079,12 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
         let event_times: Vec<f64> = times.iter().map(|e| e.t).collect();
         // Contribution of event times in (start, stop) plus, for non-deaths, the event at stop.
         for k in lo..hi {
-            let (t, st) = (d.stop[k], d.start[k]);
+            let t = d.stop[k];
+            let st = if d.counting {
+                d.start[k]
+            } else {
+                f64::NEG_INFINITY
+            };
             let lo_idx = if d.counting {
                 event_times.partition_point(|&v| v <= st)
             } else {
@@ -1049,48 +1112,133 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
     resid
 }
 
-/// A Fenwick tree of weights over ranks of the risk score.
-struct Fenwick {
-    tree: Vec<f64>,
-    node: Vec<f64>,
-    total: f64,
+/// Which of the two trees of [`RankTrees`]: everyone at risk, or the deaths.
+const AT_RISK: usize = 0;
+const DEAD: usize = 1;
+
+/// Two trees of weights over the ranks of the risk score — of everyone at risk and of the
+/// deaths — answering "weight with a smaller, equal, larger score" as R's `walkup`.
+///
+/// With millions of distinct scores the concordance's queries land at random ranks, and a
+/// binary (Fenwick) tree makes each one a chain of ~24 scattered reads, most of them cache
+/// misses. These are 4-ary trees stored level by level, both trees' values side by side,
+/// each group of 4 nodes in one cache line: on the bottom level the ranks' own weights; on
+/// each level above, node i covers group i of the level below and holds the weight under
+/// its own group's nodes up to and including itself. A prefix sum adds a rank's left
+/// siblings in its line and then reads one value per level; an update adds to the rest of
+/// one line per level. Every line a rank needs is known in advance, so the concordance
+/// prefetches the lines of the rows it will reach next ([`RankTrees::prefetch`]).
+struct RankTrees {
+    /// Rank r's weights (one per tree) are `leaves[r / 4].0[r % 4]`.
+    leaves: Vec<RankLine>,
+    /// `levels[l]`: node i is `levels[l][i / 4].0[i % 4]`; level 0 has a node per line of
+    /// `leaves`, level l + 1 a node per line of level l.
+    levels: Vec<Vec<RankLine>>,
+    total: [f64; 2],
 }
 
-impl Fenwick {
-    fn new(n: usize) -> Fenwick {
-        Fenwick {
-            tree: vec![0.0; n + 1],
-            node: vec![0.0; n],
-            total: 0.0,
+const RANK_FANOUT: usize = 4;
+
+/// A group of 4 nodes of both trees: one cache line.
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct RankLine([[f64; 2]; RANK_FANOUT]);
+
+impl RankTrees {
+    fn new(ranks: usize) -> RankTrees {
+        let lines = ranks.max(1).div_ceil(RANK_FANOUT);
+        let mut levels = vec![];
+        let mut nodes = lines;
+        while nodes > 1 {
+            nodes = nodes.div_ceil(RANK_FANOUT);
+            levels.push(vec![RankLine::default(); nodes]);
+        }
+        RankTrees {
+            leaves: vec![RankLine::default(); lines],
+            levels,
+            total: [0.0; 2],
         }
     }
 
-    fn add(&mut self, rank: usize, w: f64) {
-        self.node[rank] += w;
-        self.total += w;
-        let mut i = rank + 1;
-        while i < self.tree.len() {
-            self.tree[i] += w;
-            i += i & i.wrapping_neg();
+    fn add(&mut self, tree: usize, rank: usize, w: f64) {
+        self.total[tree] += w;
+        self.leaves[rank / RANK_FANOUT].0[rank % RANK_FANOUT][tree] += w;
+        let mut node = rank / RANK_FANOUT;
+        for level in &mut self.levels {
+            for v in &mut level[node / RANK_FANOUT].0[node % RANK_FANOUT..] {
+                v[tree] += w;
+            }
+            node /= RANK_FANOUT;
         }
     }
 
-    fn prefix(&self, rank: usize) -> f64 {
-        // Sum of weights with rank < `rank`.
-        let mut s = 0.0;
-        let mut i = rank;
-        while i > 0 {
-            s += self.tree[i];
-            i -= i & i.wrapping_neg();
+    /// Tree `tree`'s weight with rank < `rank`.
+    fn prefix(&self, tree: usize, rank: usize) -> f64 {
+        let line = &self.leaves[rank / RANK_FANOUT].0;
+        let mut s: f64 = line[..rank % RANK_FANOUT].iter().map(|v| v[tree]).sum();
+        let mut node = rank / RANK_FANOUT;
+        for level in &self.levels {
+            if !node.is_multiple_of(RANK_FANOUT) {
+                s += level[node / RANK_FANOUT].0[node % RANK_FANOUT - 1][tree];
+            }
+            node /= RANK_FANOUT;
         }
         s
     }
 
-    /// (weight with larger score, smaller score, equal score), as R's `walkup`.
-    fn walkup(&self, rank: usize) -> [f64; 3] {
-        let less = self.prefix(rank);
-        let equal = self.node[rank];
-        [self.total - less - equal, less, equal]
+    /// Asks the processor to bring the lines of `rank` on the three lowest levels into
+    /// cache (those above stay there), so that the query and update of a row reached a few
+    /// rows later do not wait on memory.
+    #[inline]
+    fn prefetch(&self, rank: usize) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let mut line = rank / RANK_FANOUT;
+            let lowest = std::iter::once(&self.leaves).chain(self.levels.iter().take(2));
+            for level in lowest {
+                // SAFETY: a prefetch is a hint with no architectural effect; it never
+                // faults, whatever the address (`wrapping_add` makes no reference).
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(level.as_ptr().wrapping_add(line).cast()) };
+                line /= RANK_FANOUT;
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = rank;
+    }
+
+    /// (weight with larger score, smaller score, equal score) in tree `tree`, as R's
+    /// `walkup`.
+    fn walkup(&self, tree: usize, rank: usize) -> [f64; 3] {
+        let less = self.prefix(tree, rank);
+        let equal = self.leaves[rank / RANK_FANOUT].0[rank % RANK_FANOUT][tree];
+        [self.total[tree] - less - equal, less, equal]
+    }
+
+    /// [`Self::walkup`] in tree `query`, then `w` added at `rank` in the other tree, in one
+    /// walk up the levels (the concordance always does the two together).
+    fn walkup_and_add(&mut self, query: usize, rank: usize, w: f64) -> [f64; 3] {
+        let add = 1 - query;
+        let line = &mut self.leaves[rank / RANK_FANOUT].0;
+        let slot = rank % RANK_FANOUT;
+        let mut less: f64 = line[..slot].iter().map(|v| v[query]).sum();
+        let equal = line[slot][query];
+        line[slot][add] += w;
+        let mut node = rank / RANK_FANOUT;
+        for level in &mut self.levels {
+            let line = &mut level[node / RANK_FANOUT].0;
+            let slot = node % RANK_FANOUT;
+            if slot != 0 {
+                less += line[slot - 1][query];
+            }
+            for v in &mut line[slot..] {
+                v[add] += w;
+            }
+            node /= RANK_FANOUT;
+        }
+        let found = [self.total[query] - less - equal, less, equal];
+        self.total[add] += w;
+        found
     }
 }
 
@@ -1101,20 +1249,20 @@ impl Fenwick {
 ///
 /// The times are those of the fit, near-ties merged as `aeqSurv` ([`merged_times`]).
 pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
-    let n = data.n();
+    concordance_sorted(&Prepared::outcome(data), lp, data.cluster.as_deref())
+}
+
+/// [`concordance`] over rows already sorted for the fit (`lp` and `cluster` in data order).
+fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Concordance {
+    let n = d.n;
     let mut count = [0.0; 5];
-    let mut imat = vec![[0.0; 5]; n];
-    let (stop, start) = merged_times(data);
-    let weight: Vec<f64> = (0..n).map(|i| data.weight(i)).collect();
-    let times = Times {
-        stop: &stop,
-        start: start.as_deref(),
-        event: &data.event,
-        weight: &weight,
-    };
+    let mut imat = vec![[0.0; 3]; n];
+    let score: Vec<f64> = d.order.iter().map(|&r| lp[r]).collect();
     let mut ranks = vec![0usize; n];
-    for rows in rows_by_stratum(&data.strata) {
-        concordance_stratum(&times, lp, &rows, &mut ranks, &mut count, &mut imat);
+    for (s, &(lo, hi)) in d.strata.iter().enumerate() {
+        let by_start = if d.counting { &d.by_start[s][..] } else { &[] };
+        let stratum = StratumRows { lo, hi, by_start };
+        concordance_stratum(d, &score, &stratum, &mut ranks, &mut count, &mut imat);
     }
     count[3] -= count[4];
     let npair = count[0] + count[1] + count[2];
@@ -1132,16 +1280,16 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
     let somer = (count[0] - count[1]) / npair;
     let dfbeta = imat
         .iter()
-        .zip(&weight)
+        .zip(&d.weight)
         .map(|(m, w)| w * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2])));
-    let var: f64 = match &data.cluster {
+    let var: f64 = match cluster {
         None => dfbeta.map(|d| d * d).sum::<f64>() / 4.0,
         // concordancefit(cluster =): dfbeta summed within clusters.
         Some(cluster) => {
             let k = cluster.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
             let mut sums = vec![0.0; k];
-            for (d, &c) in dfbeta.zip(cluster) {
-                sums[c as usize] += d;
+            for (dfb, &row) in dfbeta.zip(&d.order) {
+                sums[cluster[row] as usize] += dfb;
             }
             sums.iter().map(|d| d * d).sum::<f64>() / 4.0
         }
@@ -1158,136 +1306,143 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
     }
 }
 
-/// The outcome columns the concordance reads.
-struct Times<'a> {
-    stop: &'a [f64],
-    start: Option<&'a [f64]>,
-    event: &'a [bool],
-    weight: &'a [f64],
+/// One stratum's prepared rows `lo..hi`, and (counting process) the same rows by
+/// decreasing start.
+struct StratumRows<'a> {
+    lo: usize,
+    hi: usize,
+    by_start: &'a [usize],
 }
 
+/// One stratum of the concordance. `lp` is in prepared order; prepared rows run by
+/// decreasing time with censorings before deaths, and R's order(-y, status, risk) only adds
+/// the score within each run of equal time and status: short sorts of nearby rows.
 fn concordance_stratum(
-    data: &Times,
+    d: &Prepared,
     lp: &[f64],
-    rows: &[usize],
+    stratum: &StratumRows,
     ranks: &mut [usize],
     count: &mut [f64; 5],
-    imat: &mut [[f64; 5]],
+    imat: &mut [[f64; 3]],
 ) {
+    let StratumRows { lo, hi, by_start } = *stratum;
     // Rank of each row's score among the distinct scores of the stratum, computed once
     // (only this stratum's entries of `ranks` are written and read).
-    let mut by_score: Vec<usize> = rows.to_vec();
-    sort_rows_by_key(&mut by_score, |r| total_order_bits(lp[r]));
+    // (+ 0.0 makes -0.0 and 0.0 one score, as `==` does.)
+    let mut by_score: Vec<(u64, usize)> = (lo..hi)
+        .map(|k| (total_order_bits(lp[k] + 0.0), k))
+        .collect();
+    by_score.sort_unstable();
     let mut m = 0;
-    for (k, &r) in by_score.iter().enumerate() {
-        if k > 0 && lp[r] != lp[by_score[k - 1]] {
+    for (i, &(bits, k)) in by_score.iter().enumerate() {
+        if i > 0 && bits != by_score[i - 1].0 {
             m += 1;
         }
-        ranks[r] = m;
+        ranks[k] = m;
     }
-    let m = if rows.is_empty() { 0 } else { m + 1 };
+    drop(by_score);
+    let m = if hi == lo { 0 } else { m + 1 };
     let rank = |r: usize| ranks[r];
-    let counting = data.start.is_some();
-    // Decreasing time, censorings before deaths, then by score (R: order(-y, status, risk)).
-    let mut by_stop: Vec<usize> = rows.to_vec();
-    sort_rows_by_key(&mut by_stop, |r| {
-        (
-            !total_order_bits(data.stop[r]),
-            data.event[r],
-            total_order_bits(lp[r]),
-        )
-    });
-    let mut by_start: Vec<usize> = rows.to_vec();
-    if let Some(st) = data.start {
-        sort_rows_by_key(&mut by_start, |r| !total_order_bits(st[r]));
+    let mut by_stop: Vec<usize> = (lo..hi).collect();
+    let mut run = 0;
+    while run < by_stop.len() {
+        let first = by_stop[run];
+        let mut end = run + 1;
+        while end < by_stop.len()
+            && d.stop[by_stop[end]] == d.stop[first]
+            && d.event[by_stop[end]] == d.event[first]
+        {
+            end += 1;
+        }
+        by_stop[run..end].sort_unstable_by_key(|&k| (total_order_bits(lp[k]), k));
+        run = end;
     }
-    let wt = data.weight;
-    let mut all = Fenwick::new(m);
-    let mut dead = Fenwick::new(m);
+    let start = d.counting.then_some(&d.start[..]);
+    let wt = &d.weight[..];
+    let mut trees = RankTrees::new(m);
     let mut i = 0;
     let mut i2 = 0;
     let nn = by_stop.len();
+    // How many rows ahead the trees' cells are prefetched.
+    const AHEAD: usize = 32;
+    let prefetch = |trees: &RankTrees, rows: &[usize], at: usize| {
+        if let Some(&r) = rows.get(at + AHEAD) {
+            trees.prefetch(rank(r));
+        }
+    };
     while i < nn {
         let ii = by_stop[i];
-        if !data.event[ii] {
-            let w = dead.walkup(rank(ii));
+        prefetch(&trees, &by_stop, i);
+        if !d.event[ii] {
+            let w = trees.walkup_and_add(DEAD, rank(ii), wt[ii]);
             imat[ii][0] -= w[1];
             imat[ii][1] -= w[0];
             imat[ii][2] -= w[2];
-            all.add(rank(ii), wt[ii]);
             i += 1;
             continue;
         }
-        if let Some(st) = data.start {
-            while i2 < nn && st[by_start[i2]] >= data.stop[ii] {
+        if let Some(st) = start {
+            while i2 < nn && st[by_start[i2]] >= d.stop[ii] {
                 let jj = by_start[i2];
-                let w = dead.walkup(rank(jj));
+                let w = trees.walkup(DEAD, rank(jj));
                 imat[jj][0] += w[1];
                 imat[jj][1] += w[0];
                 imat[jj][2] += w[2];
-                all.add(rank(jj), -wt[jj]);
+                trees.add(AT_RISK, rank(jj), -wt[jj]);
                 i2 += 1;
             }
         }
         // Tied deaths at this time.
-        let t = data.stop[ii];
+        let t = d.stop[ii];
         let mut j = i;
         let mut dwt = 0.0;
         let mut dwt2 = 0.0;
         let mut xsave = lp[ii];
-        let mut j2 = i;
-        // concordance3's test for "more than one tied on x": the run's first weight is
-        // below the run's total.
-        let tied_run = |j2: usize, dwt2: f64, imat: &mut [[f64; 5]], upto: usize| {
-            if wt[by_stop[j2]] < dwt2 {
-                for &kk in &by_stop[j2..upto] {
-                    imat[kk][4] += dwt2 - wt[kk];
-                    imat[kk][3] -= dwt2 - wt[kk];
-                }
-            }
-        };
-        while j < nn && data.stop[by_stop[j]] == t {
+        // concordance3 also keeps each row's influence on the pairs tied on time (and on
+        // time and score); the standard error reads only the first three (concordant,
+        // discordant, tied on score), so only those are kept.
+        while j < nn && d.stop[by_stop[j]] == t {
             let jj = by_stop[j];
+            prefetch(&trees, &by_stop, j);
             count[3] += wt[jj] * dwt;
             dwt += wt[jj];
             if lp[jj] != xsave {
-                tied_run(j2, dwt2, imat, j);
-                j2 = j;
                 dwt2 = 0.0;
                 xsave = lp[jj];
             }
             count[4] += wt[jj] * dwt2;
             dwt2 += wt[jj];
-            let w = all.walkup(rank(jj));
+            let w = trees.walkup_and_add(AT_RISK, rank(jj), wt[jj]);
             for k in 0..3 {
                 count[k] += wt[jj] * w[k];
                 imat[jj][k] += w[k];
             }
-            dead.add(rank(jj), wt[jj]);
             j += 1;
         }
-        tied_run(j2, dwt2, imat, j);
         for &jj in &by_stop[i..j] {
-            let w = dead.walkup(rank(jj));
+            let w = trees.walkup_and_add(DEAD, rank(jj), wt[jj]);
             imat[jj][0] -= w[1];
             imat[jj][1] -= w[0];
             imat[jj][2] -= w[2];
-            imat[jj][3] += dwt - wt[jj];
-            all.add(rank(jj), wt[jj]);
         }
         i = j;
     }
-    // Finish the influence of everyone still in the tree (counting: those not yet removed).
-    let rest: &[usize] = if counting {
-        &by_start[i2..]
-    } else {
-        &by_stop[..]
-    };
-    for &ii in rest {
-        let w = dead.walkup(rank(ii));
+    // Finish the influence of everyone still in the tree (counting: those not yet removed);
+    // the tree no longer changes, so without start times rows are taken in memory order.
+    let mut finish = |ii: usize| {
+        let w = trees.walkup(DEAD, rank(ii));
         imat[ii][0] += w[1];
         imat[ii][1] += w[0];
         imat[ii][2] += w[2];
+    };
+    if start.is_some() {
+        for &ii in &by_start[i2..] {
+            finish(ii);
+        }
+    } else {
+        for ii in lo..hi {
+            finish(ii);
+        }
     }
 }
 
@@ -1551,4 +1706,96 @@ pub fn cox_zph(
     uu.extend_from_slice(&u[p..]);
     let global = ChisqStat::new(Some(solve_quad(&idx, &uu)), p);
     Some(Zph { terms, global })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fixed pseudo-random sequence (xorshift), the same on every run.
+    fn sequence(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    #[test]
+    fn rank_trees_answer_as_plain_sums() {
+        for ranks in [1, 3, 4, 5, 17, 64, 1000] {
+            let mut next = sequence(ranks as u64 + 7);
+            let mut trees = RankTrees::new(ranks);
+            let mut plain = vec![[0.0f64; 2]; ranks];
+            for _ in 0..4 * ranks + 10 {
+                let rank = (next() % ranks as u64) as usize;
+                let tree = (next() % 2) as usize;
+                let w = (next() % 5) as f64;
+                let expected = |plain: &[[f64; 2]], t: usize| {
+                    let less: f64 = plain[..rank].iter().map(|v| v[t]).sum();
+                    let more: f64 = plain[rank + 1..].iter().map(|v| v[t]).sum();
+                    [more, less, plain[rank][t]]
+                };
+                assert_eq!(trees.walkup(tree, rank), expected(&plain, tree));
+                if next().is_multiple_of(2) {
+                    trees.add(tree, rank, w);
+                    plain[rank][tree] += w;
+                } else {
+                    let found = trees.walkup_and_add(tree, rank, w);
+                    assert_eq!(found, expected(&plain, tree));
+                    plain[rank][1 - tree] += w;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sorted_data_take_the_linear_path_to_the_same_order() {
+        let mut next = sequence(11);
+        let n = 2000;
+        let mut rows: Vec<(u32, f64, bool)> = (0..n)
+            .map(|_| {
+                (
+                    (next() % 3) as u32,
+                    (next() % 40) as f64 / 4.0,
+                    next().is_multiple_of(3),
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap());
+        let data = CoxData {
+            start: None,
+            stop: rows.iter().map(|r| r.1).collect(),
+            event: rows.iter().map(|r| r.2).collect(),
+            strata: rows.iter().map(|r| r.0).collect(),
+            x: vec![],
+            weights: None,
+            cluster: None,
+        };
+        let linear = prepared_order(&data, &data.stop);
+        let mut sorted: Vec<usize> = (0..n).collect();
+        sort_rows_by_key(&mut sorted, |r| {
+            (
+                data.strata[r],
+                !total_order_bits(data.stop[r]),
+                data.event[r],
+            )
+        });
+        assert_eq!(linear, sorted);
+        // The same rows shuffled take the sorting path; the order is of the same rows.
+        let mut shuffled = data.clone();
+        shuffled.stop.swap(0, n - 1);
+        shuffled.event.swap(0, n - 1);
+        shuffled.strata.swap(0, n - 1);
+        let order = prepared_order(&shuffled, &shuffled.stop);
+        let keys = |d: &CoxData, order: &[usize]| -> Vec<(u32, u64, bool)> {
+            order
+                .iter()
+                .map(|&r| (d.strata[r], d.stop[r].to_bits(), d.event[r]))
+                .collect()
+        };
+        assert_eq!(keys(&shuffled, &order), keys(&data, &linear));
+    }
 }
