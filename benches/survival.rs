@@ -23,6 +23,13 @@ use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::StreamExt;
 
+/// The allocator and options of the survql binary (see crates/survql/src/main.rs), so that
+/// the figures are those of the program users run.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+#[export_name = "_rjem_malloc_conf"]
+pub static JEMALLOC_OPTIONS: &[u8; 31] = b"thp:always,metadata_thp:always\0";
+
 struct Args {
     rows: u64,
     repeat: usize,
@@ -73,8 +80,20 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Resets the peak RSS counter to the current RSS (Linux: write 5 to clear_refs).
+/// Resets the peak RSS counter to the current RSS (Linux: write 5 to clear_refs), after
+/// handing the memory jemalloc keeps for reuse back to the system, so that a query's peak
+/// does not include what an earlier one left behind.
 fn reset_peak_rss() {
+    // SAFETY: "arena.<MALLCTL_ARENAS_ALL>.purge" takes no value and returns none.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
