@@ -28,18 +28,17 @@ use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::expr::AggregateFunction;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::ExprSchemable;
-use datafusion::logical_expr::{Accumulator, GroupsAccumulator};
 use datafusion::logical_expr::{
     Aggregate, AggregateUDF, AggregateUDFImpl, Documentation, Expr, LogicalPlan, Projection,
     Signature, Volatility,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-use crate::accumulator::{with_skipped_field, StateAccumulator, StateGroupsAccumulator};
 use crate::docs::doc;
 use crate::km_state;
 use crate::km_state::{KmEvaluator, KmOps, KmSample};
 use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
+use crate::warnings::WarningSink;
 use crate::{
     km_curve::KmCurve, km_followup::KmFollowup, km_median::KmMedian, km_quantile::KmQuantile,
     km_rmst::KmRmst, km_summary::KmSummary, km_survival::KmSurvival, nelson_aalen::NelsonAalen,
@@ -81,9 +80,11 @@ fn km_function(udf: &AggregateUDF) -> Option<&dyn KmFunction> {
 /// `km_shared(time, event, options of f0..., options of f1..., ...)`: the results of several
 /// Kaplan-Meier functions of one (time, event) from one state, as `STRUCT<f0, f1, ...>`.
 /// Created by [`ShareKaplanMeierState`], not meant to be called by users.
+pub type KmShared = SurvivalUdaf<KmSharedFunction>;
+
+/// The [`SurvivalFunction`] of [`KmShared`]: the functions it stands for.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct KmShared {
-    signature: Signature,
+pub struct KmSharedFunction {
     /// The functions sharing the state, each with the number of option arguments it takes
     /// after (time, event); their options follow one another after (time, event).
     members: Vec<(Arc<AggregateUDF>, usize)>,
@@ -91,28 +92,7 @@ pub struct KmShared {
     member_names: Vec<String>,
 }
 
-impl KmShared {
-    fn new(members: Vec<(Arc<AggregateUDF>, usize)>, member_names: Vec<String>) -> Self {
-        KmShared {
-            signature: Signature::variadic_any(Volatility::Immutable),
-            members,
-            member_names,
-        }
-    }
-
-    fn doc() -> &'static Documentation {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        DOC.get_or_init(|| {
-            doc(
-                "Several Kaplan-Meier results of one (time, event) from one shared state, as a \
-                 struct with one field per function. Written by the optimizer for queries that \
-                 call more than one Kaplan-Meier function on the same columns.",
-                "km_shared(time, event, options...)",
-            )
-            .build()
-        })
-    }
-
+impl KmSharedFunction {
     /// For each member, the positions of its arguments within this function's arguments.
     fn member_arguments(&self) -> Vec<Vec<usize>> {
         let mut offset = 2;
@@ -125,8 +105,58 @@ impl KmShared {
             })
             .collect()
     }
+}
 
-    fn km_ops(&self, args: &AccumulatorArgs) -> Result<KmOps> {
+impl SurvivalFunction for KmSharedFunction {
+    type Ops = KmOps;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn documentation(&self) -> &'static Documentation {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        DOC.get_or_init(|| {
+            doc(
+                "Several Kaplan-Meier results of one (time, event) from one shared state, as a \
+                 struct with one field per function. Written by the optimizer for queries that \
+                 call more than one Kaplan-Meier function on the same columns.",
+                "km_shared(time, event, options...)",
+            )
+            .build()
+        })
+    }
+
+    /// The optimizer writes this call after type coercion, from calls already coerced.
+    fn signature(&self) -> Signature {
+        Signature::variadic_any(Volatility::Immutable)
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        Ok(arg_types.to_vec())
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let fields = self
+            .members
+            .iter()
+            .zip(self.member_arguments())
+            .enumerate()
+            .map(|(i, ((udf, _), positions))| {
+                let types: Vec<DataType> =
+                    positions.iter().map(|&p| arg_types[p].clone()).collect();
+                Ok(Field::new(format!("f{i}"), udf.return_type(&types)?, true))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DataType::Struct(Fields::from(fields)))
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        km_state::state_fields(args)
+    }
+
+    /// The members' state operations on the one state; warnings go to the members' sink.
+    fn state_ops(&self, args: &AccumulatorArgs, _sink: &WarningSink) -> Result<KmOps> {
         let DataType::Struct(fields) = args.return_field.data_type() else {
             return internal_err!("{NAME} returns a struct");
         };
@@ -179,54 +209,6 @@ impl KmShared {
             delayed: false,
             weighted: false,
         })
-    }
-}
-
-impl AggregateUDFImpl for KmShared {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        let fields = self
-            .members
-            .iter()
-            .zip(self.member_arguments())
-            .enumerate()
-            .map(|(i, ((udf, _), positions))| {
-                let types: Vec<DataType> =
-                    positions.iter().map(|&p| arg_types[p].clone()).collect();
-                Ok(Field::new(format!("f{i}"), udf.return_type(&types)?, true))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DataType::Struct(Fields::from(fields)))
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(with_skipped_field(args.name, km_state::state_fields(&args)))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(StateAccumulator::new(self.km_ops(&args)?)))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(
-        &self,
-        args: AccumulatorArgs,
-    ) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(StateGroupsAccumulator::new(self.km_ops(&args)?)))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(Self::doc())
     }
 }
 
@@ -349,9 +331,12 @@ impl OptimizerRule for ShareKaplanMeierState {
             for (i, &j) in set.iter().enumerate() {
                 replaced[j] = Some((name.clone(), format!("f{i}")));
             }
-            let udaf = Arc::new(AggregateUDF::new_from_impl(KmShared::new(
-                members,
-                member_names,
+            let udaf = Arc::new(AggregateUDF::new_from_impl(KmShared::from_function(
+                KmSharedFunction {
+                    members,
+                    member_names,
+                },
+                WarningSink::default(),
             )));
             shared_exprs.push(
                 Expr::AggregateFunction(AggregateFunction::new_udf(

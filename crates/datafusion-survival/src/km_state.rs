@@ -135,12 +135,17 @@ impl TimeTable {
         }
     }
 
-    /// (time bits, [events, censorings]) in no particular order.
-    fn iter(&self) -> Box<dyn Iterator<Item = (u64, [u64; 2])> + '_> {
-        match self {
-            TimeTable::Small(v) => Box::new(v.iter().copied()),
-            TimeTable::Large(m) => Box::new(m.iter().map(|(&k, &c)| (k, c))),
-        }
+    /// (time bits, [events, censorings]) in no particular order. (One of the two halves of
+    /// the chain is empty: no boxed iterator, which cost an allocation per group.)
+    fn iter(&self) -> impl Iterator<Item = (u64, [u64; 2])> + '_ {
+        let (small, large) = match self {
+            TimeTable::Small(v) => (Some(v.iter().copied()), None),
+            TimeTable::Large(m) => (None, Some(m.iter().map(|(&k, &c)| (k, c)))),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .chain(large.into_iter().flatten())
     }
 
     fn heap_bytes(&self) -> usize {

@@ -25,10 +25,10 @@ use crate::response::ExpandedArgs;
 use crate::warnings::WarningSink;
 
 /// What makes one survival aggregate function: implemented by a unit struct per SQL function
-/// (`KmMedianFunction`, ...), which [`SurvivalUdaf`] makes a DataFusion aggregate.
-pub trait SurvivalFunction:
-    Debug + Default + PartialEq + Eq + Hash + Send + Sync + 'static
-{
+/// (`KmMedianFunction`, ...), which [`SurvivalUdaf`] makes a DataFusion aggregate. (The one
+/// function that is not a unit struct is the optimizer's `km_shared`, which holds the
+/// functions it stands for.)
+pub trait SurvivalFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
     /// The state operations of one call (one per function family: Kaplan-Meier counts,
     /// log-rank, Cox rows, ...).
     #[doc(hidden)]
@@ -60,6 +60,12 @@ pub trait SurvivalFunction:
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
         None
     }
+
+    /// The signature: every function checks its own arguments (`coerce_types`).
+    #[doc(hidden)]
+    fn signature(&self) -> Signature {
+        Signature::user_defined(Volatility::Immutable)
+    }
 }
 
 /// A survival function as a DataFusion aggregate, reporting its warnings (rows skipped for
@@ -71,7 +77,7 @@ pub struct SurvivalUdaf<F: SurvivalFunction> {
     sink: WarningSink,
 }
 
-impl<F: SurvivalFunction> SurvivalUdaf<F> {
+impl<F: SurvivalFunction + Default> SurvivalUdaf<F> {
     /// The function, reporting warnings nowhere.
     pub fn new() -> Self {
         Self::with_warnings(WarningSink::default())
@@ -79,10 +85,16 @@ impl<F: SurvivalFunction> SurvivalUdaf<F> {
 
     /// The function, reporting warnings to `sink`.
     pub fn with_warnings(sink: WarningSink) -> Self {
+        Self::from_function(F::default(), sink)
+    }
+}
+
+impl<F: SurvivalFunction> SurvivalUdaf<F> {
+    /// `function` as an aggregate, reporting warnings to `sink`.
+    pub(crate) fn from_function(function: F, sink: WarningSink) -> Self {
         SurvivalUdaf {
-            function: F::default(),
-            // Every function checks its own arguments (`coerce_types`).
-            signature: Signature::user_defined(Volatility::Immutable),
+            signature: function.signature(),
+            function,
             sink,
         }
     }
@@ -97,7 +109,7 @@ impl<F: SurvivalFunction> SurvivalUdaf<F> {
     }
 }
 
-impl<F: SurvivalFunction> Default for SurvivalUdaf<F> {
+impl<F: SurvivalFunction + Default> Default for SurvivalUdaf<F> {
     fn default() -> Self {
         Self::new()
     }

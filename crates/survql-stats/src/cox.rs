@@ -474,8 +474,45 @@ impl RiskSums {
         self.cmat.iter_mut().for_each(|v| *v = 0.0);
     }
 
+    /// Adds a row with covariates `x` and risk weight `risk`. The likelihood passes spend
+    /// most of their time here (p + p(p+1)/2 products per row), so models of up to 8
+    /// coefficients get a copy compiled for their size, its loops unrolled without bounds
+    /// checks; the arithmetic is the same, in the same order.
     #[inline]
     fn add(&mut self, x: &[f64], risk: f64) {
+        match x.len() {
+            1 => self.add_sized::<1>(x, risk),
+            2 => self.add_sized::<2>(x, risk),
+            3 => self.add_sized::<3>(x, risk),
+            4 => self.add_sized::<4>(x, risk),
+            5 => self.add_sized::<5>(x, risk),
+            6 => self.add_sized::<6>(x, risk),
+            7 => self.add_sized::<7>(x, risk),
+            8 => self.add_sized::<8>(x, risk),
+            _ => self.add_any(x, risk),
+        }
+    }
+
+    #[inline(always)]
+    fn add_sized<const P: usize>(&mut self, x: &[f64], risk: f64) {
+        let (Ok(x), Some(a), Some(cmat)) = (
+            <&[f64; P]>::try_from(x),
+            self.a.first_chunk_mut::<P>(),
+            self.cmat.get_mut(..P * P),
+        ) else {
+            return self.add_any(x, risk);
+        };
+        self.denom += risk;
+        for i in 0..P {
+            let rx = risk * x[i];
+            a[i] += rx;
+            for j in 0..=i {
+                cmat[i * P + j] += rx * x[j];
+            }
+        }
+    }
+
+    fn add_any(&mut self, x: &[f64], risk: f64) {
         let p = x.len();
         self.denom += risk;
         for ((i, a), &xi) in self.a.iter_mut().enumerate().zip(x) {
@@ -1769,6 +1806,26 @@ mod tests {
                     plain[rank][1 - tree] += w;
                 }
             }
+        }
+    }
+
+    #[test]
+    fn risk_sums_of_every_size_add_as_the_general_loop() {
+        let mut next = sequence(5);
+        for p in 1..=9 {
+            let mut sized = RiskSums::new(p);
+            let mut general = RiskSums::new(p);
+            for _ in 0..50 {
+                let x: Vec<f64> = (0..p)
+                    .map(|_| (next() % 1000) as f64 / 7.0 - 60.0)
+                    .collect();
+                let risk = (next() % 100) as f64 / 3.0;
+                sized.add(&x, risk);
+                general.add_any(&x, risk);
+            }
+            assert_eq!(sized.denom.to_bits(), general.denom.to_bits());
+            assert_eq!(sized.a, general.a, "p = {p}");
+            assert_eq!(sized.cmat, general.cmat, "p = {p}");
         }
     }
 
