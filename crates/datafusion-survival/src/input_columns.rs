@@ -1,10 +1,9 @@
 //! Reading and validating the input columns of an update: time, event, the NULL-row mask, and
 //! the hasher of the hash-table states.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array};
-use datafusion::arrow::buffer::NullBuffer;
-use datafusion::arrow::compute::kernels::cmp::eq;
-use datafusion::arrow::compute::{cast, max, min};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{exec_err, Result};
 
@@ -21,7 +20,12 @@ pub(crate) fn time_column<'a>(
         );
     };
     // Checking after the fact keeps the hot loop free of branches on valid data.
-    if values.values().iter().any(|t| !t.is_finite()) {
+    // A fold (no early exit) vectorises.
+    if values
+        .values()
+        .iter()
+        .fold(false, |bad, t| bad | !t.is_finite())
+    {
         for i in 0..values.len() {
             if values.is_valid(i) && !values.value(i).is_finite() {
                 return exec_err!(
@@ -41,15 +45,18 @@ pub(crate) fn event_column(function: &str, array: &ArrayRef) -> Result<BooleanAr
         DataType::Boolean => Ok(array.as_boolean().clone()),
         DataType::Int64 => {
             let a = array.as_primitive::<Int64Type>();
-            // Vectorised: validate with min/max, convert with the `eq` kernel.
-            let (lo, hi) = (min(a), max(a));
-            if lo.is_some_and(|v| v < 0) || hi.is_some_and(|v| v > 1) {
-                let bad = a.iter().flatten().find(|v| *v != 0 && *v != 1).unwrap_or(0);
-                return exec_err!(
-                    "{function}: argument 'event' must be 0/1 or boolean, found {bad}"
-                );
+            let values = a.values();
+            // Two vectorised passes: is any slot other than 0/1 (a NULL's slot may hold
+            // anything, so only then look at the valid rows), then the bits.
+            if values.iter().fold(false, |bad, &v| bad | (v as u64 > 1)) {
+                if let Some(bad) = a.iter().flatten().find(|v| *v != 0 && *v != 1) {
+                    return exec_err!(
+                        "{function}: argument 'event' must be 0/1 or boolean, found {bad}"
+                    );
+                }
             }
-            Ok(eq(a, &Int64Array::new_scalar(1))?)
+            let bits = BooleanBuffer::collect_bool(values.len(), |i| values[i] == 1);
+            Ok(BooleanArray::new(bits, a.nulls().cloned()))
         }
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();

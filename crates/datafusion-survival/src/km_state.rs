@@ -26,6 +26,7 @@ use crate::accumulator::StateOps;
 use crate::input_columns::{event_column, row_mask, time_column};
 use crate::response::{call_shape, response_shape, split_values, weight_column, Takes};
 use crate::result_arrays::{list_array, state_list_field};
+use crate::time_table::TimeTable;
 use crate::warnings::WarningSink;
 
 /// What the Kaplan-Meier functions take in `surv(...)`: delayed entry and case weights.
@@ -77,85 +78,6 @@ type WeightedCell = (u64, u64, u64, bool);
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::input_columns::StateHasher;
 
-/// Distinct times up to which a group keeps its counts in a vector searched linearly. Groups
-/// of a many-group query (per patient cohort, per hospital-month) have a handful of times
-/// each: a short vector is one small allocation and one cache line or two, where a hash
-/// table per group costs a table, its rehashes and a pointer chase on every row.
-const SMALL_GROUP_TIMES: usize = 16;
-
-/// Event and censoring counts at each distinct time of one group, keyed by the time's bits.
-#[derive(Debug, Clone)]
-enum TimeTable {
-    /// At most [`SMALL_GROUP_TIMES`] distinct times, in arrival order.
-    Small(Vec<(u64, [u64; 2])>),
-    /// More: a hash table, counts stored in the table itself so an update touches one line.
-    Large(HashMap<u64, [u64; 2], TimeHasher>),
-}
-
-impl Default for TimeTable {
-    fn default() -> Self {
-        TimeTable::Small(Vec::new())
-    }
-}
-
-impl TimeTable {
-    /// The counts at `key`, added if new.
-    #[inline]
-    fn slot(&mut self, key: u64) -> &mut [u64; 2] {
-        if let TimeTable::Small(v) = self {
-            if v.len() >= SMALL_GROUP_TIMES && !v.iter().any(|(k, _)| *k == key) {
-                let mut map: HashMap<u64, [u64; 2], TimeHasher> =
-                    HashMap::with_capacity_and_hasher(2 * SMALL_GROUP_TIMES, TimeHasher::default());
-                map.extend(v.drain(..));
-                *self = TimeTable::Large(map);
-            }
-        }
-        match self {
-            TimeTable::Small(v) => {
-                let i = match v.iter().position(|(k, _)| *k == key) {
-                    Some(i) => i,
-                    None => {
-                        if v.capacity() == 0 {
-                            v.reserve_exact(4);
-                        }
-                        v.push((key, [0, 0]));
-                        v.len() - 1
-                    }
-                };
-                &mut v[i].1
-            }
-            TimeTable::Large(m) => m.entry(key).or_insert([0, 0]),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            TimeTable::Small(v) => v.len(),
-            TimeTable::Large(m) => m.len(),
-        }
-    }
-
-    /// (time bits, [events, censorings]) in no particular order. (One of the two halves of
-    /// the chain is empty: no boxed iterator, which cost an allocation per group.)
-    fn iter(&self) -> impl Iterator<Item = (u64, [u64; 2])> + '_ {
-        let (small, large) = match self {
-            TimeTable::Small(v) => (Some(v.iter().copied()), None),
-            TimeTable::Large(m) => (None, Some(m.iter().map(|(&k, &c)| (k, c)))),
-        };
-        small
-            .into_iter()
-            .flatten()
-            .chain(large.into_iter().flatten())
-    }
-
-    fn heap_bytes(&self) -> usize {
-        match self {
-            TimeTable::Small(v) => v.capacity() * size_of::<(u64, [u64; 2])>(),
-            TimeTable::Large(m) => m.capacity() * (size_of::<(u64, [u64; 2])>() + 1),
-        }
-    }
-}
-
 /// Event and censoring counts at each distinct time of one group.
 #[derive(Debug, Clone, Default)]
 pub struct KmState {
@@ -184,15 +106,20 @@ impl KmState {
     #[inline]
     pub(crate) fn add(&mut self, time: f64, event: bool) {
         // `+ 0.0` turns -0.0 into 0.0 so both land in one slot.
-        self.counts.slot((time + 0.0).to_bits())[usize::from(!event)] += 1;
+        self.counts.add(
+            (time + 0.0).to_bits(),
+            [u64::from(event), u64::from(!event)],
+        );
     }
 
     /// Adds counts at one time.
     #[inline]
     pub(crate) fn add_counts(&mut self, time: f64, events: u64, censored: u64) {
-        let c = self.counts.slot((time + 0.0).to_bits());
-        c[0] += events;
-        c[1] += censored;
+        // A time nobody is at is not a time of the data (and a table keeps only times with
+        // someone at them).
+        if events + censored > 0 {
+            self.counts.add((time + 0.0).to_bits(), [events, censored]);
+        }
     }
 
     fn extra(&mut self) -> &mut KmExtra {
@@ -819,37 +746,5 @@ impl StateOps for KmOps {
             }
         }
         state_lists(&lengths, t, e, c)
-    }
-}
-
-#[cfg(test)]
-mod time_table_tests {
-    use super::*;
-
-    /// The counts are the same whether a group stays a short vector or outgrows it into a
-    /// hash table, whatever the order rows arrive in.
-    #[test]
-    fn small_and_large_tables_count_alike() {
-        for distinct in [1, SMALL_GROUP_TIMES, SMALL_GROUP_TIMES + 1, 200] {
-            let mut state = KmState::default();
-            let mut expected = std::collections::BTreeMap::new();
-            for i in 0..(distinct * 7) {
-                let time = ((i * 37) % distinct) as f64 * 0.5;
-                let event = i % 3 == 0;
-                state.add(time, event);
-                let c = expected.entry((time + 0.0).to_bits()).or_insert([0u64, 0]);
-                c[usize::from(!event)] += 1;
-            }
-            state.add(-0.0, true);
-            expected.entry(0f64.to_bits()).or_insert([0, 0])[0] += 1;
-            let mut found: Vec<(u64, [u64; 2])> = state.counts.iter().collect();
-            found.sort_unstable();
-            let expected: Vec<(u64, [u64; 2])> = expected.into_iter().collect();
-            assert_eq!(found, expected, "{distinct} distinct times");
-            assert_eq!(
-                matches!(state.counts, TimeTable::Large(_)),
-                distinct > SMALL_GROUP_TIMES
-            );
-        }
     }
 }

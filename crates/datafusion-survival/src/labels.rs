@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, StringViewArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringViewArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{exec_err, Result};
 
 type FastHash = crate::input_columns::StateHasher;
@@ -160,9 +160,10 @@ pub(crate) fn sorted_label_order(names: &[Box<str>]) -> Vec<usize> {
 
 /// A column of labels read row by row: integer columns by value ([`Labels::int_id`]: no text
 /// per row), anything else as text ([`label_column`]). The labels are the same either way.
+/// The arrays are held downcast, so reading a row is not a dynamic type check.
 pub(crate) enum LabelValues {
-    Text(ArrayRef),
-    Int(ArrayRef),
+    Text(StringViewArray),
+    Int(Int64Array),
 }
 
 impl LabelValues {
@@ -174,28 +175,29 @@ impl LabelValues {
             | DataType::Int64
             | DataType::UInt8
             | DataType::UInt16
-            | DataType::UInt32 => LabelValues::Int(cast(array, &DataType::Int64)?),
-            _ => LabelValues::Text(label_column(function, arg, array)?),
+            | DataType::UInt32 => LabelValues::Int(
+                cast(array, &DataType::Int64)?
+                    .as_primitive::<Int64Type>()
+                    .clone(),
+            ),
+            _ => LabelValues::Text(label_column(function, arg, array)?.as_string_view().clone()),
         })
     }
 
     /// The column (for its NULLs).
-    pub(crate) fn array(&self) -> &dyn datafusion::arrow::array::Array {
+    pub(crate) fn array(&self) -> &dyn Array {
         match self {
-            LabelValues::Text(a) | LabelValues::Int(a) => a.as_ref(),
+            LabelValues::Text(a) => a,
+            LabelValues::Int(a) => a,
         }
     }
 
     /// The label id of row `i` in `labels`.
     #[inline]
     pub(crate) fn id_at(&self, labels: &mut Labels, i: usize) -> u32 {
-        use datafusion::arrow::array::AsArray;
         match self {
-            LabelValues::Text(a) => labels.id_at(a.as_string_view(), i),
-            LabelValues::Int(a) => labels.int_id(
-                a.as_primitive::<datafusion::arrow::datatypes::Int64Type>()
-                    .value(i),
-            ),
+            LabelValues::Text(a) => labels.id_at(a, i),
+            LabelValues::Int(a) => labels.int_id(a.value(i)),
         }
     }
 }

@@ -37,6 +37,7 @@ mod response;
 mod result_arrays;
 pub mod survival_udaf;
 mod table_state;
+mod time_table;
 mod warnings;
 
 // One module per SQL function.

@@ -44,6 +44,13 @@ impl LogrankState {
     /// The time table of a (stratum id, group id) cell.
     #[inline]
     fn cell(&mut self, stratum: u32, group: u32) -> &mut KmState {
+        let i = self.cell_id(stratum, group) as usize;
+        &mut self.cells[i].2
+    }
+
+    /// The position in `cells` of a (stratum id, group id) cell, added if new.
+    #[inline]
+    fn cell_id(&mut self, stratum: u32, group: u32) -> u32 {
         let (s, g) = (stratum as usize, group as usize);
         if self.grid.len() <= s {
             self.grid.resize_with(s + 1, Vec::new);
@@ -56,8 +63,7 @@ impl LogrankState {
             row[g] = self.cells.len() as u32;
             self.cells.push((stratum, group, KmState::default()));
         }
-        let i = row[g] as usize;
-        &mut self.cells[i].2
+        row[g]
     }
 
     fn size(&self) -> usize {
@@ -402,8 +408,13 @@ fn update(
     let times = time.values();
     let events = event.values();
     let max_groups = limits().max_groups;
+    // Two passes: the (stratum, group) cell of every row, then the counts. The second is a
+    // short loop whose rows are independent, so the processor overlaps their lookups in
+    // the time tables (which outgrow the L2 cache with a few thousand times per cell);
+    // in one long loop it waited on each in turn.
+    let mut rows: Vec<(u32, u32)> = Vec::with_capacity(time.len());
     let mut too_many = false;
-    let mut row = |i: usize| {
+    let mut locate = |i: usize| {
         let state = &mut states[group_indices[i]];
         if state.groups.len() > max_groups {
             too_many = true;
@@ -420,14 +431,20 @@ fn update(
             }
         };
         let group = grp.id_at(&mut state.groups, i);
-        state.cell(stratum, group).add(times[i], events.value(i));
+        rows.push((i as u32, state.cell_id(stratum, group)));
     };
     match mask {
-        None => (0..time.len()).for_each(&mut row),
-        Some(m) => m.valid_indices().for_each(&mut row),
+        None => (0..time.len()).for_each(&mut locate),
+        Some(m) => m.valid_indices().for_each(&mut locate),
     }
     if too_many {
         return check_groups(f, max_groups + 1, max_groups);
+    }
+    for &(i, cell) in &rows {
+        let i = i as usize;
+        states[group_indices[i]].cells[cell as usize]
+            .2
+            .add(times[i], events.value(i));
     }
     Ok(())
 }

@@ -62,7 +62,7 @@ pub async fn run_sql(app: &mut App, sql: &str) -> Result<()> {
     .await?;
     if !schema.fields().is_empty() {
         let writer = writer.unwrap_or_else(|| ResultWriter::new(format, max_rows, schema));
-        app.emit(&writer.finish())?;
+        writer.finish_into(&mut |text: &str| app.emit(text))?;
     }
     if app.timing {
         eprintln!("Time: {:.3} s", start.elapsed().as_secs_f64());

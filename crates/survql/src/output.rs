@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use clap::ValueEnum;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, Schema,
@@ -396,16 +396,26 @@ impl Rows {
 
     /// A table of the rows, its footer counting `total` rows.
     fn table(&self, total: usize) -> String {
-        let flat = self.flattened();
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED);
+        let mut t = self.comfy(true);
         // Fit wide results to a real terminal; a tiny or unknown width (pipes, bare pseudo
         // terminals) would wrap every cell, so leave the table at its natural width then.
         t.set_content_arrangement(ContentArrangement::Dynamic);
         if t.width().is_none_or(|w| w < 40) {
             t.set_content_arrangement(ContentArrangement::Disabled);
         }
-        t.set_header(flat.columns.iter().map(comfy_table::Cell::new));
+        format!("{t}\n{}", table_footer(self.rows.len(), total))
+    }
+
+    /// The rows as a table at its natural width (struct columns expanded, numbers right
+    /// aligned), with or without the header.
+    fn comfy(&self, header: bool) -> Table {
+        let flat = self.flattened();
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_content_arrangement(ContentArrangement::Disabled);
+        if header {
+            t.set_header(flat.columns.iter().map(comfy_table::Cell::new));
+        }
         for r in &flat.rows {
             t.add_row(r.iter().map(|c| {
                 let cell = comfy_table::Cell::new(c.short_text());
@@ -416,15 +426,7 @@ impl Rows {
                 }
             }));
         }
-        let plural = if total == 1 { "" } else { "s" };
-        let shown = flat.rows.len();
-        if shown < total {
-            format!(
-                "{t}\n({total} row{plural}; first {shown} shown: --maxrows or \\pset maxrows to change)\n"
-            )
-        } else {
-            format!("{t}\n({total} row{plural})\n")
-        }
+        t
     }
 
     fn delimited(&self, sep: char, header: bool) -> String {
@@ -553,22 +555,101 @@ impl ResultWriter {
         String::new()
     }
 
-    /// The text that ends the result: the table itself, a JSON array's closing, the header
-    /// of an empty CSV result.
-    pub fn finish(self) -> String {
+    /// Hands `emit` the text that ends the result: the table itself (in pieces when it has
+    /// many rows: see [`draw_table`]), a JSON array's closing, the header of an empty CSV
+    /// result.
+    pub fn finish_into<E>(self, emit: &mut impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
         if self.streams() {
             let mut s = String::new();
             if matches!(self.format, Format::Csv | Format::Tsv) && !self.header_written {
                 s = Rows::from_batches(&self.schema, &[]).chunk(self.format, true);
             }
             s.push_str(&stream_end(self.format, self.total_rows > 0));
-            return s;
+            return emit(&s);
         }
-        let rows = Rows::from_batches(&self.schema, &self.kept);
         match self.format {
-            Format::Table => rows.table(self.total_rows),
-            _ => rows.render(self.format),
+            Format::Table => draw_table(
+                &self.schema,
+                &self.kept,
+                self.total_rows,
+                TABLE_PIECE_ROWS,
+                emit,
+            ),
+            _ => emit(&Rows::from_batches(&self.schema, &self.kept).render(self.format)),
         }
+    }
+}
+
+/// Rows of a table drawn in one piece; a larger one is drawn in pieces of this many rows.
+const TABLE_PIECE_ROWS: usize = 4096;
+
+/// Draws the table of `batches` (the first rows of a result of `total` rows), handing its text
+/// to `emit`. Up to `piece_rows` rows it is one comfy table. Beyond, drawing every row as one
+/// table would hold each row several times over (as cells, as the table's strings, as the
+/// text: 14 GB for ten million rows of four columns), so the column widths are measured over
+/// every row first, then the table is drawn `piece_rows` rows at a time at those widths,
+/// each piece without the borders that join it to the next. The text is the same as one
+/// table's (tested), except that a table wider than the terminal is not wrapped to fit it
+/// (it is when drawn in one piece); nobody reads thousands of rows on a terminal.
+fn draw_table<E>(
+    schema: &Schema,
+    batches: &[RecordBatch],
+    total: usize,
+    piece_rows: usize,
+    emit: &mut impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let kept: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if kept <= piece_rows {
+        return emit(&Rows::from_batches(schema, batches).table(total));
+    }
+    let pieces = || {
+        batches.iter().flat_map(move |b| {
+            (0..b.num_rows())
+                .step_by(piece_rows)
+                .map(move |start| b.slice(start, piece_rows.min(b.num_rows() - start)))
+        })
+    };
+    let mut widths = Rows::from_batches(schema, &[])
+        .comfy(true)
+        .column_max_content_widths();
+    for piece in pieces() {
+        let piece_widths = Rows::from_batches(schema, &[piece])
+            .comfy(false)
+            .column_max_content_widths();
+        for (w, p) in widths.iter_mut().zip(piece_widths) {
+            *w = (*w).max(p);
+        }
+    }
+    let count = pieces().count();
+    for (i, piece) in pieces().enumerate() {
+        let mut t = Rows::from_batches(schema, &[piece]).comfy(i == 0);
+        // Padding is one space either side of the content.
+        t.set_constraints(
+            widths
+                .iter()
+                .map(|&w| ColumnConstraint::Absolute(Width::Fixed(w.saturating_add(2)))),
+        );
+        let lines: Vec<String> = t.lines().collect();
+        // Every piece but the first drops its top border, every piece but the last its
+        // bottom border.
+        let from = usize::from(i > 0);
+        let to = lines.len() - usize::from(i + 1 < count);
+        let mut text = lines[from..to].join("\n");
+        text.push('\n');
+        emit(&text)?;
+    }
+    emit(&table_footer(kept, total))
+}
+
+/// The line under a table: how many rows the result has, and how many are shown.
+fn table_footer(shown: usize, total: usize) -> String {
+    let plural = if total == 1 { "" } else { "s" };
+    if shown < total {
+        format!(
+            "({total} row{plural}; first {shown} shown: --maxrows or \\pset maxrows to change)\n"
+        )
+    } else {
+        format!("({total} row{plural})\n")
     }
 }
 
@@ -595,6 +676,77 @@ fn short_column_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table drawn in pieces is the one table drawn whole: widths, alignment, expanded
+    /// struct columns, multi-line and non-ASCII cells, borders where the pieces join.
+    #[test]
+    fn a_table_drawn_in_pieces_is_the_whole_table() {
+        use datafusion::arrow::array::{
+            ArrayRef, Float64Array, Int64Array, ListArray, StringArray, StructArray,
+        };
+        use datafusion::arrow::datatypes::{Field, Fields, Float64Type};
+        use std::sync::Arc;
+
+        let n = 1000;
+        let fields = Fields::from(vec![
+            Field::new("median", DataType::Float64, true),
+            Field::new("label", DataType::Utf8, true),
+        ]);
+        let summary = StructArray::new(
+            fields.clone(),
+            vec![
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| (i % 7 != 0).then_some(i as f64 / 3.0)),
+                )) as ArrayRef,
+                // Some labels span two lines.
+                Arc::new(StringArray::from_iter_values((0..n).map(|i| {
+                    "jünger ≥ 70".repeat(i % 4) + if i % 13 == 0 { "\nzweite" } else { "" }
+                }))),
+            ],
+            None,
+        );
+        // Lists of numbers print on one line; the widest row is in the middle.
+        let curve = ListArray::from_iter_primitive::<Float64Type, _, _>(
+            (0..n).map(|i| Some((0..(i % 5 + usize::from(i == 555) * 9)).map(|k| Some(k as f64)))),
+        );
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("grp", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, false),
+            Field::new("km_summary(t,e)", DataType::Struct(fields), true),
+            Field::new("curve", curve.data_type().clone(), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringArray::from_iter(
+                    (0..n).map(|i| (i % 11 != 0).then(|| format!("g{}", i * 37 % 1000))),
+                )),
+                Arc::new(Int64Array::from_iter_values(
+                    (0..n).map(|i| i as i64 * 1001),
+                )),
+                Arc::new(summary),
+                Arc::new(curve),
+            ],
+        )
+        .unwrap();
+        // Uneven batches, so pieces end at batch ends as well as inside batches.
+        let batches = vec![
+            batch.slice(0, 300),
+            batch.slice(300, 1),
+            batch.slice(301, 699),
+        ];
+        let rows = Rows::from_batches(&schema, &batches);
+        let whole = format!("{}\n{}", rows.comfy(true), table_footer(n, n + 5));
+        for piece_rows in [1, 7, 64, 999] {
+            let mut drawn = String::new();
+            draw_table(&schema, &batches, n + 5, piece_rows, &mut |text: &str| {
+                drawn.push_str(text);
+                Ok::<(), ()>(())
+            })
+            .unwrap();
+            assert_eq!(drawn, whole, "pieces of {piece_rows} rows");
+        }
+    }
 
     #[test]
     fn short_floats() {

@@ -1,0 +1,553 @@
+//! One group's event and censoring counts at each distinct time, in a layout chosen for
+//! what survival times look like.
+//!
+//! Every Kaplan-Meier and log-rank state keeps one of these per group (per cell), and adding
+//! a row to it is the hot loop of those aggregates. Three layouts, switched as the group
+//! grows, hold the same counts:
+//!
+//! - **Small**: up to [`SMALL_GROUP_TIMES`] distinct times in a vector searched linearly.
+//!   Groups of a many-group query (per patient cohort, per hospital-month) have a handful of
+//!   times each: one small allocation, a cache line or two, no hashing.
+//! - **Grid**: recorded times are nearly always whole days or months, or have a fixed number
+//!   of decimals (12.5 months, 3.25 years). When every distinct time is `k / scale` for an
+//!   integer `k` and `scale` one of 1, 10, 100, 1000, 10000, and the `k` span at most
+//!   [`GRID_ENTER_CELLS_PER_TIME`] cells per distinct time, the counts live in a vector
+//!   indexed by `k`: a row costs a multiply, a conversion, one comparison with the bits the
+//!   cell holds, and the add. No hash, no probing, and the counts come out sorted.
+//! - **Hashed**: anything else (times from continuous measurements, times far apart): a hash
+//!   table keyed by the time's bits, with the counts stored in the table itself.
+//!
+//! "Exactly": a time takes a cell only if the f64 division `k as f64 / scale` gives back its
+//! very bits (checked once per distinct time), so the grid maps bit patterns to cells one to
+//! one and the counts are those a
+//! hash table keyed by bits would hold, whatever the layout (tested below). Which layout a
+//! group is in depends on the order its rows arrive in, what it holds does not.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+
+/// A fast, deterministic hasher for the bit patterns of f64 times.
+type TimeHasher = crate::input_columns::StateHasher;
+
+/// Distinct times up to which a group keeps its counts in a vector searched linearly.
+pub(crate) const SMALL_GROUP_TIMES: usize = 16;
+
+/// The grid scales tried, coarsest first: times in whole units, or with 1 to 4 decimals. A
+/// time on a grid is also on every finer one (`10k / 10s` is the same rational as `k / s`,
+/// so its correctly rounded quotient is the same f64).
+const GRID_SCALES: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+
+/// Grid indices stay below this in magnitude, so that `k as f64` is exact and one more
+/// rescale by 10 cannot overflow.
+const GRID_INDEX_LIMIT: i64 = 1 << 49;
+
+/// A hashed group becomes a grid when the grid would need at most this many cells per
+/// distinct time (24 bytes a cell; a hash table entry costs 25–55 bytes)…
+const GRID_ENTER_CELLS_PER_TIME: i64 = 2;
+/// …and a grid goes back to hashing when a new time would stretch it past this many.
+/// The gap between the two keeps a group from switching back and forth: after leaving, it
+/// needs twice its distinct times before it can enter again.
+const GRID_LEAVE_CELLS_PER_TIME: i64 = 4;
+
+/// Event and censoring counts at each distinct time of one group, keyed by the time's bits.
+#[derive(Debug, Clone)]
+pub(crate) enum TimeTable {
+    /// At most [`SMALL_GROUP_TIMES`] distinct times, in arrival order.
+    Small(Vec<(u64, [u64; 2])>),
+    /// Times `k / scale` for k in a dense range: counts indexed by k.
+    Grid(Box<TimeGrid>),
+    /// Anything else.
+    Hashed(Box<HashedTimes>),
+}
+
+impl Default for TimeTable {
+    fn default() -> Self {
+        TimeTable::Small(Vec::new())
+    }
+}
+
+/// The grid index of `bits`: the integer `k` with `k as f64 / scale` bit-identical to the
+/// time, if there is one (within [`GRID_INDEX_LIMIT`]).
+#[inline]
+fn grid_index(bits: u64, scale: f64) -> Option<i64> {
+    let x = f64::from_bits(bits) * scale;
+    // NaN fails the comparison too.
+    if x.is_nan() || x.abs() >= GRID_INDEX_LIMIT as f64 {
+        return None;
+    }
+    let k = nearest_integer(x);
+    ((k as f64 / scale).to_bits() == bits).then_some(k)
+}
+
+/// `x` rounded to the nearest integer (saturating): an add and a truncating conversion, where
+/// `f64::round` is a library call on baseline x86_64. Only a candidate: callers confirm it.
+#[inline]
+fn nearest_integer(x: f64) -> i64 {
+    (x + 0.5f64.copysign(x)) as i64
+}
+
+/// The grid the distinct times of a hashed group lie on so far, and the range of their
+/// indices on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct GridFit {
+    /// Index into [`GRID_SCALES`].
+    scale: usize,
+    lo: i64,
+    hi: i64,
+}
+
+impl GridFit {
+    /// The coarsest grid `bits` lies on.
+    fn of(bits: u64) -> Option<GridFit> {
+        (0..GRID_SCALES.len()).find_map(|scale| {
+            grid_index(bits, GRID_SCALES[scale]).map(|k| GridFit {
+                scale,
+                lo: k,
+                hi: k,
+            })
+        })
+    }
+
+    /// The same range on the next finer grid.
+    fn finer(self) -> Option<GridFit> {
+        let lo = self.lo * 10;
+        let hi = self.hi * 10;
+        (self.scale + 1 < GRID_SCALES.len()
+            && lo.abs() < GRID_INDEX_LIMIT
+            && hi.abs() < GRID_INDEX_LIMIT)
+            .then_some(GridFit {
+                scale: self.scale + 1,
+                lo,
+                hi,
+            })
+    }
+
+    /// The fit once `bits` is added too: on this grid or a finer one, or none.
+    fn admit(self, bits: u64) -> Option<GridFit> {
+        let mut fit = self;
+        loop {
+            if let Some(k) = grid_index(bits, GRID_SCALES[fit.scale]) {
+                return Some(GridFit {
+                    lo: fit.lo.min(k),
+                    hi: fit.hi.max(k),
+                    ..fit
+                });
+            }
+            fit = fit.finer()?;
+        }
+    }
+
+    fn cells(&self) -> i64 {
+        self.hi - self.lo + 1
+    }
+}
+
+/// One grid cell: the bits of its time and the counts there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct GridCell {
+    /// The bits of `k / scale` when in use. An unused cell holds the bits of the next cell's
+    /// time instead, which no lookup of this cell can carry (those bits map to the next
+    /// cell): a lookup is one comparison, with no separate "in use" test.
+    bits: u64,
+    counts: [u64; 2],
+}
+
+/// Counts at times `(first + i) / scale`, i = 0...
+#[derive(Debug, Clone)]
+pub(crate) struct TimeGrid {
+    scale: f64,
+    scale_index: usize,
+    first: i64,
+    cells: Vec<GridCell>,
+    /// Cells in use (distinct times).
+    len: usize,
+}
+
+impl TimeGrid {
+    /// The position of the cell `bits` would be in (the range is not checked).
+    #[inline]
+    fn position(&self, bits: u64) -> usize {
+        let k = nearest_integer(f64::from_bits(bits) * self.scale);
+        k.wrapping_sub(self.first) as u64 as usize
+    }
+
+    /// The counts at `bits`, if the grid holds that time.
+    #[inline]
+    fn counts(&mut self, bits: u64) -> Option<&mut [u64; 2]> {
+        let i = self.position(bits);
+        match self.cells.get_mut(i) {
+            Some(cell) if cell.bits == bits => Some(&mut cell.counts),
+            _ => None,
+        }
+    }
+
+    /// `cells` unused cells for k = `first`, `first` + 1, ...
+    fn unused_cells(scale: f64, first: i64, cells: i64) -> impl Iterator<Item = GridCell> {
+        (first..first + cells).map(move |k| GridCell {
+            bits: ((k + 1) as f64 / scale).to_bits(),
+            counts: [0, 0],
+        })
+    }
+
+    /// Takes the time `bits` into an unused cell (widening the grid if needed) and returns
+    /// its counts; None if the time is off the grid, or so far from the others that the grid
+    /// would be too sparse.
+    fn take(&mut self, bits: u64) -> Option<&mut [u64; 2]> {
+        let k = grid_index(bits, self.scale)?;
+        let last = self.first + self.cells.len() as i64 - 1;
+        if k < self.first || k > last {
+            let (lo, hi) = (self.first.min(k), last.max(k));
+            let needed = hi - lo + 1;
+            if needed > GRID_LEAVE_CELLS_PER_TIME * (self.len as i64 + 1) {
+                return None;
+            }
+            // Room for a quarter more on the side that grew, as a vector doubles, so a group
+            // whose times creep upwards does not copy its grid on every new time.
+            let slack = needed / 4;
+            let (lo, hi) = if k < self.first {
+                ((lo - slack).max(-GRID_INDEX_LIMIT), hi)
+            } else {
+                (lo, (hi + slack).min(GRID_INDEX_LIMIT))
+            };
+            let mut cells = Vec::with_capacity((hi - lo + 1) as usize);
+            cells.extend(Self::unused_cells(self.scale, lo, self.first - lo));
+            cells.extend_from_slice(&self.cells);
+            cells.extend(Self::unused_cells(self.scale, last + 1, hi - last));
+            self.cells = cells;
+            self.first = lo;
+        }
+        let i = (k - self.first) as usize;
+        let cell = &mut self.cells[i];
+        // An unused cell: a used one holds these very bits and was found by `counts`.
+        debug_assert_eq!(cell.counts, [0, 0]);
+        cell.bits = bits;
+        self.len += 1;
+        Some(&mut cell.counts)
+    }
+
+    /// A grid over `fit` holding `entries` (whose times all lie on it).
+    fn new(fit: GridFit, entries: impl Iterator<Item = (u64, [u64; 2])>) -> TimeGrid {
+        let scale = GRID_SCALES[fit.scale];
+        let mut grid = TimeGrid {
+            scale,
+            scale_index: fit.scale,
+            first: fit.lo,
+            cells: Self::unused_cells(scale, fit.lo, fit.cells()).collect(),
+            len: 0,
+        };
+        for (bits, counts) in entries {
+            let cell = grid
+                .take(bits)
+                .expect("every time of a fit lies on its grid");
+            add_to(cell, counts);
+        }
+        grid
+    }
+
+    /// (time bits, counts) of the cells in use, in increasing time.
+    fn iter(&self) -> impl Iterator<Item = (u64, [u64; 2])> + '_ {
+        self.cells
+            .iter()
+            .filter(|c| c.counts != [0, 0])
+            .map(|c| (c.bits, c.counts))
+    }
+
+    /// The fit of the times in use.
+    fn fit(&self) -> GridFit {
+        let used = |c: &GridCell| c.counts != [0, 0];
+        let lo = self.cells.iter().position(used).unwrap_or(0);
+        let hi = self.cells.iter().rposition(used).unwrap_or(0);
+        GridFit {
+            scale: self.scale_index,
+            lo: self.first + lo as i64,
+            hi: self.first + hi as i64,
+        }
+    }
+}
+
+/// A hash table of counts, and the grid its times fit on so far (none once a time fits no
+/// grid).
+#[derive(Debug, Clone)]
+pub(crate) struct HashedTimes {
+    map: HashMap<u64, [u64; 2], TimeHasher>,
+    fit: Option<GridFit>,
+}
+
+impl HashedTimes {
+    /// The grid the table should become, if it is dense enough.
+    fn to_grid(&self) -> Option<Box<TimeGrid>> {
+        let fit = self.fit?;
+        (fit.cells() <= GRID_ENTER_CELLS_PER_TIME * self.map.len() as i64)
+            .then(|| Box::new(TimeGrid::new(fit, self.map.iter().map(|(&k, &c)| (k, c)))))
+    }
+}
+
+#[inline]
+fn add_to(cell: &mut [u64; 2], counts: [u64; 2]) {
+    cell[0] += counts[0];
+    cell[1] += counts[1];
+}
+
+impl TimeTable {
+    /// Adds `counts` ([events, censorings], not both zero) at the time with bits `bits`.
+    #[inline]
+    pub(crate) fn add(&mut self, bits: u64, counts: [u64; 2]) {
+        debug_assert!(counts != [0, 0], "a time is only kept with a subject at it");
+        // The times already there, inline; a new time, in `add_new`.
+        let known = match self {
+            TimeTable::Grid(grid) => grid.counts(bits),
+            TimeTable::Small(v) => v.iter_mut().find(|(k, _)| *k == bits).map(|(_, cell)| cell),
+            TimeTable::Hashed(hashed) => hashed.map.get_mut(&bits),
+        };
+        match known {
+            Some(cell) => add_to(cell, counts),
+            None => self.add_new(bits, counts),
+        }
+    }
+
+    /// Adds counts at a time the table does not hold yet, changing layout as needed.
+    #[inline(never)]
+    fn add_new(&mut self, bits: u64, counts: [u64; 2]) {
+        match self {
+            TimeTable::Grid(grid) => {
+                if let Some(cell) = grid.take(bits) {
+                    add_to(cell, counts);
+                    return;
+                }
+                // Off the grid, or too far from the times so far: hash from now on.
+                let fit = Some(grid.fit());
+                let map = grid.iter().collect();
+                *self = TimeTable::Hashed(Box::new(HashedTimes { map, fit }));
+                self.add_new(bits, counts);
+            }
+            TimeTable::Small(v) => {
+                if v.capacity() == 0 {
+                    v.reserve_exact(4);
+                }
+                v.push((bits, counts));
+                if v.len() > SMALL_GROUP_TIMES {
+                    let fit = v
+                        .iter()
+                        .try_fold(None, |fit: Option<GridFit>, &(k, _)| {
+                            match fit {
+                                None => GridFit::of(k),
+                                Some(fit) => fit.admit(k),
+                            }
+                            .map(Some)
+                        })
+                        .flatten();
+                    let mut map: HashMap<u64, [u64; 2], TimeHasher> =
+                        HashMap::with_capacity_and_hasher(2 * v.len(), TimeHasher::default());
+                    map.extend(v.drain(..));
+                    let hashed = HashedTimes { map, fit };
+                    // Dense from the start (say whole days 1..17): a grid straight away.
+                    *self = match hashed.to_grid() {
+                        Some(grid) => TimeTable::Grid(grid),
+                        None => TimeTable::Hashed(Box::new(hashed)),
+                    };
+                }
+            }
+            TimeTable::Hashed(hashed) => {
+                hashed.map.insert(bits, counts);
+                hashed.fit = hashed.fit.and_then(|fit| fit.admit(bits));
+                if let Some(grid) = hashed.to_grid() {
+                    *self = TimeTable::Grid(grid);
+                }
+            }
+        }
+    }
+
+    /// Number of distinct times.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            TimeTable::Small(v) => v.len(),
+            TimeTable::Grid(g) => g.len,
+            TimeTable::Hashed(h) => h.map.len(),
+        }
+    }
+
+    /// (time bits, [events, censorings]) in no particular order. (Two of the three parts of
+    /// the chain are empty: no boxed iterator, which cost an allocation per group.)
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, [u64; 2])> + '_ {
+        let (small, grid, hashed) = match self {
+            TimeTable::Small(v) => (Some(v.iter().copied()), None, None),
+            TimeTable::Grid(g) => (None, Some(g.iter()), None),
+            TimeTable::Hashed(h) => (None, None, Some(h.map.iter().map(|(&k, &c)| (k, c)))),
+        };
+        small
+            .into_iter()
+            .flatten()
+            .chain(grid.into_iter().flatten())
+            .chain(hashed.into_iter().flatten())
+    }
+
+    /// Heap memory held, in bytes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            TimeTable::Small(v) => v.capacity() * size_of::<(u64, [u64; 2])>(),
+            TimeTable::Grid(g) => {
+                size_of::<TimeGrid>() + g.cells.capacity() * size_of::<GridCell>()
+            }
+            TimeTable::Hashed(h) => {
+                size_of::<HashedTimes>() + h.map.capacity() * (size_of::<(u64, [u64; 2])>() + 1)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Adds rows to a table and to a plain map keyed by bits; the two must hold the same.
+    fn check(times: &[f64], what: &str) -> TimeTable {
+        let mut table = TimeTable::default();
+        let mut expected = BTreeMap::new();
+        for (i, &time) in times.iter().enumerate() {
+            let bits = (time + 0.0).to_bits();
+            let counts = if i % 3 == 0 { [1, 0] } else { [0, 1] };
+            table.add(bits, counts);
+            add_to(expected.entry(bits).or_insert([0, 0]), counts);
+            if i % 97 == 0 || i + 1 == times.len() {
+                let mut found: Vec<(u64, [u64; 2])> = table.iter().collect();
+                found.sort_unstable();
+                let want: Vec<(u64, [u64; 2])> = expected.iter().map(|(&k, &c)| (k, c)).collect();
+                assert_eq!(found, want, "{what}, after {} rows", i + 1);
+                assert_eq!(table.len(), expected.len(), "{what}");
+            }
+        }
+        table
+    }
+
+    /// A deterministic stream of pseudo-random numbers in [0, 1).
+    fn uniform(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (s >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .collect()
+    }
+
+    fn layout(table: &TimeTable) -> &'static str {
+        match table {
+            TimeTable::Small(_) => "small",
+            TimeTable::Grid(_) => "grid",
+            TimeTable::Hashed(_) => "hashed",
+        }
+    }
+
+    #[test]
+    fn every_layout_counts_as_a_map_of_bits() {
+        let u = uniform(5000, 7);
+        // (what, times, the layout the table should end in)
+        let cases: Vec<(&str, Vec<f64>, &str)> = vec![
+            (
+                "few times",
+                u.iter().map(|x| (x * 10.0).floor()).collect(),
+                "small",
+            ),
+            (
+                "whole days",
+                u.iter().map(|x| (x * 3000.0).floor()).collect(),
+                "grid",
+            ),
+            (
+                "months with one decimal (parsed)",
+                u.iter()
+                    .map(|x| format!("{:.1}", x * 400.0).parse().unwrap())
+                    .collect(),
+                "grid",
+            ),
+            // k * 0.1 is not k / 10 for most k: such times fit no grid exactly.
+            (
+                "tenths by multiplication",
+                u.iter().map(|x| (x * 4000.0).floor() * 0.1).collect(),
+                "hashed",
+            ),
+            (
+                "continuous",
+                u.iter().map(|x| x * 400.0).collect(),
+                "hashed",
+            ),
+            (
+                "negative and -0.0",
+                u.iter()
+                    .map(|x| -((x * 300.0).floor()) + if *x < 0.01 { -0.0 } else { 0.0 })
+                    .collect(),
+                "grid",
+            ),
+            (
+                "whole days, then one far outlier",
+                u.iter()
+                    .map(|x| (x * 3000.0).floor())
+                    .chain([1.0e9])
+                    .collect(),
+                "hashed",
+            ),
+            (
+                "whole days, then tenths (a finer grid)",
+                u.iter()
+                    .map(|x| (x * 300.0).floor())
+                    .chain(
+                        u.iter()
+                            .map(|x| format!("{:.1}", x * 300.0).parse().unwrap()),
+                    )
+                    .collect(),
+                "grid",
+            ),
+            // Halves move to the tenths grid, of which they fill a fifth: too sparse.
+            (
+                "whole days, then halves",
+                u.iter()
+                    .map(|x| (x * 300.0).floor())
+                    .chain(u.iter().map(|x| (x * 300.0).floor() + 0.5))
+                    .collect(),
+                "hashed",
+            ),
+            (
+                "huge values",
+                u.iter().map(|x| (x * 1000.0).floor() * 1.0e14).collect(),
+                "hashed",
+            ),
+        ];
+        for (what, times, ends_in) in cases {
+            let table = check(&times, what);
+            assert_eq!(layout(&table), ends_in, "{what}");
+        }
+    }
+
+    /// A grid left for a hash table (a time far away) comes back once the times fill the
+    /// range again, and holds the same counts throughout.
+    #[test]
+    fn grid_to_hash_and_back() {
+        let mut times: Vec<f64> = (0..40).map(f64::from).collect();
+        times.push(1000.0);
+        let table = check(&times, "outlier");
+        assert_eq!(layout(&table), "hashed");
+        times.extend((40..1000).map(f64::from));
+        let table = check(&times, "filled in");
+        assert_eq!(layout(&table), "grid");
+    }
+
+    #[test]
+    fn grid_index_is_exact() {
+        assert_eq!(grid_index(33.2f64.to_bits(), 10.0), Some(332));
+        assert_eq!(grid_index((3.0 * 0.1f64).to_bits(), 10.0), None);
+        assert_eq!(grid_index(0.0f64.to_bits(), 1.0), Some(0));
+        assert_eq!(grid_index(f64::NAN.to_bits(), 1.0), None);
+        assert_eq!(grid_index(1.0e300f64.to_bits(), 1.0), None);
+        assert_eq!(
+            GridFit::of(2.5f64.to_bits()),
+            Some(GridFit {
+                scale: 1,
+                lo: 25,
+                hi: 25
+            })
+        );
+    }
+}
