@@ -12,6 +12,7 @@ mod golden_cox;
 mod golden_km;
 mod golden_tests;
 mod golden_vendor;
+mod many_groups;
 mod properties;
 mod shared_state;
 mod slt;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, UInt64Array,
 };
+use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -74,6 +75,9 @@ pub(crate) fn count_array(values: Vec<f64>, weighted: bool) -> ArrayRef {
 /// (entry bits, time bits, weight bits, event) of a weighted cell; the entry is -inf without
 /// delayed entry.
 type WeightedCell = (u64, u64, u64, bool);
+
+/// Groups evaluated together (see `KmOps::evaluate`).
+const EVALUATE_GROUPS: usize = 4096;
 
 /// A fast, deterministic hasher for the bit patterns of f64 times.
 type TimeHasher = crate::input_columns::StateHasher;
@@ -695,12 +699,27 @@ impl StateOps for KmOps {
         emit_state(states, self.delayed)
     }
 
+    /// Groups are evaluated [`EVALUATE_GROUPS`] at a time, their results joined at the end:
+    /// a million groups' sorted counts and curves would otherwise all be alive at once
+    /// (hundreds of megabytes, every page of them fresh memory the kernel must clear),
+    /// where a chunk's reuse the same memory.
     fn evaluate(&self, states: &[KmState]) -> Result<ArrayRef> {
-        let samples: Vec<KmSample> = states
-            .iter()
-            .map(|s| s.to_sample(self.function, self.weighted))
-            .collect::<Result<_>>()?;
-        self.evaluator.evaluate(&samples)
+        let evaluate_chunk = |chunk: &[KmState]| {
+            let mut samples = Vec::with_capacity(chunk.len());
+            for s in chunk {
+                samples.push(s.to_sample(self.function, self.weighted)?);
+            }
+            self.evaluator.evaluate(&samples)
+        };
+        if states.len() <= EVALUATE_GROUPS {
+            return evaluate_chunk(states);
+        }
+        let parts = states
+            .chunks(EVALUATE_GROUPS)
+            .map(evaluate_chunk)
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let parts: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+        Ok(concat(&parts)?)
     }
 
     fn size(state: &KmState) -> usize {
