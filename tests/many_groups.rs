@@ -28,7 +28,9 @@ fn data() -> RecordBatch {
             Arc::new(Float64Array::from_iter_values(
                 (0..n).map(|i| ((i * 104_729) % 97) as f64 / 4.0 + 1.0),
             )),
-            Arc::new(Int64Array::from_iter_values((0..n).map(|i| i64::from(i % 4 != 0)))),
+            Arc::new(Int64Array::from_iter_values(
+                (0..n).map(|i| i64::from(i % 4 != 0)),
+            )),
         ],
     )
     .unwrap()
@@ -68,9 +70,7 @@ async fn many_groups_evaluate_as_few() {
             .collect::<Vec<_>>()
             .join(", ");
         let all = ctx
-            .sql(&format!(
-                "SELECT g, {sql_all} FROM d GROUP BY g ORDER BY g"
-            ))
+            .sql(&format!("SELECT g, {sql_all} FROM d GROUP BY g ORDER BY g"))
             .await
             .unwrap()
             .collect()

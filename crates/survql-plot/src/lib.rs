@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type, UInt64Type};
 use datafusion::common::{exec_err, DataFusionError, Result};
 use plotters::prelude::*;
 use survql_stats::logrank::{survdiff_weighted, GroupTimeCount, Weighting};
@@ -674,19 +674,42 @@ pub fn km_plot_from_curves(batches: &[RecordBatch], opts: &PlotOptions) -> Resul
 /// and `gray_test`), or with `opts.stacked` every cause of the one sample, each curve the sum
 /// of the incidences up to its cause.
 pub fn cif_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
+    cif_plot(batches, opts, false)
+}
+
+/// [`cif_plot_from_batches`] from counted rows: (group, time, status, count) or (time,
+/// status, count), each row standing for `count` subjects, as `SELECT g, t, s, count(*) ...
+/// GROUP BY g, t, s` returns them. The figure is the one the subjects' rows give (the
+/// estimators add the counts up as they would add the rows), but the query sends one row per
+/// distinct (group, time, status) to the client instead of one per subject.
+pub fn cif_plot_from_counts(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
+    cif_plot(batches, opts, true)
+}
+
+/// (time, status, subjects) of one group.
+type CountedRow = (f64, u32, u64);
+
+fn cif_plot(batches: &[RecordBatch], opts: &PlotOptions, counted: bool) -> Result<Plot> {
     let Some(first) = batches.first() else {
         return exec_err!("\\plot cif: the query returned no rows");
     };
-    let ncol = first.num_columns();
+    // The columns besides the count.
+    let ncol = first.num_columns() - usize::from(counted);
     if !(2..=3).contains(&ncol) {
         return exec_err!("\\plot cif: the query must return (group, time, status) or (time, status), found {ncol} columns");
     }
     if opts.stacked && ncol == 3 {
         return exec_err!("\\plot cif: --stacked draws the causes of one sample: return (time, status) without a group column");
     }
-    let mut groups: Vec<(String, Vec<(f64, u32)>)> = vec![];
+    let mut groups: Vec<(String, Vec<CountedRow>)> = vec![];
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for b in batches {
+        let counts = if counted {
+            Some(cast(b.column(ncol), &DataType::UInt64)?)
+        } else {
+            None
+        };
+        let counts = counts.as_ref().map(|c| c.as_primitive::<UInt64Type>());
         let labels = if ncol == 3 {
             Some(cast(b.column(0), &DataType::Utf8)?)
         } else {
@@ -713,19 +736,37 @@ pub fn cif_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Res
             if !(st >= 0.0 && st.fract() == 0.0 && st <= u32::MAX as f64) {
                 return exec_err!("\\plot cif: the status column must be 0 (censored) or a cause code 1, 2, ..., found {st}");
             }
+            let count = counts.map_or(1, |c| c.value(i));
+            if count == 0 {
+                continue;
+            }
             let label = labels.map_or("All", |l| l.value(i));
             let g = group_slot(&mut groups, &mut index, label, "cif")?;
-            groups[g].1.push((t, st as u32));
+            // `+ 0.0`: -0.0 and 0.0 are one time.
+            groups[g].1.push((t + 0.0, st as u32, count));
         }
     }
     if groups.is_empty() {
         return exec_err!("\\plot cif: no rows with a time and a status");
     }
+    // One record per distinct (time, status), in order, as `cif_curve` and `gray_test` hold
+    // their counts: the estimators' floating-point sums then run over the same records in
+    // the same order whether the rows came one per subject or counted.
+    for (_, rows) in &mut groups {
+        rows.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        rows.dedup_by(|next, kept| {
+            let same = next.0 == kept.0 && next.1 == kept.1;
+            if same {
+                kept.2 += next.2;
+            }
+            same
+        });
+    }
     sort_groups(&mut groups);
-    let curve_of = |label: String, rows: &[(f64, u32)], cause: u32| -> Result<Curve> {
+    let curve_of = |label: String, rows: &[CountedRow], cause: u32| -> Result<Curve> {
         let counts: Vec<CompetingCount> = rows
             .iter()
-            .map(|&(t, st)| CompetingCount::new(t, st, 1))
+            .map(|&(t, st, n)| CompetingCount::new(t, st, n))
             .collect();
         let cif = aalen_johansen(&counts, cause)
             .map_err(|e| DataFusionError::Execution(format!("\\plot cif: {e}")))?;
@@ -739,7 +780,8 @@ pub fn cif_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Res
             .iter()
             .map(|t| censored_at.contains(&(t + 0.0).to_bits()))
             .collect();
-        Ok(Curve::incidence(label, &cif, censored, rows.len() as u64))
+        let subjects = rows.iter().map(|r| r.2).sum();
+        Ok(Curve::incidence(label, &cif, censored, subjects))
     };
     if opts.stacked {
         let rows = &groups[0].1;
@@ -777,12 +819,13 @@ pub fn cif_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Res
             .iter()
             .enumerate()
             .flat_map(|(g, (_, rows))| {
-                rows.iter().map(move |&(time, status)| GroupCauseCount {
-                    time,
-                    group: g,
-                    status,
-                    count: 1,
-                })
+                rows.iter()
+                    .map(move |&(time, status, count)| GroupCauseCount {
+                        time,
+                        group: g,
+                        status,
+                        count,
+                    })
             })
             .collect();
         counts.sort_by(|a, b| {
@@ -1748,6 +1791,95 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("more than 64 groups"), "{err}");
+    }
+
+    /// Everything a curve draws, floats as bits (NaN included).
+    fn curve_bits(c: &Curve) -> (String, Vec<Vec<u64>>, Vec<bool>, u64, u64) {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+        (
+            c.label.clone(),
+            vec![
+                bits(&c.time),
+                bits(&c.value),
+                bits(&c.lower),
+                bits(&c.upper),
+                bits(&c.n_risk),
+            ],
+            c.censored.clone(),
+            c.n,
+            c.events.to_bits(),
+        )
+    }
+
+    /// `\plot cif` draws from the subjects per (group, time, status), which the shell counts
+    /// in the query: the same figure as from one row per subject, bit for bit, whatever the
+    /// order and batching of the counts.
+    #[test]
+    fn incidence_from_counts_is_incidence_from_rows() {
+        let rows = batch(&["a", "b", "c"], 600, |i| (i * 5 % 3) as i64);
+        let mut cells: std::collections::BTreeMap<(String, u64, i64), u64> = Default::default();
+        let (g, t, st) = (
+            rows.column(0).as_string::<i32>(),
+            rows.column(1).as_primitive::<Float64Type>(),
+            rows.column(2)
+                .as_primitive::<datafusion::arrow::datatypes::Int64Type>(),
+        );
+        for i in 0..rows.num_rows() {
+            *cells
+                .entry((g.value(i).to_owned(), t.value(i).to_bits(), st.value(i)))
+                .or_default() += 1;
+        }
+        // Counts in reverse order, over two batches.
+        let cells: Vec<_> = cells.into_iter().rev().collect();
+        let counted = |with_group: bool| -> Vec<RecordBatch> {
+            cells
+                .chunks(cells.len() / 2 + 1)
+                .map(|part| {
+                    let mut columns: Vec<(&str, ArrayRef)> = vec![];
+                    if with_group {
+                        let g: Vec<&str> = part.iter().map(|c| c.0 .0.as_str()).collect();
+                        columns.push(("g", Arc::new(StringArray::from(g))));
+                    }
+                    let t: Vec<f64> = part.iter().map(|c| f64::from_bits(c.0 .1)).collect();
+                    let s: Vec<i64> = part.iter().map(|c| c.0 .2).collect();
+                    let n: Vec<i64> = part.iter().map(|c| c.1 as i64).collect();
+                    columns.push(("t", Arc::new(Float64Array::from(t))));
+                    columns.push(("s", Arc::new(Int64Array::from(s))));
+                    columns.push(("n", Arc::new(Int64Array::from(n))));
+                    RecordBatch::try_from_iter(columns).unwrap()
+                })
+                .collect()
+        };
+        let one_sample = RecordBatch::try_from_iter([
+            ("t", Arc::clone(rows.column(1))),
+            ("s", Arc::clone(rows.column(2))),
+        ])
+        .unwrap();
+        for args in ["cif --cause 1", "cif --cause 2 --ci", "cif --stacked"] {
+            let (_, opts, _) = parse_plot_args(&format!("{args} SELECT 1")).unwrap();
+            let (from_rows, from_counts) = if opts.stacked {
+                (
+                    cif_plot_from_batches(std::slice::from_ref(&one_sample), &opts).unwrap(),
+                    cif_plot_from_counts(&counted(false), &opts).unwrap(),
+                )
+            } else {
+                (
+                    cif_plot_from_batches(std::slice::from_ref(&rows), &opts).unwrap(),
+                    cif_plot_from_counts(&counted(true), &opts).unwrap(),
+                )
+            };
+            assert_eq!(from_rows.curves.len(), from_counts.curves.len(), "{args}");
+            assert!(!from_rows.curves.is_empty());
+            for (a, b) in from_rows.curves.iter().zip(&from_counts.curves) {
+                assert_eq!(curve_bits(a), curve_bits(b), "{args}");
+            }
+            assert_eq!(
+                from_rows.p_value.map(f64::to_bits),
+                from_counts.p_value.map(f64::to_bits),
+                "{args}"
+            );
+            assert_eq!(from_rows.xmax.to_bits(), from_counts.xmax.to_bits());
+        }
     }
 
     /// `\plot cif`: per group the Aalen-Johansen incidence of the cause (the numbers of

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use datafusion::common::{exec_err, Result};
 use survql_plot::{
-    cif_plot_from_batches, curve_plot_from_batches, forest_from_batches, km_plot_from_curves,
+    cif_plot_from_counts, curve_plot_from_batches, forest_from_batches, km_plot_from_curves,
     parse_plot_args, render_forest_terminal, render_terminal, write_figure, write_forest,
     PlotOptions,
 };
@@ -38,10 +38,10 @@ pub async fn run_plot(
     if !matches!(kind, "km" | "cif" | "curve" | "forest") {
         return exec_err!("\\plot: unknown plot '{kind}' ('km', 'cif', 'curve' or 'forest')");
     }
-    let query = if kind == "km" {
-        km_curves_query(app, query).await?
-    } else {
-        query.to_owned()
+    let query = match kind {
+        "km" => km_curves_query(app, query).await?,
+        "cif" => cif_counts_query(app, query).await?,
+        _ => query.to_owned(),
     };
     let (_, batches) = app.execute(&query).await?;
     let output = opts.output.take();
@@ -68,7 +68,12 @@ pub async fn run_plot(
             km_plot_from_curves(&batches, &opts)?
         }
         "curve" => curve_plot_from_batches(&batches, &opts)?,
-        _ => cif_plot_from_batches(&batches, &opts)?,
+        _ => {
+            if batches.iter().all(|b| b.num_rows() == 0) {
+                return exec_err!("\\plot cif: no rows with a time and a status");
+            }
+            cif_plot_from_counts(&batches, &opts)?
+        }
     };
     match output {
         None => {
@@ -106,6 +111,30 @@ async fn km_curves_query(app: &App, query: &str) -> Result<String> {
         n => {
             return exec_err!(
                 "\\plot km: the query must return (group, time, event) or (time, event), found {n} columns"
+            )
+        }
+    })
+}
+
+/// `\plot cif`'s query, `SELECT [group,] time, status ...`, as the counts that draw it: the
+/// subjects per distinct (group, time, status), counted where the data are (the figure needs
+/// no more: see `cif_plot_from_counts`), so a registry's rows do not travel to the client.
+/// Rows with a NULL group, time or status are left out, as the figure leaves them out.
+async fn cif_counts_query(app: &App, query: &str) -> Result<String> {
+    let columns = app.session.ctx.sql(query).await?.schema().fields().len();
+    Ok(match columns {
+        3 => format!(
+            "SELECT CAST(g AS VARCHAR) AS g, t, s, count(*) AS n FROM ({query}\n) AS q(g, t, s) \
+             WHERE g IS NOT NULL AND t IS NOT NULL AND s IS NOT NULL \
+             GROUP BY CAST(g AS VARCHAR), t, s"
+        ),
+        2 => format!(
+            "SELECT t, s, count(*) AS n FROM ({query}\n) AS q(t, s) \
+             WHERE t IS NOT NULL AND s IS NOT NULL GROUP BY t, s"
+        ),
+        n => {
+            return exec_err!(
+                "\\plot cif: the query must return (group, time, status) or (time, status), found {n} columns"
             )
         }
     })
