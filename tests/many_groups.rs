@@ -36,6 +36,14 @@ fn data() -> RecordBatch {
     .unwrap()
 }
 
+/// The rows of a query as JSON (floats exact).
+async fn rows(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    batches_json(&ctx.sql(sql).await.unwrap().collect().await.unwrap())
+}
+
 #[tokio::test]
 async fn many_groups_evaluate_as_few() {
     let data = data();
@@ -69,37 +77,22 @@ async fn many_groups_evaluate_as_few() {
             .map(|c| format!("{c} AS \"{c}\""))
             .collect::<Vec<_>>()
             .join(", ");
-        let all = ctx
-            .sql(&format!("SELECT g, {sql_all} FROM d GROUP BY g ORDER BY g"))
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let all = batches_json(&all);
+        let all = rows(
+            &ctx,
+            &format!("SELECT g, {sql_all} FROM d GROUP BY g ORDER BY g"),
+        )
+        .await;
         assert_eq!(all.len(), GROUPS as usize);
-        let some = ctx
-            .sql(&format!(
-                "SELECT g, {sql_all} FROM d WHERE g < {few} GROUP BY g ORDER BY g"
-            ))
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let some = batches_json(&some);
+        let few_sql = format!("SELECT g, {sql_all} FROM d WHERE g < {few} GROUP BY g ORDER BY g");
+        let some = rows(&ctx, &few_sql).await;
         assert_eq!(some.len(), few);
         assert_eq!(&all[..few], &some[..], "{partitions} partitions");
         // And a group past the first chunk.
-        let one = ctx
-            .sql(&format!(
-                "SELECT g, {sql_all} FROM d WHERE g = 9999 GROUP BY g"
-            ))
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(all[9999], batches_json(&one)[0], "{partitions} partitions");
+        let one = rows(
+            &ctx,
+            &format!("SELECT g, {sql_all} FROM d WHERE g = 9999 GROUP BY g"),
+        )
+        .await;
+        assert_eq!(all[9999], one[0], "{partitions} partitions");
     }
 }
