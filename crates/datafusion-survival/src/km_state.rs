@@ -116,6 +116,17 @@ impl KmState {
         );
     }
 
+    /// Adds subjects (time, event), in order.
+    #[inline]
+    pub(crate) fn add_all(&mut self, subjects: impl Iterator<Item = (f64, bool)>) {
+        self.counts.add_all(subjects.map(|(time, event)| {
+            (
+                (time + 0.0).to_bits(),
+                [u64::from(event), u64::from(!event)],
+            )
+        }));
+    }
+
     /// Adds counts at one time.
     #[inline]
     pub(crate) fn add_counts(&mut self, time: f64, events: u64, censored: u64) {

@@ -42,7 +42,7 @@ const GRID_SCALES: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
 const GRID_INDEX_LIMIT: i64 = 1 << 49;
 
 /// A hashed group becomes a grid when the grid would need at most this many cells per
-/// distinct time (24 bytes a cell; a hash table entry costs 25–55 bytes)…
+/// distinct time (16 bytes a cell; a hash table entry costs 25–55 bytes)…
 const GRID_ENTER_CELLS_PER_TIME: i64 = 2;
 /// …and a grid goes back to hashing when a new time would stretch it past this many.
 /// The gap between the two keeps a group from switching back and forth: after leaving, it
@@ -149,7 +149,18 @@ struct GridCell {
     /// time instead, which no lookup of this cell can carry (those bits map to the next
     /// cell): a lookup is one comparison, with no separate "in use" test.
     bits: u64,
-    counts: [u64; 2],
+    /// Events and censorings: 32 bits each keep a cell at 16 bytes, four to a cache line
+    /// (a grid of a few thousand times then stays in the L2 cache). A count that would pass
+    /// 2³² − 1 sends the group to a hash table of 64-bit counts.
+    counts: [u32; 2],
+}
+
+/// `counts` as 32-bit counts, if they fit.
+fn narrow(counts: [u64; 2]) -> Option<[u32; 2]> {
+    Some([
+        u32::try_from(counts[0]).ok()?,
+        u32::try_from(counts[1]).ok()?,
+    ])
 }
 
 /// Counts at times `(first + i) / scale`, i = 0...
@@ -171,14 +182,34 @@ impl TimeGrid {
         k.wrapping_sub(self.first) as u64 as usize
     }
 
-    /// The counts at `bits`, if the grid holds that time.
+    /// Adds `counts` at `bits` if the grid holds that time and the sums fit in 32 bits;
+    /// false otherwise.
     #[inline]
-    fn counts(&mut self, bits: u64) -> Option<&mut [u64; 2]> {
+    fn try_add(&mut self, bits: u64, counts: [u64; 2]) -> bool {
         let i = self.position(bits);
         match self.cells.get_mut(i) {
-            Some(cell) if cell.bits == bits => Some(&mut cell.counts),
-            _ => None,
+            Some(cell) if cell.bits == bits => {
+                let sum = [
+                    u64::from(cell.counts[0]) + counts[0],
+                    u64::from(cell.counts[1]) + counts[1],
+                ];
+                match narrow(sum) {
+                    Some(sum) => {
+                        cell.counts = sum;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
         }
+    }
+
+    /// Whether the grid holds the time `bits`.
+    fn holds(&self, bits: u64) -> bool {
+        self.cells
+            .get(self.position(bits))
+            .is_some_and(|cell| cell.bits == bits)
     }
 
     /// `cells` unused cells for k = `first`, `first` + 1, ...
@@ -189,17 +220,19 @@ impl TimeGrid {
         })
     }
 
-    /// Takes the time `bits` into an unused cell (widening the grid if needed) and returns
-    /// its counts; None if the time is off the grid, or so far from the others that the grid
-    /// would be too sparse.
-    fn take(&mut self, bits: u64) -> Option<&mut [u64; 2]> {
-        let k = grid_index(bits, self.scale)?;
+    /// Puts `counts` at the time `bits`, which the grid does not hold yet, widening the grid
+    /// if needed; false if the time is off the grid, so far from the others that the grid
+    /// would be too sparse, or the counts do not fit in 32 bits.
+    fn insert(&mut self, bits: u64, counts: [u64; 2]) -> bool {
+        let (Some(k), Some(counts)) = (grid_index(bits, self.scale), narrow(counts)) else {
+            return false;
+        };
         let last = self.first + self.cells.len() as i64 - 1;
         if k < self.first || k > last {
             let (lo, hi) = (self.first.min(k), last.max(k));
             let needed = hi - lo + 1;
             if needed > GRID_LEAVE_CELLS_PER_TIME * (self.len as i64 + 1) {
-                return None;
+                return false;
             }
             // Room for a quarter more on the side that grew, as a vector doubles, so a group
             // whose times creep upwards does not copy its grid on every new time.
@@ -216,17 +249,18 @@ impl TimeGrid {
             self.cells = cells;
             self.first = lo;
         }
-        let i = (k - self.first) as usize;
-        let cell = &mut self.cells[i];
-        // An unused cell: a used one holds these very bits and was found by `counts`.
+        let cell = &mut self.cells[(k - self.first) as usize];
+        // An unused cell: a used one holds these very bits.
         debug_assert_eq!(cell.counts, [0, 0]);
         cell.bits = bits;
+        cell.counts = counts;
         self.len += 1;
-        Some(&mut cell.counts)
+        true
     }
 
-    /// A grid over `fit` holding `entries` (whose times all lie on it).
-    fn new(fit: GridFit, entries: impl Iterator<Item = (u64, [u64; 2])>) -> TimeGrid {
+    /// A grid over `fit` holding `entries` (whose times all lie on it); None if a count
+    /// does not fit in 32 bits.
+    fn new(fit: GridFit, entries: impl Iterator<Item = (u64, [u64; 2])>) -> Option<TimeGrid> {
         let scale = GRID_SCALES[fit.scale];
         let mut grid = TimeGrid {
             scale,
@@ -236,12 +270,12 @@ impl TimeGrid {
             len: 0,
         };
         for (bits, counts) in entries {
-            let cell = grid
-                .take(bits)
-                .expect("every time of a fit lies on its grid");
-            add_to(cell, counts);
+            if !grid.insert(bits, counts) {
+                debug_assert!(narrow(counts).is_none(), "a fit's times lie on its grid");
+                return None;
+            }
         }
-        grid
+        Some(grid)
     }
 
     /// (time bits, counts) of the cells in use, in increasing time.
@@ -249,7 +283,7 @@ impl TimeGrid {
         self.cells
             .iter()
             .filter(|c| c.counts != [0, 0])
-            .map(|c| (c.bits, c.counts))
+            .map(|c| (c.bits, c.counts.map(u64::from)))
     }
 
     /// The fit of the times in use.
@@ -274,11 +308,18 @@ pub(crate) struct HashedTimes {
 }
 
 impl HashedTimes {
-    /// The grid the table should become, if it is dense enough.
-    fn to_grid(&self) -> Option<Box<TimeGrid>> {
+    /// The grid the table should become, if it is dense enough. (A count past 32 bits keeps
+    /// the table hashed for good.)
+    fn grid_if_dense(&mut self) -> Option<Box<TimeGrid>> {
         let fit = self.fit?;
-        (fit.cells() <= GRID_ENTER_CELLS_PER_TIME * self.map.len() as i64)
-            .then(|| Box::new(TimeGrid::new(fit, self.map.iter().map(|(&k, &c)| (k, c)))))
+        if fit.cells() > GRID_ENTER_CELLS_PER_TIME * self.map.len() as i64 {
+            return None;
+        }
+        let grid = TimeGrid::new(fit, self.map.iter().map(|(&k, &c)| (k, c)));
+        if grid.is_none() {
+            self.fit = None;
+        }
+        grid.map(Box::new)
     }
 }
 
@@ -295,7 +336,12 @@ impl TimeTable {
         debug_assert!(counts != [0, 0], "a time is only kept with a subject at it");
         // The times already there, inline; a new time, in `add_new`.
         let known = match self {
-            TimeTable::Grid(grid) => grid.counts(bits),
+            TimeTable::Grid(grid) => {
+                if grid.try_add(bits, counts) {
+                    return;
+                }
+                None
+            }
             TimeTable::Small(v) => v.iter_mut().find(|(k, _)| *k == bits).map(|(_, cell)| cell),
             TimeTable::Hashed(hashed) => hashed.map.get_mut(&bits),
         };
@@ -305,20 +351,43 @@ impl TimeTable {
         }
     }
 
+    /// Adds many (time bits, counts): rows that land on a grid run in a loop that looks at
+    /// the table's layout once, not once per row.
+    pub(crate) fn add_all(&mut self, mut rows: impl Iterator<Item = (u64, [u64; 2])>) {
+        while let Some((bits, counts)) = rows.next() {
+            let TimeTable::Grid(grid) = self else {
+                self.add(bits, counts);
+                continue;
+            };
+            let mut next = Some((bits, counts));
+            while let Some((bits, counts)) = next {
+                if !grid.try_add(bits, counts) {
+                    break;
+                }
+                next = rows.next();
+            }
+            match next {
+                Some((bits, counts)) => self.add_new(bits, counts),
+                None => return,
+            }
+        }
+    }
+
     /// Adds counts at a time the table does not hold yet, changing layout as needed.
     #[inline(never)]
     fn add_new(&mut self, bits: u64, counts: [u64; 2]) {
         match self {
             TimeTable::Grid(grid) => {
-                if let Some(cell) = grid.take(bits) {
-                    add_to(cell, counts);
+                let held = grid.holds(bits);
+                if !held && grid.insert(bits, counts) {
                     return;
                 }
-                // Off the grid, or too far from the times so far: hash from now on.
-                let fit = Some(grid.fit());
+                // Off the grid, too far from the times so far, or (`held`) a count past 32
+                // bits: hash from now on (for good, in the last case).
+                let fit = (!held).then(|| grid.fit());
                 let map = grid.iter().collect();
                 *self = TimeTable::Hashed(Box::new(HashedTimes { map, fit }));
-                self.add_new(bits, counts);
+                self.add(bits, counts);
             }
             TimeTable::Small(v) => {
                 if v.capacity() == 0 {
@@ -339,9 +408,9 @@ impl TimeTable {
                     let mut map: HashMap<u64, [u64; 2], TimeHasher> =
                         HashMap::with_capacity_and_hasher(2 * v.len(), TimeHasher::default());
                     map.extend(v.drain(..));
-                    let hashed = HashedTimes { map, fit };
+                    let mut hashed = HashedTimes { map, fit };
                     // Dense from the start (say whole days 1..17): a grid straight away.
-                    *self = match hashed.to_grid() {
+                    *self = match hashed.grid_if_dense() {
                         Some(grid) => TimeTable::Grid(grid),
                         None => TimeTable::Hashed(Box::new(hashed)),
                     };
@@ -350,7 +419,7 @@ impl TimeTable {
             TimeTable::Hashed(hashed) => {
                 hashed.map.insert(bits, counts);
                 hashed.fit = hashed.fit.and_then(|fit| fit.admit(bits));
-                if let Some(grid) = hashed.to_grid() {
+                if let Some(grid) = hashed.grid_if_dense() {
                     *self = TimeTable::Grid(grid);
                 }
             }
@@ -521,6 +590,44 @@ mod tests {
         }
     }
 
+    /// Adding rows in runs (`add_all`) is adding them one by one: same counts, same layout,
+    /// through every change of layout (new times, widening, leaving and re-entering a grid,
+    /// a count past 32 bits).
+    #[test]
+    fn runs_of_rows_count_as_single_rows() {
+        let u = uniform(6000, 11);
+        let mut rows: Vec<(u64, [u64; 2])> = u
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let time = match i / 1000 {
+                    0 | 1 => (x * 300.0).floor(),
+                    2 => 5.0e6,
+                    3 => (x * 3000.0).floor(),
+                    4 => x * 7.0,
+                    _ => format!("{:.1}", x * 50.0).parse().unwrap(),
+                };
+                (time.to_bits(), if i % 4 == 0 { [1, 0] } else { [0, 1] })
+            })
+            .collect();
+        rows.insert(1500, (7.0f64.to_bits(), [u64::from(u32::MAX), 2]));
+        let mut one_by_one = TimeTable::default();
+        let mut in_runs = TimeTable::default();
+        for run in rows.chunks(333) {
+            for &(bits, counts) in run {
+                one_by_one.add(bits, counts);
+            }
+            in_runs.add_all(run.iter().copied());
+            assert_eq!(layout(&in_runs), layout(&one_by_one));
+        }
+        let sorted = |t: &TimeTable| {
+            let mut v: Vec<(u64, [u64; 2])> = t.iter().collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(sorted(&in_runs), sorted(&one_by_one));
+    }
+
     /// A grid left for a hash table (a time far away) comes back once the times fill the
     /// range again, and holds the same counts throughout.
     #[test]
@@ -532,6 +639,46 @@ mod tests {
         times.extend((40..1000).map(f64::from));
         let table = check(&times, "filled in");
         assert_eq!(layout(&table), "grid");
+    }
+
+    /// Grid cells count in 32 bits: a count past that moves the group to a hash table of
+    /// 64-bit counts for good, with nothing lost; a short list holding such a count never
+    /// becomes a grid.
+    #[test]
+    fn counts_past_32_bits_leave_the_grid() {
+        fn add(table: &mut TimeTable, expected: &mut BTreeMap<u64, [u64; 2]>, t: f64, c: [u64; 2]) {
+            table.add(t.to_bits(), c);
+            add_to(expected.entry(t.to_bits()).or_insert([0, 0]), c);
+        }
+        fn contents(table: &TimeTable) -> Vec<(u64, [u64; 2])> {
+            let mut found: Vec<(u64, [u64; 2])> = table.iter().collect();
+            found.sort_unstable();
+            found
+        }
+        let mut table = TimeTable::default();
+        let mut expected = BTreeMap::new();
+        for t in 0..40 {
+            add(&mut table, &mut expected, f64::from(t), [1, 0]);
+        }
+        assert_eq!(layout(&table), "grid");
+        add(&mut table, &mut expected, 7.0, [u64::from(u32::MAX), 0]);
+        assert_eq!(layout(&table), "hashed");
+        for t in 40..400 {
+            add(&mut table, &mut expected, f64::from(t), [0, 1]);
+        }
+        assert_eq!(layout(&table), "hashed");
+        let want: Vec<(u64, [u64; 2])> = expected.iter().map(|(&k, &c)| (k, c)).collect();
+        assert_eq!(contents(&table), want);
+
+        let mut table = TimeTable::default();
+        let mut expected = BTreeMap::new();
+        add(&mut table, &mut expected, 1.0, [1 << 40, 3]);
+        for t in 2..=30 {
+            add(&mut table, &mut expected, f64::from(t), [2, 0]);
+        }
+        assert_eq!(layout(&table), "hashed");
+        let want: Vec<(u64, [u64; 2])> = expected.iter().map(|(&k, &c)| (k, c)).collect();
+        assert_eq!(contents(&table), want);
     }
 
     #[test]
