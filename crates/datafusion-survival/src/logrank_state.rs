@@ -445,13 +445,8 @@ fn update(
     Ok(())
 }
 
-/// Cells up to which a batch of one SQL group is counted cell by cell.
-const CELL_BY_CELL: usize = 64;
-
-/// Adds the rows (row, cell) to their cells' time tables. When every row is of one SQL group
-/// (a test without GROUP BY) with few cells, the rows are put in cell order first (a
-/// counting sort, which keeps their order within a cell), so that each cell's rows are added
-/// in one loop that finds the cell's table once.
+/// Adds the rows (row, cell) to their cells' time tables: when every row is of one SQL group
+/// (a test without GROUP BY) with few cells, cell by cell ([`add_cell_by_cell`]).
 fn count_rows(
     states: &mut [LogrankState],
     group_indices: &[usize],
@@ -464,8 +459,13 @@ fn count_rows(
         .first()
         .map(|&(i, _)| group_indices[i as usize])
         .filter(|&g| rows.iter().all(|&(i, _)| group_indices[i as usize] == g));
-    let state = match one_group {
-        Some(g) if states[g].cells.len() <= CELL_BY_CELL => &mut states[g],
+    match one_group {
+        Some(g) if states[g].cells.len() <= CELL_BY_CELL => {
+            let cells = &mut states[g].cells;
+            add_cell_by_cell(rows, cells.len(), |c, own| {
+                cells[c].2.add_all(own.iter().map(|&i| subject(i)))
+            });
+        }
         _ => {
             for &(i, cell) in rows {
                 let (time, event) = subject(i);
@@ -473,25 +473,38 @@ fn count_rows(
                     .2
                     .add(time, event);
             }
-            return;
         }
-    };
-    let mut starts = [0usize; CELL_BY_CELL + 1];
-    for &(_, cell) in rows {
-        starts[cell as usize + 1] += 1;
     }
-    for c in 0..CELL_BY_CELL {
-        starts[c + 1] += starts[c];
+}
+
+/// Cells up to which a batch's rows are added cell by cell.
+const CELL_BY_CELL: usize = 64;
+
+/// Calls `add(cell, rows)` for each of `cells` (≤ [`CELL_BY_CELL`]) with the rows of `rows`
+/// (row, cell) that go to it, in their order: the rows are put in cell order by a counting
+/// sort, so that each cell's rows are added in one loop that finds its time table and the
+/// table's layout once ([`KmState::add_all`]), instead of once per row. (Counting a row on a
+/// grid is a few instructions; finding its table was as many again.)
+fn add_cell_by_cell(rows: &[(u32, u32)], cells: usize, mut add: impl FnMut(usize, &[u32])) {
+    let tables = cells;
+    debug_assert!(tables <= CELL_BY_CELL);
+    let mut starts = [0usize; CELL_BY_CELL + 1];
+    for &(_, t) in rows {
+        starts[t as usize + 1] += 1;
+    }
+    for t in 0..tables {
+        starts[t + 1] += starts[t];
     }
     let mut sorted = vec![0u32; rows.len()];
     let mut next = starts;
-    for &(i, cell) in rows {
-        sorted[next[cell as usize]] = i;
-        next[cell as usize] += 1;
+    for &(i, t) in rows {
+        sorted[next[t as usize]] = i;
+        next[t as usize] += 1;
     }
-    for (c, cell) in state.cells.iter_mut().enumerate() {
-        let own = &sorted[starts[c]..starts[c + 1]];
-        cell.2.add_all(own.iter().map(|&i| subject(i)));
+    for t in 0..tables {
+        if starts[t] < starts[t + 1] {
+            add(t, &sorted[starts[t]..starts[t + 1]]);
+        }
     }
 }
 
