@@ -486,24 +486,23 @@ const CELL_BY_CELL: usize = 64;
 /// table's layout once ([`KmState::add_all`]), instead of once per row. (Counting a row on a
 /// grid is a few instructions; finding its table was as many again.)
 fn add_cell_by_cell(rows: &[(u32, u32)], cells: usize, mut add: impl FnMut(usize, &[u32])) {
-    let tables = cells;
-    debug_assert!(tables <= CELL_BY_CELL);
+    debug_assert!(cells <= CELL_BY_CELL);
     let mut starts = [0usize; CELL_BY_CELL + 1];
-    for &(_, t) in rows {
-        starts[t as usize + 1] += 1;
+    for &(_, c) in rows {
+        starts[c as usize + 1] += 1;
     }
-    for t in 0..tables {
-        starts[t + 1] += starts[t];
+    for c in 0..cells {
+        starts[c + 1] += starts[c];
     }
     let mut sorted = vec![0u32; rows.len()];
     let mut next = starts;
-    for &(i, t) in rows {
-        sorted[next[t as usize]] = i;
-        next[t as usize] += 1;
+    for &(i, c) in rows {
+        sorted[next[c as usize]] = i;
+        next[c as usize] += 1;
     }
-    for t in 0..tables {
-        if starts[t] < starts[t + 1] {
-            add(t, &sorted[starts[t]..starts[t + 1]]);
+    for c in 0..cells {
+        if starts[c] < starts[c + 1] {
+            add(c, &sorted[starts[c]..starts[c + 1]]);
         }
     }
 }
