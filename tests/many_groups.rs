@@ -60,8 +60,9 @@ async fn many_groups_evaluate_as_few() {
         "km_curve(surv(NULL, t, e, 0.5 + CAST(e AS DOUBLE)))",
     ];
     let few = 40;
-    for partitions in [1, 3] {
-        let ctx = survival_session(partitions, 8192, false, false);
+    // One partition with every function on its own state; three sharing one state.
+    for (partitions, share_km_state) in [(1, false), (3, true)] {
+        let ctx = survival_session(partitions, 8192, false, share_km_state);
         let parts: Vec<Vec<RecordBatch>> = (0..partitions)
             .map(|p| {
                 let len = data.num_rows() / partitions;

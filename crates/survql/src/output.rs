@@ -620,6 +620,11 @@ fn draw_table<E>(
             *w = (*w).max(p);
         }
     }
+    // A column past comfy's widest (a cell of 65,533 characters) is wrapped by the whole
+    // table's own rules: draw it whole.
+    if widths.iter().any(|&w| w > u16::MAX - 2) {
+        return emit(&Rows::from_batches(schema, batches).table(total));
+    }
     let count = pieces().count();
     for (i, piece) in pieces().enumerate() {
         let mut t = Rows::from_batches(schema, &[piece]).comfy(i == 0);
