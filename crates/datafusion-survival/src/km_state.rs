@@ -132,7 +132,7 @@ impl KmState {
     pub(crate) fn add_counts(&mut self, time: f64, events: u64, censored: u64) {
         // A time nobody is at is not a time of the data (and a table keeps only times with
         // someone at them).
-        if events + censored > 0 {
+        if events | censored != 0 {
             self.counts.add((time + 0.0).to_bits(), [events, censored]);
         }
     }

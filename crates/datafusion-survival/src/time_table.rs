@@ -19,9 +19,10 @@
 //!
 //! "Exactly": a time takes a cell only if the f64 division `k as f64 / scale` gives back its
 //! very bits (checked once per distinct time), so the grid maps bit patterns to cells one to
-//! one and the counts are those a
-//! hash table keyed by bits would hold, whatever the layout (tested below). Which layout a
-//! group is in depends on the order its rows arrive in, what it holds does not.
+//! one and the counts are those a hash table keyed by bits would hold, whatever the layout
+//! (tested below). Grid cells count in 32 bits; a count past that sends the group to the hash
+//! table (64 bits) for good. Which layout a group is in depends on the order its rows arrive
+//! in, what it holds does not.
 
 use std::collections::HashMap;
 use std::mem::size_of;
