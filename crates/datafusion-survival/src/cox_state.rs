@@ -31,6 +31,8 @@ use survql_stats::{
     fine_gray, ConfType, Convention, Dist, FineGrayData, FineGrayOptions, SurvregOptions,
 };
 
+use rayon::prelude::*;
+
 use crate::accumulator::StateOps;
 use crate::coerce::{coerce_event, coerce_time};
 use crate::cox_profile::{split_profile, Profile, ProfileSlot, ProfileValue};
@@ -1192,11 +1194,8 @@ fn model_columns(
     let mut notes = vec![];
     for (k, cov) in call.covariates.iter().enumerate() {
         let mut idx = vec![];
-        let numbers = || -> Vec<f64> {
-            rows.num
-                .get(k)
-                .map_or_else(Vec::new, |c| order.iter().map(|&i| c[i]).collect())
-        };
+        let numbers =
+            || -> Vec<f64> { rows.num.get(k).map_or_else(Vec::new, |c| gather(c, order)) };
         match cov {
             Covariate::Numeric { name } => {
                 idx.push(x.len());
@@ -1273,11 +1272,11 @@ fn model_data(
         cluster_arg.map(|k| label_ranks(rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..])));
     let order = canonical_row_order(call, rows, strata_rank.as_deref(), cluster_rank.as_deref());
     let (x, names, groups, notes) = model_columns(call, rows, Some(&order));
-    let pick = |v: &[f64]| -> Vec<f64> { order.iter().map(|&i| v[i]).collect() };
+    let pick = |v: &[f64]| -> Vec<f64> { gather(v, &order) };
     let data = CoxData {
         start: call.counting().then(|| pick(&rows.start)),
         stop: pick(&rows.stop),
-        event: order.iter().map(|&i| rows.event[i]).collect(),
+        event: gather(&rows.event, &order),
         strata: match &strata_rank {
             Some(rank) => order
                 .iter()
@@ -1293,6 +1292,15 @@ fn model_data(
         }),
     };
     (data, names, groups, notes)
+}
+
+/// `v` in `order` (on every core for a large group: the reads land at random).
+fn gather<T: Copy + Send + Sync>(v: &[T], order: &[usize]) -> Vec<T> {
+    if order.len() < PARALLEL_ROWS {
+        order.iter().map(|&i| v[i]).collect()
+    } else {
+        order.par_iter().map(|&i| v[i]).collect()
+    }
 }
 
 /// The rows ordered by all their values — stratum, stop, event, then the rest of the row
@@ -1332,9 +1340,16 @@ fn canonical_row_order(
         Some(rank[rows.fac[k][i] as usize])
     };
     let mut fingerprint: Vec<u64> = rows.event.iter().map(|&e| u64::from(e)).collect();
-    let mut mix_column = |value: &dyn Fn(usize) -> u64| {
-        for (i, h) in fingerprint.iter_mut().enumerate() {
-            *h = fingerprint_mix(*h, value(i));
+    let mut mix_column = |value: &(dyn Fn(usize) -> u64 + Sync)| {
+        if n < PARALLEL_ROWS {
+            for (i, h) in fingerprint.iter_mut().enumerate() {
+                *h = fingerprint_mix(*h, value(i));
+            }
+        } else {
+            fingerprint
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, h)| *h = fingerprint_mix(*h, value(i)));
         }
     };
     if call.counting() {
@@ -1389,13 +1404,23 @@ fn canonical_row_order(
         })
         .collect();
     drop(fingerprint);
-    keys.sort_unstable_by(|a, b| {
+    let by_values = |a: &(u32, u64, u64, usize), b: &(u32, u64, u64, usize)| {
         (a.0, a.1, a.2)
             .cmp(&(b.0, b.1, b.2))
             .then_with(|| same_values(a.3, b.3))
-    });
+    };
+    // Rows with equal values are interchangeable in the fit, so any sort gives the same fit;
+    // a large one is sorted on every core.
+    if n < PARALLEL_ROWS {
+        keys.sort_unstable_by(by_values);
+    } else {
+        keys.par_sort_unstable_by(by_values);
+    }
     keys.into_iter().map(|k| k.3).collect()
 }
+
+/// Groups of at least this many rows sort and gather their model data on every core.
+const PARALLEL_ROWS: usize = 1 << 16;
 
 /// One step of the row fingerprint: a fixed multiply-xorshift mix (the same on every
 /// machine and in every process, unlike `std`'s randomly seeded hashers).
