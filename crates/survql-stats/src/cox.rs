@@ -1266,67 +1266,127 @@ const DEAD: usize = 1;
 ///
 /// With millions of distinct scores the concordance's queries land at random ranks, and a
 /// binary (Fenwick) tree makes each one a chain of ~24 scattered reads, most of them cache
-/// misses. These are 4-ary trees stored level by level, both trees' values side by side,
-/// each group of 4 nodes in one cache line: on the bottom level the ranks' own weights; on
+/// misses. These are `F`-ary trees stored level by level, both trees' values side by side,
+/// each group of `F` nodes in one cache line: on the bottom level the ranks' own weights; on
 /// each level above, node i covers group i of the level below and holds the weight under
 /// its own group's nodes up to and including itself. A prefix sum adds a rank's left
 /// siblings in its line and then reads one value per level; an update adds to the rest of
 /// one line per level. Every line a rank needs is known in advance, so the concordance
 /// prefetches the lines of the rows it will reach next ([`RankTrees::prefetch`]).
-struct RankTrees {
-    /// Rank r's weights (one per tree) are `leaves[r / 4].0[r % 4]`.
-    leaves: Vec<RankLine>,
-    /// `levels[l]`: node i is `levels[l][i / 4].0[i % 4]`; level 0 has a node per line of
+///
+/// Weights are `f64` (4 nodes a line) or, when every weight is a whole number and their sum
+/// fits, `u32` (8 nodes a line): half the memory and one level fewer, and since sums of
+/// whole numbers below 2⁵³ are exact in `f64`, the same answers to the bit.
+struct RankTrees<C: TreeWeight, const F: usize> {
+    /// Rank r's weights (one per tree) are `leaves[r / F].0[r % F]`.
+    leaves: Vec<RankLine<C, F>>,
+    /// `levels[l]`: node i is `levels[l][i / F].0[i % F]`; level 0 has a node per line of
     /// `leaves`, level l + 1 a node per line of level l.
-    levels: Vec<Vec<RankLine>>,
-    total: [f64; 2],
+    levels: Vec<Vec<RankLine<C, F>>>,
+    total: [C; 2],
 }
 
-const RANK_FANOUT: usize = 4;
+/// A weight the concordance's trees hold.
+trait TreeWeight: Copy + Default {
+    fn from_f64(w: f64) -> Self;
+    fn plus(self, other: Self) -> Self;
+    fn minus(self, other: Self) -> Self;
+    fn to_f64(self) -> f64;
+}
 
-/// A group of 4 nodes of both trees: one cache line.
-#[derive(Clone, Copy, Default)]
+impl TreeWeight for f64 {
+    #[inline(always)]
+    fn from_f64(w: f64) -> f64 {
+        w
+    }
+    #[inline(always)]
+    fn plus(self, other: f64) -> f64 {
+        self + other
+    }
+    #[inline(always)]
+    fn minus(self, other: f64) -> f64 {
+        self - other
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Whole weights whose sum is below 2³²: arithmetic modulo 2³², so that taking a row out
+/// (adding its negative weight) wraps back to the exact count; every true count is ≥ 0.
+impl TreeWeight for u32 {
+    #[inline(always)]
+    fn from_f64(w: f64) -> u32 {
+        w as i64 as u32
+    }
+    #[inline(always)]
+    fn plus(self, other: u32) -> u32 {
+        self.wrapping_add(other)
+    }
+    #[inline(always)]
+    fn minus(self, other: u32) -> u32 {
+        self.wrapping_sub(other)
+    }
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+/// A group of `F` nodes of both trees: one cache line.
+#[derive(Clone, Copy)]
 #[repr(C, align(64))]
-struct RankLine([[f64; 2]; RANK_FANOUT]);
+struct RankLine<C: TreeWeight, const F: usize>([[C; 2]; F]);
 
-impl RankTrees {
-    fn new(ranks: usize) -> RankTrees {
-        let lines = ranks.max(1).div_ceil(RANK_FANOUT);
+impl<C: TreeWeight, const F: usize> Default for RankLine<C, F> {
+    fn default() -> Self {
+        RankLine([[C::default(); 2]; F])
+    }
+}
+
+impl<C: TreeWeight, const F: usize> RankTrees<C, F> {
+    fn new(ranks: usize) -> Self {
+        let lines = ranks.max(1).div_ceil(F);
         let mut levels = vec![];
         let mut nodes = lines;
         while nodes > 1 {
-            nodes = nodes.div_ceil(RANK_FANOUT);
+            nodes = nodes.div_ceil(F);
             levels.push(vec![RankLine::default(); nodes]);
         }
         RankTrees {
             leaves: vec![RankLine::default(); lines],
             levels,
-            total: [0.0; 2],
+            total: [C::default(); 2],
         }
     }
 
     fn add(&mut self, tree: usize, rank: usize, w: f64) {
-        self.total[tree] += w;
-        self.leaves[rank / RANK_FANOUT].0[rank % RANK_FANOUT][tree] += w;
-        let mut node = rank / RANK_FANOUT;
+        let w = C::from_f64(w);
+        self.total[tree] = self.total[tree].plus(w);
+        let leaf = &mut self.leaves[rank / F].0[rank % F][tree];
+        *leaf = leaf.plus(w);
+        let mut node = rank / F;
         for level in &mut self.levels {
-            for v in &mut level[node / RANK_FANOUT].0[node % RANK_FANOUT..] {
-                v[tree] += w;
+            for v in &mut level[node / F].0[node % F..] {
+                v[tree] = v[tree].plus(w);
             }
-            node /= RANK_FANOUT;
+            node /= F;
         }
     }
 
     /// Tree `tree`'s weight with rank < `rank`.
-    fn prefix(&self, tree: usize, rank: usize) -> f64 {
-        let line = &self.leaves[rank / RANK_FANOUT].0;
-        let mut s: f64 = line[..rank % RANK_FANOUT].iter().map(|v| v[tree]).sum();
-        let mut node = rank / RANK_FANOUT;
+    fn prefix(&self, tree: usize, rank: usize) -> C {
+        let line = &self.leaves[rank / F].0;
+        let mut s = line[..rank % F]
+            .iter()
+            .fold(C::default(), |s, v| s.plus(v[tree]));
+        let mut node = rank / F;
         for level in &self.levels {
-            if !node.is_multiple_of(RANK_FANOUT) {
-                s += level[node / RANK_FANOUT].0[node % RANK_FANOUT - 1][tree];
+            if !node.is_multiple_of(F) {
+                s = s.plus(level[node / F].0[node % F - 1][tree]);
             }
-            node /= RANK_FANOUT;
+            node /= F;
         }
         s
     }
@@ -1339,13 +1399,13 @@ impl RankTrees {
         #[cfg(target_arch = "x86_64")]
         {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let mut line = rank / RANK_FANOUT;
+            let mut line = rank / F;
             let lowest = std::iter::once(&self.leaves).chain(self.levels.iter().take(2));
             for level in lowest {
                 // SAFETY: a prefetch is a hint with no architectural effect; it never
                 // faults, whatever the address (`wrapping_add` makes no reference).
                 unsafe { _mm_prefetch::<_MM_HINT_T0>(level.as_ptr().wrapping_add(line).cast()) };
-                line /= RANK_FANOUT;
+                line /= F;
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -1356,34 +1416,38 @@ impl RankTrees {
     /// `walkup`.
     fn walkup(&self, tree: usize, rank: usize) -> [f64; 3] {
         let less = self.prefix(tree, rank);
-        let equal = self.leaves[rank / RANK_FANOUT].0[rank % RANK_FANOUT][tree];
-        [self.total[tree] - less - equal, less, equal]
+        let equal = self.leaves[rank / F].0[rank % F][tree];
+        let more = self.total[tree].minus(less).minus(equal);
+        [more.to_f64(), less.to_f64(), equal.to_f64()]
     }
 
     /// [`Self::walkup`] in tree `query`, then `w` added at `rank` in the other tree, in one
     /// walk up the levels (the concordance always does the two together).
     fn walkup_and_add(&mut self, query: usize, rank: usize, w: f64) -> [f64; 3] {
         let add = 1 - query;
-        let line = &mut self.leaves[rank / RANK_FANOUT].0;
-        let slot = rank % RANK_FANOUT;
-        let mut less: f64 = line[..slot].iter().map(|v| v[query]).sum();
+        let w = C::from_f64(w);
+        let line = &mut self.leaves[rank / F].0;
+        let slot = rank % F;
+        let mut less = line[..slot]
+            .iter()
+            .fold(C::default(), |s, v| s.plus(v[query]));
         let equal = line[slot][query];
-        line[slot][add] += w;
-        let mut node = rank / RANK_FANOUT;
+        line[slot][add] = line[slot][add].plus(w);
+        let mut node = rank / F;
         for level in &mut self.levels {
-            let line = &mut level[node / RANK_FANOUT].0;
-            let slot = node % RANK_FANOUT;
+            let line = &mut level[node / F].0;
+            let slot = node % F;
             if slot != 0 {
-                less += line[slot - 1][query];
+                less = less.plus(line[slot - 1][query]);
             }
             for v in &mut line[slot..] {
-                v[add] += w;
+                v[add] = v[add].plus(w);
             }
-            node /= RANK_FANOUT;
+            node /= F;
         }
-        let found = [self.total[query] - less - equal, less, equal];
-        self.total[add] += w;
-        found
+        let more = self.total[query].minus(less).minus(equal);
+        self.total[add] = self.total[add].plus(w);
+        [more.to_f64(), less.to_f64(), equal.to_f64()]
     }
 }
 
@@ -1404,10 +1468,18 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     let mut imat = vec![[0.0; 3]; n];
     let score: Vec<f64> = d.order.iter().map(|&r| lp[r]).collect();
     let mut ranks = vec![0usize; n];
+    // Whole weights (none, or frequency weights) whose sum fits in 32 bits are counted in
+    // u32 trees (see RankTrees).
+    let whole = d.weight.iter().all(|w| w.fract() == 0.0)
+        && d.weight.iter().sum::<f64>() <= f64::from(u32::MAX);
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         let by_start = if d.counting { &d.by_start[s][..] } else { &[] };
         let stratum = StratumRows { lo, hi, by_start };
-        concordance_stratum(d, &score, &stratum, &mut ranks, &mut count, &mut imat);
+        if whole {
+            concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, &mut count, &mut imat);
+        } else {
+            concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, &mut count, &mut imat);
+        }
     }
     count[3] -= count[4];
     let npair = count[0] + count[1] + count[2];
@@ -1462,7 +1534,7 @@ struct StratumRows<'a> {
 /// One stratum of the concordance. `lp` is in prepared order; prepared rows run by
 /// decreasing time with censorings before deaths, and R's order(-y, status, risk) only adds
 /// the score within each run of equal time and status: short sorts of nearby rows.
-fn concordance_stratum(
+fn concordance_stratum<C: TreeWeight, const F: usize>(
     d: &Prepared,
     lp: &[f64],
     stratum: &StratumRows,
@@ -1504,13 +1576,13 @@ fn concordance_stratum(
     }
     let start = d.counting.then_some(&d.start[..]);
     let wt = &d.weight[..];
-    let mut trees = RankTrees::new(m);
+    let mut trees = RankTrees::<C, F>::new(m);
     let mut i = 0;
     let mut i2 = 0;
     let nn = by_stop.len();
     // How many rows ahead the trees' cells are prefetched.
     const AHEAD: usize = 32;
-    let prefetch = |trees: &RankTrees, rows: &[usize], at: usize| {
+    let prefetch = |trees: &RankTrees<C, F>, rows: &[usize], at: usize| {
         if let Some(&r) = rows.get(at + AHEAD) {
             trees.prefetch(rank(r));
         }
@@ -1876,9 +1948,14 @@ mod tests {
 
     #[test]
     fn rank_trees_answer_as_plain_sums() {
-        for ranks in [1, 3, 4, 5, 17, 64, 1000] {
+        rank_trees_of_kind_answer_as_plain_sums::<f64, 4>();
+        rank_trees_of_kind_answer_as_plain_sums::<u32, 8>();
+    }
+
+    fn rank_trees_of_kind_answer_as_plain_sums<C: TreeWeight, const F: usize>() {
+        for ranks in [1, 3, 4, 5, 8, 9, 17, 64, 65, 1000] {
             let mut next = sequence(ranks as u64 + 7);
-            let mut trees = RankTrees::new(ranks);
+            let mut trees = RankTrees::<C, F>::new(ranks);
             let mut plain = vec![[0.0f64; 2]; ranks];
             for _ in 0..4 * ranks + 10 {
                 let rank = (next() % ranks as u64) as usize;
@@ -1891,6 +1968,13 @@ mod tests {
                 };
                 assert_eq!(trees.walkup(tree, rank), expected(&plain, tree));
                 if next().is_multiple_of(2) {
+                    // Sometimes a removal (counting-process rows leave the risk set); a
+                    // count never goes below zero.
+                    let w = if plain[rank][tree] >= w && next().is_multiple_of(3) {
+                        -w
+                    } else {
+                        w
+                    };
                     trees.add(tree, rank, w);
                     plain[rank][tree] += w;
                 } else {
