@@ -118,8 +118,9 @@ pub trait StateOps: Debug + Send + Sync + 'static {
     /// Serialises states, one row each, as the function's state fields.
     fn emit(&self, states: &[Self::State]) -> Result<Vec<ArrayRef>>;
 
-    /// The function's result, one row per state.
-    fn evaluate(&self, states: &[Self::State]) -> Result<ArrayRef>;
+    /// The function's result, one row per state. A state may be left reordered (DataFusion
+    /// allows it) but must hold the same rows: a window evaluates it again.
+    fn evaluate(&self, states: &mut [Self::State]) -> Result<ArrayRef>;
 
     /// Memory a state holds, in bytes, plus what evaluating it will allocate on top (so that
     /// the memory pool refuses a query before its final step, not during it). Must be O(1):
@@ -232,7 +233,9 @@ impl<O: StateOps> Accumulator for StateAccumulator<O> {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let (ops, state) = (&self.ops, &self.state);
+        // A window evaluates the same accumulator again after more rows: `StateOps::evaluate`
+        // may reorder a state but must leave it holding the same rows.
+        let (ops, state) = (&self.ops, &mut self.state);
         // Reported once: DataFusion evaluates a row accumulator once per query.
         report_skipped(ops, &std::mem::take(&mut self.skipped));
         guarded(ops.function(), "evaluate", || {
@@ -357,10 +360,10 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let (states, skipped) = self.take(emit_to);
+        let (mut states, skipped) = self.take(emit_to);
         report_skipped(&self.ops, &skipped);
         guarded(self.ops.function(), "evaluate", || {
-            self.ops.evaluate(&states)
+            self.ops.evaluate(&mut states)
         })
     }
 
@@ -440,7 +443,7 @@ mod tests {
                 states.iter().map(|s| s.len() as i64).collect::<Vec<_>>(),
             ))])
         }
-        fn evaluate(&self, states: &[Vec<i64>]) -> Result<ArrayRef> {
+        fn evaluate(&self, states: &mut [Vec<i64>]) -> Result<ArrayRef> {
             let _ = states[states.len()]; // index out of bounds
             unreachable!()
         }

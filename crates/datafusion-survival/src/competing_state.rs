@@ -700,7 +700,7 @@ impl StateOps for CompetingOps {
         emit_state(self, states)
     }
 
-    fn evaluate(&self, states: &[CompetingState]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &mut [CompetingState]) -> Result<ArrayRef> {
         evaluate(self, states)
     }
 

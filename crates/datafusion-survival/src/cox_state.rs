@@ -761,6 +761,32 @@ impl CoxRows {
         self.stop.len()
     }
 
+    /// Puts the rows in `order` (row `order[i]` becomes row `i`): every per-row column, one
+    /// at a time (a column's old copy is freed before the next is gathered).
+    fn permute(&mut self, order: &[usize]) {
+        if order.iter().enumerate().all(|(i, &r)| i == r) {
+            return;
+        }
+        fn apply<T: Copy + Send + Sync>(v: &mut Vec<T>, order: &[usize]) {
+            // Columns the call does not use are empty.
+            if !v.is_empty() {
+                *v = gather(v, order);
+            }
+        }
+        apply(&mut self.stop, order);
+        apply(&mut self.start, order);
+        apply(&mut self.event, order);
+        apply(&mut self.status, order);
+        apply(&mut self.weight, order);
+        apply(&mut self.strata, order);
+        for v in &mut self.num {
+            apply(v, order);
+        }
+        for v in &mut self.fac {
+            apply(v, order);
+        }
+    }
+
     /// The rows held, plus what the fit allocates from them (see [`Self::fit_bytes`]).
     fn size(&self) -> usize {
         size_of::<Self>()
@@ -1178,6 +1204,7 @@ fn model_columns(
     call: &CoxOps,
     rows: &CoxRows,
     order: Option<&[usize]>,
+    numeric: &mut dyn FnMut(usize) -> Vec<f64>,
 ) -> (Vec<Vec<f64>>, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
     let all: Vec<usize>;
@@ -1194,17 +1221,15 @@ fn model_columns(
     let mut notes = vec![];
     for (k, cov) in call.covariates.iter().enumerate() {
         let mut idx = vec![];
-        let numbers =
-            || -> Vec<f64> { rows.num.get(k).map_or_else(Vec::new, |c| gather(c, order)) };
         match cov {
             Covariate::Numeric { name } => {
                 idx.push(x.len());
-                x.push(numbers());
+                x.push(numeric(k));
                 names.push(name.clone());
             }
             Covariate::Boolean { name } => {
                 idx.push(x.len());
-                x.push(numbers());
+                x.push(numeric(k));
                 names.push(format!("{name}TRUE"));
             }
             // Not a column of the model: see model_data.
@@ -1256,22 +1281,15 @@ fn model_data(
     rows: &CoxRows,
 ) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
-    // Stratum ids in label order (only the partition matters).
-    let strata_rank = call
-        .kind
-        .stratified()
-        .then(|| label_ranks(&rows.strata_labels.names));
-    // cluster(id): ids in label order, so that the same data gives the same canonical order
-    // whatever order the labels were first seen in.
-    let cluster_arg = call
-        .covariates
-        .iter()
-        .position(|c| matches!(c, Covariate::Cluster { .. }));
-    // (A group without rows has no label table yet.)
-    let cluster_rank =
-        cluster_arg.map(|k| label_ranks(rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..])));
-    let order = canonical_row_order(call, rows, strata_rank.as_deref(), cluster_rank.as_deref());
-    let (x, names, groups, notes) = model_columns(call, rows, Some(&order));
+    let ModelOrder {
+        strata_rank,
+        cluster_arg,
+        cluster_rank,
+        order,
+    } = model_order(call, rows);
+    let (x, names, groups, notes) = model_columns(call, rows, Some(&order), &mut |k| {
+        rows.num.get(k).map_or_else(Vec::new, |c| gather(c, &order))
+    });
     let pick = |v: &[f64]| -> Vec<f64> { gather(v, &order) };
     let data = CoxData {
         start: call.counting().then(|| pick(&rows.start)),
@@ -1292,6 +1310,109 @@ fn model_data(
         }),
     };
     (data, names, groups, notes)
+}
+
+/// The ranks of the stratum and cluster labels and the [`canonical_row_order`] of a group.
+struct ModelOrder {
+    strata_rank: Option<Vec<u32>>,
+    cluster_arg: Option<usize>,
+    cluster_rank: Option<Vec<u32>>,
+    order: Vec<usize>,
+}
+
+fn model_order(call: &CoxOps, rows: &CoxRows) -> ModelOrder {
+    // Stratum ids in label order (only the partition matters).
+    let strata_rank = call
+        .kind
+        .stratified()
+        .then(|| label_ranks(&rows.strata_labels.names));
+    // cluster(id): ids in label order, so that the same data gives the same canonical order
+    // whatever order the labels were first seen in.
+    let cluster_arg = call
+        .covariates
+        .iter()
+        .position(|c| matches!(c, Covariate::Cluster { .. }));
+    // (A group without rows has no label table yet.)
+    let cluster_rank =
+        cluster_arg.map(|k| label_ranks(rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..])));
+    let order = canonical_row_order(call, rows, strata_rank.as_deref(), cluster_rank.as_deref());
+    ModelOrder {
+        strata_rank,
+        cluster_arg,
+        cluster_rank,
+        order,
+    }
+}
+
+/// [`model_data`] without copying the rows: the group's rows are put in canonical order in
+/// place and their time, event, weight and numeric covariate columns are moved into the
+/// model data; [`give_back_model_data`] returns them. DataFusion lets `evaluate` reorder a
+/// state (a window evaluates the same state again: it then finds the rows in canonical order
+/// already, the same values, the same fit). Half the memory of a large fit: the covariates
+/// are held twice (these columns and the fit's centred row-major copy), not three times.
+fn lend_model_data(
+    call: &CoxOps,
+    rows: &mut CoxRows,
+) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
+    let ModelOrder {
+        strata_rank,
+        cluster_arg,
+        cluster_rank,
+        order,
+    } = model_order(call, rows);
+    rows.permute(&order);
+    drop(order);
+    let mut num = std::mem::take(&mut rows.num);
+    let (x, names, groups, notes) = model_columns(call, rows, None, &mut |k| {
+        num.get_mut(k).map(std::mem::take).unwrap_or_default()
+    });
+    rows.num = num;
+    let data = CoxData {
+        start: call.counting().then(|| std::mem::take(&mut rows.start)),
+        event: std::mem::take(&mut rows.event),
+        strata: match &strata_rank {
+            Some(rank) => rows.strata.iter().map(|&s| rank[s as usize]).collect(),
+            None => vec![0; rows.stop.len()],
+        },
+        x,
+        weights: call.weighted().then(|| std::mem::take(&mut rows.weight)),
+        cluster: cluster_arg.zip(cluster_rank.as_ref()).map(|(k, rank)| {
+            let ids = rows.fac.get(k).map_or(&[][..], Vec::as_slice);
+            ids.iter().map(|&id| rank[id as usize]).collect()
+        }),
+        // Last: `rows.len()` is the length of `stop`.
+        stop: std::mem::take(&mut rows.stop),
+    };
+    (data, names, groups, notes)
+}
+
+/// Returns the columns [`lend_model_data`] moved out of `rows` (`groups`: the model
+/// columns of each covariate argument, as it returned them).
+fn give_back_model_data(call: &CoxOps, rows: &mut CoxRows, data: CoxData, groups: &[Vec<usize>]) {
+    let CoxData {
+        start,
+        stop,
+        event,
+        mut x,
+        weights,
+        ..
+    } = data;
+    rows.stop = stop;
+    rows.event = event;
+    if let Some(start) = start {
+        rows.start = start;
+    }
+    if let Some(weights) = weights {
+        rows.weight = weights;
+    }
+    for (k, cov) in call.covariates.iter().enumerate() {
+        // (A group that never saw a row has no columns: it lent empty ones.)
+        if let (Covariate::Numeric { .. } | Covariate::Boolean { .. }, Some(&j), Some(column)) =
+            (cov, groups[k].first(), rows.num.get_mut(k))
+        {
+            *column = std::mem::take(&mut x[j]);
+        }
+    }
 }
 
 /// `v` in `order` (on every core for a large group: the reads land at random).
@@ -1444,7 +1565,21 @@ fn fit_row(
     CoxData,
     Vec<Vec<usize>>,
 )> {
-    let (mut data, names, groups, mut notes) = model_data(call, rows);
+    fit_model_data(call, model_data(call, rows))
+}
+
+/// The fit of [`fit_row`] on model data already built.
+#[allow(clippy::type_complexity)]
+fn fit_model_data(
+    call: &CoxOps,
+    (mut data, names, groups, mut notes): (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>),
+) -> Result<(
+    CoxFit,
+    Vec<String>,
+    Option<String>,
+    CoxData,
+    Vec<Vec<usize>>,
+)> {
     if call.options.fit.ties == Ties::Exact {
         let cost = survql_stats::cox::exact_ties_cost(&data);
         if cost > EXACT_TIES_MAX_COST {
@@ -1500,7 +1635,7 @@ fn fit_row(
     Ok((fit, names, warning, data, groups))
 }
 
-fn evaluate(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
+fn evaluate(call: &CoxOps, states: &mut [CoxRows]) -> Result<ArrayRef> {
     if call.kind == CoxKind::Zph {
         return evaluate_zph(call, states);
     }
@@ -1521,7 +1656,9 @@ fn evaluate(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
             lengths.push(firth_row(call, rows, &mut c, &mut t));
             continue;
         }
-        let (fit, names, warning, _, _) = fit_row(call, rows)?;
+        let (fit, names, warning, data, groups) =
+            fit_model_data(call, lend_model_data(call, rows))?;
+        give_back_model_data(call, rows, data, &groups);
         c.n.push(fit.n as i64);
         c.events.push(fit.events as i64);
         c.ties.push(fit.ties.name().to_owned());
@@ -1827,7 +1964,9 @@ fn evaluate_fine_gray(call: &CoxOps, states: &[CoxRows]) -> Result<ArrayRef> {
     let mut t = TermColumns::default();
     let z = survql_stats::distributions::z_for_level(call.options.fit.conf_level);
     for rows in states {
-        let (x, names, _, mut warnings) = model_columns(call, rows, None);
+        let (x, names, _, mut warnings) = model_columns(call, rows, None, &mut |k| {
+            rows.num.get(k).cloned().unwrap_or_default()
+        });
         let data = FineGrayData {
             time: rows.stop.clone(),
             status: rows.status.clone(),
@@ -2181,7 +2320,7 @@ impl StateOps for CoxOps {
         emit_state(self, states)
     }
 
-    fn evaluate(&self, states: &[CoxRows]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &mut [CoxRows]) -> Result<ArrayRef> {
         evaluate(self, states)
     }
 

@@ -714,7 +714,7 @@ impl StateOps for KmOps {
     /// a million groups' sorted counts and curves would otherwise all be alive at once
     /// (hundreds of megabytes, every page of them fresh memory the kernel must clear),
     /// where a chunk's reuse the same memory.
-    fn evaluate(&self, states: &[KmState]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &mut [KmState]) -> Result<ArrayRef> {
         let evaluate_chunk = |chunk: &[KmState]| {
             let mut samples = Vec::with_capacity(chunk.len());
             for s in chunk {

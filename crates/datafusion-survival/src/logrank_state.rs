@@ -614,7 +614,7 @@ impl StateOps for LogrankOps {
         emit_state(states)
     }
 
-    fn evaluate(&self, states: &[LogrankState]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &mut [LogrankState]) -> Result<ArrayRef> {
         evaluate(self, states)
     }
 

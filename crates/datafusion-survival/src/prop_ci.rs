@@ -266,7 +266,7 @@ impl StateOps for PropOps {
         Ok(emit(states))
     }
 
-    fn evaluate(&self, states: &[(u64, u64)]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &mut [(u64, u64)]) -> Result<ArrayRef> {
         Ok(PropOps::evaluate(self, states))
     }
 

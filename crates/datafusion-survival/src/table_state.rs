@@ -214,10 +214,10 @@ impl StateOps for TableOps {
         emit_state(states)
     }
 
-    fn evaluate(&self, states: &[CellCounts]) -> Result<ArrayRef> {
+    fn evaluate(&self, states: &mut [CellCounts]) -> Result<ArrayRef> {
         // The tables are built dense (rows × columns): refuse what would not fit.
         let cap = limits().max_table_cells;
-        for s in states {
+        for s in states.iter() {
             let cells = s.rows.len().saturating_mul(s.cols.len());
             check(
                 self.function,
