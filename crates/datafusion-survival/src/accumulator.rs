@@ -115,8 +115,10 @@ pub trait StateOps: Debug + Send + Sync + 'static {
         groups: &[usize],
     ) -> Result<()>;
 
-    /// Serialises states, one row each, as the function's state fields.
-    fn emit(&self, states: &[Self::State]) -> Result<Vec<ArrayRef>>;
+    /// Serialises states, one row each, as the function's state fields. The states are
+    /// dropped afterwards (DataFusion's `state` consumes them), so a family may move their
+    /// buffers into the arrays instead of copying them, leaving the states empty.
+    fn emit(&self, states: &mut [Self::State]) -> Result<Vec<ArrayRef>>;
 
     /// The function's result, one row per state. A state may be left reordered (DataFusion
     /// allows it) but must hold the same rows: a window evaluates it again.
@@ -140,7 +142,7 @@ pub trait StateOps: Debug + Send + Sync + 'static {
         let mut states = vec![Self::State::default(); n];
         let groups: Vec<usize> = (0..n).collect();
         self.update(&mut states, skipped, values, &groups, filter)?;
-        self.emit(&states)
+        self.emit(&mut states)
     }
 }
 
@@ -152,7 +154,7 @@ fn report_skipped<O: StateOps>(ops: &O, skipped: &[u64]) {
 /// The family's serialised states followed by the skipped-row counts.
 fn emit_with_skipped<O: StateOps>(
     ops: &O,
-    states: &[O::State],
+    states: &mut [O::State],
     skipped: Vec<u64>,
 ) -> Result<Vec<ArrayRef>> {
     let mut columns = ops.emit(states)?;
@@ -223,7 +225,8 @@ impl<O: StateOps> Accumulator for StateAccumulator<O> {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let (ops, state, skipped) = (&self.ops, &self.state, self.skipped);
+        // DataFusion's `state` consumes the state (the accumulator is not used after it).
+        let (ops, state, skipped) = (&self.ops, &mut self.state, self.skipped);
         guarded(ops.function(), "state", || {
             emit_with_skipped(ops, state, skipped.to_vec())?
                 .iter()
@@ -368,9 +371,9 @@ impl<O: StateOps> GroupsAccumulator for StateGroupsAccumulator<O> {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let (states, skipped) = self.take(emit_to);
+        let (mut states, skipped) = self.take(emit_to);
         guarded(self.ops.function(), "state", || {
-            emit_with_skipped(&self.ops, &states, skipped)
+            emit_with_skipped(&self.ops, &mut states, skipped)
         })
     }
 
@@ -438,7 +441,7 @@ mod tests {
         fn merge(&self, _: &mut [Vec<i64>], _: &[ArrayRef], _: &[usize]) -> Result<()> {
             Ok(())
         }
-        fn emit(&self, states: &[Vec<i64>]) -> Result<Vec<ArrayRef>> {
+        fn emit(&self, states: &mut [Vec<i64>]) -> Result<Vec<ArrayRef>> {
             Ok(vec![Arc::new(Int64Array::from(
                 states.iter().map(|s| s.len() as i64).collect::<Vec<_>>(),
             ))])

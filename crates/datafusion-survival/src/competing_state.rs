@@ -696,7 +696,7 @@ impl StateOps for CompetingOps {
         &self.expression
     }
 
-    fn emit(&self, states: &[CompetingState]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &mut [CompetingState]) -> Result<Vec<ArrayRef>> {
         emit_state(self, states)
     }
 

@@ -1031,15 +1031,26 @@ fn check_levels(call: &CoxOps, states: &[CoxRows], groups: &[usize]) -> Result<(
     Ok(())
 }
 
-fn emit_state(call: &CoxOps, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
+/// The states as the state fields. A single state (a query without GROUP BY, the partial
+/// aggregate of each partition) gives its number columns to the arrays instead of copying
+/// them — a registry's rows are a gigabyte — and is left without them: DataFusion drops it.
+fn emit_state(call: &CoxOps, states: &mut [CoxRows]) -> Result<Vec<ArrayRef>> {
     let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
-    let f64_list = |get: &dyn Fn(&CoxRows) -> &[f64]| -> Result<ArrayRef> {
-        let v: Vec<f64> = states.iter().flat_map(|s| get(s).iter().copied()).collect();
+    let f64_list = |states: &mut [CoxRows],
+                    get: &dyn Fn(&mut CoxRows) -> Option<&mut Vec<f64>>|
+     -> Result<ArrayRef> {
+        let v: Vec<f64> = match states {
+            [one] => get(one).map(std::mem::take).unwrap_or_default(),
+            _ => states
+                .iter_mut()
+                .flat_map(|s| get(s).into_iter().flat_map(|c| c.iter().copied()))
+                .collect(),
+        };
         list_array(&lengths, Arc::new(Float64Array::from(v)))
     };
-    let mut out = vec![f64_list(&|s| &s.stop)?];
+    let mut out = vec![f64_list(states, &|s| Some(&mut s.stop))?];
     if call.counting() {
-        out.push(f64_list(&|s| &s.start)?);
+        out.push(f64_list(states, &|s| Some(&mut s.start))?);
     }
     if call.kind == CoxKind::FineGray {
         let status: Vec<u32> = states
@@ -1055,7 +1066,7 @@ fn emit_state(call: &CoxOps, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
         out.push(list_array(&lengths, Arc::new(ev))?);
     }
     if call.weighted() {
-        out.push(f64_list(&|s| &s.weight)?);
+        out.push(f64_list(states, &|s| Some(&mut s.weight))?);
     }
     if call.kind.stratified() {
         let v: Vec<&str> = states
@@ -1071,17 +1082,7 @@ fn emit_state(call: &CoxOps, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
     for (k, cov) in call.covariates.iter().enumerate() {
         match cov {
             Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
-                let v: Vec<f64> = states
-                    .iter()
-                    .flat_map(|s| {
-                        s.num
-                            .get(k)
-                            .map_or(&[][..], |c| c.as_slice())
-                            .iter()
-                            .copied()
-                    })
-                    .collect();
-                out.push(list_array(&lengths, Arc::new(Float64Array::from(v)))?);
+                out.push(f64_list(states, &|s| s.num.get_mut(k))?);
             }
             Covariate::Factor { .. } | Covariate::Cluster { .. } => {
                 let v: Vec<&str> = states
@@ -2316,7 +2317,7 @@ impl StateOps for CoxOps {
         &self.expression
     }
 
-    fn emit(&self, states: &[CoxRows]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &mut [CoxRows]) -> Result<Vec<ArrayRef>> {
         emit_state(self, states)
     }
 

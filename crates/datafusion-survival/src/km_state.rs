@@ -703,7 +703,7 @@ impl StateOps for KmOps {
         }
     }
 
-    fn emit(&self, states: &[KmState]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &mut [KmState]) -> Result<Vec<ArrayRef>> {
         if self.weighted {
             return emit_weighted(states);
         }
@@ -751,7 +751,7 @@ impl StateOps for KmOps {
             let mut states = vec![KmState::default(); n];
             let rows: Vec<usize> = (0..n).collect();
             self.update(&mut states, skipped, values, &rows, filter)?;
-            return self.emit(&states);
+            return self.emit(&mut states);
         }
         let time = time_column(self.function, "time", &values[0])?;
         let event = event_column(self.function, &values[1])?;

@@ -610,7 +610,7 @@ impl StateOps for LogrankOps {
         &self.expression
     }
 
-    fn emit(&self, states: &[LogrankState]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &mut [LogrankState]) -> Result<Vec<ArrayRef>> {
         emit_state(states)
     }
 

@@ -262,7 +262,7 @@ impl StateOps for PropOps {
         &self.expression
     }
 
-    fn emit(&self, states: &[(u64, u64)]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &mut [(u64, u64)]) -> Result<Vec<ArrayRef>> {
         Ok(emit(states))
     }
 

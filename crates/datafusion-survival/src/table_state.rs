@@ -210,7 +210,7 @@ impl StateOps for TableOps {
         &self.expression
     }
 
-    fn emit(&self, states: &[CellCounts]) -> Result<Vec<ArrayRef>> {
+    fn emit(&self, states: &mut [CellCounts]) -> Result<Vec<ArrayRef>> {
         emit_state(states)
     }
 
