@@ -1283,7 +1283,6 @@ struct RankTrees<C: TreeWeight, const F: usize> {
     /// `levels[l]`: node i is `levels[l][i / F].0[i % F]`; level 0 has a node per line of
     /// `leaves`, level l + 1 a node per line of level l.
     levels: Vec<Vec<RankLine<C, F>>>,
-    total: [C; 2],
 }
 
 /// A weight the concordance's trees hold.
@@ -1357,13 +1356,10 @@ impl<C: TreeWeight, const F: usize> RankTrees<C, F> {
         RankTrees {
             leaves: vec![RankLine::default(); lines],
             levels,
-            total: [C::default(); 2],
         }
     }
 
-    fn add(&mut self, tree: usize, rank: usize, w: f64) {
-        let w = C::from_f64(w);
-        self.total[tree] = self.total[tree].plus(w);
+    fn add(&mut self, tree: usize, rank: usize, w: C) {
         let leaf = &mut self.leaves[rank / F].0[rank % F][tree];
         *leaf = leaf.plus(w);
         let mut node = rank / F;
@@ -1375,20 +1371,46 @@ impl<C: TreeWeight, const F: usize> RankTrees<C, F> {
         }
     }
 
-    /// Tree `tree`'s weight with rank < `rank`.
-    fn prefix(&self, tree: usize, rank: usize) -> C {
+    /// Tree `tree`'s weight (with rank < `rank`, at `rank`).
+    fn less_equal(&self, tree: usize, rank: usize) -> (C, C) {
         let line = &self.leaves[rank / F].0;
-        let mut s = line[..rank % F]
+        let mut less = line[..rank % F]
             .iter()
             .fold(C::default(), |s, v| s.plus(v[tree]));
         let mut node = rank / F;
         for level in &self.levels {
             if !node.is_multiple_of(F) {
-                s = s.plus(level[node / F].0[node % F - 1][tree]);
+                less = less.plus(level[node / F].0[node % F - 1][tree]);
             }
             node /= F;
         }
-        s
+        (less, line[rank % F][tree])
+    }
+
+    /// [`Self::less_equal`] in tree `query`, then `w` added at `rank` in the other tree, in
+    /// one walk up the levels (the concordance always does the two together).
+    fn less_equal_then_add(&mut self, query: usize, rank: usize, w: C) -> (C, C) {
+        let add = 1 - query;
+        let line = &mut self.leaves[rank / F].0;
+        let slot = rank % F;
+        let mut less = line[..slot]
+            .iter()
+            .fold(C::default(), |s, v| s.plus(v[query]));
+        let equal = line[slot][query];
+        line[slot][add] = line[slot][add].plus(w);
+        let mut node = rank / F;
+        for level in &mut self.levels {
+            let line = &mut level[node / F].0;
+            let slot = node % F;
+            if slot != 0 {
+                less = less.plus(line[slot - 1][query]);
+            }
+            for v in &mut line[slot..] {
+                v[add] = v[add].plus(w);
+            }
+            node /= F;
+        }
+        (less, equal)
     }
 
     /// Asks the processor to bring the lines of `rank` on the three lowest levels into
@@ -1411,43 +1433,117 @@ impl<C: TreeWeight, const F: usize> RankTrees<C, F> {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = rank;
     }
+}
 
-    /// (weight with larger score, smaller score, equal score) in tree `tree`, as R's
-    /// `walkup`.
-    fn walkup(&self, tree: usize, rank: usize) -> [f64; 3] {
-        let less = self.prefix(tree, rank);
-        let equal = self.leaves[rank / F].0[rank % F][tree];
+/// The ranks `lo..hi` of a stratum in their own [`RankTrees`], and the running totals of
+/// both trees over all ranks (`total`) and below `lo` (`below`), which every part of a sweep
+/// keeps for the rows of the other parts too ([`Self::note_add`]): then a part answers R's
+/// `walkup` for its own ranks alone. One part over all ranks is the plain sweep; two parts,
+/// each on its own thread, halve the tree work of a large stratum. With whole weights every
+/// sum is exact (u32), so the split gives the same numbers as one part.
+struct RankPart<C: TreeWeight, const F: usize> {
+    trees: RankTrees<C, F>,
+    lo: usize,
+    hi: usize,
+    below: [C; 2],
+    total: [C; 2],
+}
+
+impl<C: TreeWeight, const F: usize> RankPart<C, F> {
+    fn new(lo: usize, hi: usize) -> Self {
+        RankPart {
+            trees: RankTrees::new(hi - lo),
+            lo,
+            hi,
+            below: [C::default(); 2],
+            total: [C::default(); 2],
+        }
+    }
+
+    #[inline]
+    fn owns(&self, rank: usize) -> bool {
+        (self.lo..self.hi).contains(&rank)
+    }
+
+    /// (weight with larger score, smaller score, equal score) in tree `tree` from a
+    /// (smaller, equal) in this part's trees.
+    fn answer(&self, tree: usize, (less, equal): (C, C)) -> [f64; 3] {
+        let less = self.below[tree].plus(less);
         let more = self.total[tree].minus(less).minus(equal);
         [more.to_f64(), less.to_f64(), equal.to_f64()]
     }
 
-    /// [`Self::walkup`] in tree `query`, then `w` added at `rank` in the other tree, in one
-    /// walk up the levels (the concordance always does the two together).
+    /// R's `walkup` at an owned rank.
+    fn walkup(&self, tree: usize, rank: usize) -> [f64; 3] {
+        self.answer(tree, self.trees.less_equal(tree, rank - self.lo))
+    }
+
+    /// Adds `w` at an owned rank.
+    fn add(&mut self, tree: usize, rank: usize, w: f64) {
+        let w = C::from_f64(w);
+        self.trees.add(tree, rank - self.lo, w);
+        self.total[tree] = self.total[tree].plus(w);
+    }
+
+    /// [`Self::walkup`] in tree `query`, then `w` added in the other tree, at an owned rank.
     fn walkup_and_add(&mut self, query: usize, rank: usize, w: f64) -> [f64; 3] {
         let add = 1 - query;
         let w = C::from_f64(w);
-        let line = &mut self.leaves[rank / F].0;
-        let slot = rank % F;
-        let mut less = line[..slot]
-            .iter()
-            .fold(C::default(), |s, v| s.plus(v[query]));
-        let equal = line[slot][query];
-        line[slot][add] = line[slot][add].plus(w);
-        let mut node = rank / F;
-        for level in &mut self.levels {
-            let line = &mut level[node / F].0;
-            let slot = node % F;
-            if slot != 0 {
-                less = less.plus(line[slot - 1][query]);
-            }
-            for v in &mut line[slot..] {
-                v[add] = v[add].plus(w);
-            }
-            node /= F;
-        }
-        let more = self.total[query].minus(less).minus(equal);
+        let found = self.trees.less_equal_then_add(query, rank - self.lo, w);
+        let answer = self.answer(query, found);
         self.total[add] = self.total[add].plus(w);
-        [more.to_f64(), less.to_f64(), equal.to_f64()]
+        answer
+    }
+
+    /// Another part's row adds `w` at `rank`: only the totals change here.
+    fn note_add(&mut self, tree: usize, rank: usize, w: f64) {
+        let w = C::from_f64(w);
+        self.total[tree] = self.total[tree].plus(w);
+        if rank < self.lo {
+            self.below[tree] = self.below[tree].plus(w);
+        }
+    }
+
+    fn prefetch(&self, rank: usize) {
+        if self.owns(rank) {
+            self.trees.prefetch(rank - self.lo);
+        }
+    }
+}
+
+/// The concordance's influence rows of a stratum, shared by the parts of a split sweep.
+/// Every write to row k comes from a tree operation at row k's rank, done by the one part
+/// that owns that rank, so no row is written by two threads.
+struct InfluenceRows<'a> {
+    rows: *mut [f64; 3],
+    len: usize,
+    _borrow: std::marker::PhantomData<&'a mut [[f64; 3]]>,
+}
+
+// SAFETY: see the type's comment: the parts write disjoint rows.
+unsafe impl Send for InfluenceRows<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for InfluenceRows<'_> {}
+
+impl<'a> InfluenceRows<'a> {
+    fn new(rows: &'a mut [[f64; 3]]) -> Self {
+        InfluenceRows {
+            rows: rows.as_mut_ptr(),
+            len: rows.len(),
+            _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Row `k`.
+    ///
+    /// # Safety
+    /// The caller's part owns row `k`'s rank (no other thread touches row `k`), and holds
+    /// the returned reference only for the update of the row.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, k: usize) -> &mut [f64; 3] {
+        assert!(k < self.len, "influence row {k} of {}", self.len);
+        // SAFETY: in bounds (checked); exclusive by the caller's contract.
+        unsafe { &mut *self.rows.add(k) }
     }
 }
 
@@ -1475,10 +1571,14 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         let by_start = if d.counting { &d.by_start[s][..] } else { &[] };
         let stratum = StratumRows { lo, hi, by_start };
+        // Large strata with whole weights are swept by two threads (exact sums: the same
+        // numbers); fractional weights keep one sweep, whose sums' order fixes their bits.
         if whole {
-            concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, &mut count, &mut imat);
+            let (c, m) = (&mut count, &mut imat);
+            concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, c, m, true);
         } else {
-            concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, &mut count, &mut imat);
+            let (c, m) = (&mut count, &mut imat);
+            concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, c, m, false);
         }
     }
     count[3] -= count[4];
@@ -1534,15 +1634,16 @@ struct StratumRows<'a> {
 /// One stratum of the concordance. `lp` is in prepared order; prepared rows run by
 /// decreasing time with censorings before deaths, and R's order(-y, status, risk) only adds
 /// the score within each run of equal time and status: short sorts of nearby rows.
-fn concordance_stratum<C: TreeWeight, const F: usize>(
+fn concordance_stratum<C: TreeWeight + Send + Sync, const F: usize>(
     d: &Prepared,
     lp: &[f64],
     stratum: &StratumRows,
     ranks: &mut [usize],
     count: &mut [f64; 5],
     imat: &mut [[f64; 3]],
+    split: bool,
 ) {
-    let StratumRows { lo, hi, by_start } = *stratum;
+    let StratumRows { lo, hi, .. } = *stratum;
     // Rank of each row's score among the distinct scores of the stratum, computed once
     // (only this stratum's entries of `ranks` are written and read).
     // (+ 0.0 makes -0.0 and 0.0 one score, as `==` does.)
@@ -1559,7 +1660,6 @@ fn concordance_stratum<C: TreeWeight, const F: usize>(
     }
     drop(by_score);
     let m = if hi == lo { 0 } else { m + 1 };
-    let rank = |r: usize| ranks[r];
     let mut by_stop: Vec<usize> = (lo..hi).collect();
     let mut run = 0;
     while run < by_stop.len() {
@@ -1574,38 +1674,97 @@ fn concordance_stratum<C: TreeWeight, const F: usize>(
         by_stop[run..end].sort_unstable_by_key(|&k| (total_order_bits(lp[k]), k));
         run = end;
     }
+    let ranks = &*ranks;
+    let rows = InfluenceRows::new(imat);
+    let sweep = |part: RankPart<C, F>, count: [f64; 5]| {
+        concordance_sweep(d, lp, stratum, &by_stop, ranks, part, &rows, count)
+    };
+    if split && hi - lo >= PARALLEL_ROWS && m >= 2 {
+        // Two parts on two threads: each does the tree work of half the ranks.
+        let (a, b) = rayon::join(
+            || sweep(RankPart::new(0, m / 2), *count),
+            || sweep(RankPart::new(m / 2, m), [0.0; 5]),
+        );
+        // The pairs tied on time (count[3], count[4]) involve no tree: both parts counted
+        // them; the others are each part's own pairs.
+        *count = [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3], a[4]];
+    } else {
+        *count = sweep(RankPart::new(0, m), *count);
+    }
+}
+
+/// The sweep of one stratum by decreasing time, as R's `concordance3`, doing the tree work
+/// of the rows whose rank `part` owns (the other rows only move its totals). Adds to `count`
+/// the weighted counts of its rows' pairs (discordant, concordant, tied on score; tied on
+/// time, tied on time and score) and returns it, and adds its rows' influence to `imat`.
+#[allow(clippy::too_many_arguments)]
+fn concordance_sweep<C: TreeWeight, const F: usize>(
+    d: &Prepared,
+    lp: &[f64],
+    stratum: &StratumRows,
+    by_stop: &[usize],
+    ranks: &[usize],
+    mut part: RankPart<C, F>,
+    imat: &InfluenceRows,
+    mut count: [f64; 5],
+) -> [f64; 5] {
+    let StratumRows { lo, hi, by_start } = *stratum;
+    let rank = |r: usize| ranks[r];
+    // Row `k`'s influence, for a row whose rank this part owns (checked: the parts' rank
+    // ranges are disjoint, so no other part can be writing the row).
+    let owned = part.lo..part.hi;
+    let influence = |k: usize| {
+        assert!(
+            owned.contains(&ranks[k]),
+            "influence of a row of another part"
+        );
+        // SAFETY: the row's rank is this part's (asserted), so no other thread touches it;
+        // each reference lives for one row's update.
+        unsafe { imat.row(k) }
+    };
     let start = d.counting.then_some(&d.start[..]);
     let wt = &d.weight[..];
-    let mut trees = RankTrees::<C, F>::new(m);
     let mut i = 0;
     let mut i2 = 0;
     let nn = by_stop.len();
     // How many rows ahead the trees' cells are prefetched.
     const AHEAD: usize = 32;
-    let prefetch = |trees: &RankTrees<C, F>, rows: &[usize], at: usize| {
+    let prefetch = |part: &RankPart<C, F>, rows: &[usize], at: usize| {
         if let Some(&r) = rows.get(at + AHEAD) {
-            trees.prefetch(rank(r));
+            part.prefetch(rank(r));
         }
     };
     while i < nn {
         let ii = by_stop[i];
-        prefetch(&trees, &by_stop, i);
+        prefetch(&part, by_stop, i);
         if !d.event[ii] {
-            let w = trees.walkup_and_add(DEAD, rank(ii), wt[ii]);
-            imat[ii][0] -= w[1];
-            imat[ii][1] -= w[0];
-            imat[ii][2] -= w[2];
+            let r = rank(ii);
+            if part.owns(r) {
+                let w = part.walkup_and_add(DEAD, r, wt[ii]);
+                let m = influence(ii);
+                m[0] -= w[1];
+                m[1] -= w[0];
+                m[2] -= w[2];
+            } else {
+                part.note_add(AT_RISK, r, wt[ii]);
+            }
             i += 1;
             continue;
         }
         if let Some(st) = start {
             while i2 < nn && st[by_start[i2]] >= d.stop[ii] {
                 let jj = by_start[i2];
-                let w = trees.walkup(DEAD, rank(jj));
-                imat[jj][0] += w[1];
-                imat[jj][1] += w[0];
-                imat[jj][2] += w[2];
-                trees.add(AT_RISK, rank(jj), -wt[jj]);
+                let r = rank(jj);
+                if part.owns(r) {
+                    let w = part.walkup(DEAD, r);
+                    let m = influence(jj);
+                    m[0] += w[1];
+                    m[1] += w[0];
+                    m[2] += w[2];
+                    part.add(AT_RISK, r, -wt[jj]);
+                } else {
+                    part.note_add(AT_RISK, r, -wt[jj]);
+                }
                 i2 += 1;
             }
         }
@@ -1620,7 +1779,7 @@ fn concordance_stratum<C: TreeWeight, const F: usize>(
         // discordant, tied on score), so only those are kept.
         while j < nn && d.stop[by_stop[j]] == t {
             let jj = by_stop[j];
-            prefetch(&trees, &by_stop, j);
+            prefetch(&part, by_stop, j);
             count[3] += wt[jj] * dwt;
             dwt += wt[jj];
             if lp[jj] != xsave {
@@ -1629,44 +1788,61 @@ fn concordance_stratum<C: TreeWeight, const F: usize>(
             }
             count[4] += wt[jj] * dwt2;
             dwt2 += wt[jj];
-            let w = trees.walkup_and_add(AT_RISK, rank(jj), wt[jj]);
-            for k in 0..3 {
-                count[k] += wt[jj] * w[k];
-                imat[jj][k] += w[k];
+            let r = rank(jj);
+            if part.owns(r) {
+                let w = part.walkup_and_add(AT_RISK, r, wt[jj]);
+                let m = influence(jj);
+                for k in 0..3 {
+                    count[k] += wt[jj] * w[k];
+                    m[k] += w[k];
+                }
+            } else {
+                part.note_add(DEAD, r, wt[jj]);
             }
             j += 1;
         }
         for &jj in &by_stop[i..j] {
-            let w = trees.walkup_and_add(DEAD, rank(jj), wt[jj]);
-            imat[jj][0] -= w[1];
-            imat[jj][1] -= w[0];
-            imat[jj][2] -= w[2];
+            let r = rank(jj);
+            if part.owns(r) {
+                let w = part.walkup_and_add(DEAD, r, wt[jj]);
+                let m = influence(jj);
+                m[0] -= w[1];
+                m[1] -= w[0];
+                m[2] -= w[2];
+            } else {
+                part.note_add(AT_RISK, r, wt[jj]);
+            }
         }
         i = j;
     }
     // Finish the influence of everyone still in the tree (counting: those not yet removed);
     // the tree no longer changes, so without start times rows are taken in memory order.
-    let mut finish = |ii: usize| {
-        let w = trees.walkup(DEAD, rank(ii));
-        imat[ii][0] += w[1];
-        imat[ii][1] += w[0];
-        imat[ii][2] += w[2];
+    let finish = |ii: usize| {
+        let r = rank(ii);
+        if part.owns(r) {
+            let w = part.walkup(DEAD, r);
+            let m = influence(ii);
+            m[0] += w[1];
+            m[1] += w[0];
+            m[2] += w[2];
+        }
     };
     // The rows' ranks are in no order: each row's lines are fetched AHEAD rows early, as in
     // the sweep (a third of the concordance's time went to waiting on them).
     if start.is_some() {
         for (at, &ii) in by_start[i2..].iter().enumerate() {
-            prefetch(&trees, &by_start[i2..], at);
+            prefetch(&part, &by_start[i2..], at);
             finish(ii);
         }
     } else {
         for ii in lo..hi {
             if ii + AHEAD < hi {
-                trees.prefetch(rank(ii + AHEAD));
+                part.prefetch(rank(ii + AHEAD));
             }
             finish(ii);
         }
     }
+    count
 }
 
 /// Time transform of `cox.zph`.
@@ -1954,8 +2130,15 @@ mod tests {
 
     fn rank_trees_of_kind_answer_as_plain_sums<C: TreeWeight, const F: usize>() {
         for ranks in [1, 3, 4, 5, 8, 9, 17, 64, 65, 1000] {
+            // One part over every rank, and the ranks split in two parts that see the same
+            // operations (each doing its own ranks' and noting the others').
+            let mut whole = RankPart::<C, F>::new(0, ranks);
+            let mid = ranks / 2;
+            let mut halves = [
+                RankPart::<C, F>::new(0, mid),
+                RankPart::<C, F>::new(mid, ranks),
+            ];
             let mut next = sequence(ranks as u64 + 7);
-            let mut trees = RankTrees::<C, F>::new(ranks);
             let mut plain = vec![[0.0f64; 2]; ranks];
             for _ in 0..4 * ranks + 10 {
                 let rank = (next() % ranks as u64) as usize;
@@ -1966,7 +2149,9 @@ mod tests {
                     let more: f64 = plain[rank + 1..].iter().map(|v| v[t]).sum();
                     [more, less, plain[rank][t]]
                 };
-                assert_eq!(trees.walkup(tree, rank), expected(&plain, tree));
+                let owner = usize::from(rank >= mid);
+                assert_eq!(whole.walkup(tree, rank), expected(&plain, tree));
+                assert_eq!(halves[owner].walkup(tree, rank), expected(&plain, tree));
                 if next().is_multiple_of(2) {
                     // Sometimes a removal (counting-process rows leave the risk set); a
                     // count never goes below zero.
@@ -1975,11 +2160,15 @@ mod tests {
                     } else {
                         w
                     };
-                    trees.add(tree, rank, w);
+                    whole.add(tree, rank, w);
+                    halves[owner].add(tree, rank, w);
+                    halves[1 - owner].note_add(tree, rank, w);
                     plain[rank][tree] += w;
                 } else {
-                    let found = trees.walkup_and_add(tree, rank, w);
+                    assert_eq!(whole.walkup_and_add(tree, rank, w), expected(&plain, tree));
+                    let found = halves[owner].walkup_and_add(tree, rank, w);
                     assert_eq!(found, expected(&plain, tree));
+                    halves[1 - owner].note_add(1 - tree, rank, w);
                     plain[rank][1 - tree] += w;
                 }
             }
@@ -2053,6 +2242,52 @@ mod tests {
             let e: f64 = d.row(k).iter().zip(&beta).map(|(x, b)| x * b).sum();
             assert_eq!(eta[k].to_bits(), e.to_bits());
             assert_eq!(risk[k].to_bits(), (e.exp() * d.weight[k]).to_bits());
+        }
+    }
+
+    #[test]
+    fn split_concordance_sweeps_count_as_one() {
+        // A stratum past PARALLEL_ROWS with whole weights is swept by two parts on two
+        // threads; its counts and every row's influence must be those of one sweep. Tied
+        // scores and times, censorings, weights 1-3, and start times (rows leaving).
+        for counting in [false, true] {
+            let mut next = sequence(17 + u64::from(counting));
+            let n = PARALLEL_ROWS + 5_000;
+            let stop: Vec<f64> = (0..n).map(|_| (next() % 700 + 2) as f64).collect();
+            let data = CoxData {
+                start: counting.then(|| {
+                    stop.iter()
+                        .map(|&t| (next() % (t as u64)) as f64 - 0.5)
+                        .collect()
+                }),
+                event: (0..n).map(|_| !next().is_multiple_of(3)).collect(),
+                strata: vec![0; n],
+                weights: Some((0..n).map(|_| (next() % 3 + 1) as f64).collect()),
+                stop,
+                ..CoxData::default()
+            };
+            let lp: Vec<f64> = (0..n)
+                .map(|_| (next() % 20_000) as f64 / 64.0 - 100.0)
+                .collect();
+            let d = Prepared::outcome(&data);
+            let score: Vec<f64> = d.order.iter().map(|&r| lp[r]).collect();
+            let by_start = if counting { &d.by_start[0][..] } else { &[] };
+            let stratum = StratumRows {
+                lo: 0,
+                hi: n,
+                by_start,
+            };
+            let sweep = |split: bool| {
+                let (mut ranks, mut count, mut imat) = (vec![0; n], [0.0; 5], vec![[0.0; 3]; n]);
+                concordance_stratum::<u32, 8>(
+                    &d, &score, &stratum, &mut ranks, &mut count, &mut imat, split,
+                );
+                (count, imat)
+            };
+            let (one, split) = (sweep(false), sweep(true));
+            assert!(one.0[0] > 0.0 && one.0[3] > 0.0, "pairs of every kind");
+            assert_eq!(one.0, split.0);
+            assert_eq!(one.1, split.1);
         }
     }
 
