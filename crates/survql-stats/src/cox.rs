@@ -1660,20 +1660,28 @@ fn concordance_stratum<C: TreeWeight + Send + Sync, const F: usize>(
     }
     drop(by_score);
     let m = if hi == lo { 0 } else { m + 1 };
+    // The runs of equal (time, status), each sorted by score (on every core for a large
+    // stratum: the runs are independent and each sort has one result, its keys distinct).
     let mut by_stop: Vec<usize> = (lo..hi).collect();
-    let mut run = 0;
-    while run < by_stop.len() {
-        let first = by_stop[run];
-        let mut end = run + 1;
-        while end < by_stop.len()
-            && d.stop[by_stop[end]] == d.stop[first]
-            && d.event[by_stop[end]] == d.event[first]
-        {
-            end += 1;
-        }
-        by_stop[run..end].sort_unstable_by_key(|&k| (total_order_bits(lp[k]), k));
-        run = end;
+    let mut runs: Vec<&mut [usize]> = vec![];
+    let mut rest = &mut by_stop[..];
+    while let Some(&first) = rest.first() {
+        let len = rest
+            .iter()
+            .position(|&k| d.stop[k] != d.stop[first] || d.event[k] != d.event[first])
+            .unwrap_or(rest.len());
+        let (run, tail) = rest.split_at_mut(len);
+        runs.push(run);
+        rest = tail;
     }
+    let sort_run =
+        |run: &mut &mut [usize]| run.sort_unstable_by_key(|&k| (total_order_bits(lp[k]), k));
+    if hi - lo < PARALLEL_ROWS {
+        runs.iter_mut().for_each(sort_run);
+    } else {
+        runs.par_iter_mut().for_each(sort_run);
+    }
+    drop(runs);
     let ranks = &*ranks;
     let rows = InfluenceRows::new(imat);
     let sweep = |part: RankPart<C, F>, count: [f64; 5]| {
