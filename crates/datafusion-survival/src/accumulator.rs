@@ -239,7 +239,8 @@ impl<O: StateOps> Accumulator for StateAccumulator<O> {
         // A window evaluates the same accumulator again after more rows: `StateOps::evaluate`
         // may reorder a state but must leave it holding the same rows.
         let (ops, state) = (&self.ops, &mut self.state);
-        // Reported once: DataFusion evaluates a row accumulator once per query.
+        // Reported at the first evaluation (an aggregate's only one; a window's later
+        // evaluations report the rows skipped since).
         report_skipped(ops, &std::mem::take(&mut self.skipped));
         guarded(ops.function(), "evaluate", || {
             ScalarValue::try_from_array(&ops.evaluate(state)?, 0)

@@ -26,6 +26,7 @@ use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::cox::{
     cox_fit, cox_zph, total_order_bits, CoxData, CoxFit, CoxOptions, Ties, ZphTransform,
+    PARALLEL_ROWS,
 };
 use survql_stats::{
     fine_gray, ConfType, Convention, Dist, FineGrayData, FineGrayOptions, SurvregOptions,
@@ -1277,10 +1278,7 @@ fn label_ranks(labels: &[Box<str>]) -> Vec<u32> {
 /// the first the reference), `<name>TRUE` for booleans. Returns the data, coefficient names
 /// and, per covariate argument, the coefficient indices it produced. The rows come in
 /// [`canonical_row_order`], gathered once into the model's columns.
-fn model_data(
-    call: &CoxOps,
-    rows: &CoxRows,
-) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
+fn model_data(call: &CoxOps, rows: &CoxRows) -> ModelData {
     let n = rows.len();
     let ModelOrder {
         strata_rank,
@@ -1312,6 +1310,10 @@ fn model_data(
     };
     (data, names, groups, notes)
 }
+
+/// A group's model data, coefficient names, each covariate argument's coefficients and
+/// notes for the warning.
+type ModelData = (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>);
 
 /// The ranks of the stratum and cluster labels and the [`canonical_row_order`] of a group.
 struct ModelOrder {
@@ -1349,20 +1351,18 @@ fn model_order(call: &CoxOps, rows: &CoxRows) -> ModelOrder {
 /// place and their time, event, weight and numeric covariate columns are moved into the
 /// model data; [`give_back_model_data`] returns them. DataFusion lets `evaluate` reorder a
 /// state (a window evaluates the same state again: it then finds the rows in canonical order
-/// already, the same values, the same fit). Half the memory of a large fit: the covariates
-/// are held twice (these columns and the fit's centred row-major copy), not three times.
-fn lend_model_data(
-    call: &CoxOps,
-    rows: &mut CoxRows,
-) -> (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
+/// already, the same values, the same fit). The covariates of a large fit are then held
+/// twice (these columns and the fit's centred row-major copy), not three times.
+fn lend_model_data(call: &CoxOps, rows: &mut CoxRows) -> ModelData {
+    let mut model = model_order(call, rows);
+    rows.permute(&model.order);
+    drop(std::mem::take(&mut model.order));
     let ModelOrder {
         strata_rank,
         cluster_arg,
         cluster_rank,
-        order,
-    } = model_order(call, rows);
-    rows.permute(&order);
-    drop(order);
+        ..
+    } = model;
     let mut num = std::mem::take(&mut rows.num);
     let (x, names, groups, notes) = model_columns(call, rows, None, &mut |k| {
         num.get_mut(k).map(std::mem::take).unwrap_or_default()
@@ -1541,9 +1541,6 @@ fn canonical_row_order(
     keys.into_iter().map(|k| k.3).collect()
 }
 
-/// Groups of at least this many rows sort and gather their model data on every core.
-const PARALLEL_ROWS: usize = 1 << 16;
-
 /// One step of the row fingerprint: a fixed multiply-xorshift mix (the same on every
 /// machine and in every process, unlike `std`'s randomly seeded hashers).
 fn fingerprint_mix(h: u64, value: u64) -> u64 {
@@ -1555,32 +1552,25 @@ fn fingerprint_mix(h: u64, value: u64) -> u64 {
 /// ten seconds per iteration; R's `coxexact` would need as many numbers of memory.
 const EXACT_TIES_MAX_COST: f64 = 2e9;
 
-#[allow(clippy::type_complexity)]
-fn fit_row(
-    call: &CoxOps,
-    rows: &CoxRows,
-) -> Result<(
+/// A group's fit: the fit, coefficient names, its warning, the model data and each
+/// covariate argument's coefficients.
+type FittedRow = (
     CoxFit,
     Vec<String>,
     Option<String>,
     CoxData,
     Vec<Vec<usize>>,
-)> {
+);
+
+fn fit_row(call: &CoxOps, rows: &CoxRows) -> Result<FittedRow> {
     fit_model_data(call, model_data(call, rows))
 }
 
 /// The fit of [`fit_row`] on model data already built.
-#[allow(clippy::type_complexity)]
 fn fit_model_data(
     call: &CoxOps,
-    (mut data, names, groups, mut notes): (CoxData, Vec<String>, Vec<Vec<usize>>, Vec<String>),
-) -> Result<(
-    CoxFit,
-    Vec<String>,
-    Option<String>,
-    CoxData,
-    Vec<Vec<usize>>,
-)> {
+    (mut data, names, groups, mut notes): ModelData,
+) -> Result<FittedRow> {
     if call.options.fit.ties == Ties::Exact {
         let cost = survql_stats::cox::exact_ties_cost(&data);
         if cost > EXACT_TIES_MAX_COST {

@@ -214,8 +214,9 @@ pub struct CoxFit {
 }
 
 /// Fits of at least this many rows sort, gather and compute risk weights on every core
-/// (below it the threads' start-up costs more than they save).
-const PARALLEL_ROWS: usize = 1 << 16;
+/// (below it the threads' start-up costs more than they save). The SQL functions prepare
+/// the model data of as large a group on every core too.
+pub const PARALLEL_ROWS: usize = 1 << 16;
 /// Rows per parallel task.
 const PARALLEL_CHUNK: usize = 1 << 14;
 
@@ -1718,6 +1719,7 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
 ) -> [f64; 5] {
     let StratumRows { lo, hi, by_start } = *stratum;
     let rank = |r: usize| ranks[r];
+    let wt = &d.weight[..];
     // Row `k`'s influence, for a row whose rank this part owns (checked: the parts' rank
     // ranges are disjoint, so no other part can be writing the row).
     let owned = part.lo..part.hi;
@@ -1730,8 +1732,29 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
         // each reference lives for one row's update.
         unsafe { imat.row(k) }
     };
+    // A row (re-)entering the risk set: its pairs with the deaths so far (queried in the
+    // deaths' tree) are taken off its influence, which `finish` completes with the deaths
+    // still to come; a row removed or finished adds them.
+    let enter_at_risk = |part: &mut RankPart<C, F>, k: usize| {
+        let r = rank(k);
+        if part.owns(r) {
+            let w = part.walkup_and_add(DEAD, r, wt[k]);
+            let m = influence(k);
+            m[0] -= w[1];
+            m[1] -= w[0];
+            m[2] -= w[2];
+        } else {
+            part.note_add(AT_RISK, r, wt[k]);
+        }
+    };
+    let add_deaths_pairs = |part: &RankPart<C, F>, k: usize| {
+        let w = part.walkup(DEAD, rank(k));
+        let m = influence(k);
+        m[0] += w[1];
+        m[1] += w[0];
+        m[2] += w[2];
+    };
     let start = d.counting.then_some(&d.start[..]);
-    let wt = &d.weight[..];
     let mut i = 0;
     let mut i2 = 0;
     let nn = by_stop.len();
@@ -1746,16 +1769,7 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
         let ii = by_stop[i];
         prefetch(&part, by_stop, i);
         if !d.event[ii] {
-            let r = rank(ii);
-            if part.owns(r) {
-                let w = part.walkup_and_add(DEAD, r, wt[ii]);
-                let m = influence(ii);
-                m[0] -= w[1];
-                m[1] -= w[0];
-                m[2] -= w[2];
-            } else {
-                part.note_add(AT_RISK, r, wt[ii]);
-            }
+            enter_at_risk(&mut part, ii);
             i += 1;
             continue;
         }
@@ -1764,11 +1778,7 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
                 let jj = by_start[i2];
                 let r = rank(jj);
                 if part.owns(r) {
-                    let w = part.walkup(DEAD, r);
-                    let m = influence(jj);
-                    m[0] += w[1];
-                    m[1] += w[0];
-                    m[2] += w[2];
+                    add_deaths_pairs(&part, jj);
                     part.add(AT_RISK, r, -wt[jj]);
                 } else {
                     part.note_add(AT_RISK, r, -wt[jj]);
@@ -1810,29 +1820,15 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
             j += 1;
         }
         for &jj in &by_stop[i..j] {
-            let r = rank(jj);
-            if part.owns(r) {
-                let w = part.walkup_and_add(DEAD, r, wt[jj]);
-                let m = influence(jj);
-                m[0] -= w[1];
-                m[1] -= w[0];
-                m[2] -= w[2];
-            } else {
-                part.note_add(AT_RISK, r, wt[jj]);
-            }
+            enter_at_risk(&mut part, jj);
         }
         i = j;
     }
     // Finish the influence of everyone still in the tree (counting: those not yet removed);
     // the tree no longer changes, so without start times rows are taken in memory order.
     let finish = |ii: usize| {
-        let r = rank(ii);
-        if part.owns(r) {
-            let w = part.walkup(DEAD, r);
-            let m = influence(ii);
-            m[0] += w[1];
-            m[1] += w[0];
-            m[2] += w[2];
+        if part.owns(rank(ii)) {
+            add_deaths_pairs(&part, ii);
         }
     };
     // The rows' ranks are in no order: each row's lines are fetched AHEAD rows early, as in
