@@ -1209,14 +1209,8 @@ fn model_columns(
     numeric: &mut dyn FnMut(usize) -> Vec<f64>,
 ) -> (Vec<Vec<f64>>, Vec<String>, Vec<Vec<usize>>, Vec<String>) {
     let n = rows.len();
-    let all: Vec<usize>;
-    let order = match order {
-        Some(o) => o,
-        None => {
-            all = (0..n).collect();
-            &all
-        }
-    };
+    // Data row of model row p (no order: the rows as they are, without an n-long index).
+    let row = |p: usize| order.map_or(p, |o| o[p]);
     let mut x = vec![];
     let mut names = vec![];
     let mut groups = vec![];
@@ -1250,9 +1244,14 @@ fn model_columns(
                 for &lvl in levels.iter().skip(1) {
                     idx.push(x.len());
                     x.push(
-                        order
-                            .iter()
-                            .map(|&i| if ids[i] as usize == lvl { 1.0 } else { 0.0 })
+                        (0..n)
+                            .map(|p| {
+                                if ids[row(p)] as usize == lvl {
+                                    1.0
+                                } else {
+                                    0.0
+                                }
+                            })
                             .collect(),
                     );
                     names.push(format!("{name}{}", labels[lvl]));
