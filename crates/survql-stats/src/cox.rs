@@ -736,8 +736,6 @@ fn likelihood_pass(
     }
     let mut risk_set = RiskSums::new(p);
     let mut deaths = RiskSums::new(p);
-    let mut a_share = vec![0.0; p];
-    let mut cmat_share = vec![0.0; p * p];
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         risk_set.clear();
         let mut k = lo;
@@ -800,38 +798,48 @@ fn likelihood_pass(
                     }
                 }
             } else {
-                // Efron: the deaths enter the risk set a 1/ndead share at a time. The
-                // shares are computed once per time; each step then costs additions and
-                // one division, not p² divisions (4,000 tied deaths per time in a large
-                // registry make this loop as costly as the pass over the rows).
+                // Efron (R's coxfit6): the k-th of the ndead deaths, k = 0..ndead, sees the
+                // full risk set less k/ndead of the deaths' sums, D_k = D − t_k Dd,
+                // A_k = A − t_k Ad, C_k = C − t_k Cd with t_k = k/ndead, and adds
+                //   u −= w A_k / D_k,   imat += w/D_k (C_k − A_k A_k' / D_k).
+                // Summed over k these are
+                //   u −= A s0 − Ad s1,
+                //   imat += C s0 − Cd s1 − (A A' q0 − (A Ad' + Ad A') q1 + Ad Ad' q2),
+                // with s_m = Σ w t_k^m / D_k and q_m = Σ w t_k^m / D_k²: scalar sums over the
+                // deaths, then p² work once per time instead of once per death (4,000 tied
+                // deaths per time in a large registry made that loop cost as much as the
+                // pass over the rows).
                 let wtave = deadwt / nd;
-                let denom_share = deaths.denom / nd;
-                for (share, a) in a_share.iter_mut().zip(&deaths.a) {
-                    *share = a / nd;
+                risk_set.denom += deaths.denom;
+                for (a, da) in risk_set.a.iter_mut().zip(&deaths.a) {
+                    *a += da;
                 }
                 for i in 0..p {
                     for j in 0..=i {
-                        cmat_share[i * p + j] = deaths.cmat[i * p + j] / nd;
+                        risk_set.cmat[i * p + j] += deaths.cmat[i * p + j];
                     }
                 }
-                for _ in 0..ndead {
-                    risk_set.denom += denom_share;
-                    loglik -= wtave * risk_set.denom.ln();
-                    for (a, share) in risk_set.a.iter_mut().zip(&a_share) {
-                        *a += share;
-                    }
-                    let denom = risk_set.denom;
-                    let weight_per_denom = wtave / denom;
-                    for i in 0..p {
-                        let row = &mut risk_set.cmat[i * p..i * p + i + 1];
-                        for (c, share) in row.iter_mut().zip(&cmat_share[i * p..]) {
-                            *c += share;
-                        }
-                        let mean_i = risk_set.a[i] / denom;
-                        u[i] -= wtave * mean_i;
-                        for (j, (c, a_j)) in row.iter().zip(&risk_set.a).enumerate() {
-                            imat.add(j, i, weight_per_denom * (c - mean_i * a_j));
-                        }
+                let (mut s0, mut s1, mut q0, mut q1, mut q2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+                for k in 0..ndead {
+                    let t = k as f64 / nd;
+                    let denom = risk_set.denom - t * deaths.denom;
+                    loglik -= wtave * denom.ln();
+                    let w_d = wtave / denom;
+                    let w_d2 = w_d / denom;
+                    s0 += w_d;
+                    s1 += t * w_d;
+                    q0 += w_d2;
+                    q1 += t * w_d2;
+                    q2 += t * t * w_d2;
+                }
+                let (a, da) = (&risk_set.a, &deaths.a);
+                for i in 0..p {
+                    u[i] -= a[i] * s0 - da[i] * s1;
+                    for j in 0..=i {
+                        let c = risk_set.cmat[i * p + j] * s0 - deaths.cmat[i * p + j] * s1;
+                        let aa = a[i] * a[j] * q0 - (a[i] * da[j] + da[i] * a[j]) * q1
+                            + da[i] * da[j] * q2;
+                        imat.add(j, i, c - aa);
                     }
                 }
             }
@@ -1574,12 +1582,16 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
         let stratum = StratumRows { lo, hi, by_start };
         // Large strata with whole weights are swept by two threads (exact sums: the same
         // numbers); fractional weights keep one sweep, whose sums' order fixes their bits.
+        let (c, m) = (&mut count, &mut imat);
         if whole {
-            let (c, m) = (&mut count, &mut imat);
-            concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, c, m, true);
+            let how = if !d.counting && distinct_times(d, lo, hi) <= TIME_RANKS_MAX {
+                Sweep::ByTime
+            } else {
+                Sweep::TwoParts
+            };
+            concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, c, m, how);
         } else {
-            let (c, m) = (&mut count, &mut imat);
-            concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, c, m, false);
+            concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, c, m, Sweep::One);
         }
     }
     count[3] -= count[4];
@@ -1642,9 +1654,13 @@ fn concordance_stratum<C: TreeWeight + Send + Sync, const F: usize>(
     ranks: &mut [usize],
     count: &mut [f64; 5],
     imat: &mut [[f64; 3]],
-    split: bool,
+    how: Sweep,
 ) {
     let StratumRows { lo, hi, .. } = *stratum;
+    if how == Sweep::ByTime {
+        concordance_by_time(d, lp, lo, hi, count, imat);
+        return;
+    }
     // Rank of each row's score among the distinct scores of the stratum, computed once
     // (only this stratum's entries of `ranks` are written and read).
     // (+ 0.0 makes -0.0 and 0.0 one score, as `==` does.)
@@ -1688,7 +1704,7 @@ fn concordance_stratum<C: TreeWeight + Send + Sync, const F: usize>(
     let sweep = |part: RankPart<C, F>, count: [f64; 5]| {
         concordance_sweep(d, lp, stratum, &by_stop, ranks, part, &rows, count)
     };
-    if split && hi - lo >= PARALLEL_ROWS && m >= 2 {
+    if how == Sweep::TwoParts && hi - lo >= PARALLEL_ROWS && m >= 2 {
         // Two parts on two threads: each does the tree work of half the ranks.
         let (a, b) = rayon::join(
             || sweep(RankPart::new(0, m / 2), *count),
@@ -1700,6 +1716,209 @@ fn concordance_stratum<C: TreeWeight + Send + Sync, const F: usize>(
     } else {
         *count = sweep(RankPart::new(0, m), *count);
     }
+}
+
+/// Strata with at most this many distinct times take [`concordance_by_time`].
+const TIME_RANKS_MAX: usize = 1 << 16;
+
+/// How a stratum's concordance is counted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sweep {
+    /// One sweep by decreasing time over trees of the score ranks (any weights).
+    One,
+    /// The same split between two threads when the stratum is large (whole weights).
+    TwoParts,
+    /// Rows by increasing score over trees of the time ranks (whole weights, no start
+    /// times, at most `TIME_RANKS_MAX` distinct times).
+    ByTime,
+}
+
+/// The number of distinct (merged) times of prepared rows `lo..hi`.
+fn distinct_times(d: &Prepared, lo: usize, hi: usize) -> usize {
+    usize::from(hi > lo) + (lo + 1..hi).filter(|&k| d.stop[k] != d.stop[k - 1]).count()
+}
+
+/// The concordance of one right-censored stratum with whole weights (as the u32 sweep) and
+/// few distinct times (at most [`TIME_RANKS_MAX`]), the same counts and influence as
+/// [`concordance_sweep`] by the other dimension: rows are taken by increasing score, and
+/// the weights already seen — of all rows and of the deaths — are kept in [`RankTrees`]
+/// over the time ranks, which stay in cache, where trees over a million distinct scores
+/// miss it on every level.
+///
+/// Time rank τ counts distinct times from the latest (τ = 0). A death i is compared with
+/// R_i = the rows of a later time (τ < τ_i) and the censorings at its time; row j with
+/// D_j = the deaths of an earlier time (τ > τ_j), and, if j is censored, those at its time.
+/// The weights of R_i and D_j seen before row i's score give "smaller score", those seen
+/// before the score after it give "smaller or equal"; the rest of R_i, D_j are "larger".
+/// Every sum is of whole numbers, exact in any order: the numbers of the sweep.
+fn concordance_by_time(
+    d: &Prepared,
+    lp: &[f64],
+    lo: usize,
+    hi: usize,
+    count: &mut [f64; 5],
+    imat: &mut [[f64; 3]],
+) {
+    // Each row's time rank, event and weight travel with its score through the sort, so
+    // that the sweep in score order reads them in order instead of at random. (Whole
+    // weights are at least 1 and sum to at most u32::MAX: rows and weights fit in u32.)
+    let mut rows: Vec<ByScore> = Vec::with_capacity(hi - lo);
+    let mut t = 0u32;
+    for k in lo..hi {
+        t += u32::from(k > lo && d.stop[k] != d.stop[k - 1]);
+        rows.push(ByScore {
+            score: total_order_bits(lp[k] + 0.0),
+            row: k as u32,
+            time: t,
+            death: d.event[k],
+            weight: d.weight[k] as u32,
+        });
+    }
+    let times = if hi > lo { t as usize + 1 } else { 0 };
+    // Per time rank: weight of all rows, of the deaths; then R_i's and D_j's totals.
+    let mut all = vec![0.0; times];
+    let mut dead = vec![0.0; times];
+    for r in &rows {
+        all[r.time as usize] += f64::from(r.weight);
+        if r.death {
+            dead[r.time as usize] += f64::from(r.weight);
+        }
+    }
+    // at_risk[τ] = Σ all over τ' < τ, plus the censorings at τ;
+    // deaths_before[τ] = Σ dead over τ' > τ.
+    let mut at_risk = vec![0.0; times];
+    let mut later = 0.0;
+    for t in 0..times {
+        at_risk[t] = later + (all[t] - dead[t]);
+        later += all[t];
+    }
+    let mut deaths_before = vec![0.0; times];
+    let mut earlier = 0.0;
+    for t in (0..times).rev() {
+        deaths_before[t] = earlier;
+        earlier += dead[t];
+    }
+    // Pairs of deaths tied on time (count[3]; and on time and score, count[4], below).
+    let mut dwt = 0.0;
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 && r.time != rows[i - 1].time {
+            dwt = 0.0;
+        }
+        if r.death {
+            let w = f64::from(r.weight);
+            count[3] += w * dwt;
+            dwt += w;
+        }
+    }
+    sort_unstable_any_size(&mut rows);
+    let mut seen = RankTrees::<u32, 8>::new(times);
+    let mut seen_deaths = 0u32;
+    // (weight in R_k, weight in D_k) seen so far, for row `r`.
+    let below = |seen: &RankTrees<u32, 8>, seen_deaths: u32, r: &ByScore| -> (f64, f64) {
+        let t = r.time as usize;
+        let (all_lt, all_at) = seen.less_equal(AT_RISK, t);
+        let (dead_lt, dead_at) = seen.less_equal(DEAD, t);
+        let risk = if r.death {
+            f64::from(all_lt) + f64::from(all_at - dead_at)
+        } else {
+            0.0
+        };
+        let mut deaths = seen_deaths - dead_lt - dead_at;
+        if !r.death {
+            deaths += dead_at;
+        }
+        (risk, f64::from(deaths))
+    };
+    // How many rows ahead their influence rows are prefetched (written at random).
+    const AHEAD: usize = 16;
+    let mut group_below: Vec<(f64, f64)> = vec![];
+    let mut a = 0;
+    while a < rows.len() {
+        let mut b = a + 1;
+        while b < rows.len() && rows[b].score == rows[a].score {
+            b += 1;
+        }
+        if let Some(r) = rows.get(a + AHEAD) {
+            prefetch_write(&imat[r.row as usize]);
+        }
+        let group = &rows[a..b];
+        group_below.clear();
+        group_below.extend(group.iter().map(|r| below(&seen, seen_deaths, r)));
+        for r in group {
+            let t = r.time as usize;
+            seen.add(AT_RISK, t, r.weight);
+            if r.death {
+                seen.add(DEAD, t, r.weight);
+                seen_deaths += r.weight;
+            }
+        }
+        for (r, &(risk_lt, deaths_lt)) in group.iter().zip(&group_below) {
+            let (risk_le, deaths_le) = if group.len() == 1 {
+                (risk_lt, deaths_lt)
+            } else {
+                below(&seen, seen_deaths, r)
+            };
+            let t = r.time as usize;
+            let w = f64::from(r.weight);
+            let m = &mut imat[r.row as usize];
+            if r.death {
+                let more = at_risk[t] - risk_le;
+                let (less, equal) = (risk_lt, risk_le - risk_lt);
+                count[0] += w * more;
+                count[1] += w * less;
+                count[2] += w * equal;
+                m[0] += more;
+                m[1] += less;
+                m[2] += equal;
+            }
+            let total = deaths_before[t] + if r.death { 0.0 } else { dead[t] };
+            m[0] += deaths_lt;
+            m[1] += total - deaths_le;
+            m[2] += deaths_le - deaths_lt;
+        }
+        if group.len() > 1 {
+            // Deaths at one time with one score: pairs tied on both.
+            let mut tied: Vec<(u32, f64)> = group
+                .iter()
+                .filter(|r| r.death)
+                .map(|r| (r.time, f64::from(r.weight)))
+                .collect();
+            tied.sort_unstable_by_key(|&(t, _)| t);
+            let mut dwt2 = 0.0;
+            for (i, &(t, w)) in tied.iter().enumerate() {
+                if i > 0 && tied[i - 1].0 != t {
+                    dwt2 = 0.0;
+                }
+                count[4] += w * dwt2;
+                dwt2 += w;
+            }
+        }
+        a = b;
+    }
+}
+
+/// A row of [`concordance_by_time`]: ordered by (score, row), which are distinct; the rest
+/// rides along.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct ByScore {
+    score: u64,
+    row: u32,
+    time: u32,
+    death: bool,
+    weight: u32,
+}
+
+/// Asks the processor to bring `v`'s cache line in for writing a few steps later.
+#[inline]
+fn prefetch_write<T>(v: &T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch is a hint with no architectural effect; it never faults.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
 }
 
 /// The sweep of one stratum by decreasing time, as R's `concordance3`, doing the tree work
@@ -2281,17 +2500,23 @@ mod tests {
                 hi: n,
                 by_start,
             };
-            let sweep = |split: bool| {
+            let sweep = |how: Sweep| {
                 let (mut ranks, mut count, mut imat) = (vec![0; n], [0.0; 5], vec![[0.0; 3]; n]);
                 concordance_stratum::<u32, 8>(
-                    &d, &score, &stratum, &mut ranks, &mut count, &mut imat, split,
+                    &d, &score, &stratum, &mut ranks, &mut count, &mut imat, how,
                 );
                 (count, imat)
             };
-            let (one, split) = (sweep(false), sweep(true));
+            let (one, split) = (sweep(Sweep::One), sweep(Sweep::TwoParts));
             assert!(one.0[0] > 0.0 && one.0[3] > 0.0, "pairs of every kind");
             assert_eq!(one.0, split.0);
             assert_eq!(one.1, split.1);
+            if !counting {
+                // Trees over the 700 time ranks instead of the score ranks.
+                let by_time = sweep(Sweep::ByTime);
+                assert_eq!(one.0, by_time.0);
+                assert_eq!(one.1, by_time.1);
+            }
         }
     }
 
