@@ -49,6 +49,7 @@ use crate::result_arrays::{
     f64_field, finite_or_null, i64_field, list_array, list_of, nullable_list_array,
     state_list_field, string_array, struct_array,
 };
+use crate::row_order::bucketed_order;
 use crate::warnings::WarningSink;
 
 /// Which of the Cox functions (and the Fine-Gray model, fitted from the same rows).
@@ -1514,6 +1515,10 @@ fn canonical_row_order(
         o
     };
     let stratum = |i: usize| strata_rank.map_or(0, |r| r[rows.strata[i] as usize]);
+    let bucket_key = |i: usize| (stratum(i), total_order_bits(rows.stop[i]));
+    if let Some(order) = bucketed_order(&bucket_key, &fingerprint, &same_values) {
+        return order;
+    }
     let mut keys: Vec<(u32, u64, u64, usize)> = (0..n)
         .map(|i| {
             (
@@ -1646,8 +1651,8 @@ fn evaluate(call: &CoxOps, states: &mut [CoxRows]) -> Result<ArrayRef> {
             lengths.push(firth_row(call, rows, &mut c, &mut t));
             continue;
         }
-        let (fit, names, warning, data, groups) =
-            fit_model_data(call, lend_model_data(call, rows))?;
+        let lent = lend_model_data(call, rows);
+        let (fit, names, warning, data, groups) = fit_model_data(call, lent)?;
         give_back_model_data(call, rows, data, &groups);
         c.n.push(fit.n as i64);
         c.events.push(fit.events as i64);

@@ -35,6 +35,7 @@ mod options;
 mod panic_safe;
 mod response;
 mod result_arrays;
+mod row_order;
 pub mod survival_udaf;
 mod table_state;
 mod time_table;

@@ -1571,27 +1571,47 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     let n = d.n;
     let mut count = [0.0; 5];
     let mut imat = vec![[0.0; 3]; n];
-    let score: Vec<f64> = d.order.iter().map(|&r| lp[r]).collect();
-    let mut ranks = vec![0usize; n];
     // Whole weights (none, or frequency weights) whose sum fits in 32 bits are counted in
     // u32 trees (see RankTrees).
     let whole = d.weight.iter().all(|w| w.fract() == 0.0)
         && d.weight.iter().sum::<f64>() <= f64::from(u32::MAX);
-    for (s, &(lo, hi)) in d.strata.iter().enumerate() {
+    // Large strata with whole weights are swept by two threads (exact sums: the same
+    // numbers); fractional weights keep one sweep, whose sums' order fixes their bits.
+    // Right-censored strata with few distinct times go by score over the time ranks.
+    let how: Vec<Sweep> = d
+        .strata
+        .iter()
+        .map(|&(lo, hi)| match whole {
+            // (Its rows are numbered in 32 bits.)
+            true if !d.counting
+                && hi <= u32::MAX as usize
+                && distinct_times(d, lo, hi) <= TIME_RANKS_MAX =>
+            {
+                Sweep::ByTime
+            }
+            true => Sweep::TwoParts,
+            false => Sweep::One,
+        })
+        .collect();
+    // The sweeps by time read the scores in prepared order and a rank per row (n numbers
+    // each, not allocated when every stratum goes by score).
+    let by_time_only = how.iter().all(|&h| h == Sweep::ByTime);
+    let score: Vec<f64> = if by_time_only {
+        vec![]
+    } else {
+        d.order.iter().map(|&r| lp[r]).collect()
+    };
+    let mut ranks = vec![0usize; if by_time_only { 0 } else { n }];
+    for (s, (&(lo, hi), &how)) in d.strata.iter().zip(&how).enumerate() {
         let by_start = if d.counting { &d.by_start[s][..] } else { &[] };
         let stratum = StratumRows { lo, hi, by_start };
-        // Large strata with whole weights are swept by two threads (exact sums: the same
-        // numbers); fractional weights keep one sweep, whose sums' order fixes their bits.
         let (c, m) = (&mut count, &mut imat);
-        if whole {
-            let how = if !d.counting && distinct_times(d, lo, hi) <= TIME_RANKS_MAX {
-                Sweep::ByTime
-            } else {
-                Sweep::TwoParts
-            };
-            concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, c, m, how);
-        } else {
-            concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, c, m, Sweep::One);
+        match how {
+            Sweep::ByTime => concordance_by_time(d, lp, lo, hi, c, m),
+            Sweep::TwoParts => {
+                concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, c, m, how)
+            }
+            Sweep::One => concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, c, m, how),
         }
     }
     count[3] -= count[4];
@@ -1657,10 +1677,6 @@ fn concordance_stratum<C: TreeWeight + Send + Sync, const F: usize>(
     how: Sweep,
 ) {
     let StratumRows { lo, hi, .. } = *stratum;
-    if how == Sweep::ByTime {
-        concordance_by_time(d, lp, lo, hi, count, imat);
-        return;
-    }
     // Rank of each row's score among the distinct scores of the stratum, computed once
     // (only this stratum's entries of `ranks` are written and read).
     // (+ 0.0 makes -0.0 and 0.0 one score, as `==` does.)
@@ -1729,7 +1745,8 @@ enum Sweep {
     /// The same split between two threads when the stratum is large (whole weights).
     TwoParts,
     /// Rows by increasing score over trees of the time ranks (whole weights, no start
-    /// times, at most `TIME_RANKS_MAX` distinct times).
+    /// times, at most `TIME_RANKS_MAX` distinct times): [`concordance_by_time`], not
+    /// [`concordance_stratum`].
     ByTime,
 }
 
@@ -1751,6 +1768,7 @@ fn distinct_times(d: &Prepared, lo: usize, hi: usize) -> usize {
 /// The weights of R_i and D_j seen before row i's score give "smaller score", those seen
 /// before the score after it give "smaller or equal"; the rest of R_i, D_j are "larger".
 /// Every sum is of whole numbers, exact in any order: the numbers of the sweep.
+/// `lp`: the linear predictors by data row.
 fn concordance_by_time(
     d: &Prepared,
     lp: &[f64],
@@ -1767,7 +1785,7 @@ fn concordance_by_time(
     for k in lo..hi {
         t += u32::from(k > lo && d.stop[k] != d.stop[k - 1]);
         rows.push(ByScore {
-            score: total_order_bits(lp[k] + 0.0),
+            score: total_order_bits(lp[d.order[k]] + 0.0),
             row: k as u32,
             time: t,
             death: d.event[k],
@@ -1811,8 +1829,108 @@ fn concordance_by_time(
         }
     }
     sort_unstable_any_size(&mut rows);
+    // The rows in score order are swept in two parts on two cores when there are many: the
+    // second part starts from the weights per time of the first (the trees' state when the
+    // first part is done). The counts are sums of whole numbers and every row's influence
+    // is its own, so both ways give the same numbers. The parts split between score groups.
+    let mut half = if rows.len() < PARALLEL_ROWS {
+        rows.len()
+    } else {
+        rows.len() / 2
+    };
+    while half > 0 && half < rows.len() && rows[half].score == rows[half - 1].score {
+        half += 1;
+    }
+    // How many rows ahead their influence rows are prefetched (written at random).
+    const AHEAD: usize = 16;
+    let tables = TimeTables {
+        at_risk: &at_risk,
+        deaths_before: &deaths_before,
+        dead: &dead,
+    };
+    let (first, second) = rows.split_at(half);
+    // The first part adds its influence to `imat` as it goes; the second, running at the same
+    // time, into its own buffer (by position), added afterwards. The rows that are fewer than
+    // PARALLEL_ROWS are one part.
+    let mut second_influence = vec![[0.0; 3]; second.len()];
+    let add_to = |imat: &mut [[f64; 3]], r: &ByScore, m: &[f64; 3]| {
+        let row = &mut imat[r.row as usize];
+        for j in 0..3 {
+            row[j] += m[j];
+        }
+    };
+    let (c1, c2) = rayon::join(
+        || {
+            sweep_by_score(first, &[], times, &tables, |i, r, m| {
+                if let Some(ahead) = first.get(i + AHEAD) {
+                    prefetch_write(&imat[ahead.row as usize]);
+                }
+                add_to(imat, r, m);
+            })
+        },
+        || {
+            sweep_by_score(second, first, times, &tables, |i, _, m| {
+                second_influence[i] = *m;
+            })
+        },
+    );
+    for k in [0, 1, 2, 4] {
+        count[k] += c1[k];
+        count[k] += c2[k];
+    }
+    for (i, (r, m)) in second.iter().zip(&second_influence).enumerate() {
+        if let Some(ahead) = second.get(i + AHEAD) {
+            prefetch_write(&imat[ahead.row as usize]);
+        }
+        add_to(imat, r, m);
+    }
+}
+
+/// Per time rank in [`concordance_by_time`]: the weight at risk a death at that time is
+/// compared with, the weight of deaths at later ranks... (see there), and of deaths at it.
+struct TimeTables<'a> {
+    at_risk: &'a [f64],
+    deaths_before: &'a [f64],
+    dead: &'a [f64],
+}
+
+/// The sweep of [`concordance_by_time`] over `part` (rows in increasing score, after the
+/// rows `before`): returns counts 0, 1, 2 and 4 of the part, and gives `influence` each
+/// row's position in the part, the row and its influence.
+fn sweep_by_score(
+    part: &[ByScore],
+    before: &[ByScore],
+    times: usize,
+    tables: &TimeTables,
+    mut influence: impl FnMut(usize, &ByScore, &[f64; 3]),
+) -> [f64; 5] {
+    let TimeTables {
+        at_risk,
+        deaths_before,
+        dead,
+    } = *tables;
+    let mut count = [0.0; 5];
     let mut seen = RankTrees::<u32, 8>::new(times);
     let mut seen_deaths = 0u32;
+    if !before.is_empty() {
+        let mut all_before = vec![0u32; times];
+        let mut dead_before = vec![0u32; times];
+        for r in before {
+            all_before[r.time as usize] += r.weight;
+            if r.death {
+                dead_before[r.time as usize] += r.weight;
+            }
+        }
+        for t in 0..times {
+            if all_before[t] > 0 {
+                seen.add(AT_RISK, t, all_before[t]);
+            }
+            if dead_before[t] > 0 {
+                seen.add(DEAD, t, dead_before[t]);
+                seen_deaths += dead_before[t];
+            }
+        }
+    }
     // (weight in R_k, weight in D_k) seen so far, for row `r`.
     let below = |seen: &RankTrees<u32, 8>, seen_deaths: u32, r: &ByScore| -> (f64, f64) {
         let t = r.time as usize;
@@ -1829,19 +1947,14 @@ fn concordance_by_time(
         }
         (risk, f64::from(deaths))
     };
-    // How many rows ahead their influence rows are prefetched (written at random).
-    const AHEAD: usize = 16;
     let mut group_below: Vec<(f64, f64)> = vec![];
     let mut a = 0;
-    while a < rows.len() {
+    while a < part.len() {
         let mut b = a + 1;
-        while b < rows.len() && rows[b].score == rows[a].score {
+        while b < part.len() && part[b].score == part[a].score {
             b += 1;
         }
-        if let Some(r) = rows.get(a + AHEAD) {
-            prefetch_write(&imat[r.row as usize]);
-        }
-        let group = &rows[a..b];
+        let group = &part[a..b];
         group_below.clear();
         group_below.extend(group.iter().map(|r| below(&seen, seen_deaths, r)));
         for r in group {
@@ -1852,7 +1965,8 @@ fn concordance_by_time(
                 seen_deaths += r.weight;
             }
         }
-        for (r, &(risk_lt, deaths_lt)) in group.iter().zip(&group_below) {
+        for (i, (r, &(risk_lt, deaths_lt))) in group.iter().zip(&group_below).enumerate() {
+            let mut m = [0.0; 3];
             let (risk_le, deaths_le) = if group.len() == 1 {
                 (risk_lt, deaths_lt)
             } else {
@@ -1860,7 +1974,6 @@ fn concordance_by_time(
             };
             let t = r.time as usize;
             let w = f64::from(r.weight);
-            let m = &mut imat[r.row as usize];
             if r.death {
                 let more = at_risk[t] - risk_le;
                 let (less, equal) = (risk_lt, risk_le - risk_lt);
@@ -1875,6 +1988,7 @@ fn concordance_by_time(
             m[0] += deaths_lt;
             m[1] += total - deaths_le;
             m[2] += deaths_le - deaths_lt;
+            influence(a + i, r, &m);
         }
         if group.len() > 1 {
             // Deaths at one time with one score: pairs tied on both.
@@ -1895,6 +2009,7 @@ fn concordance_by_time(
         }
         a = b;
     }
+    count
 }
 
 /// A row of [`concordance_by_time`]: ordered by (score, row), which are distinct; the rest
@@ -2513,7 +2628,9 @@ mod tests {
             assert_eq!(one.1, split.1);
             if !counting {
                 // Trees over the 700 time ranks instead of the score ranks.
-                let by_time = sweep(Sweep::ByTime);
+                let (mut count, mut imat) = ([0.0; 5], vec![[0.0; 3]; n]);
+                concordance_by_time(&d, &lp, 0, n, &mut count, &mut imat);
+                let by_time = (count, imat);
                 assert_eq!(one.0, by_time.0);
                 assert_eq!(one.1, by_time.1);
             }
