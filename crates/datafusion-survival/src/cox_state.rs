@@ -950,6 +950,39 @@ fn update(
         }
     }
     let ncov = call.covariates.len();
+    if let ([st], None, false) = (&mut *states, &mask, fine_gray) {
+        // One state (no GROUP BY) and every row kept: whole columns at a time.
+        st.ensure(ncov);
+        st.stop.extend_from_slice(stop.values());
+        if let Some(s) = start {
+            st.start.extend_from_slice(s.values());
+        }
+        st.event.extend(event.values().iter());
+        if let Some(w) = weight {
+            st.weight.extend_from_slice(w.values());
+        }
+        if let Some(s) = strata {
+            st.strata.reserve(s.len());
+            for i in 0..s.len() {
+                let id = st.strata_labels.id_at(s, i);
+                st.strata.push(id);
+            }
+        }
+        for (k, c) in cols.iter().enumerate() {
+            match c {
+                CovColumn::Num(a) => st.num[k].extend_from_slice(a.values()),
+                CovColumn::Bool(a) => st.num[k].extend(a.values().iter().map(f64::from)),
+                CovColumn::Text(a) => {
+                    st.fac[k].reserve(a.len());
+                    for i in 0..a.len() {
+                        let id = st.fac_labels[k].id_at(a.as_string_view(), i);
+                        st.fac[k].push(id);
+                    }
+                }
+            }
+        }
+        return check_levels(call, states, groups);
+    }
     let mut add = |i: usize| {
         let st = &mut states[groups[i]];
         st.ensure(ncov);
@@ -1160,20 +1193,26 @@ fn merge(
             stop_l.offsets()[row] as usize,
             stop_l.offsets()[row + 1] as usize,
         );
-        for k in a..b {
-            st.stop.push(stop_v.value(k));
-            if let Some(s) = &start_v {
-                st.start.push(s.value(k));
+        // Whole slices (one allocation per column and state, not a growth per row: the
+        // final merge receives each partition's rows as one list).
+        st.stop.extend_from_slice(&stop_v.values()[a..b]);
+        if let Some(s) = &start_v {
+            st.start.extend_from_slice(&s.values()[a..b]);
+        }
+        match (&event_v, &status_v) {
+            (Some(e), _) => {
+                st.event.reserve(b - a);
+                st.event.extend((a..b).map(|k| e.value(k)));
             }
-            match (&event_v, &status_v) {
-                (Some(e), _) => st.event.push(e.value(k)),
-                (None, Some(s)) => st.status.push(s.value(k)),
-                (None, None) => {}
-            }
-            if let Some(w) = &weight_v {
-                st.weight.push(w.value(k));
-            }
-            if let Some(s) = &strata_v {
+            (None, Some(s)) => st.status.extend_from_slice(&s.values()[a..b]),
+            (None, None) => {}
+        }
+        if let Some(w) = &weight_v {
+            st.weight.extend_from_slice(&w.values()[a..b]);
+        }
+        if let Some(s) = &strata_v {
+            st.strata.reserve(b - a);
+            for k in a..b {
                 let id = st.strata_labels.id(s.value(k));
                 st.strata.push(id);
             }
@@ -1184,10 +1223,11 @@ fn merge(
             match cov {
                 Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
                     let v = l.values().as_primitive::<Float64Type>();
-                    st.num[j].extend((a..b).map(|k| v.value(k)));
+                    st.num[j].extend_from_slice(&v.values()[a..b]);
                 }
                 Covariate::Factor { .. } | Covariate::Cluster { .. } => {
                     let v = l.values().as_string_view();
+                    st.fac[j].reserve(b - a);
                     for k in a..b {
                         let id = st.fac_labels[j].id(v.value(k));
                         st.fac[j].push(id);
