@@ -1475,6 +1475,8 @@ fn gather<T: Copy + Send + Sync>(v: &[T], order: &[usize]) -> Vec<T> {
 /// compares (stratum, stop, event and fingerprint) held with the row index in contiguous
 /// keys; only rows whose keys are all equal — the same row repeated, or a fingerprint
 /// collision — are compared value by value. The order stays a function of the values alone.
+/// With few distinct (stratum, stop) pairs, as survival data have, the same order is built by
+/// buckets of equal (stratum, stop) sorted within ([`bucketed_order`]).
 fn canonical_row_order(
     call: &CoxOps,
     rows: &CoxRows,
