@@ -1593,8 +1593,8 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
             false => Sweep::One,
         })
         .collect();
-    // The sweeps by time read the scores in prepared order and a rank per row (n numbers
-    // each, not allocated when every stratum goes by score).
+    // The sweeps by decreasing time read the scores in prepared order and a rank per row
+    // (n numbers each, not allocated when every stratum goes by score over the time ranks).
     let by_time_only = how.iter().all(|&h| h == Sweep::ByTime);
     let score: Vec<f64> = if by_time_only {
         vec![]
