@@ -222,16 +222,18 @@ const PARALLEL_CHUNK: usize = 1 << 14;
 
 /// Internal: data prepared for the likelihood passes. Rows are permuted so that within each
 /// stratum they run by decreasing stop time.
-struct Prepared {
+struct Prepared<'a> {
     n: usize,
     p: usize,
-    /// Row-major centred and scaled covariates, in `order`.
-    x: Vec<f64>,
+    /// The data's covariate columns, in data order: a prepared row's covariates are read
+    /// through `order`, centred and scaled as they are read ([`Prepared::row_into`]), so the
+    /// fit holds no copy of the covariate matrix (at 1e7 rows × 6 covariates, 480 MB).
+    x: Vec<&'a [f64]>,
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
-    /// Case weight of each prepared row (1 without weights).
-    weight: Vec<f64>,
+    /// Case weight of each prepared row; empty without weights (every weight 1).
+    weights: Vec<f64>,
     /// `order[k]` = data row of prepared row k.
     order: Vec<usize>,
     /// Per stratum: range of prepared rows.
@@ -402,17 +404,17 @@ fn prepared_order(data: &CoxData, stop_fixed: &[f64]) -> Vec<usize> {
     order
 }
 
-impl Prepared {
-    fn new(data: &CoxData) -> Prepared {
+impl<'a> Prepared<'a> {
+    fn new(data: &'a CoxData) -> Prepared<'a> {
         Prepared::build(data, true)
     }
 
-    /// The sorted outcome alone (no covariate matrix): what the concordance reads.
-    fn outcome(data: &CoxData) -> Prepared {
+    /// The sorted outcome alone (no covariates): what the concordance reads.
+    fn outcome(data: &'a CoxData) -> Prepared<'a> {
         Prepared::build(data, false)
     }
 
-    fn build(data: &CoxData, with_covariates: bool) -> Prepared {
+    fn build(data: &'a CoxData, with_covariates: bool) -> Prepared<'a> {
         let n = data.n();
         let p = if with_covariates { data.nvar() } else { 0 };
         let (stop_fixed, start_fixed) = merged_times(data);
@@ -439,23 +441,7 @@ impl Prepared {
         } else {
             (0..p).into_par_iter().map(centring).unzip()
         };
-        let mut x = vec![0.0; n * p];
-        if p > 0 {
-            let fill = |first: usize, block: &mut [f64]| {
-                for (row_x, &row) in block.chunks_exact_mut(p).zip(&order[first..]) {
-                    for (j, v) in row_x.iter_mut().enumerate() {
-                        *v = (data.x[j][row] - means[j]) * scale[j];
-                    }
-                }
-            };
-            if n < PARALLEL_ROWS {
-                fill(0, &mut x);
-            } else {
-                x.par_chunks_mut(PARALLEL_CHUNK * p)
-                    .enumerate()
-                    .for_each(|(c, block)| fill(c * PARALLEL_CHUNK, block));
-            }
-        }
+        let x = data.x[..p].iter().map(Vec::as_slice).collect();
         let stop: Vec<f64> = order.iter().map(|&r| stop_fixed[r]).collect();
         drop(stop_fixed);
         // Start times are read only for counting-process data.
@@ -463,7 +449,11 @@ impl Prepared {
             .map(|s| order.iter().map(|&r| s[r]).collect())
             .unwrap_or_default();
         let event: Vec<bool> = order.iter().map(|&r| data.event[r]).collect();
-        let weight: Vec<f64> = order.iter().map(|&r| data.weight(r)).collect();
+        let weights: Vec<f64> = data
+            .weights
+            .as_ref()
+            .map(|w| order.iter().map(|&r| w[r]).collect())
+            .unwrap_or_default();
         let mut strata = vec![];
         let mut k = 0;
         while k < n {
@@ -495,7 +485,7 @@ impl Prepared {
             stop,
             start,
             event,
-            weight,
+            weights,
             order,
             strata,
             by_start,
@@ -505,9 +495,24 @@ impl Prepared {
         }
     }
 
+    /// Prepared row `k`'s covariates, centred and scaled as coxfit6 (`(x − mean) × scale`),
+    /// into `out` (p numbers).
     #[inline]
-    fn row(&self, k: usize) -> &[f64] {
-        &self.x[k * self.p..(k + 1) * self.p]
+    fn row_into(&self, k: usize, out: &mut [f64]) {
+        let row = self.order[k];
+        for (j, v) in out.iter_mut().enumerate() {
+            *v = (self.x[j][row] - self.means[j]) * self.scale[j];
+        }
+    }
+
+    /// The case weight of prepared row `k` (1 without weights).
+    #[inline]
+    fn weight(&self, k: usize) -> f64 {
+        if self.weights.is_empty() {
+            1.0
+        } else {
+            self.weights[k]
+        }
     }
 }
 
@@ -641,13 +646,14 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
         b[0] = 1.0;
         let mut b1 = vec![0.0; (most + 1) * p];
         let mut b2 = vec![0.0; (most + 1) * p * p];
+        let mut x = vec![0.0; p];
         let mut k = lo;
         while k < hi {
             let t = d.stop[k];
             let mut deaths = 0;
             while k < hi && d.stop[k] == t {
                 let r = eta[k].exp();
-                let x = d.row(k);
+                d.row_into(k, &mut x);
                 // Descending order: each update reads the (k−1) polynomials before they change.
                 for m in (1..=most).rev() {
                     let (prev, prev1) = (b[m - 1], m - 1);
@@ -701,10 +707,12 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
 /// large fits (a row's numbers are the same expressions whichever thread computes them).
 fn fill_risk(d: &Prepared, beta: &[f64], eta: &mut [f64], risk: &mut [f64]) {
     let fill = |first: usize, eta: &mut [f64], risk: &mut [f64]| {
+        let mut x = vec![0.0; d.p];
         for (i, (e, r)) in eta.iter_mut().zip(risk.iter_mut()).enumerate() {
             let k = first + i;
-            *e = d.row(k).iter().zip(beta).map(|(x, b)| x * b).sum();
-            *r = e.exp() * d.weight[k];
+            d.row_into(k, &mut x);
+            *e = x.iter().zip(beta).map(|(x, b)| x * b).sum();
+            *r = e.exp() * d.weight(k);
         }
     };
     if d.n < PARALLEL_ROWS {
@@ -736,6 +744,7 @@ fn likelihood_pass(
     }
     let mut risk_set = RiskSums::new(p);
     let mut deaths = RiskSums::new(p);
+    let mut x = vec![0.0; p];
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         risk_set.clear();
         let mut k = lo;
@@ -746,18 +755,19 @@ fn likelihood_pass(
             deaths.clear();
             let (mut ndead, mut deadwt) = (0usize, 0.0);
             while k < hi && d.stop[k] == t {
-                let w = d.weight[k];
+                let w = d.weight(k);
                 let r = risk[k];
+                d.row_into(k, &mut x);
                 if d.event[k] {
                     ndead += 1;
                     deadwt += w;
                     loglik += w * eta[k];
-                    for (ui, xi) in u.iter_mut().zip(d.row(k)) {
+                    for (ui, xi) in u.iter_mut().zip(&x) {
                         *ui += w * xi;
                     }
-                    deaths.add(d.row(k), r);
+                    deaths.add(&x, r);
                 } else {
-                    risk_set.add(d.row(k), r);
+                    risk_set.add(&x, r);
                 }
                 k += 1;
             }
@@ -767,7 +777,8 @@ fn likelihood_pass(
                 while rem < starts.len() && d.start[starts[rem]] >= t {
                     let j = starts[rem];
                     // Only rows already entered (stop >= t) are in the sums; all are.
-                    risk_set.add(d.row(j), -risk[j]);
+                    d.row_into(j, &mut x);
+                    risk_set.add(&x, -risk[j]);
                     rem += 1;
                 }
             }
@@ -901,7 +912,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             means,
         };
     }
-    let mut d = Prepared::new(data);
+    let d = Prepared::new(data);
     let mut eta = vec![0.0; n];
     let mut risk = vec![0.0; n];
     let mut beta = vec![0.0; p];
@@ -969,6 +980,10 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         last = pass;
     }
     let loglik = best_loglik;
+    // The rest reads neither: freed before the linear predictors and the concordance
+    // allocate theirs.
+    drop(eta);
+    drop(risk);
     // Back to the original scale.
     let inv = last_chol.inverse();
     let mut var = Matrix::zeros(p);
@@ -1083,11 +1098,6 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             }
         })
         .collect();
-    // The concordance reads the sorted outcome, not the covariates: their copy (n × p
-    // numbers, the largest allocation of the fit) is freed before it allocates its own.
-    drop(std::mem::take(&mut d.x));
-    drop(eta);
-    drop(risk);
     let concordance = if opts.concordance {
         concordance_sorted(&d, &lp, data.cluster.as_deref())
     } else {
@@ -1150,14 +1160,14 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
             // Σ weights of the deaths (coxscore2's meanwt before it is averaged).
             let mut deadwt = 0.0;
             while k < hi && d.stop[k] == t {
-                let r = score[k] * d.weight[k];
+                let r = score[k] * d.weight(k);
                 denom += r;
                 for j in 0..p {
                     a[j] += r * xrow(k, j);
                 }
                 if d.event[k] {
                     e_denom += r;
-                    deadwt += d.weight[k];
+                    deadwt += d.weight(k);
                     for j in 0..p {
                         a2[j] += r * xrow(k, j);
                     }
@@ -1169,7 +1179,7 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
                 let starts = &d.by_start[s];
                 while rem < starts.len() && d.start[starts[rem]] >= t {
                     let j = starts[rem];
-                    let r = score[j] * d.weight[j];
+                    let r = score[j] * d.weight(j);
                     denom -= r;
                     for c in 0..p {
                         a[c] -= r * xrow(j, c);
@@ -1535,6 +1545,15 @@ unsafe impl Send for InfluenceRows<'_> {}
 unsafe impl Sync for InfluenceRows<'_> {}
 
 impl<'a> InfluenceRows<'a> {
+    /// Asks for row `k`'s cache line, to be written a few rows later (out of bounds: no-op).
+    #[inline]
+    fn prefetch(&self, k: usize) {
+        if k < self.len {
+            // SAFETY: in bounds; a prefetch reads nothing and writes nothing.
+            prefetch_write(unsafe { &*self.rows.add(k) });
+        }
+    }
+
     fn new(rows: &'a mut [[f64; 3]]) -> Self {
         InfluenceRows {
             rows: rows.as_mut_ptr(),
@@ -1573,8 +1592,12 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     let mut imat = vec![[0.0; 3]; n];
     // Whole weights (none, or frequency weights) whose sum fits in 32 bits are counted in
     // u32 trees (see RankTrees).
-    let whole = d.weight.iter().all(|w| w.fract() == 0.0)
-        && d.weight.iter().sum::<f64>() <= f64::from(u32::MAX);
+    let whole = if d.weights.is_empty() {
+        n as f64 <= f64::from(u32::MAX)
+    } else {
+        d.weights.iter().all(|w| w.fract() == 0.0)
+            && d.weights.iter().sum::<f64>() <= f64::from(u32::MAX)
+    };
     // Large strata with whole weights are swept by two threads (exact sums: the same
     // numbers); fractional weights keep one sweep, whose sums' order fixes their bits.
     // Right-censored strata with few distinct times go by score over the time ranks.
@@ -1628,10 +1651,9 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
         };
     }
     let somer = (count[0] - count[1]) / npair;
-    let dfbeta = imat
-        .iter()
-        .zip(&d.weight)
-        .map(|(m, w)| w * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2])));
+    let dfbeta = imat.iter().enumerate().map(|(k, m)| {
+        d.weight(k) * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2]))
+    });
     let var: f64 = match cluster {
         None => dfbeta.map(|d| d * d).sum::<f64>() / 4.0,
         // concordancefit(cluster =): dfbeta summed within clusters.
@@ -1787,19 +1809,26 @@ fn concordance_by_time(
         rows.push(ByScore {
             score: total_order_bits(lp[d.order[k]] + 0.0),
             row: k as u32,
-            time: t,
-            death: d.event[k],
-            weight: d.weight[k] as u32,
+            time_death: t << 1 | u32::from(d.event[k]),
         });
     }
     let times = if hi > lo { t as usize + 1 } else { 0 };
+    let whole_weights: Vec<u32> = if d.weights.is_empty() {
+        vec![]
+    } else {
+        d.weights[lo..hi].iter().map(|&w| w as u32).collect()
+    };
+    let weights = WholeWeights {
+        lo,
+        weights: &whole_weights,
+    };
     // Per time rank: weight of all rows, of the deaths; then R_i's and D_j's totals.
     let mut all = vec![0.0; times];
     let mut dead = vec![0.0; times];
     for r in &rows {
-        all[r.time as usize] += f64::from(r.weight);
-        if r.death {
-            dead[r.time as usize] += f64::from(r.weight);
+        all[r.time() as usize] += f64::from(weights.of(r));
+        if r.death() {
+            dead[r.time() as usize] += f64::from(weights.of(r));
         }
     }
     // at_risk[τ] = Σ all over τ' < τ, plus the censorings at τ;
@@ -1819,11 +1848,11 @@ fn concordance_by_time(
     // Pairs of deaths tied on time (count[3]; and on time and score, count[4], below).
     let mut dwt = 0.0;
     for (i, r) in rows.iter().enumerate() {
-        if i > 0 && r.time != rows[i - 1].time {
+        if i > 0 && r.time() != rows[i - 1].time() {
             dwt = 0.0;
         }
-        if r.death {
-            let w = f64::from(r.weight);
+        if r.death() {
+            let w = f64::from(weights.of(r));
             count[3] += w * dwt;
             dwt += w;
         }
@@ -1847,30 +1876,29 @@ fn concordance_by_time(
         at_risk: &at_risk,
         deaths_before: &deaths_before,
         dead: &dead,
+        weights,
     };
     let (first, second) = rows.split_at(half);
-    // The first part adds its influence to `imat` as it goes; the second, running at the same
-    // time, into its own buffer (by position), added afterwards. The rows that are fewer than
-    // PARALLEL_ROWS are one part.
-    let mut second_influence = vec![[0.0; 3]; second.len()];
-    let add_to = |imat: &mut [[f64; 3]], r: &ByScore, m: &[f64; 3]| {
-        let row = &mut imat[r.row as usize];
+    // Both parts, running at the same time, add their rows' influence to `imat` as they go.
+    // The rows that are fewer than PARALLEL_ROWS are one part.
+    let influence_rows = InfluenceRows::new(imat);
+    let add_to = |part: &[ByScore], i: usize, r: &ByScore, m: &[f64; 3]| {
+        if let Some(ahead) = part.get(i + AHEAD) {
+            influence_rows.prefetch(ahead.row as usize);
+        }
+        // SAFETY: each of the stratum's prepared rows is in `rows` once, so in one part,
+        // which visits it once: no other thread writes row `r.row`, and the reference lives
+        // for this update.
+        let row = unsafe { influence_rows.row(r.row as usize) };
         for j in 0..3 {
             row[j] += m[j];
         }
     };
     let (c1, c2) = rayon::join(
+        || sweep_by_score(first, &[], times, &tables, |i, r, m| add_to(first, i, r, m)),
         || {
-            sweep_by_score(first, &[], times, &tables, |i, r, m| {
-                if let Some(ahead) = first.get(i + AHEAD) {
-                    prefetch_write(&imat[ahead.row as usize]);
-                }
-                add_to(imat, r, m);
-            })
-        },
-        || {
-            sweep_by_score(second, first, times, &tables, |i, _, m| {
-                second_influence[i] = *m;
+            sweep_by_score(second, first, times, &tables, |i, r, m| {
+                add_to(second, i, r, m)
             })
         },
     );
@@ -1878,11 +1906,24 @@ fn concordance_by_time(
         count[k] += c1[k];
         count[k] += c2[k];
     }
-    for (i, (r, m)) in second.iter().zip(&second_influence).enumerate() {
-        if let Some(ahead) = second.get(i + AHEAD) {
-            prefetch_write(&imat[ahead.row as usize]);
+}
+
+/// The whole case weights of a stratum's rows in [`concordance_by_time`], by prepared row
+/// from `lo` (empty: every weight 1, read without touching memory).
+#[derive(Clone, Copy)]
+struct WholeWeights<'a> {
+    lo: usize,
+    weights: &'a [u32],
+}
+
+impl WholeWeights<'_> {
+    #[inline]
+    fn of(&self, r: &ByScore) -> u32 {
+        if self.weights.is_empty() {
+            1
+        } else {
+            self.weights[r.row as usize - self.lo]
         }
-        add_to(imat, r, m);
     }
 }
 
@@ -1892,6 +1933,8 @@ struct TimeTables<'a> {
     at_risk: &'a [f64],
     deaths_before: &'a [f64],
     dead: &'a [f64],
+    /// (Not per time: the rows' weights.)
+    weights: WholeWeights<'a>,
 }
 
 /// The sweep of [`concordance_by_time`] over `part` (rows in increasing score, after the
@@ -1908,6 +1951,7 @@ fn sweep_by_score(
         at_risk,
         deaths_before,
         dead,
+        weights,
     } = *tables;
     let mut count = [0.0; 5];
     let mut seen = RankTrees::<u32, 8>::new(times);
@@ -1916,9 +1960,9 @@ fn sweep_by_score(
         let mut all_before = vec![0u32; times];
         let mut dead_before = vec![0u32; times];
         for r in before {
-            all_before[r.time as usize] += r.weight;
-            if r.death {
-                dead_before[r.time as usize] += r.weight;
+            all_before[r.time() as usize] += weights.of(r);
+            if r.death() {
+                dead_before[r.time() as usize] += weights.of(r);
             }
         }
         for t in 0..times {
@@ -1933,16 +1977,16 @@ fn sweep_by_score(
     }
     // (weight in R_k, weight in D_k) seen so far, for row `r`.
     let below = |seen: &RankTrees<u32, 8>, seen_deaths: u32, r: &ByScore| -> (f64, f64) {
-        let t = r.time as usize;
+        let t = r.time() as usize;
         let (all_lt, all_at) = seen.less_equal(AT_RISK, t);
         let (dead_lt, dead_at) = seen.less_equal(DEAD, t);
-        let risk = if r.death {
+        let risk = if r.death() {
             f64::from(all_lt) + f64::from(all_at - dead_at)
         } else {
             0.0
         };
         let mut deaths = seen_deaths - dead_lt - dead_at;
-        if !r.death {
+        if !r.death() {
             deaths += dead_at;
         }
         (risk, f64::from(deaths))
@@ -1958,11 +2002,11 @@ fn sweep_by_score(
         group_below.clear();
         group_below.extend(group.iter().map(|r| below(&seen, seen_deaths, r)));
         for r in group {
-            let t = r.time as usize;
-            seen.add(AT_RISK, t, r.weight);
-            if r.death {
-                seen.add(DEAD, t, r.weight);
-                seen_deaths += r.weight;
+            let t = r.time() as usize;
+            seen.add(AT_RISK, t, weights.of(r));
+            if r.death() {
+                seen.add(DEAD, t, weights.of(r));
+                seen_deaths += weights.of(r);
             }
         }
         for (i, (r, &(risk_lt, deaths_lt))) in group.iter().zip(&group_below).enumerate() {
@@ -1972,9 +2016,9 @@ fn sweep_by_score(
             } else {
                 below(&seen, seen_deaths, r)
             };
-            let t = r.time as usize;
-            let w = f64::from(r.weight);
-            if r.death {
+            let t = r.time() as usize;
+            let w = f64::from(weights.of(r));
+            if r.death() {
                 let more = at_risk[t] - risk_le;
                 let (less, equal) = (risk_lt, risk_le - risk_lt);
                 count[0] += w * more;
@@ -1984,7 +2028,7 @@ fn sweep_by_score(
                 m[1] += less;
                 m[2] += equal;
             }
-            let total = deaths_before[t] + if r.death { 0.0 } else { dead[t] };
+            let total = deaths_before[t] + if r.death() { 0.0 } else { dead[t] };
             m[0] += deaths_lt;
             m[1] += total - deaths_le;
             m[2] += deaths_le - deaths_lt;
@@ -1994,8 +2038,8 @@ fn sweep_by_score(
             // Deaths at one time with one score: pairs tied on both.
             let mut tied: Vec<(u32, f64)> = group
                 .iter()
-                .filter(|r| r.death)
-                .map(|r| (r.time, f64::from(r.weight)))
+                .filter(|r| r.death())
+                .map(|r| (r.time(), f64::from(weights.of(r))))
                 .collect();
             tied.sort_unstable_by_key(|&(t, _)| t);
             let mut dwt2 = 0.0;
@@ -2012,15 +2056,28 @@ fn sweep_by_score(
     count
 }
 
-/// A row of [`concordance_by_time`]: ordered by (score, row), which are distinct; the rest
-/// rides along.
+/// A row of [`concordance_by_time`]: ordered by (score, row), which are distinct; its time
+/// rank and event ride along. 16 bytes (the sort moves n of them; the weights, when there
+/// are any, are read by row).
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct ByScore {
     score: u64,
+    /// The prepared row.
     row: u32,
-    time: u32,
-    death: bool,
-    weight: u32,
+    /// Time rank (< [`TIME_RANKS_MAX`]) × 2, plus 1 for a death.
+    time_death: u32,
+}
+
+impl ByScore {
+    #[inline]
+    fn time(&self) -> u32 {
+        self.time_death >> 1
+    }
+
+    #[inline]
+    fn death(&self) -> bool {
+        self.time_death & 1 == 1
+    }
 }
 
 /// Asks the processor to bring `v`'s cache line in for writing a few steps later.
@@ -2053,7 +2110,7 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
 ) -> [f64; 5] {
     let StratumRows { lo, hi, by_start } = *stratum;
     let rank = |r: usize| ranks[r];
-    let wt = &d.weight[..];
+    let wt = |k: usize| d.weight(k);
     // Row `k`'s influence, for a row whose rank this part owns (checked: the parts' rank
     // ranges are disjoint, so no other part can be writing the row).
     let owned = part.lo..part.hi;
@@ -2072,13 +2129,13 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
     let enter_at_risk = |part: &mut RankPart<C, F>, k: usize| {
         let r = rank(k);
         if part.owns(r) {
-            let w = part.walkup_and_add(DEAD, r, wt[k]);
+            let w = part.walkup_and_add(DEAD, r, wt(k));
             let m = influence(k);
             m[0] -= w[1];
             m[1] -= w[0];
             m[2] -= w[2];
         } else {
-            part.note_add(AT_RISK, r, wt[k]);
+            part.note_add(AT_RISK, r, wt(k));
         }
     };
     let add_deaths_pairs = |part: &RankPart<C, F>, k: usize| {
@@ -2113,9 +2170,9 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
                 let r = rank(jj);
                 if part.owns(r) {
                     add_deaths_pairs(&part, jj);
-                    part.add(AT_RISK, r, -wt[jj]);
+                    part.add(AT_RISK, r, -wt(jj));
                 } else {
-                    part.note_add(AT_RISK, r, -wt[jj]);
+                    part.note_add(AT_RISK, r, -wt(jj));
                 }
                 i2 += 1;
             }
@@ -2132,24 +2189,24 @@ fn concordance_sweep<C: TreeWeight, const F: usize>(
         while j < nn && d.stop[by_stop[j]] == t {
             let jj = by_stop[j];
             prefetch(&part, by_stop, j);
-            count[3] += wt[jj] * dwt;
-            dwt += wt[jj];
+            count[3] += wt(jj) * dwt;
+            dwt += wt(jj);
             if lp[jj] != xsave {
                 dwt2 = 0.0;
                 xsave = lp[jj];
             }
-            count[4] += wt[jj] * dwt2;
-            dwt2 += wt[jj];
+            count[4] += wt(jj) * dwt2;
+            dwt2 += wt(jj);
             let r = rank(jj);
             if part.owns(r) {
-                let w = part.walkup_and_add(AT_RISK, r, wt[jj]);
+                let w = part.walkup_and_add(AT_RISK, r, wt(jj));
                 let m = influence(jj);
                 for k in 0..3 {
-                    count[k] += wt[jj] * w[k];
+                    count[k] += wt(jj) * w[k];
                     m[k] += w[k];
                 }
             } else {
-                part.note_add(DEAD, r, wt[jj]);
+                part.note_add(DEAD, r, wt(jj));
             }
             j += 1;
         }
@@ -2568,18 +2625,22 @@ mod tests {
                 (d.means[j].to_bits(), d.scale[j].to_bits()),
                 (m.to_bits(), s.to_bits())
             );
+            let mut row = vec![0.0; 3];
             for k in 0..n {
                 let v = (col[d.order[k]] - m) * s;
-                assert_eq!(d.row(k)[j].to_bits(), v.to_bits(), "row {k} column {j}");
+                d.row_into(k, &mut row);
+                assert_eq!(row[j].to_bits(), v.to_bits(), "row {k} column {j}");
             }
         }
         let beta = [0.3, -0.7, 0.01];
         let (mut eta, mut risk) = (vec![0.0; n], vec![0.0; n]);
         fill_risk(&d, &beta, &mut eta, &mut risk);
+        let mut row = vec![0.0; 3];
         for k in 0..n {
-            let e: f64 = d.row(k).iter().zip(&beta).map(|(x, b)| x * b).sum();
+            d.row_into(k, &mut row);
+            let e: f64 = row.iter().zip(&beta).map(|(x, b)| x * b).sum();
             assert_eq!(eta[k].to_bits(), e.to_bits());
-            assert_eq!(risk[k].to_bits(), (e.exp() * d.weight[k]).to_bits());
+            assert_eq!(risk[k].to_bits(), (e.exp() * d.weight(k)).to_bits());
         }
     }
 
