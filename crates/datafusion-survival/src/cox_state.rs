@@ -21,6 +21,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, StringViewArray,
     UInt32Array,
 };
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt32Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -950,74 +951,116 @@ fn update(
         }
     }
     let ncov = call.covariates.len();
-    if let ([st], None, false) = (&mut *states, &mask, fine_gray) {
-        // One state (no GROUP BY) and every row kept: whole columns at a time.
-        st.ensure(ncov);
-        st.stop.extend_from_slice(stop.values());
-        if let Some(s) = start {
-            st.start.extend_from_slice(s.values());
-        }
-        st.event.extend(event.values().iter());
-        if let Some(w) = weight {
-            st.weight.extend_from_slice(w.values());
-        }
-        if let Some(s) = strata {
-            st.strata.reserve(s.len());
-            for i in 0..s.len() {
-                let id = st.strata_labels.id_at(s, i);
-                st.strata.push(id);
-            }
-        }
-        for (k, c) in cols.iter().enumerate() {
-            match c {
-                CovColumn::Num(a) => st.num[k].extend_from_slice(a.values()),
-                CovColumn::Bool(a) => st.num[k].extend(a.values().iter().map(f64::from)),
-                CovColumn::Text(a) => {
-                    st.fac[k].reserve(a.len());
-                    for i in 0..a.len() {
-                        let id = st.fac_labels[k].id_at(a.as_string_view(), i);
-                        st.fac[k].push(id);
-                    }
-                }
-            }
-        }
-        return check_levels(call, states, groups);
-    }
-    let mut add = |i: usize| {
-        let st = &mut states[groups[i]];
-        st.ensure(ncov);
-        st.stop.push(stop.value(i));
-        if let Some(s) = start {
-            st.start.push(s.value(i));
-        }
-        if fine_gray {
-            st.status.push(status[i]);
-        } else {
-            st.event.push(event.value(i));
-        }
-        if let Some(w) = weight {
-            st.weight.push(w.value(i));
-        }
-        if let Some(s) = strata {
-            let id = st.strata_labels.id_at(s, i);
-            st.strata.push(id);
-        }
-        for (k, c) in cols.iter().enumerate() {
-            match c {
-                CovColumn::Num(a) => st.num[k].push(a.value(i)),
-                CovColumn::Bool(a) => st.num[k].push(if a.value(i) { 1.0 } else { 0.0 }),
-                CovColumn::Text(a) => {
-                    let id = st.fac_labels[k].id_at(a.as_string_view(), i);
-                    st.fac[k].push(id);
-                }
-            }
-        }
+    let rows = KeptRows {
+        len: stop.len(),
+        mask: mask.as_ref(),
     };
-    match mask {
-        None => (0..stop.len()).for_each(&mut add),
-        Some(m) => m.valid_indices().for_each(&mut add),
+    if let [st] = &mut *states {
+        st.ensure(ncov);
+    } else {
+        rows.for_each(|i| states[groups[i]].ensure(ncov));
     }
-    check_levels(call, states, groups)
+    let mut to = Appender {
+        states,
+        groups,
+        rows,
+    };
+    to.append_slice(|st| &mut st.stop, stop.values());
+    if let Some(s) = start {
+        to.append_slice(|st| &mut st.start, s.values());
+    }
+    if fine_gray {
+        to.append_slice(|st| &mut st.status, &status);
+    } else {
+        to.append(|st| &mut st.event, |i| event.value(i));
+    }
+    if let Some(w) = weight {
+        to.append_slice(|st| &mut st.weight, w.values());
+    }
+    if let Some(s) = strata {
+        to.append_labels(|st| (&mut st.strata_labels, &mut st.strata), s);
+    }
+    for (k, c) in cols.iter().enumerate() {
+        match c {
+            CovColumn::Num(a) => to.append_slice(|st| &mut st.num[k], a.values()),
+            CovColumn::Bool(a) => to.append(|st| &mut st.num[k], |i| f64::from(a.value(i))),
+            CovColumn::Text(a) => to.append_labels(
+                |st| (&mut st.fac_labels[k], &mut st.fac[k]),
+                a.as_string_view(),
+            ),
+        }
+    }
+    check_levels(call, to.states, groups)
+}
+
+/// The rows of a batch that are added: all of them, or those valid in the mask (no NULL
+/// argument, selected by FILTER).
+#[derive(Clone, Copy)]
+struct KeptRows<'a> {
+    len: usize,
+    mask: Option<&'a NullBuffer>,
+}
+
+impl KeptRows<'_> {
+    fn for_each(&self, mut f: impl FnMut(usize)) {
+        match self.mask {
+            None => (0..self.len).for_each(f),
+            Some(m) => m.valid_indices().for_each(&mut f),
+        }
+    }
+}
+
+/// Adds a batch's kept rows to their groups' states, one column at a time: one state (no
+/// GROUP BY) extends each column by the whole batch at once (a copy of the values when every
+/// row is kept); several states take each row into its group's column.
+struct Appender<'a> {
+    states: &'a mut [CoxRows],
+    groups: &'a [usize],
+    rows: KeptRows<'a>,
+}
+
+impl Appender<'_> {
+    /// Appends `value(i)` of each kept row `i` to `column` of its group's state.
+    fn append<T>(
+        &mut self,
+        column: impl Fn(&mut CoxRows) -> &mut Vec<T>,
+        value: impl Fn(usize) -> T,
+    ) {
+        match (&mut *self.states, self.rows.mask) {
+            ([st], None) => column(st).extend((0..self.rows.len).map(value)),
+            ([st], Some(m)) => column(st).extend(m.valid_indices().map(value)),
+            (states, _) => self
+                .rows
+                .for_each(|i| column(&mut states[self.groups[i]]).push(value(i))),
+        }
+    }
+
+    /// [`Appender::append`] of `values[i]`: one state with every row kept copies the slice.
+    fn append_slice<T: Copy>(
+        &mut self,
+        column: impl Fn(&mut CoxRows) -> &mut Vec<T>,
+        values: &[T],
+    ) {
+        if let ([st], None) = (&mut *self.states, self.rows.mask) {
+            column(st).extend_from_slice(values);
+        } else {
+            self.append(column, |i| values[i]);
+        }
+    }
+
+    /// Appends the label id of each kept row's value in `labels` to the ids of its group
+    /// (`column` picks a state's label table and ids).
+    fn append_labels(
+        &mut self,
+        column: impl Fn(&mut CoxRows) -> (&mut Labels, &mut Vec<u32>),
+        labels: &StringViewArray,
+    ) {
+        let (states, groups) = (&mut *self.states, self.groups);
+        self.rows.for_each(|i| {
+            let (table, ids) = column(&mut states[groups[i]]);
+            ids.push(table.id_at(labels, i));
+        });
+    }
 }
 
 /// Cox weights must be > 0 where not NULL, as R's `coxph` requires ("Invalid weights, must be
@@ -1558,9 +1601,10 @@ fn canonical_row_order(
     };
     let stratum = |i: usize| strata_rank.map_or(0, |r| r[rows.strata[i] as usize]);
     let bucket_key = |i: usize| (stratum(i), total_order_bits(rows.stop[i]));
-    if let Some(order) = bucketed_order(&bucket_key, &fingerprint, &same_values) {
-        return order;
-    }
+    let fingerprint = match bucketed_order(&bucket_key, fingerprint, &same_values) {
+        Ok(order) => return order,
+        Err(fingerprint) => fingerprint,
+    };
     let mut keys: Vec<(u32, u64, u64, usize)> = (0..n)
         .map(|i| {
             (
@@ -1693,8 +1737,8 @@ fn evaluate(call: &CoxOps, states: &mut [CoxRows]) -> Result<ArrayRef> {
             lengths.push(firth_row(call, rows, &mut c, &mut t));
             continue;
         }
-        let lent = lend_model_data(call, rows);
-        let (fit, names, warning, data, groups) = fit_model_data(call, lent)?;
+        let (fit, names, warning, data, groups) =
+            fit_model_data(call, lend_model_data(call, rows))?;
         give_back_model_data(call, rows, data, &groups);
         c.n.push(fit.n as i64);
         c.events.push(fit.events as i64);

@@ -21,17 +21,18 @@ pub(crate) const BUCKETS_MAX: usize = 1 << 16;
 pub(crate) const BUCKET_ROWS_MIN: usize = 4096;
 
 /// The rows' indices ordered by (`key`, `fingerprint`, then `same_values`), sorted within one
-/// bucket per distinct key. `None` when the rows are too few or too many, or have more
-/// than [`BUCKETS_MAX`] distinct keys; the caller then sorts them in one comparison sort,
-/// which gives the same order (rows equal in all three are interchangeable).
+/// bucket per distinct key. The fingerprints are freed once they are in the buckets. `Err`
+/// (the fingerprints back) when the rows are too few or too many, or have more than
+/// [`BUCKETS_MAX`] distinct keys; the caller then sorts them in one comparison sort, which
+/// gives the same order (rows equal in all three are interchangeable).
 pub(crate) fn bucketed_order(
     key: &(dyn Fn(usize) -> (u32, u64) + Sync),
-    fingerprint: &[u64],
+    fingerprint: Vec<u64>,
     same_values: &(dyn Fn(usize, usize) -> Ordering + Sync),
-) -> Option<Vec<usize>> {
+) -> Result<Vec<usize>, Vec<u64>> {
     let n = fingerprint.len();
     if !(BUCKET_ROWS_MIN..=u32::MAX as usize).contains(&n) {
-        return None;
+        return Err(fingerprint);
     }
     // Bucket ids in order of first appearance, then renumbered in key order.
     let mut ids: HashMap<(u32, u64), u32, StateHasher> = HashMap::default();
@@ -40,7 +41,7 @@ pub(crate) fn bucketed_order(
         let next = ids.len() as u32;
         bucket.push(*ids.entry(key(i)).or_insert(next));
         if ids.len() > BUCKETS_MAX {
-            return None;
+            return Err(fingerprint);
         }
     }
     let mut keys: Vec<((u32, u64), u32)> = ids.into_iter().collect();
@@ -66,6 +67,7 @@ pub(crate) fn bucketed_order(
         *slot += 1;
     }
     drop(bucket);
+    drop(fingerprint);
     let mut pieces: Vec<&mut [(u64, u32)]> = Vec::with_capacity(keys.len());
     let mut rest = &mut sorted[..];
     for b in 0..keys.len() {
@@ -84,7 +86,7 @@ pub(crate) fn bucketed_order(
     } else {
         pieces.par_iter_mut().for_each(sort_piece);
     }
-    Some(sorted.iter().map(|s| s.1 as usize).collect())
+    Ok(sorted.iter().map(|s| s.1 as usize).collect())
 }
 
 #[cfg(test)]
@@ -109,7 +111,7 @@ mod tests {
         let value: Vec<f64> = (0..n).map(|_| draw(4) as f64).collect();
         let key = |i: usize| (stratum[i], time[i].to_bits());
         let same = |a: usize, b: usize| value[a].total_cmp(&value[b]);
-        let idx = bucketed_order(&key, &fp, &same).expect("buckets");
+        let idx = bucketed_order(&key, fp.clone(), &same).expect("buckets");
         let mut expected: Vec<usize> = (0..n).collect();
         expected.sort_by(|&a, &b| {
             (key(a), fp[a])
@@ -128,8 +130,8 @@ mod tests {
         let distinct = |i: usize| (0, i as u64);
         let many = vec![0u64; BUCKETS_MAX + 1];
         let equal = |_: usize, _: usize| Ordering::Equal;
-        assert!(bucketed_order(&distinct, &many, &equal).is_none());
-        assert!(bucketed_order(&distinct, &many[..BUCKETS_MAX], &equal).is_some());
-        assert!(bucketed_order(&key, &fp[..100], &same).is_none());
+        assert!(bucketed_order(&distinct, many.clone(), &equal).is_err());
+        assert!(bucketed_order(&distinct, many[..BUCKETS_MAX].to_vec(), &equal).is_ok());
+        assert!(bucketed_order(&key, fp[..100].to_vec(), &same).is_err());
     }
 }
