@@ -1575,9 +1575,10 @@ fn canonical_row_order(
             }
         }
     }
-    // The event is the fingerprint's top bit: censored rows before deaths at the same time.
+    // The event is the fingerprint's top bit: deaths before censored rows at the same time,
+    // so that the fit reads the rows backwards (see survql_stats' prepared order).
     for (h, &e) in fingerprint.iter_mut().zip(&rows.event) {
-        *h = (*h >> 1) | (u64::from(e) << 63);
+        *h = (*h >> 1) | (u64::from(!e) << 63);
     }
     let same_values = |a: usize, b: usize| -> std::cmp::Ordering {
         let mut o = std::cmp::Ordering::Equal;

@@ -222,20 +222,19 @@ const PARALLEL_CHUNK: usize = 1 << 14;
 
 /// Internal: data prepared for the likelihood passes. Rows are permuted so that within each
 /// stratum they run by decreasing stop time.
-struct Prepared<'a> {
+struct Prepared {
     n: usize,
     p: usize,
-    /// The data's covariate columns, in data order: a prepared row's covariates are read
-    /// through `order`, centred and scaled as they are read ([`Prepared::row_into`]), so the
-    /// fit holds no copy of the covariate matrix (at 1e7 rows × 6 covariates, 480 MB).
-    x: Vec<&'a [f64]>,
+    /// Row-major centred and scaled covariates, in prepared order: the passes read each
+    /// row's p numbers together, in one sweep of one array.
+    x: Vec<f64>,
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
     /// Case weight of each prepared row; empty without weights (every weight 1).
     weights: Vec<f64>,
-    /// `order[k]` = data row of prepared row k.
-    order: Vec<usize>,
+    /// The data row of each prepared row.
+    order: PreparedRows,
     /// Per stratum: range of prepared rows.
     strata: Vec<(usize, usize)>,
     /// Per stratum, prepared rows sorted by decreasing start (counting process only).
@@ -356,65 +355,62 @@ fn rows_by_stratum(strata: &[u32]) -> Vec<Vec<usize>> {
     out
 }
 
-/// The order of the prepared rows: stratum, decreasing stop (`stop_fixed`, the merged
-/// times), censorings before deaths at the same time (matters for nothing but determinism),
-/// then row index — a total order. Data already in increasing (stratum, stop) order, as the
-/// SQL functions deliver it, is put in this order in one linear pass (each stratum's runs of
-/// equal stop taken from the last, censorings then deaths); other data are sorted.
-fn prepared_order(data: &CoxData, stop_fixed: &[f64]) -> Vec<usize> {
-    let n = data.n();
-    let ascending = (1..n).all(|i| {
-        (data.strata[i - 1], total_order_bits(stop_fixed[i - 1]))
-            <= (data.strata[i], total_order_bits(stop_fixed[i]))
-    });
-    if !ascending {
-        let mut order: Vec<usize> = (0..n).collect();
-        sort_rows_by_key(&mut order, |r| {
-            (
-                data.strata[r],
-                !total_order_bits(stop_fixed[r]),
-                data.event[r],
-            )
-        });
-        return order;
-    }
-    let mut order = Vec::with_capacity(n);
-    let same_time = |a: usize, b: usize| {
-        data.strata[a] == data.strata[b] && stop_fixed[a].to_bits() == stop_fixed[b].to_bits()
-    };
-    let mut lo = 0;
-    while lo < n {
-        // One stratum: rows lo..hi.
-        let mut hi = lo + 1;
-        while hi < n && data.strata[hi] == data.strata[lo] {
-            hi += 1;
-        }
-        let mut end = hi;
-        while end > lo {
-            let mut begin = end - 1;
-            while begin > lo && same_time(begin - 1, end - 1) {
-                begin -= 1;
-            }
-            order.extend((begin..end).filter(|&r| !data.event[r]));
-            order.extend((begin..end).filter(|&r| data.event[r]));
-            end = begin;
-        }
-        lo = hi;
-    }
-    order
+/// The data row of each prepared row ([`prepared_order`]).
+enum PreparedRows {
+    /// The data rows backwards: prepared row k is data row n − 1 − k (no n-long index, and
+    /// the passes read the data's columns in one sweep).
+    Reversed(usize),
+    /// `order[k]` is the data row of prepared row k.
+    Sorted(Vec<usize>),
 }
 
-impl<'a> Prepared<'a> {
-    fn new(data: &'a CoxData) -> Prepared<'a> {
+impl PreparedRows {
+    /// The data row of prepared row `k`.
+    #[inline]
+    fn row(&self, k: usize) -> usize {
+        match self {
+            PreparedRows::Reversed(n) => n - 1 - k,
+            PreparedRows::Sorted(order) => order[k],
+        }
+    }
+}
+
+/// The order of the prepared rows: stratum and stop (`stop_fixed`, the merged times)
+/// decreasing, censorings before deaths at the same time (as R's concordance sweep reads
+/// them). The data rows backwards when they come in increasing (stratum, stop), deaths
+/// first at each time, as the SQL functions deliver them; other data are sorted (then by
+/// row).
+fn prepared_order(data: &CoxData, stop_fixed: &[f64]) -> PreparedRows {
+    let n = data.n();
+    let key = |r: usize| {
+        (
+            data.strata[r],
+            total_order_bits(stop_fixed[r]),
+            !data.event[r],
+        )
+    };
+    if (1..n).all(|i| key(i - 1) <= key(i)) {
+        return PreparedRows::Reversed(n);
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    sort_rows_by_key(&mut order, |r| {
+        let (stratum, stop, censored) = key(r);
+        (!stratum, !stop, !censored)
+    });
+    PreparedRows::Sorted(order)
+}
+
+impl Prepared {
+    fn new(data: &CoxData) -> Prepared {
         Prepared::build(data, true)
     }
 
     /// The sorted outcome alone (no covariates): what the concordance reads.
-    fn outcome(data: &'a CoxData) -> Prepared<'a> {
+    fn outcome(data: &CoxData) -> Prepared {
         Prepared::build(data, false)
     }
 
-    fn build(data: &'a CoxData, with_covariates: bool) -> Prepared<'a> {
+    fn build(data: &CoxData, with_covariates: bool) -> Prepared {
         let n = data.n();
         let p = if with_covariates { data.nvar() } else { 0 };
         let (stop_fixed, start_fixed) = merged_times(data);
@@ -441,25 +437,43 @@ impl<'a> Prepared<'a> {
         } else {
             (0..p).into_par_iter().map(centring).unzip()
         };
-        let x = data.x[..p].iter().map(Vec::as_slice).collect();
-        let stop: Vec<f64> = order.iter().map(|&r| stop_fixed[r]).collect();
+        // (Built from the columns' backward sweep when the data are in order.)
+        let mut x = vec![0.0; n * p];
+        if p > 0 {
+            let fill = |first: usize, block: &mut [f64]| {
+                for (i, row_x) in block.chunks_exact_mut(p).enumerate() {
+                    let row = order.row(first + i);
+                    for (j, v) in row_x.iter_mut().enumerate() {
+                        *v = (data.x[j][row] - means[j]) * scale[j];
+                    }
+                }
+            };
+            if n < PARALLEL_ROWS {
+                fill(0, &mut x);
+            } else {
+                x.par_chunks_mut(PARALLEL_CHUNK * p)
+                    .enumerate()
+                    .for_each(|(c, block)| fill(c * PARALLEL_CHUNK, block));
+            }
+        }
+        let stop: Vec<f64> = (0..n).map(|k| stop_fixed[order.row(k)]).collect();
         drop(stop_fixed);
         // Start times are read only for counting-process data.
         let start: Vec<f64> = start_fixed
-            .map(|s| order.iter().map(|&r| s[r]).collect())
+            .map(|s| (0..n).map(|k| s[order.row(k)]).collect())
             .unwrap_or_default();
-        let event: Vec<bool> = order.iter().map(|&r| data.event[r]).collect();
+        let event: Vec<bool> = (0..n).map(|k| data.event[order.row(k)]).collect();
         let weights: Vec<f64> = data
             .weights
             .as_ref()
-            .map(|w| order.iter().map(|&r| w[r]).collect())
+            .map(|w| (0..n).map(|k| w[order.row(k)]).collect())
             .unwrap_or_default();
         let mut strata = vec![];
         let mut k = 0;
         while k < n {
-            let s = data.strata[order[k]];
+            let s = data.strata[order.row(k)];
             let mut e = k;
-            while e < n && data.strata[order[e]] == s {
+            while e < n && data.strata[order.row(e)] == s {
                 e += 1;
             }
             strata.push((k, e));
@@ -495,14 +509,10 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// Prepared row `k`'s covariates, centred and scaled as coxfit6 (`(x − mean) × scale`),
-    /// into `out` (p numbers).
+    /// Prepared row `k`'s covariates, centred and scaled as coxfit6 (`(x − mean) × scale`).
     #[inline]
-    fn row_into(&self, k: usize, out: &mut [f64]) {
-        let row = self.order[k];
-        for (j, v) in out.iter_mut().enumerate() {
-            *v = (self.x[j][row] - self.means[j]) * self.scale[j];
-        }
+    fn row(&self, k: usize) -> &[f64] {
+        &self.x[k * self.p..(k + 1) * self.p]
     }
 
     /// The case weight of prepared row `k` (1 without weights).
@@ -646,14 +656,13 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
         b[0] = 1.0;
         let mut b1 = vec![0.0; (most + 1) * p];
         let mut b2 = vec![0.0; (most + 1) * p * p];
-        let mut x = vec![0.0; p];
         let mut k = lo;
         while k < hi {
             let t = d.stop[k];
             let mut deaths = 0;
             while k < hi && d.stop[k] == t {
                 let r = eta[k].exp();
-                d.row_into(k, &mut x);
+                let x = d.row(k);
                 // Descending order: each update reads the (k−1) polynomials before they change.
                 for m in (1..=most).rev() {
                     let (prev, prev1) = (b[m - 1], m - 1);
@@ -707,11 +716,9 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
 /// large fits (a row's numbers are the same expressions whichever thread computes them).
 fn fill_risk(d: &Prepared, beta: &[f64], eta: &mut [f64], risk: &mut [f64]) {
     let fill = |first: usize, eta: &mut [f64], risk: &mut [f64]| {
-        let mut x = vec![0.0; d.p];
         for (i, (e, r)) in eta.iter_mut().zip(risk.iter_mut()).enumerate() {
             let k = first + i;
-            d.row_into(k, &mut x);
-            *e = x.iter().zip(beta).map(|(x, b)| x * b).sum();
+            *e = d.row(k).iter().zip(beta).map(|(x, b)| x * b).sum();
             *r = e.exp() * d.weight(k);
         }
     };
@@ -744,7 +751,6 @@ fn likelihood_pass(
     }
     let mut risk_set = RiskSums::new(p);
     let mut deaths = RiskSums::new(p);
-    let mut x = vec![0.0; p];
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         risk_set.clear();
         let mut k = lo;
@@ -757,17 +763,17 @@ fn likelihood_pass(
             while k < hi && d.stop[k] == t {
                 let w = d.weight(k);
                 let r = risk[k];
-                d.row_into(k, &mut x);
+                let x = d.row(k);
                 if d.event[k] {
                     ndead += 1;
                     deadwt += w;
                     loglik += w * eta[k];
-                    for (ui, xi) in u.iter_mut().zip(&x) {
+                    for (ui, xi) in u.iter_mut().zip(x) {
                         *ui += w * xi;
                     }
-                    deaths.add(&x, r);
+                    deaths.add(x, r);
                 } else {
-                    risk_set.add(&x, r);
+                    risk_set.add(x, r);
                 }
                 k += 1;
             }
@@ -777,8 +783,7 @@ fn likelihood_pass(
                 while rem < starts.len() && d.start[starts[rem]] >= t {
                     let j = starts[rem];
                     // Only rows already entered (stop >= t) are in the sums; all are.
-                    d.row_into(j, &mut x);
-                    risk_set.add(&x, -risk[j]);
+                    risk_set.add(d.row(j), -risk[j]);
                     rem += 1;
                 }
             }
@@ -912,7 +917,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             means,
         };
     }
-    let d = Prepared::new(data);
+    let mut d = Prepared::new(data);
     let mut eta = vec![0.0; n];
     let mut risk = vec![0.0; n];
     let mut beta = vec![0.0; p];
@@ -980,10 +985,12 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         last = pass;
     }
     let loglik = best_loglik;
-    // The rest reads neither: freed before the linear predictors and the concordance
+    // The rest reads neither these nor the covariates' copy (n × p numbers, the largest
+    // allocation of the fit): freed before the linear predictors and the concordance
     // allocate theirs.
     drop(eta);
     drop(risk);
+    drop(std::mem::take(&mut d.x));
     // Back to the original scale.
     let inv = last_chol.inverse();
     let mut var = Matrix::zeros(p);
@@ -1132,7 +1139,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
 fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Vec<f64> {
     let (n, p) = (d.n, d.p);
     // Unscaled, uncentred covariates in prepared order.
-    let xrow = |k: usize, j: usize| data.x[j][d.order[k]];
+    let xrow = |k: usize, j: usize| data.x[j][d.order.row(k)];
     let eta: Vec<f64> = (0..n)
         .map(|k| (0..p).map(|j| xrow(k, j) * beta[j]).sum())
         .collect();
@@ -1258,7 +1265,7 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
             let at_t = before < event_times.len() && event_times[before] == t;
             let is_dead = d.event[k];
             let hi_idx = if at_t && !is_dead { before + 1 } else { before };
-            let row = d.order[k];
+            let row = d.order.row(k);
             for j in 0..p {
                 let h = cum_h[hi_idx] - cum_h[lo_idx.min(hi_idx)];
                 let hx = cum_hx[hi_idx][j] - cum_hx[lo_idx.min(hi_idx)][j];
@@ -1622,7 +1629,7 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     let score: Vec<f64> = if by_time_only {
         vec![]
     } else {
-        d.order.iter().map(|&r| lp[r]).collect()
+        (0..n).map(|k| lp[d.order.row(k)]).collect()
     };
     let mut ranks = vec![0usize; if by_time_only { 0 } else { n }];
     for (s, (&(lo, hi), &how)) in d.strata.iter().zip(&how).enumerate() {
@@ -1660,8 +1667,8 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
         Some(cluster) => {
             let k = cluster.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
             let mut sums = vec![0.0; k];
-            for (dfb, &row) in dfbeta.zip(&d.order) {
-                sums[cluster[row] as usize] += dfb;
+            for (k, dfb) in dfbeta.enumerate() {
+                sums[cluster[d.order.row(k)] as usize] += dfb;
             }
             sums.iter().map(|d| d * d).sum::<f64>() / 4.0
         }
@@ -1807,7 +1814,7 @@ fn concordance_by_time(
     for k in lo..hi {
         t += u32::from(k > lo && d.stop[k] != d.stop[k - 1]);
         rows.push(ByScore {
-            score: total_order_bits(lp[d.order[k]] + 0.0),
+            score: total_order_bits(lp[d.order.row(k)] + 0.0),
             row: k as u32,
             time_death: t << 1 | u32::from(d.event[k]),
         });
@@ -2625,20 +2632,16 @@ mod tests {
                 (d.means[j].to_bits(), d.scale[j].to_bits()),
                 (m.to_bits(), s.to_bits())
             );
-            let mut row = vec![0.0; 3];
             for k in 0..n {
-                let v = (col[d.order[k]] - m) * s;
-                d.row_into(k, &mut row);
-                assert_eq!(row[j].to_bits(), v.to_bits(), "row {k} column {j}");
+                let v = (col[d.order.row(k)] - m) * s;
+                assert_eq!(d.row(k)[j].to_bits(), v.to_bits(), "row {k} column {j}");
             }
         }
         let beta = [0.3, -0.7, 0.01];
         let (mut eta, mut risk) = (vec![0.0; n], vec![0.0; n]);
         fill_risk(&d, &beta, &mut eta, &mut risk);
-        let mut row = vec![0.0; 3];
         for k in 0..n {
-            d.row_into(k, &mut row);
-            let e: f64 = row.iter().zip(&beta).map(|(x, b)| x * b).sum();
+            let e: f64 = d.row(k).iter().zip(&beta).map(|(x, b)| x * b).sum();
             assert_eq!(eta[k].to_bits(), e.to_bits());
             assert_eq!(risk[k].to_bits(), (e.exp() * d.weight(k)).to_bits());
         }
@@ -2669,7 +2672,7 @@ mod tests {
                 .map(|_| (next() % 20_000) as f64 / 64.0 - 100.0)
                 .collect();
             let d = Prepared::outcome(&data);
-            let score: Vec<f64> = d.order.iter().map(|&r| lp[r]).collect();
+            let score: Vec<f64> = (0..n).map(|k| lp[d.order.row(k)]).collect();
             let by_start = if counting { &d.by_start[0][..] } else { &[] };
             let stratum = StratumRows {
                 lo: 0,
@@ -2749,7 +2752,7 @@ mod tests {
                 )
             })
             .collect();
-        rows.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap());
+        rows.sort_by(|a, b| (a.0, a.1, !a.2).partial_cmp(&(b.0, b.1, !b.2)).unwrap());
         let data = CoxData {
             start: None,
             stop: rows.iter().map(|r| r.1).collect(),
@@ -2760,21 +2763,15 @@ mod tests {
             cluster: None,
         };
         let linear = prepared_order(&data, &data.stop);
-        let mut sorted: Vec<usize> = (0..n).collect();
-        sort_rows_by_key(&mut sorted, |r| {
-            (
-                data.strata[r],
-                !total_order_bits(data.stop[r]),
-                data.event[r],
-            )
-        });
-        assert_eq!(linear, sorted);
+        assert!(matches!(linear, PreparedRows::Reversed(m) if m == n));
+        let linear: Vec<usize> = (0..n).map(|k| linear.row(k)).collect();
         // The same rows shuffled take the sorting path; the order is of the same rows.
         let mut shuffled = data.clone();
         shuffled.stop.swap(0, n - 1);
         shuffled.event.swap(0, n - 1);
         shuffled.strata.swap(0, n - 1);
         let order = prepared_order(&shuffled, &shuffled.stop);
+        let order: Vec<usize> = (0..n).map(|k| order.row(k)).collect();
         let keys = |d: &CoxData, order: &[usize]| -> Vec<(u32, u64, bool)> {
             order
                 .iter()
