@@ -373,6 +373,25 @@ impl PreparedRows {
             PreparedRows::Sorted(order) => order[k],
         }
     }
+
+    /// `v` (a column in data order) in prepared order, in place when the rows are reversed.
+    fn take<T: Copy>(&self, mut v: Vec<T>) -> Vec<T> {
+        match self {
+            PreparedRows::Reversed(_) => {
+                v.reverse();
+                v
+            }
+            PreparedRows::Sorted(_) => self.gather(&v),
+        }
+    }
+
+    /// A copy of `v` (a column in data order) in prepared order.
+    fn gather<T: Copy>(&self, v: &[T]) -> Vec<T> {
+        match self {
+            PreparedRows::Reversed(_) => v.iter().rev().copied().collect(),
+            PreparedRows::Sorted(order) => order.iter().map(|&r| v[r]).collect(),
+        }
+    }
 }
 
 /// The order of the prepared rows: stratum and stop (`stop_fixed`, the merged times)
@@ -456,17 +475,14 @@ impl Prepared {
                     .for_each(|(c, block)| fill(c * PARALLEL_CHUNK, block));
             }
         }
-        let stop: Vec<f64> = (0..n).map(|k| stop_fixed[order.row(k)]).collect();
-        drop(stop_fixed);
+        let stop = order.take(stop_fixed);
         // Start times are read only for counting-process data.
-        let start: Vec<f64> = start_fixed
-            .map(|s| (0..n).map(|k| s[order.row(k)]).collect())
-            .unwrap_or_default();
-        let event: Vec<bool> = (0..n).map(|k| data.event[order.row(k)]).collect();
-        let weights: Vec<f64> = data
+        let start = start_fixed.map(|s| order.take(s)).unwrap_or_default();
+        let event = order.gather(&data.event);
+        let weights = data
             .weights
             .as_ref()
-            .map(|w| (0..n).map(|k| w[order.row(k)]).collect())
+            .map(|w| order.gather(w))
             .unwrap_or_default();
         let mut strata = vec![];
         let mut k = 0;
@@ -513,6 +529,13 @@ impl Prepared {
     #[inline]
     fn row(&self, k: usize) -> &[f64] {
         &self.x[k * self.p..(k + 1) * self.p]
+    }
+
+    /// Prepared row `k`'s linear predictor η = x·β on the prepared scale (one expression
+    /// wherever it is needed, so that its bits are the same).
+    #[inline]
+    fn linear_predictor(&self, k: usize, beta: &[f64]) -> f64 {
+        self.row(k).iter().zip(beta).map(|(x, b)| x * b).sum()
     }
 
     /// The case weight of prepared row `k` (1 without weights).
@@ -631,7 +654,7 @@ pub fn exact_ties_cost(data: &CoxData) -> f64 {
 /// column kept instead of R's whole table). At a time with d deaths the likelihood gains
 /// `Σ η_deaths − log B(d)`, the score `Σ x_deaths − B1(d)/B(d)` and the information
 /// `B2(d)/B(d) − (B1/B)(B1/B)'`.
-fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
+fn exact_pass(d: &Prepared, beta: &[f64]) -> Pass {
     let p = d.p;
     let mut u = vec![0.0; p];
     let mut imat = Matrix::zeros(p);
@@ -661,7 +684,8 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
             let t = d.stop[k];
             let mut deaths = 0;
             while k < hi && d.stop[k] == t {
-                let r = eta[k].exp();
+                let eta = d.linear_predictor(k, beta);
+                let r = eta.exp();
                 let x = d.row(k);
                 // Descending order: each update reads the (k−1) polynomials before they change.
                 for m in (1..=most).rev() {
@@ -683,7 +707,7 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
                 }
                 if d.event[k] {
                     deaths += 1;
-                    loglik += eta[k];
+                    loglik += eta;
                     for i in 0..p {
                         u[i] += x[i];
                     }
@@ -712,43 +736,36 @@ fn exact_pass(d: &Prepared, eta: &[f64]) -> Pass {
 }
 
 /// One backward pass over the data: R's `coxfit6_iter` / `agfit4` likelihood step.
-/// Each prepared row's linear predictor `eta` and risk weight `exp(eta) w`, on every core for
-/// large fits (a row's numbers are the same expressions whichever thread computes them).
-fn fill_risk(d: &Prepared, beta: &[f64], eta: &mut [f64], risk: &mut [f64]) {
-    let fill = |first: usize, eta: &mut [f64], risk: &mut [f64]| {
-        for (i, (e, r)) in eta.iter_mut().zip(risk.iter_mut()).enumerate() {
+/// Each prepared row's risk weight `exp(η) w`, on every core for large fits (a row's number
+/// is the same expression whichever thread computes it). η itself is not kept: the pass
+/// needs it at deaths only and computes it again there (n fewer numbers to hold).
+fn fill_risk(d: &Prepared, beta: &[f64], risk: &mut [f64]) {
+    let fill = |first: usize, risk: &mut [f64]| {
+        for (i, r) in risk.iter_mut().enumerate() {
             let k = first + i;
-            *e = d.row(k).iter().zip(beta).map(|(x, b)| x * b).sum();
-            *r = e.exp() * d.weight(k);
+            *r = d.linear_predictor(k, beta).exp() * d.weight(k);
         }
     };
     if d.n < PARALLEL_ROWS {
-        fill(0, eta, risk);
+        fill(0, risk);
     } else {
-        eta.par_chunks_mut(PARALLEL_CHUNK)
-            .zip(risk.par_chunks_mut(PARALLEL_CHUNK))
+        risk.par_chunks_mut(PARALLEL_CHUNK)
             .enumerate()
-            .for_each(|(c, (eta, risk))| fill(c * PARALLEL_CHUNK, eta, risk));
+            .for_each(|(c, risk)| fill(c * PARALLEL_CHUNK, risk));
     }
 }
 
-/// One pass over the prepared rows at `beta`. `eta` and `risk` (n each) receive the rows'
-/// linear predictors and risk weights.
-fn likelihood_pass(
-    d: &Prepared,
-    beta: &[f64],
-    ties: Ties,
-    eta: &mut [f64],
-    risk: &mut [f64],
-) -> Pass {
+/// One pass over the prepared rows at `beta`. `risk` (n numbers) receives the rows' risk
+/// weights.
+fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> Pass {
+    if ties == Ties::Exact {
+        return exact_pass(d, beta);
+    }
     let p = d.p;
     let mut u = vec![0.0; p];
     let mut imat = Matrix::zeros(p);
     let mut loglik = 0.0;
-    fill_risk(d, beta, eta, risk);
-    if ties == Ties::Exact {
-        return exact_pass(d, eta);
-    }
+    fill_risk(d, beta, risk);
     let mut risk_set = RiskSums::new(p);
     let mut deaths = RiskSums::new(p);
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
@@ -767,7 +784,7 @@ fn likelihood_pass(
                 if d.event[k] {
                     ndead += 1;
                     deadwt += w;
-                    loglik += w * eta[k];
+                    loglik += w * d.linear_predictor(k, beta);
                     for (ui, xi) in u.iter_mut().zip(x) {
                         *ui += w * xi;
                     }
@@ -918,12 +935,11 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         };
     }
     let mut d = Prepared::new(data);
-    let mut eta = vec![0.0; n];
     let mut risk = vec![0.0; n];
     let mut beta = vec![0.0; p];
 
     // Iteration 0: the null model, the score test.
-    let pass = likelihood_pass(&d, &beta, opts.ties, &mut eta, &mut risk);
+    let pass = likelihood_pass(&d, &beta, opts.ties, &mut risk);
     let loglik_null = pass.loglik;
     let chol = Cholesky::new(&pass.imat, opts.toler_chol);
     let step = chol.solve(&pass.u);
@@ -937,7 +953,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
     let mut last_chol = chol;
     for iter in 1..=opts.max_iter {
         iterations = iter;
-        let pass = likelihood_pass(&d, &newbeta, opts.ties, &mut eta, &mut risk);
+        let pass = likelihood_pass(&d, &newbeta, opts.ties, &mut risk);
         let chol = Cholesky::new(&pass.imat, opts.toler_chol);
         let notfinite = !pass.loglik.is_finite()
             || pass.u.iter().any(|v| !v.is_finite())
@@ -979,16 +995,15 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
     }
     if !converged {
         // Recompute at the last good beta, as coxfit6.
-        let pass = likelihood_pass(&d, &beta, opts.ties, &mut eta, &mut risk);
+        let pass = likelihood_pass(&d, &beta, opts.ties, &mut risk);
         best_loglik = pass.loglik;
         last_chol = Cholesky::new(&pass.imat, opts.toler_chol);
         last = pass;
     }
     let loglik = best_loglik;
-    // The rest reads neither these nor the covariates' copy (n × p numbers, the largest
-    // allocation of the fit): freed before the linear predictors and the concordance
+    // The rest reads neither the risk weights nor the covariates' copy (n × p numbers, the
+    // largest allocation of the fit): freed before the linear predictors and the concordance
     // allocate theirs.
-    drop(eta);
     drop(risk);
     drop(std::mem::take(&mut d.x));
     // Back to the original scale.
@@ -1820,14 +1835,8 @@ fn concordance_by_time(
         });
     }
     let times = if hi > lo { t as usize + 1 } else { 0 };
-    let whole_weights: Vec<u32> = if d.weights.is_empty() {
-        vec![]
-    } else {
-        d.weights[lo..hi].iter().map(|&w| w as u32).collect()
-    };
     let weights = WholeWeights {
-        lo,
-        weights: &whole_weights,
+        weights: &d.weights,
     };
     // Per time rank: weight of all rows, of the deaths; then R_i's and D_j's totals.
     let mut all = vec![0.0; times];
@@ -1915,21 +1924,21 @@ fn concordance_by_time(
     }
 }
 
-/// The whole case weights of a stratum's rows in [`concordance_by_time`], by prepared row
-/// from `lo` (empty: every weight 1, read without touching memory).
+/// The whole case weights of the prepared rows in [`concordance_by_time`] (empty: every
+/// weight 1, read without touching memory).
 #[derive(Clone, Copy)]
 struct WholeWeights<'a> {
-    lo: usize,
-    weights: &'a [u32],
+    weights: &'a [f64],
 }
 
 impl WholeWeights<'_> {
+    /// Row `r`'s weight: a whole number from 1 to u32::MAX (the by-time path's condition).
     #[inline]
     fn of(&self, r: &ByScore) -> u32 {
         if self.weights.is_empty() {
             1
         } else {
-            self.weights[r.row as usize - self.lo]
+            self.weights[r.row as usize] as u32
         }
     }
 }
@@ -2638,11 +2647,11 @@ mod tests {
             }
         }
         let beta = [0.3, -0.7, 0.01];
-        let (mut eta, mut risk) = (vec![0.0; n], vec![0.0; n]);
-        fill_risk(&d, &beta, &mut eta, &mut risk);
+        let mut risk = vec![0.0; n];
+        fill_risk(&d, &beta, &mut risk);
         for k in 0..n {
             let e: f64 = d.row(k).iter().zip(&beta).map(|(x, b)| x * b).sum();
-            assert_eq!(eta[k].to_bits(), e.to_bits());
+            assert_eq!(d.linear_predictor(k, &beta).to_bits(), e.to_bits());
             assert_eq!(risk[k].to_bits(), (e.exp() * d.weight(k)).to_bits());
         }
     }
