@@ -2657,6 +2657,63 @@ mod tests {
     }
 
     #[test]
+    fn reversed_and_sorted_rows_prepare_the_same_columns() {
+        // Rows in canonical order are prepared by reversing the columns (stop and start in
+        // place); the same rows shuffled by gathering them in sorted order. Every prepared
+        // column must be the same, bit for bit. Distinct stop times fix the order.
+        for counting in [false, true] {
+            let mut next = sequence(if counting { 5 } else { 7 });
+            let n = 3000;
+            // (stratum, stop, event, start, weight, covariates)
+            type Row = (u32, f64, bool, f64, f64, [f64; 2]);
+            let mut rows: Vec<Row> = (0..n)
+                .map(|i| {
+                    let stop = i as f64 / 8.0 + 1.0;
+                    (
+                        (next() % 3) as u32,
+                        stop,
+                        next().is_multiple_of(3),
+                        stop - 0.5 - (next() % 4) as f64 / 4.0,
+                        (next() % 3 + 1) as f64,
+                        // (Values in {-1, 0, 1} are not centred: no sum whose order the
+                        // shuffle changes.)
+                        [(next() % 3) as f64 - 1.0, (next() % 2) as f64],
+                    )
+                })
+                .collect();
+            rows.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap());
+            let data_of = |rows: &[Row]| CoxData {
+                start: counting.then(|| rows.iter().map(|r| r.3).collect()),
+                stop: rows.iter().map(|r| r.1).collect(),
+                event: rows.iter().map(|r| r.2).collect(),
+                strata: rows.iter().map(|r| r.0).collect(),
+                x: (0..2)
+                    .map(|j| rows.iter().map(|r| r.5[j]).collect())
+                    .collect(),
+                weights: Some(rows.iter().map(|r| r.4).collect()),
+                cluster: None,
+            };
+            let sorted = data_of(&rows);
+            let reversed = Prepared::new(&sorted);
+            assert!(matches!(reversed.order, PreparedRows::Reversed(m) if m == n));
+            // A fixed shuffle (Fisher-Yates with the same sequence).
+            for i in (1..n).rev() {
+                rows.swap(i, (next() % (i as u64 + 1)) as usize);
+            }
+            let gathered = Prepared::new(&data_of(&rows));
+            assert!(matches!(gathered.order, PreparedRows::Sorted(_)));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+            assert_eq!(bits(&reversed.stop), bits(&gathered.stop));
+            assert_eq!(bits(&reversed.start), bits(&gathered.start));
+            assert_eq!(reversed.event, gathered.event);
+            assert_eq!(bits(&reversed.weights), bits(&gathered.weights));
+            assert_eq!(bits(&reversed.x), bits(&gathered.x));
+            assert_eq!(reversed.strata, gathered.strata);
+            assert_eq!(reversed.by_start, gathered.by_start);
+        }
+    }
+
+    #[test]
     fn split_concordance_sweeps_count_as_one() {
         // A stratum past PARALLEL_ROWS with whole weights is swept by two parts on two
         // threads; its counts and every row's influence must be those of one sweep. Tied
