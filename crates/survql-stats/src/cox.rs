@@ -249,35 +249,15 @@ struct Prepared {
 /// √ε × their scale are merged into one. Returns (stop, start); start is `None` for
 /// right-censored data.
 pub fn merged_times(data: &CoxData) -> (Vec<f64>, Option<Vec<f64>>) {
-    // The SQL functions deliver right-censored rows by increasing stop (one stratum, or
-    // strata one after the other, each in order): then the distinct times are read off in
-    // one pass and each row finds its representative by walking along them, where a sort
-    // and a binary search per row would cost as much as a likelihood pass.
-    if data.start.is_none() && data.stop.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
-        let mut distinct: Vec<f64> = vec![];
-        for &t in &data.stop {
-            if distinct.last() != Some(&t) {
-                distinct.push(t);
-            }
+    // The SQL functions deliver right-censored rows by increasing stop: one stratum, or
+    // strata one after the other, each in order. Then the distinct times are read off each
+    // run in one pass and each row finds its representative by walking along them, where a
+    // sort of all rows and a binary search per row would cost as much as a likelihood pass.
+    if data.start.is_none() {
+        let n = data.stop.len();
+        if let Some(boundaries) = run_boundaries(&data.stop, n / 64) {
+            return (merged_sorted_runs(&data.stop, &boundaries), None);
         }
-        let reps = near_tie_representatives(&distinct);
-        let mut at = 0;
-        let stop = data
-            .stop
-            .iter()
-            .map(|&t| {
-                // The first distinct time not below t, as the general path's partition_point.
-                while distinct[at] < t {
-                    at += 1;
-                }
-                if t.is_finite() {
-                    reps[at]
-                } else {
-                    t
-                }
-            })
-            .collect();
-        return (stop, None);
     }
     let mut all: Vec<f64> = data.stop.clone();
     if let Some(s) = &data.start {
@@ -304,6 +284,69 @@ pub fn merged_times(data: &CoxData) -> (Vec<f64>, Option<Vec<f64>>) {
         .as_ref()
         .map(|s| s.iter().map(|&t| fix(t)).collect());
     (stop, start)
+}
+
+/// Where `times` starts a new run of non-decreasing times (`f64::total_cmp`): the first row
+/// of every run after the first. `None` when there are more than `most` such rows.
+fn run_boundaries(times: &[f64], most: usize) -> Option<Vec<usize>> {
+    let mut boundaries = vec![];
+    for i in 1..times.len() {
+        if times[i].total_cmp(&times[i - 1]).is_lt() {
+            if boundaries.len() == most {
+                return None;
+            }
+            boundaries.push(i);
+        }
+    }
+    Some(boundaries)
+}
+
+/// [`merged_times`] of stop times made of runs in increasing order (`boundaries`: where each
+/// run after the first starts): the distinct times of each run, read off in one pass, then
+/// of all runs (sorted and deduplicated as the general path's list); each run's rows walk
+/// along them from the first not below the run's first time.
+fn merged_sorted_runs(stop: &[f64], boundaries: &[usize]) -> Vec<f64> {
+    let runs = || {
+        std::iter::once(0).chain(boundaries.iter().copied()).zip(
+            boundaries
+                .iter()
+                .copied()
+                .chain(std::iter::once(stop.len())),
+        )
+    };
+    let mut distinct: Vec<f64> = vec![];
+    for (a, b) in runs() {
+        let first = distinct.len();
+        for &t in &stop[a..b] {
+            if distinct.len() == first || distinct.last() != Some(&t) {
+                distinct.push(t);
+            }
+        }
+    }
+    if !boundaries.is_empty() {
+        // (Equal values are interchangeable: any sort gives the same list.)
+        distinct.sort_unstable_by(f64::total_cmp);
+        distinct.dedup();
+    }
+    let reps = near_tie_representatives(&distinct);
+    let mut merged = Vec::with_capacity(stop.len());
+    for (a, b) in runs() {
+        // The first distinct time not below t, as the general path's partition_point.
+        let mut at = stop
+            .get(a)
+            .map_or(0, |&t| distinct.partition_point(|&v| v < t));
+        merged.extend(stop[a..b].iter().map(|&t| {
+            while distinct[at] < t {
+                at += 1;
+            }
+            if t.is_finite() {
+                reps[at]
+            } else {
+                t
+            }
+        }));
+    }
+    merged
 }
 
 /// `x`'s bits as an unsigned integer that orders as `f64::total_cmp` orders the values (a
@@ -2803,6 +2846,35 @@ mod tests {
             b.len()
         };
         assert!(distinct(&sorted) < distinct(&stop));
+        // Strata one after the other, each in order (runs), and each stratum's times a
+        // different part of the range (so that the runs' distinct times interleave): the
+        // runs' path, the same numbers as the general path on the rows reversed.
+        let mut strata: Vec<f64> = vec![];
+        for (lo, hi) in [(0, 250), (100, 400), (0, 400), (300, 350)] {
+            let mut part: Vec<f64> = (0..800)
+                .map(|_| {
+                    let t = (lo + next() % (hi - lo)) as f64 / 4.0;
+                    if next().is_multiple_of(3) {
+                        t * (1.0 - 1e-12)
+                    } else {
+                        t
+                    }
+                })
+                .collect();
+            part.sort_by(f64::total_cmp);
+            strata.extend(part);
+        }
+        assert_eq!(
+            run_boundaries(&strata, strata.len() / 64).map(|b| b.len()),
+            Some(3)
+        );
+        let (runs, _) = merged_times(&data(strata.clone()));
+        let reversed: Vec<f64> = strata.iter().rev().copied().collect();
+        assert!(run_boundaries(&reversed, reversed.len() / 64).is_none());
+        let (mut general, _) = merged_times(&data(reversed));
+        general.reverse();
+        assert_eq!(bits(&runs), bits(&general));
+        assert!(distinct(&runs) < distinct(&strata));
     }
 
     #[test]
