@@ -222,12 +222,10 @@ const PARALLEL_CHUNK: usize = 1 << 14;
 
 /// Internal: data prepared for the likelihood passes. Rows are permuted so that within each
 /// stratum they run by decreasing stop time.
-struct Prepared {
+struct Prepared<'a> {
     n: usize,
     p: usize,
-    /// Row-major centred and scaled covariates, in prepared order: the passes read each
-    /// row's p numbers together, in one sweep of one array.
-    x: Vec<f64>,
+    x: PreparedCovariates<'a>,
     stop: Vec<f64>,
     start: Vec<f64>,
     event: Vec<bool>,
@@ -398,6 +396,45 @@ fn rows_by_stratum(strata: &[u32]) -> Vec<Vec<usize>> {
     out
 }
 
+/// The covariates as the passes read them: centred and scaled as coxfit6,
+/// `(x − mean) × scale`, in prepared order.
+enum PreparedCovariates<'a> {
+    /// The data's own columns, read backwards (the rows [`PreparedRows::Reversed`], as the
+    /// SQL functions deliver them): each value is centred where it is read, by the same
+    /// expression as the copy's, so the same bits, without holding the n × p numbers twice.
+    /// The passes read the p columns in p sequential sweeps.
+    Columns(&'a [Vec<f64>]),
+    /// A row-major centred copy in prepared order (rows in another order: the gather is
+    /// paid once, and each pass reads the copy in one sweep).
+    RowMajor(Vec<f64>),
+}
+
+/// The covariates centred and scaled, `(x − mean) × scale`, row-major in prepared order:
+/// p numbers per row, filled on every core for large fits.
+fn centred_rows(data: &CoxData, order: &PreparedRows, means: &[f64], scale: &[f64]) -> Vec<f64> {
+    let (n, p) = (data.n(), means.len());
+    let mut x = vec![0.0; n * p];
+    if p == 0 {
+        return x;
+    }
+    let fill = |first: usize, block: &mut [f64]| {
+        for (i, row_x) in block.chunks_exact_mut(p).enumerate() {
+            let row = order.row(first + i);
+            for (j, v) in row_x.iter_mut().enumerate() {
+                *v = (data.x[j][row] - means[j]) * scale[j];
+            }
+        }
+    };
+    if n < PARALLEL_ROWS {
+        fill(0, &mut x);
+    } else {
+        x.par_chunks_mut(PARALLEL_CHUNK * p)
+            .enumerate()
+            .for_each(|(c, block)| fill(c * PARALLEL_CHUNK, block));
+    }
+    x
+}
+
 /// The data row of each prepared row ([`prepared_order`]).
 enum PreparedRows {
     /// The data rows backwards: prepared row k is data row n − 1 − k (no n-long index, and
@@ -462,17 +499,17 @@ fn prepared_order(data: &CoxData, stop_fixed: &[f64]) -> PreparedRows {
     PreparedRows::Sorted(order)
 }
 
-impl Prepared {
-    fn new(data: &CoxData) -> Prepared {
+impl<'a> Prepared<'a> {
+    fn new(data: &'a CoxData) -> Prepared<'a> {
         Prepared::build(data, true)
     }
 
     /// The sorted outcome alone (no covariates): what the concordance reads.
-    fn outcome(data: &CoxData) -> Prepared {
+    fn outcome(data: &'a CoxData) -> Prepared<'a> {
         Prepared::build(data, false)
     }
 
-    fn build(data: &CoxData, with_covariates: bool) -> Prepared {
+    fn build(data: &'a CoxData, with_covariates: bool) -> Prepared<'a> {
         let n = data.n();
         let p = if with_covariates { data.nvar() } else { 0 };
         let (stop_fixed, start_fixed) = merged_times(data);
@@ -499,25 +536,12 @@ impl Prepared {
         } else {
             (0..p).into_par_iter().map(centring).unzip()
         };
-        // (Built from the columns' backward sweep when the data are in order.)
-        let mut x = vec![0.0; n * p];
-        if p > 0 {
-            let fill = |first: usize, block: &mut [f64]| {
-                for (i, row_x) in block.chunks_exact_mut(p).enumerate() {
-                    let row = order.row(first + i);
-                    for (j, v) in row_x.iter_mut().enumerate() {
-                        *v = (data.x[j][row] - means[j]) * scale[j];
-                    }
-                }
-            };
-            if n < PARALLEL_ROWS {
-                fill(0, &mut x);
-            } else {
-                x.par_chunks_mut(PARALLEL_CHUNK * p)
-                    .enumerate()
-                    .for_each(|(c, block)| fill(c * PARALLEL_CHUNK, block));
+        let x = match &order {
+            PreparedRows::Reversed(_) => PreparedCovariates::Columns(&data.x[..p]),
+            PreparedRows::Sorted(_) => {
+                PreparedCovariates::RowMajor(centred_rows(data, &order, &means, &scale))
             }
-        }
+        };
         let stop = order.take(stop_fixed);
         // Start times are read only for counting-process data.
         let start = start_fixed.map(|s| order.take(s)).unwrap_or_default();
@@ -568,17 +592,53 @@ impl Prepared {
         }
     }
 
-    /// Prepared row `k`'s covariates, centred and scaled as coxfit6 (`(x − mean) × scale`).
+    /// Prepared row `k`'s covariates, centred and scaled as coxfit6 (`(x − mean) × scale`):
+    /// the copy's row, or the row centred into `buf` (p numbers).
     #[inline]
-    fn row(&self, k: usize) -> &[f64] {
-        &self.x[k * self.p..(k + 1) * self.p]
+    fn row<'s>(&'s self, k: usize, buf: &'s mut [f64]) -> &'s [f64] {
+        match &self.x {
+            PreparedCovariates::RowMajor(x) => &x[k * self.p..(k + 1) * self.p],
+            PreparedCovariates::Columns(columns) => {
+                let r = self.order.row(k);
+                for (((v, column), m), s) in buf
+                    .iter_mut()
+                    .zip(*columns)
+                    .zip(&self.means)
+                    .zip(&self.scale)
+                {
+                    *v = (column[r] - m) * s;
+                }
+                buf
+            }
+        }
     }
 
     /// Prepared row `k`'s linear predictor η = x·β on the prepared scale (one expression
     /// wherever it is needed, so that its bits are the same).
     #[inline]
     fn linear_predictor(&self, k: usize, beta: &[f64]) -> f64 {
-        self.row(k).iter().zip(beta).map(|(x, b)| x * b).sum()
+        match &self.x {
+            PreparedCovariates::RowMajor(x) => x[k * self.p..(k + 1) * self.p]
+                .iter()
+                .zip(beta)
+                .map(|(x, b)| x * b)
+                .sum(),
+            PreparedCovariates::Columns(columns) => {
+                let r = self.order.row(k);
+                columns
+                    .iter()
+                    .zip(&self.means)
+                    .zip(&self.scale)
+                    .zip(beta)
+                    .map(|(((column, m), s), b)| ((column[r] - m) * s) * b)
+                    .sum()
+            }
+        }
+    }
+
+    /// Frees the covariates' copy, if the rows needed one.
+    fn release_covariates(&mut self) {
+        self.x = PreparedCovariates::RowMajor(vec![]);
     }
 
     /// The case weight of prepared row `k` (1 without weights).
@@ -699,6 +759,7 @@ pub fn exact_ties_cost(data: &CoxData) -> f64 {
 /// `B2(d)/B(d) − (B1/B)(B1/B)'`.
 fn exact_pass(d: &Prepared, beta: &[f64]) -> Pass {
     let p = d.p;
+    let mut row_buf = vec![0.0; p];
     let mut u = vec![0.0; p];
     let mut imat = Matrix::zeros(p);
     let mut loglik = 0.0;
@@ -729,7 +790,7 @@ fn exact_pass(d: &Prepared, beta: &[f64]) -> Pass {
             while k < hi && d.stop[k] == t {
                 let eta = d.linear_predictor(k, beta);
                 let r = eta.exp();
-                let x = d.row(k);
+                let x = d.row(k, &mut row_buf);
                 // Descending order: each update reads the (k−1) polynomials before they change.
                 for m in (1..=most).rev() {
                     let (prev, prev1) = (b[m - 1], m - 1);
@@ -778,7 +839,6 @@ fn exact_pass(d: &Prepared, beta: &[f64]) -> Pass {
     Pass { loglik, u, imat }
 }
 
-/// One backward pass over the data: R's `coxfit6_iter` / `agfit4` likelihood step.
 /// Each prepared row's risk weight `exp(η) w`, on every core for large fits (a row's number
 /// is the same expression whichever thread computes it). η itself is not kept: the pass
 /// needs it at deaths only and computes it again there (n fewer numbers to hold).
@@ -798,8 +858,9 @@ fn fill_risk(d: &Prepared, beta: &[f64], risk: &mut [f64]) {
     }
 }
 
-/// One pass over the prepared rows at `beta`. `risk` (n numbers) receives the rows' risk
-/// weights.
+/// One backward pass over the prepared rows at `beta`: R's `coxfit6_iter` / `agfit4`
+/// likelihood step. `risk` (n numbers) receives the rows' risk weights (`ties=exact` reads
+/// none: it may be empty).
 fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> Pass {
     if ties == Ties::Exact {
         return exact_pass(d, beta);
@@ -811,6 +872,7 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> 
     fill_risk(d, beta, risk);
     let mut risk_set = RiskSums::new(p);
     let mut deaths = RiskSums::new(p);
+    let mut row_buf = vec![0.0; p];
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         risk_set.clear();
         let mut k = lo;
@@ -823,7 +885,7 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> 
             while k < hi && d.stop[k] == t {
                 let w = d.weight(k);
                 let r = risk[k];
-                let x = d.row(k);
+                let x = d.row(k, &mut row_buf);
                 if d.event[k] {
                     ndead += 1;
                     deadwt += w;
@@ -843,7 +905,7 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> 
                 while rem < starts.len() && d.start[starts[rem]] >= t {
                     let j = starts[rem];
                     // Only rows already entered (stop >= t) are in the sums; all are.
-                    risk_set.add(d.row(j), -risk[j]);
+                    risk_set.add(d.row(j, &mut row_buf), -risk[j]);
                     rem += 1;
                 }
             }
@@ -978,7 +1040,11 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         };
     }
     let mut d = Prepared::new(data);
-    let mut risk = vec![0.0; n];
+    let mut risk = if opts.ties == Ties::Exact {
+        vec![]
+    } else {
+        vec![0.0; n]
+    };
     let mut beta = vec![0.0; p];
 
     // Iteration 0: the null model, the score test.
@@ -1044,11 +1110,11 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         last = pass;
     }
     let loglik = best_loglik;
-    // The rest reads neither the risk weights nor the covariates' copy (n × p numbers, the
-    // largest allocation of the fit): freed before the linear predictors and the concordance
-    // allocate theirs.
+    // The rest reads neither the risk weights nor the covariates' copy (n × p numbers, when
+    // the rows needed one): freed before the linear predictors and the concordance allocate
+    // theirs.
     drop(risk);
-    drop(std::mem::take(&mut d.x));
+    d.release_covariates();
     // Back to the original scale.
     let inv = last_chol.inverse();
     let mut var = Matrix::zeros(p);
@@ -1654,7 +1720,7 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
 fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Concordance {
     let n = d.n;
     let mut count = [0.0; 5];
-    let mut imat = vec![[0.0; 3]; n];
+    let mut imat = zeroed_on_every_core::<[f64; 3]>(n);
     // Whole weights (none, or frequency weights) whose sum fits in 32 bits are counted in
     // u32 trees (see RankTrees).
     let whole = if d.weights.is_empty() {
@@ -1740,6 +1806,17 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
         tied_x: count[2],
         tied_y: count[3],
         tied_xy: count[4],
+    }
+}
+
+/// `n` default values (zeros), written on every core when `n` is large: the first write to
+/// fresh memory is its page fault, which on some machines costs more than the work that
+/// follows.
+fn zeroed_on_every_core<T: Default + Send>(n: usize) -> Vec<T> {
+    if n < PARALLEL_ROWS {
+        (0..n).map(|_| T::default()).collect()
+    } else {
+        (0..n).into_par_iter().map(|_| T::default()).collect()
     }
 }
 
@@ -1867,15 +1944,23 @@ fn concordance_by_time(
     // Each row's time rank, event and weight travel with its score through the sort, so
     // that the sweep in score order reads them in order instead of at random. (Whole
     // weights are at least 1 and sum to at most u32::MAX: rows and weights fit in u32.)
-    let mut rows: Vec<ByScore> = Vec::with_capacity(hi - lo);
+    // (Written on every core for a large stratum, then numbered in one sweep: the first
+    // write to fresh memory is a page fault, which costs more than the rest.)
+    let by_score = |k: usize| ByScore {
+        score: total_order_bits(lp[d.order.row(k)] + 0.0),
+        row: k as u32,
+        time_death: u32::from(d.event[k]),
+    };
+    let mut rows: Vec<ByScore> = if hi - lo < PARALLEL_ROWS {
+        (lo..hi).map(by_score).collect()
+    } else {
+        (lo..hi).into_par_iter().map(by_score).collect()
+    };
     let mut t = 0u32;
-    for k in lo..hi {
+    for (i, r) in rows.iter_mut().enumerate() {
+        let k = lo + i;
         t += u32::from(k > lo && d.stop[k] != d.stop[k - 1]);
-        rows.push(ByScore {
-            score: total_order_bits(lp[d.order.row(k)] + 0.0),
-            row: k as u32,
-            time_death: t << 1 | u32::from(d.event[k]),
-        });
+        r.time_death |= t << 1;
     }
     let times = if hi > lo { t as usize + 1 } else { 0 };
     let weights = WholeWeights {
@@ -2653,49 +2738,71 @@ mod tests {
     fn large_fits_prepare_on_every_core_as_row_by_row() {
         // Past PARALLEL_ROWS the centring, the row-major copy and the risk weights are
         // computed by chunks on several threads: each number must be the one the row-by-row
-        // expression gives.
-        let mut next = sequence(3);
-        let n = PARALLEL_ROWS + 3 * PARALLEL_CHUNK / 2;
-        let data = CoxData {
-            stop: (0..n).map(|_| (next() % 500) as f64).collect(),
-            event: (0..n).map(|_| next().is_multiple_of(2)).collect(),
-            strata: vec![0; n],
-            x: vec![
-                (0..n).map(|_| (next() % 1000) as f64 / 7.0).collect(),
-                (0..n).map(|_| (next() % 2) as f64).collect(),
-                (0..n).map(|_| (next() % 97) as f64 - 40.0).collect(),
-            ],
-            weights: Some((0..n).map(|_| (next() % 5) as f64 / 2.0 + 0.5).collect()),
-            ..CoxData::default()
-        };
-        let d = Prepared::new(&data);
-        let w = |i: usize| data.weights.as_ref().unwrap()[i];
-        let total: f64 = (0..n).map(w).sum();
-        for j in 0..3 {
-            let col = &data.x[j];
-            let (m, s) = if j == 1 {
-                (0.0, 1.0)
-            } else {
-                let m = (0..n).map(|i| w(i) * col[i]).sum::<f64>() / total;
-                let mad = (0..n).map(|i| w(i) * (col[i] - m).abs()).sum::<f64>();
-                (m, total / mad)
-            };
-            assert_eq!(
-                (d.means[j].to_bits(), d.scale[j].to_bits()),
-                (m.to_bits(), s.to_bits())
-            );
-            for k in 0..n {
-                let v = (col[d.order.row(k)] - m) * s;
-                assert_eq!(d.row(k)[j].to_bits(), v.to_bits(), "row {k} column {j}");
+        // expression gives. Rows in prepared order backwards are read from the data's
+        // columns and centred where they are read, others from a centred row-major copy:
+        // the same numbers.
+        for in_order in [false, true] {
+            let mut next = sequence(3);
+            let n = PARALLEL_ROWS + 3 * PARALLEL_CHUNK / 2;
+            let mut outcome: Vec<(f64, bool)> = (0..n)
+                .map(|_| ((next() % 500) as f64, next().is_multiple_of(2)))
+                .collect();
+            if in_order {
+                // Increasing time, deaths first at each time.
+                outcome.sort_by(|a, b| (a.0, !a.1).partial_cmp(&(b.0, !b.1)).unwrap());
             }
-        }
-        let beta = [0.3, -0.7, 0.01];
-        let mut risk = vec![0.0; n];
-        fill_risk(&d, &beta, &mut risk);
-        for k in 0..n {
-            let e: f64 = d.row(k).iter().zip(&beta).map(|(x, b)| x * b).sum();
-            assert_eq!(d.linear_predictor(k, &beta).to_bits(), e.to_bits());
-            assert_eq!(risk[k].to_bits(), (e.exp() * d.weight(k)).to_bits());
+            let data = CoxData {
+                stop: outcome.iter().map(|o| o.0).collect(),
+                event: outcome.iter().map(|o| o.1).collect(),
+                strata: vec![0; n],
+                x: vec![
+                    (0..n).map(|_| (next() % 1000) as f64 / 7.0).collect(),
+                    (0..n).map(|_| (next() % 2) as f64).collect(),
+                    (0..n).map(|_| (next() % 97) as f64 - 40.0).collect(),
+                ],
+                weights: Some((0..n).map(|_| (next() % 5) as f64 / 2.0 + 0.5).collect()),
+                ..CoxData::default()
+            };
+            let d = Prepared::new(&data);
+            assert!(matches!(d.x, PreparedCovariates::RowMajor(_)) == !in_order);
+            let mut buf = [0.0; 3];
+            let w = |i: usize| data.weights.as_ref().unwrap()[i];
+            let total: f64 = (0..n).map(w).sum();
+            for j in 0..3 {
+                let col = &data.x[j];
+                let (m, s) = if j == 1 {
+                    (0.0, 1.0)
+                } else {
+                    let m = (0..n).map(|i| w(i) * col[i]).sum::<f64>() / total;
+                    let mad = (0..n).map(|i| w(i) * (col[i] - m).abs()).sum::<f64>();
+                    (m, total / mad)
+                };
+                assert_eq!(
+                    (d.means[j].to_bits(), d.scale[j].to_bits()),
+                    (m.to_bits(), s.to_bits())
+                );
+                for k in 0..n {
+                    let v = (col[d.order.row(k)] - m) * s;
+                    assert_eq!(
+                        d.row(k, &mut buf)[j].to_bits(),
+                        v.to_bits(),
+                        "row {k} column {j}"
+                    );
+                }
+            }
+            let beta = [0.3, -0.7, 0.01];
+            let mut risk = vec![0.0; n];
+            fill_risk(&d, &beta, &mut risk);
+            for k in 0..n {
+                let e: f64 = d
+                    .row(k, &mut buf)
+                    .iter()
+                    .zip(&beta)
+                    .map(|(x, b)| x * b)
+                    .sum();
+                assert_eq!(d.linear_predictor(k, &beta).to_bits(), e.to_bits());
+                assert_eq!(risk[k].to_bits(), (e.exp() * d.weight(k)).to_bits());
+            }
         }
     }
 
@@ -2743,14 +2850,23 @@ mod tests {
             for i in (1..n).rev() {
                 rows.swap(i, (next() % (i as u64 + 1)) as usize);
             }
-            let gathered = Prepared::new(&data_of(&rows));
+            let shuffled = data_of(&rows);
+            let gathered = Prepared::new(&shuffled);
             assert!(matches!(gathered.order, PreparedRows::Sorted(_)));
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
             assert_eq!(bits(&reversed.stop), bits(&gathered.stop));
             assert_eq!(bits(&reversed.start), bits(&gathered.start));
             assert_eq!(reversed.event, gathered.event);
             assert_eq!(bits(&reversed.weights), bits(&gathered.weights));
-            assert_eq!(bits(&reversed.x), bits(&gathered.x));
+            assert!(matches!(reversed.x, PreparedCovariates::Columns(_)));
+            let (mut a, mut b) = ([0.0; 2], [0.0; 2]);
+            for k in 0..n {
+                assert_eq!(
+                    bits(reversed.row(k, &mut a)),
+                    bits(gathered.row(k, &mut b)),
+                    "row {k}"
+                );
+            }
             assert_eq!(reversed.strata, gathered.strata);
             assert_eq!(reversed.by_start, gathered.by_start);
         }
