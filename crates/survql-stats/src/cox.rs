@@ -1661,21 +1661,64 @@ impl<C: TreeWeight, const F: usize> RankPart<C, F> {
     }
 }
 
+/// A row's influence on the concordance: R's `imat` row (its weight in pairs where it has
+/// the larger score, the smaller, tied on score), or only what its dfbeta reads.
+trait Influence: Copy + Default + Send + Sync {
+    /// Adds `m` (larger, smaller, tied).
+    fn add(&mut self, m: &[f64; 3]);
+    /// (larger − smaller, larger + smaller + tied): the row's dfbeta is
+    /// `w (a / npair − somer / npair × b)`.
+    fn dfbeta_parts(&self) -> (f64, f64);
+}
+
+impl Influence for [f64; 3] {
+    #[inline]
+    fn add(&mut self, m: &[f64; 3]) {
+        for j in 0..3 {
+            self[j] += m[j];
+        }
+    }
+
+    #[inline]
+    fn dfbeta_parts(&self) -> (f64, f64) {
+        (self[0] - self[1], self[0] + self[1] + self[2])
+    }
+}
+
+/// The two numbers of [`Influence::dfbeta_parts`], for sweeps that give each row its whole
+/// influence at once ([`concordance_by_time`]): two thirds of the memory of R's row, the
+/// same bits (from zero, `0 + m = m` for the sums of non-negative weights `m`).
+#[derive(Clone, Copy, Default)]
+struct InfluenceOnce([f64; 2]);
+
+impl Influence for InfluenceOnce {
+    #[inline]
+    fn add(&mut self, m: &[f64; 3]) {
+        debug_assert!(self.0 == [0.0; 2], "an InfluenceOnce row is written once");
+        self.0 = [m[0] - m[1], m[0] + m[1] + m[2]];
+    }
+
+    #[inline]
+    fn dfbeta_parts(&self) -> (f64, f64) {
+        (self.0[0], self.0[1])
+    }
+}
+
 /// The concordance's influence rows of a stratum, shared by the parts of a split sweep.
 /// Every write to row k comes from a tree operation at row k's rank, done by the one part
 /// that owns that rank, so no row is written by two threads.
-struct InfluenceRows<'a> {
-    rows: *mut [f64; 3],
+struct InfluenceRows<'a, R = [f64; 3]> {
+    rows: *mut R,
     len: usize,
-    _borrow: std::marker::PhantomData<&'a mut [[f64; 3]]>,
+    _borrow: std::marker::PhantomData<&'a mut [R]>,
 }
 
 // SAFETY: see the type's comment: the parts write disjoint rows.
-unsafe impl Send for InfluenceRows<'_> {}
+unsafe impl<R: Send> Send for InfluenceRows<'_, R> {}
 // SAFETY: as above.
-unsafe impl Sync for InfluenceRows<'_> {}
+unsafe impl<R: Send> Sync for InfluenceRows<'_, R> {}
 
-impl<'a> InfluenceRows<'a> {
+impl<'a, R> InfluenceRows<'a, R> {
     /// Asks for row `k`'s cache line, to be written a few rows later (out of bounds: no-op).
     #[inline]
     fn prefetch(&self, k: usize) {
@@ -1685,7 +1728,7 @@ impl<'a> InfluenceRows<'a> {
         }
     }
 
-    fn new(rows: &'a mut [[f64; 3]]) -> Self {
+    fn new(rows: &'a mut [R]) -> Self {
         InfluenceRows {
             rows: rows.as_mut_ptr(),
             len: rows.len(),
@@ -1699,7 +1742,7 @@ impl<'a> InfluenceRows<'a> {
     /// The caller's part owns row `k`'s rank (no other thread touches row `k`), and holds
     /// the returned reference only for the update of the row.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn row(&self, k: usize) -> &mut [f64; 3] {
+    unsafe fn row(&self, k: usize) -> &mut R {
         assert!(k < self.len, "influence row {k} of {}", self.len);
         // SAFETY: in bounds (checked); exclusive by the caller's contract.
         unsafe { &mut *self.rows.add(k) }
@@ -1720,7 +1763,6 @@ pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
 fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Concordance {
     let n = d.n;
     let mut count = [0.0; 5];
-    let mut imat = zeroed_on_every_core::<[f64; 3]>(n);
     // Whole weights (none, or frequency weights) whose sum fits in 32 bits are counted in
     // u32 trees (see RankTrees).
     let whole = if d.weights.is_empty() {
@@ -1749,13 +1791,17 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
         .collect();
     // The sweeps by decreasing time read the scores in prepared order and a rank per row
     // (n numbers each, not allocated when every stratum goes by score over the time ranks).
-    let by_time_only = how.iter().all(|&h| h == Sweep::ByTime);
-    let score: Vec<f64> = if by_time_only {
-        vec![]
-    } else {
-        (0..n).map(|k| lp[d.order.row(k)]).collect()
-    };
-    let mut ranks = vec![0usize; if by_time_only { 0 } else { n }];
+    if how.iter().all(|&h| h == Sweep::ByTime) {
+        // Each row's influence comes whole from one step of the sweep: two numbers a row.
+        let mut imat = zeroed_on_every_core::<InfluenceOnce>(n);
+        for &(lo, hi) in &d.strata {
+            concordance_by_time(d, lp, lo, hi, &mut count, &mut imat);
+        }
+        return concordance_result(d, &imat, count, cluster);
+    }
+    let mut imat = zeroed_on_every_core::<[f64; 3]>(n);
+    let score: Vec<f64> = (0..n).map(|k| lp[d.order.row(k)]).collect();
+    let mut ranks = vec![0usize; n];
     for (s, (&(lo, hi), &how)) in d.strata.iter().zip(&how).enumerate() {
         let by_start = if d.counting { &d.by_start[s][..] } else { &[] };
         let stratum = StratumRows { lo, hi, by_start };
@@ -1768,6 +1814,16 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
             Sweep::One => concordance_stratum::<f64, 4>(d, &score, &stratum, &mut ranks, c, m, how),
         }
     }
+    concordance_result(d, &imat, count, cluster)
+}
+
+/// The concordance from the sweeps' counts and the rows' influence (in prepared order).
+fn concordance_result<R: Influence>(
+    d: &Prepared,
+    imat: &[R],
+    mut count: [f64; 5],
+    cluster: Option<&[u32]>,
+) -> Concordance {
     count[3] -= count[4];
     let npair = count[0] + count[1] + count[2];
     if npair == 0.0 {
@@ -1783,7 +1839,8 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     }
     let somer = (count[0] - count[1]) / npair;
     let dfbeta = imat.iter().enumerate().map(|(k, m)| {
-        d.weight(k) * ((m[0] - m[1]) / npair - (somer / npair) * (m[0] + m[1] + m[2]))
+        let (a, b) = m.dfbeta_parts();
+        d.weight(k) * (a / npair - (somer / npair) * b)
     });
     let var: f64 = match cluster {
         None => dfbeta.map(|d| d * d).sum::<f64>() / 4.0,
@@ -1933,13 +1990,13 @@ fn distinct_times(d: &Prepared, lo: usize, hi: usize) -> usize {
 /// before the score after it give "smaller or equal"; the rest of R_i, D_j are "larger".
 /// Every sum is of whole numbers, exact in any order: the numbers of the sweep.
 /// `lp`: the linear predictors by data row.
-fn concordance_by_time(
+fn concordance_by_time<R: Influence>(
     d: &Prepared,
     lp: &[f64],
     lo: usize,
     hi: usize,
     count: &mut [f64; 5],
-    imat: &mut [[f64; 3]],
+    imat: &mut [R],
 ) {
     // Each row's time rank, event and weight travel with its score through the sort, so
     // that the sweep in score order reads them in order instead of at random. (Whole
@@ -2034,9 +2091,7 @@ fn concordance_by_time(
         // which visits it once: no other thread writes row `r.row`, and the reference lives
         // for this update.
         let row = unsafe { influence_rows.row(r.row as usize) };
-        for j in 0..3 {
-            row[j] += m[j];
-        }
+        row.add(m);
     };
     let (c1, c2) = rayon::join(
         || sweep_by_score(first, &[], times, &tables, |i, r, m| add_to(first, i, r, m)),
@@ -2922,6 +2977,19 @@ mod tests {
                 let by_time = (count, imat);
                 assert_eq!(one.0, by_time.0);
                 assert_eq!(one.1, by_time.1);
+                // The two numbers a row keeps when every stratum goes by time: those the
+                // three numbers give, bit for bit.
+                let (mut count, mut once) = ([0.0; 5], vec![InfluenceOnce::default(); n]);
+                concordance_by_time(&d, &lp, 0, n, &mut count, &mut once);
+                assert_eq!(one.0, count);
+                for (k, (three, two)) in by_time.1.iter().zip(&once).enumerate() {
+                    let bits = |(a, b): (f64, f64)| (a.to_bits(), b.to_bits());
+                    assert_eq!(
+                        bits(three.dfbeta_parts()),
+                        bits(two.dfbeta_parts()),
+                        "row {k}"
+                    );
+                }
             }
         }
     }
