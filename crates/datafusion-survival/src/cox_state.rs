@@ -808,8 +808,9 @@ impl CoxRows {
     /// borrows the numeric columns and reads them in place; the other functions copy them
     /// into their model data, some again into a centred row-major copy; a factor is one
     /// column per level but the first), and about 15 numbers per row (times, order, linear
-    /// predictors, residuals, concordance counts). Counted in [`Self::size`] so that the memory pool refuses a fit
-    /// that cannot be done before it starts, rather than the process running out during it.
+    /// predictors, residuals, concordance counts). Counted in [`Self::size`] so that the
+    /// memory pool refuses a fit that cannot be done before it starts, rather than the
+    /// process running out during it.
     fn fit_bytes(&self) -> usize {
         let columns = self.num.len()
             + self

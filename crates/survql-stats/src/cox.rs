@@ -253,8 +253,8 @@ pub fn merged_times(data: &CoxData) -> (Vec<f64>, Option<Vec<f64>>) {
     // sort of all rows and a binary search per row would cost as much as a likelihood pass.
     if data.start.is_none() {
         let n = data.stop.len();
-        if let Some(boundaries) = run_boundaries(&data.stop, n / 64) {
-            return (merged_sorted_runs(&data.stop, &boundaries), None);
+        if let Some(runs) = increasing_runs(&data.stop, n / 64 + 1) {
+            return (merged_sorted_runs(&data.stop, &runs), None);
         }
     }
     let mut all: Vec<f64> = data.stop.clone();
@@ -284,36 +284,32 @@ pub fn merged_times(data: &CoxData) -> (Vec<f64>, Option<Vec<f64>>) {
     (stop, start)
 }
 
-/// Where `times` starts a new run of non-decreasing times (`f64::total_cmp`): the first row
-/// of every run after the first. `None` when there are more than `most` such rows.
-fn run_boundaries(times: &[f64], most: usize) -> Option<Vec<usize>> {
-    let mut boundaries = vec![];
+/// The runs of non-decreasing times (`f64::total_cmp`) that `times` is made of, as row
+/// ranges `(start, end)` in order (one empty run for no rows). `None` when there are more
+/// than `most` runs.
+fn increasing_runs(times: &[f64], most: usize) -> Option<Vec<(usize, usize)>> {
+    let mut runs = vec![];
+    let mut start = 0;
     for i in 1..times.len() {
         if times[i].total_cmp(&times[i - 1]).is_lt() {
-            if boundaries.len() == most {
+            runs.push((start, i));
+            start = i;
+            if runs.len() == most {
                 return None;
             }
-            boundaries.push(i);
         }
     }
-    Some(boundaries)
+    runs.push((start, times.len()));
+    Some(runs)
 }
 
-/// [`merged_times`] of stop times made of runs in increasing order (`boundaries`: where each
-/// run after the first starts): the distinct times of each run, read off in one pass, then
-/// of all runs (sorted and deduplicated as the general path's list); each run's rows walk
-/// along them from the first not below the run's first time.
-fn merged_sorted_runs(stop: &[f64], boundaries: &[usize]) -> Vec<f64> {
-    let runs = || {
-        std::iter::once(0).chain(boundaries.iter().copied()).zip(
-            boundaries
-                .iter()
-                .copied()
-                .chain(std::iter::once(stop.len())),
-        )
-    };
+/// [`merged_times`] of stop times made of runs in increasing order (`runs`, from
+/// [`increasing_runs`]): the distinct times of each run, read off in one pass, then of all
+/// runs (sorted and deduplicated as the general path's list); each run's rows walk along
+/// them from the first not below the run's first time.
+fn merged_sorted_runs(stop: &[f64], runs: &[(usize, usize)]) -> Vec<f64> {
     let mut distinct: Vec<f64> = vec![];
-    for (a, b) in runs() {
+    for &(a, b) in runs {
         let first = distinct.len();
         for &t in &stop[a..b] {
             if distinct.len() == first || distinct.last() != Some(&t) {
@@ -321,14 +317,14 @@ fn merged_sorted_runs(stop: &[f64], boundaries: &[usize]) -> Vec<f64> {
             }
         }
     }
-    if !boundaries.is_empty() {
+    if runs.len() > 1 {
         // (Equal values are interchangeable: any sort gives the same list.)
         distinct.sort_unstable_by(f64::total_cmp);
         distinct.dedup();
     }
     let reps = near_tie_representatives(&distinct);
     let mut merged = Vec::with_capacity(stop.len());
-    for (a, b) in runs() {
+    for &(a, b) in runs {
         // The first distinct time not below t, as the general path's partition_point.
         let mut at = stop
             .get(a)
@@ -3049,12 +3045,12 @@ mod tests {
             strata.extend(part);
         }
         assert_eq!(
-            run_boundaries(&strata, strata.len() / 64).map(|b| b.len()),
-            Some(3)
+            increasing_runs(&strata, strata.len() / 64 + 1).map(|r| r.len()),
+            Some(4)
         );
         let (runs, _) = merged_times(&data(strata.clone()));
         let reversed: Vec<f64> = strata.iter().rev().copied().collect();
-        assert!(run_boundaries(&reversed, reversed.len() / 64).is_none());
+        assert!(increasing_runs(&reversed, reversed.len() / 64 + 1).is_none());
         let (mut general, _) = merged_times(&data(reversed));
         general.reverse();
         assert_eq!(bits(&runs), bits(&general));
