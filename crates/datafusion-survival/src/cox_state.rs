@@ -749,11 +749,20 @@ pub struct CoxRows {
     num: Vec<Vec<f64>>,
     fac_labels: Vec<Labels>,
     fac: Vec<Vec<u32>>,
+    /// The covariate argument that is `cluster(id)`: its labels are clusters, not levels of
+    /// a factor (no model column each).
+    cluster: Option<usize>,
 }
 
 impl CoxRows {
-    fn ensure(&mut self, ncov: usize) {
+    /// Makes room for the call's covariate columns.
+    fn ensure(&mut self, call: &CoxOps) {
+        let ncov = call.covariates.len();
         if self.num.len() < ncov {
+            self.cluster = call
+                .covariates
+                .iter()
+                .position(|c| matches!(c, Covariate::Cluster { .. }));
             self.num.resize_with(ncov, Vec::new);
             self.fac.resize_with(ncov, Vec::new);
             self.fac_labels.resize_with(ncov, Labels::default);
@@ -816,7 +825,9 @@ impl CoxRows {
             + self
                 .fac_labels
                 .iter()
-                .map(|l| l.len().saturating_sub(1))
+                .enumerate()
+                .filter(|&(k, _)| Some(k) != self.cluster)
+                .map(|(_, l)| l.len().saturating_sub(1))
                 .sum::<usize>();
         self.stop.len() * (2 * 8 * columns + 15 * 8)
     }
@@ -952,15 +963,14 @@ fn update(
             }
         }
     }
-    let ncov = call.covariates.len();
     let rows = KeptRows {
         len: stop.len(),
         mask: mask.as_ref(),
     };
     if let [st] = &mut *states {
-        st.ensure(ncov);
+        st.ensure(call);
     } else {
-        rows.for_each(|i| states[groups[i]].ensure(ncov));
+        rows.for_each(|i| states[groups[i]].ensure(call));
     }
     let mut to = Appender {
         states,
@@ -1220,7 +1230,6 @@ fn merge(
         None
     };
     let cov_l = &lists[c..c + call.covariates.len()];
-    let ncov = call.covariates.len();
     let stop_v = stop_l.values().as_primitive::<Float64Type>();
     let start_v = start_l.map(|l| l.values().as_primitive::<Float64Type>().clone());
     let fine_gray = call.kind == CoxKind::FineGray;
@@ -1233,7 +1242,7 @@ fn merge(
             continue;
         }
         let st = &mut states[g];
-        st.ensure(ncov);
+        st.ensure(call);
         let (a, b) = (
             stop_l.offsets()[row] as usize,
             stop_l.offsets()[row + 1] as usize,
