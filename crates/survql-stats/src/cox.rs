@@ -403,6 +403,8 @@ enum PreparedCovariates<'a> {
     /// A row-major centred copy in prepared order (rows in another order: the gather is
     /// paid once, and each pass reads the copy in one sweep).
     RowMajor(Vec<f64>),
+    /// No longer read (after the Newton passes): the copy, if any, is freed.
+    Released,
 }
 
 /// The covariates centred and scaled, `(x − mean) × scale`, row-major in prepared order:
@@ -594,6 +596,7 @@ impl<'a> Prepared<'a> {
     fn row<'s>(&'s self, k: usize, buf: &'s mut [f64]) -> &'s [f64] {
         match &self.x {
             PreparedCovariates::RowMajor(x) => &x[k * self.p..(k + 1) * self.p],
+            PreparedCovariates::Released => unreachable!("covariates read after release"),
             PreparedCovariates::Columns(columns) => {
                 let r = self.order.row(k);
                 for (((v, column), m), s) in buf
@@ -614,11 +617,13 @@ impl<'a> Prepared<'a> {
     #[inline]
     fn linear_predictor(&self, k: usize, beta: &[f64]) -> f64 {
         match &self.x {
-            PreparedCovariates::RowMajor(x) => x[k * self.p..(k + 1) * self.p]
+            PreparedCovariates::RowMajor(_) => self
+                .row(k, &mut [])
                 .iter()
                 .zip(beta)
                 .map(|(x, b)| x * b)
                 .sum(),
+            PreparedCovariates::Released => unreachable!("covariates read after release"),
             PreparedCovariates::Columns(columns) => {
                 let r = self.order.row(k);
                 columns
@@ -634,7 +639,15 @@ impl<'a> Prepared<'a> {
 
     /// Frees the covariates' copy, if the rows needed one.
     fn release_covariates(&mut self) {
-        self.x = PreparedCovariates::RowMajor(vec![]);
+        self.x = PreparedCovariates::Released;
+    }
+
+    /// Frees the prepared times and events, once the concordance's rows by score carry
+    /// what they read of them (the weights, order and strata stay).
+    fn release_outcome(&mut self) {
+        self.stop = vec![];
+        self.start = vec![];
+        self.event = vec![];
     }
 
     /// The case weight of prepared row `k` (1 without weights).
@@ -1142,12 +1155,11 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             .collect();
     }
 
-    // Linear predictors as R: X b - sum(b * means), aliased coefficients at 0.
-    let mut lp = vec![0.0; n];
+    // Linear predictors as R: X b - sum(b * means), aliased coefficients at 0. (Data row
+    // r's; the concordance computes them as it reads them, and the n-long vector is
+    // allocated after it, where it does not add to the concordance's memory.)
     let center: f64 = (0..p).map(|j| coef_all[j] * d.means[j]).sum();
-    for r in 0..n {
-        lp[r] = (0..p).map(|j| data.x[j][r] * coef_all[j]).sum::<f64>() - center;
-    }
+    let lp_of = |r: usize| (0..p).map(|j| data.x[j][r] * coef_all[j]).sum::<f64>() - center;
     let coef: Vec<Option<f64>> = (0..p)
         .map(|i| (!singular[i]).then_some(coef_all[i]))
         .collect();
@@ -1225,10 +1237,16 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
             }
         })
         .collect();
+    let means = d.means.clone();
     let concordance = if opts.concordance {
-        concordance_sorted(&d, &lp, data.cluster.as_deref())
+        concordance_sorted(d, &lp_of, data.cluster.as_deref())
     } else {
         Concordance::NOT_COMPUTED
+    };
+    let lp: Vec<f64> = if n < PARALLEL_ROWS {
+        (0..n).map(lp_of).collect()
+    } else {
+        (0..n).into_par_iter().map(lp_of).collect()
     };
     CoxFit {
         n,
@@ -1249,8 +1267,22 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         concordance,
         terms,
         linear_predictors: lp,
-        means: d.means.clone(),
+        means,
     }
+}
+
+/// What the score residual of a death at one event time adds for its own death (the rest of
+/// its residual is the hazard it was at risk for): per covariate, a function of the death's
+/// x and risk score r = exp(η).
+enum DeathTerms {
+    /// Breslow (or a single death): (x − x̄) − (x − x̄) r haz.
+    Breslow { xbar: Vec<f64>, haz: f64 },
+    /// Efron's steps summed: x − mean − r (x haz_kept − mean_haz_kept) ([`score_residuals`]).
+    Efron {
+        mean: Vec<f64>,
+        haz_kept: f64,
+        mean_haz_kept: Vec<f64>,
+    },
 }
 
 /// Score residuals at `beta` (original scale), row-major n × p in data order, as R's
@@ -1268,12 +1300,13 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
         // Event times of the stratum in decreasing order, with the risk-set sums at each.
         // For each event time: hazard increments h and h·xbar (Σ over Efron steps) for the
-        // subjects at risk that are not among its deaths, and the per-death terms.
+        // subjects at risk that are not among its deaths, and what its deaths' own terms
+        // are made of.
         struct EventTime {
             t: f64,
             h: f64,
             hx: Vec<f64>,
-            death_terms: Vec<(usize, Vec<f64>)>,
+            deaths: DeathTerms,
         }
         let mut times: Vec<EventTime> = vec![];
         let mut denom = 0.0;
@@ -1320,42 +1353,42 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
             let nd = dead.len() as f64;
             let mut h = 0.0;
             let mut hx = vec![0.0; p];
-            let mut death_terms: Vec<(usize, Vec<f64>)> =
-                dead.iter().map(|&k| (k, vec![0.0; p])).collect();
-            if ties == Ties::Breslow || dead.len() == 1 {
+            let deaths = if ties == Ties::Breslow || dead.len() == 1 {
                 let haz = deadwt / denom;
                 h += haz;
+                let xbar: Vec<f64> = a.iter().map(|a| a / denom).collect();
                 for j in 0..p {
-                    let xbar = a[j] / denom;
-                    hx[j] += haz * xbar;
-                    for (k, term) in death_terms.iter_mut() {
-                        term[j] += xrow(*k, j) - xbar;
-                        term[j] -= (xrow(*k, j) - xbar) * score[*k] * haz;
-                    }
+                    hx[j] += haz * xbar[j];
                 }
+                DeathTerms::Breslow { xbar, haz }
             } else {
+                // Death k's term, Σ over the Efron steps dd of
+                // (x_k − mean_dd)/nd − (x_k − mean_dd) r_k haz_dd (1 − dd/nd), is
+                // x_k − Σ mean_dd/nd − r_k (x_k Σ haz_dd (1 − dd/nd) − Σ mean_dd haz_dd (1 − dd/nd)):
+                // three sums over the steps, not a loop over the deaths in each step.
+                let mut mean_sum = vec![0.0; p];
+                let mut haz_kept = 0.0;
+                let mut mean_haz_kept = vec![0.0; p];
                 for dd in 0..dead.len() {
                     let downwt = dd as f64 / nd;
                     let temp = denom - downwt * e_denom;
                     let haz = deadwt / nd / temp; // the deaths' mean weight
                     h += haz;
+                    haz_kept += haz * (1.0 - downwt);
                     for j in 0..p {
                         let mean = (a[j] - downwt * a2[j]) / temp;
                         hx[j] += haz * mean;
-                        for (k, term) in death_terms.iter_mut() {
-                            let t2 = xrow(*k, j) - mean;
-                            term[j] += t2 / nd;
-                            term[j] -= t2 * score[*k] * haz * (1.0 - downwt);
-                        }
+                        mean_sum[j] += mean;
+                        mean_haz_kept[j] += mean * haz * (1.0 - downwt);
                     }
                 }
-            }
-            times.push(EventTime {
-                t,
-                h,
-                hx,
-                death_terms,
-            });
+                DeathTerms::Efron {
+                    mean: mean_sum.iter().map(|m| m / nd).collect(),
+                    haz_kept,
+                    mean_haz_kept,
+                }
+            };
+            times.push(EventTime { t, h, hx, deaths });
         }
         // Forward in time: cumulative H and Σ h xbar over event times < t.
         times.reverse();
@@ -1392,10 +1425,18 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
                 resid[row * p + j] = -score[k] * (xrow(k, j) * h - hx);
             }
             if is_dead && at_t {
-                if let Some((_, term)) = times[before].death_terms.iter().find(|(kk, _)| *kk == k) {
-                    for j in 0..p {
-                        resid[row * p + j] += term[j];
-                    }
+                for j in 0..p {
+                    let x = xrow(k, j);
+                    resid[row * p + j] += match &times[before].deaths {
+                        DeathTerms::Breslow { xbar, haz } => {
+                            (x - xbar[j]) - (x - xbar[j]) * score[k] * haz
+                        }
+                        DeathTerms::Efron {
+                            mean,
+                            haz_kept,
+                            mean_haz_kept,
+                        } => x - mean[j] - score[k] * (x * haz_kept - mean_haz_kept[j]),
+                    };
                 }
             }
         }
@@ -1752,11 +1793,17 @@ impl<'a, R> InfluenceRows<'a, R> {
 ///
 /// The times are those of the fit, near-ties merged as `aeqSurv` ([`merged_times`]).
 pub fn concordance(data: &CoxData, lp: &[f64]) -> Concordance {
-    concordance_sorted(&Prepared::outcome(data), lp, data.cluster.as_deref())
+    concordance_sorted(Prepared::outcome(data), &|r| lp[r], data.cluster.as_deref())
 }
 
-/// [`concordance`] over rows already sorted for the fit (`lp` and `cluster` in data order).
-fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Concordance {
+/// [`concordance`] over rows already sorted for the fit: `lp(r)` is data row r's linear
+/// predictor, `cluster` in data order. Takes the prepared rows to free what it no longer
+/// reads before it allocates its own n-long rows.
+fn concordance_sorted<S: Fn(usize) -> f64 + Sync>(
+    mut d: Prepared,
+    lp: &S,
+    cluster: Option<&[u32]>,
+) -> Concordance {
     let n = d.n;
     let mut count = [0.0; 5];
     // Whole weights (none, or frequency weights) whose sum fits in 32 bits are counted in
@@ -1777,7 +1824,7 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
             // (Its rows are numbered in 32 bits.)
             true if !d.counting
                 && hi <= u32::MAX as usize
-                && distinct_times(d, lo, hi) <= TIME_RANKS_MAX =>
+                && distinct_times(&d, lo, hi) <= TIME_RANKS_MAX =>
             {
                 Sweep::ByTime
             }
@@ -1788,22 +1835,37 @@ fn concordance_sorted(d: &Prepared, lp: &[f64], cluster: Option<&[u32]>) -> Conc
     // The sweeps by decreasing time read the scores in prepared order and a rank per row
     // (n numbers each, not allocated when every stratum goes by score over the time ranks).
     if how.iter().all(|&h| h == Sweep::ByTime) {
+        // The rows by score of every stratum carry their time ranks and events: the
+        // prepared times and events are freed before the influence rows are allocated.
+        let mut rows = by_score_rows(&d, lp, &d.strata);
+        d.release_outcome();
         // Each row's influence comes whole from one step of the sweep: two numbers a row.
         let mut imat = zeroed_on_every_core::<InfluenceOnce>(n);
+        let weights = WholeWeights {
+            weights: &d.weights,
+        };
         for &(lo, hi) in &d.strata {
-            concordance_by_time(d, lp, lo, hi, &mut count, &mut imat);
+            concordance_by_time(&mut rows[lo..hi], weights, &mut count, &mut imat);
         }
-        return concordance_result(d, &imat, count, cluster);
+        drop(rows);
+        return concordance_result(&d, &imat, count, cluster);
     }
+    let d = &d;
     let mut imat = zeroed_on_every_core::<[f64; 3]>(n);
-    let score: Vec<f64> = (0..n).map(|k| lp[d.order.row(k)]).collect();
+    let score: Vec<f64> = (0..n).map(|k| lp(d.order.row(k))).collect();
     let mut ranks = vec![0usize; n];
     for (s, (&(lo, hi), &how)) in d.strata.iter().zip(&how).enumerate() {
         let by_start = if d.counting { &d.by_start[s][..] } else { &[] };
         let stratum = StratumRows { lo, hi, by_start };
         let (c, m) = (&mut count, &mut imat);
         match how {
-            Sweep::ByTime => concordance_by_time(d, lp, lo, hi, c, m),
+            Sweep::ByTime => {
+                let mut rows = by_score_rows(d, lp, &[(lo, hi)]);
+                let weights = WholeWeights {
+                    weights: &d.weights,
+                };
+                concordance_by_time(&mut rows, weights, c, m)
+            }
             Sweep::TwoParts => {
                 concordance_stratum::<u32, 8>(d, &score, &stratum, &mut ranks, c, m, how)
             }
@@ -1985,44 +2047,18 @@ fn distinct_times(d: &Prepared, lo: usize, hi: usize) -> usize {
 /// The weights of R_i and D_j seen before row i's score give "smaller score", those seen
 /// before the score after it give "smaller or equal"; the rest of R_i, D_j are "larger".
 /// Every sum is of whole numbers, exact in any order: the numbers of the sweep.
-/// `lp`: the linear predictors by data row.
+/// `rows`: the stratum's [`by_score_rows`], in prepared order (sorted here).
 fn concordance_by_time<R: Influence>(
-    d: &Prepared,
-    lp: &[f64],
-    lo: usize,
-    hi: usize,
+    rows: &mut [ByScore],
+    weights: WholeWeights,
     count: &mut [f64; 5],
     imat: &mut [R],
 ) {
-    // Each row's time rank, event and weight travel with its score through the sort, so
-    // that the sweep in score order reads them in order instead of at random. (Whole
-    // weights are at least 1 and sum to at most u32::MAX: rows and weights fit in u32.)
-    // (Written on every core for a large stratum, then numbered in one sweep: the first
-    // write to fresh memory is a page fault, which costs more than the rest.)
-    let by_score = |k: usize| ByScore {
-        score: total_order_bits(lp[d.order.row(k)] + 0.0),
-        row: k as u32,
-        time_death: u32::from(d.event[k]),
-    };
-    let mut rows: Vec<ByScore> = if hi - lo < PARALLEL_ROWS {
-        (lo..hi).map(by_score).collect()
-    } else {
-        (lo..hi).into_par_iter().map(by_score).collect()
-    };
-    let mut t = 0u32;
-    for (i, r) in rows.iter_mut().enumerate() {
-        let k = lo + i;
-        t += u32::from(k > lo && d.stop[k] != d.stop[k - 1]);
-        r.time_death |= t << 1;
-    }
-    let times = if hi > lo { t as usize + 1 } else { 0 };
-    let weights = WholeWeights {
-        weights: &d.weights,
-    };
+    let times = rows.last().map_or(0, |r| r.time() as usize + 1);
     // Per time rank: weight of all rows, of the deaths; then R_i's and D_j's totals.
     let mut all = vec![0.0; times];
     let mut dead = vec![0.0; times];
-    for r in &rows {
+    for r in rows.iter() {
         all[r.time() as usize] += f64::from(weights.of(r));
         if r.death() {
             dead[r.time() as usize] += f64::from(weights.of(r));
@@ -2054,7 +2090,7 @@ fn concordance_by_time<R: Influence>(
             dwt += w;
         }
     }
-    sort_unstable_any_size(&mut rows);
+    sort_unstable_any_size(rows);
     // The rows in score order are swept in two parts on two cores when there are many: the
     // second part starts from the weights per time of the first (the trees' state when the
     // first part is done). The counts are sums of whole numbers and every row's influence
@@ -2101,6 +2137,42 @@ fn concordance_by_time<R: Influence>(
         count[k] += c1[k];
         count[k] += c2[k];
     }
+}
+
+/// The rows of [`concordance_by_time`] for the prepared rows of `strata` (consecutive
+/// ranges, the first starting at row `strata[0].0`), in prepared order: each row's score
+/// (`lp` of its data row), time rank within its stratum and event travel with it through
+/// the sort, so that the sweep in score order reads them in order instead of at random.
+/// (Whole weights are at least 1 and sum to at most u32::MAX: rows fit in u32.) Written on
+/// every core when many, then numbered in one sweep: the first write to fresh memory is a
+/// page fault, which costs more than the rest.
+fn by_score_rows<S: Fn(usize) -> f64 + Sync>(
+    d: &Prepared,
+    lp: &S,
+    strata: &[(usize, usize)],
+) -> Vec<ByScore> {
+    let (first, end) = match (strata.first(), strata.last()) {
+        (Some(&(first, _)), Some(&(_, end))) => (first, end),
+        _ => return vec![],
+    };
+    let by_score = |k: usize| ByScore {
+        score: total_order_bits(lp(d.order.row(k)) + 0.0),
+        row: k as u32,
+        time_death: u32::from(d.event[k]),
+    };
+    let mut rows: Vec<ByScore> = if end - first < PARALLEL_ROWS {
+        (first..end).map(by_score).collect()
+    } else {
+        (first..end).into_par_iter().map(by_score).collect()
+    };
+    for &(lo, hi) in strata {
+        let mut t = 0u32;
+        for k in lo..hi {
+            t += u32::from(k > lo && d.stop[k] != d.stop[k - 1]);
+            rows[k - first].time_death |= t << 1;
+        }
+    }
+    rows
 }
 
 /// The whole case weights of the prepared rows in [`concordance_by_time`] (empty: every
@@ -2968,15 +3040,21 @@ mod tests {
             assert_eq!(one.1, split.1);
             if !counting {
                 // Trees over the 700 time ranks instead of the score ranks.
+                let lp_of = |r: usize| lp[r];
+                let weights = WholeWeights {
+                    weights: &d.weights,
+                };
                 let (mut count, mut imat) = ([0.0; 5], vec![[0.0; 3]; n]);
-                concordance_by_time(&d, &lp, 0, n, &mut count, &mut imat);
+                let mut rows = by_score_rows(&d, &lp_of, &[(0, n)]);
+                concordance_by_time(&mut rows, weights, &mut count, &mut imat);
                 let by_time = (count, imat);
                 assert_eq!(one.0, by_time.0);
                 assert_eq!(one.1, by_time.1);
                 // The two numbers a row keeps when every stratum goes by time: those the
                 // three numbers give, bit for bit.
                 let (mut count, mut once) = ([0.0; 5], vec![InfluenceOnce::default(); n]);
-                concordance_by_time(&d, &lp, 0, n, &mut count, &mut once);
+                let mut rows = by_score_rows(&d, &lp_of, &[(0, n)]);
+                concordance_by_time(&mut rows, weights, &mut count, &mut once);
                 assert_eq!(one.0, count);
                 for (k, (three, two)) in by_time.1.iter().zip(&once).enumerate() {
                     let bits = |(a, b): (f64, f64)| (a.to_bits(), b.to_bits());
