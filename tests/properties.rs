@@ -450,3 +450,111 @@ fn invalid_values_are_errors_naming_function_and_argument() {
         })
         .unwrap();
 }
+
+/// Cox-family states merged with many rows per group — at least 1,024 per group and partition,
+/// whose numeric columns stay in the received arrays until the state is read — give the same
+/// bits as one partition, which merges nothing. Weights, start times, factors, strata and a
+/// cluster ride along with the pending columns, and some groups of a merge are pending while
+/// others are copied.
+#[test]
+fn large_merged_cox_states_match_one_partition() {
+    const N: usize = 9000;
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed >> 33
+    };
+    let (mut t, mut e, mut s, mut g, mut x1, mut x2, mut w, mut id) = (
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+    );
+    for _ in 0..N {
+        t.push((next() % 200) as f64 / 4.0 + 0.25);
+        e.push(i64::from(next() % 3 != 0));
+        // s1 over 1,024 rows per partition in every layout, s2 in some, s3 in none.
+        s.push(match next() % 10 {
+            0..=5 => "s1",
+            6..=8 => "s2",
+            _ => "s3",
+        });
+        g.push(["a", "b", "c"][(next() % 3) as usize]);
+        x1.push((next() % 1000) as f64 / 100.0 - 5.0);
+        x2.push((next() % 2) as f64);
+        w.push((1 + next() % 3) as f64);
+        id.push((next() % 500) as i64);
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("t", DataType::Float64, false),
+        Field::new("e", DataType::Int64, false),
+        Field::new("s", DataType::Utf8, false),
+        Field::new("g", DataType::Utf8, false),
+        Field::new("x1", DataType::Float64, false),
+        Field::new("x2", DataType::Float64, false),
+        Field::new("w", DataType::Float64, false),
+        Field::new("id", DataType::Int64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Float64Array::from(t)),
+        Arc::new(Int64Array::from(e)),
+        Arc::new(StringArray::from(s)),
+        Arc::new(StringArray::from(g)),
+        Arc::new(Float64Array::from(x1)),
+        Arc::new(Float64Array::from(x2)),
+        Arc::new(Float64Array::from(w)),
+        Arc::new(Int64Array::from(id)),
+    ];
+    let data = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    // (partitions, batch rows, target partitions, skip partial aggregation)
+    let layouts = [
+        (1, N, 1, false),
+        (3, 1000, 2, false),
+        (2, 4096, 4, false),
+        (2, 4096, 2, true),
+    ];
+    let rt = runtime();
+    rt.block_on(async {
+        let mut sessions = vec![];
+        for &(partitions, batch_rows, target, skip_partial) in &layouts {
+            let ctx = survival_session(target, batch_rows, skip_partial, false);
+            let mut parts: Vec<Vec<RecordBatch>> = vec![vec![]; partitions];
+            for (k, start) in (0..N).step_by(batch_rows).enumerate() {
+                let len = batch_rows.min(N - start);
+                parts[k % partitions].push(data.slice(start, len));
+            }
+            let table = MemTable::try_new(schema.clone(), parts).unwrap();
+            ctx.register_table("v", Arc::new(table)).unwrap();
+            sessions.push(ctx);
+        }
+        let calls = [
+            "cox_ph(t, e, x1, x2, g)",
+            "cox_ph(surv(NULL, t, e, w), x1, x2)",
+            "cox_ph(surv(NULL, t, e, w + x1 * x1), x1)",
+            "cox_ph_strat(t, e, g, x1, x2)",
+            "cox_ph_counting(t / 2, t, e, x1, g)",
+            "cox_ph(t, e, x1, x2, cluster(id))",
+            "cox_zph(t, e, x1, x2)",
+            "survreg(t, e, x1, g)",
+            "finegray_ph(t, CAST(x2 AS INT) + e, 1, x1)",
+        ];
+        for call in calls {
+            for sql in [
+                format!("SELECT {call} AS r FROM v"),
+                format!("SELECT s, {call} AS r FROM v GROUP BY s ORDER BY s"),
+            ] {
+                let want = run(&sessions[0], &sql).await;
+                assert!(want.is_ok(), "{sql}: {want:?}");
+                for (ctx, layout) in sessions.iter().zip(&layouts).skip(1) {
+                    assert_eq!(run(ctx, &sql).await, want, "{sql} under {layout:?}");
+                }
+            }
+        }
+    });
+}

@@ -752,7 +752,27 @@ pub struct CoxRows {
     /// The covariate argument that is `cluster(id)`: its labels are clusters, not levels of
     /// a factor (no model column each).
     cluster: Option<usize>,
+    /// Rows merged from other states whose numeric columns are not copied yet
+    /// ([`PendingRows`]); their events, strata and factor ids are in the columns above.
+    pending: Vec<PendingRows>,
 }
+
+/// Rows of a state received by `merge` whose numeric columns are held as the slices of the
+/// received arrays they are, not copied: a final aggregation that copied each partition's
+/// rows while their arrays were alive held the rows twice (at 1e7 rows × 6 covariates, the
+/// process's peak). [`CoxRows::settle`] copies them one column at a time before anything
+/// reads the columns, so that each received column is freed as soon as it is copied.
+#[derive(Debug, Clone)]
+struct PendingRows {
+    rows: usize,
+    /// One per column of [`CoxRows::f64_columns`]; `None` for a column the call does not
+    /// have (or already copied).
+    columns: Vec<Option<Float64Array>>,
+}
+
+/// A merged group's rows go to [`PendingRows`] from this many (fewer are copied at once:
+/// small slices would keep large received arrays alive for little).
+const PENDING_MIN_ROWS: usize = 1024;
 
 impl CoxRows {
     /// Makes room for the call's covariate columns.
@@ -770,7 +790,37 @@ impl CoxRows {
     }
 
     fn len(&self) -> usize {
-        self.stop.len()
+        self.stop.len() + self.pending.iter().map(|p| p.rows).sum::<usize>()
+    }
+
+    /// The f64 columns, in the order of [`PendingRows::columns`]: stop, start, weight, then
+    /// one per covariate argument (empty for factors and the cluster).
+    fn f64_columns(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+        [&mut self.stop, &mut self.start, &mut self.weight]
+            .into_iter()
+            .chain(&mut self.num)
+    }
+
+    /// Copies the pending rows' numeric columns to the end of the columns, one column at a
+    /// time, freeing each received column once copied (when nothing else holds it).
+    fn settle(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        let rows: usize = pending.iter().map(|p| p.rows).sum();
+        for (c, column) in self.f64_columns().enumerate() {
+            let mut reserved = false;
+            for chunk in &mut pending {
+                if let Some(values) = chunk.columns.get_mut(c).and_then(Option::take) {
+                    if !reserved {
+                        column.reserve_exact(rows);
+                        reserved = true;
+                    }
+                    column.extend_from_slice(values.values());
+                }
+            }
+        }
     }
 
     /// Puts the rows in `order` (row `order[i]` becomes row `i`): every per-row column, one
@@ -801,7 +851,15 @@ impl CoxRows {
 
     /// The rows held, plus what the fit allocates from them (see [`Self::fit_bytes`]).
     fn size(&self) -> usize {
+        // (Pending rows: their slices' bytes, not the whole arrays they are cut from, which
+        // other groups' slices share.)
+        let pending: usize = self
+            .pending
+            .iter()
+            .map(|p| size_of::<PendingRows>() + p.rows * 8 * p.columns.iter().flatten().count())
+            .sum();
         size_of::<Self>()
+            + pending
             + (self.stop.capacity() + self.start.capacity() + self.weight.capacity()) * 8
             + self.event.capacity()
             + self.status.capacity() * 4
@@ -829,7 +887,7 @@ impl CoxRows {
                 .filter(|&(k, _)| Some(k) != self.cluster)
                 .map(|(_, l)| l.len().saturating_sub(1))
                 .sum::<usize>();
-        self.stop.len() * (2 * 8 * columns + 15 * 8)
+        self.len() * (2 * 8 * columns + 15 * 8)
     }
 }
 
@@ -967,10 +1025,16 @@ fn update(
         len: stop.len(),
         mask: mask.as_ref(),
     };
+    // (Rows merged before, still pending, go first: update appends to the columns.)
     if let [st] = &mut *states {
         st.ensure(call);
+        st.settle();
     } else {
-        rows.for_each(|i| states[groups[i]].ensure(call));
+        rows.for_each(|i| {
+            let st = &mut states[groups[i]];
+            st.ensure(call);
+            st.settle();
+        });
     }
     let mut to = Appender {
         states,
@@ -1125,6 +1189,7 @@ fn check_levels(call: &CoxOps, states: &[CoxRows], groups: &[usize]) -> Result<(
 /// aggregate of each partition) gives its number columns to the arrays instead of copying
 /// them — a registry's rows are a gigabyte — and is left without them: DataFusion drops it.
 fn emit_state(call: &CoxOps, states: &mut [CoxRows]) -> Result<Vec<ArrayRef>> {
+    states.iter_mut().for_each(CoxRows::settle);
     let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
     let f64_list = |states: &mut [CoxRows],
                     get: &dyn Fn(&mut CoxRows) -> Option<&mut Vec<f64>>|
@@ -1247,11 +1312,42 @@ fn merge(
             stop_l.offsets()[row] as usize,
             stop_l.offsets()[row + 1] as usize,
         );
-        // Whole slices (one allocation per column and state, not a growth per row: the
-        // final merge receives each partition's rows as one list).
-        st.stop.extend_from_slice(&stop_v.values()[a..b]);
-        if let Some(s) = &start_v {
-            st.start.extend_from_slice(&s.values()[a..b]);
+        // The numeric columns of many rows stay in the received arrays until read
+        // (PendingRows); fewer are copied, whole slices (one allocation per column and
+        // state, not a growth per row).
+        let numeric_slice = |j: usize| {
+            let l = cov_l[j];
+            let (a, b) = (l.offsets()[row] as usize, l.offsets()[row + 1] as usize);
+            match call.covariates[j] {
+                Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
+                    Some(l.values().as_primitive::<Float64Type>().slice(a, b - a))
+                }
+                Covariate::Factor { .. } | Covariate::Cluster { .. } => None,
+            }
+        };
+        let pending = b - a >= PENDING_MIN_ROWS;
+        if pending {
+            let columns = [
+                Some(stop_v.slice(a, b - a)),
+                start_v.as_ref().map(|s| s.slice(a, b - a)),
+                weight_v.as_ref().map(|w| w.slice(a, b - a)),
+            ]
+            .into_iter()
+            .chain((0..call.covariates.len()).map(numeric_slice))
+            .collect();
+            st.pending.push(PendingRows {
+                rows: b - a,
+                columns,
+            });
+        } else {
+            st.settle();
+            st.stop.extend_from_slice(&stop_v.values()[a..b]);
+            if let Some(s) = &start_v {
+                st.start.extend_from_slice(&s.values()[a..b]);
+            }
+            if let Some(w) = &weight_v {
+                st.weight.extend_from_slice(&w.values()[a..b]);
+            }
         }
         match (&event_v, &status_v) {
             (Some(e), _) => {
@@ -1260,9 +1356,6 @@ fn merge(
             }
             (None, Some(s)) => st.status.extend_from_slice(&s.values()[a..b]),
             (None, None) => {}
-        }
-        if let Some(w) = &weight_v {
-            st.weight.extend_from_slice(&w.values()[a..b]);
         }
         if let Some(s) = &strata_v {
             st.strata.reserve(b - a);
@@ -1276,8 +1369,10 @@ fn merge(
             let (a, b) = (l.offsets()[row] as usize, l.offsets()[row + 1] as usize);
             match cov {
                 Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
-                    let v = l.values().as_primitive::<Float64Type>();
-                    st.num[j].extend_from_slice(&v.values()[a..b]);
+                    if !pending {
+                        let v = l.values().as_primitive::<Float64Type>();
+                        st.num[j].extend_from_slice(&v.values()[a..b]);
+                    }
                 }
                 Covariate::Factor { .. } | Covariate::Cluster { .. } => {
                     let v = l.values().as_string_view();
@@ -1729,6 +1824,7 @@ fn fit_model_data(
 }
 
 fn evaluate(call: &CoxOps, states: &mut [CoxRows]) -> Result<ArrayRef> {
+    states.iter_mut().for_each(CoxRows::settle);
     if call.kind == CoxKind::Zph {
         return evaluate_zph(call, states);
     }
