@@ -770,6 +770,30 @@ struct PendingRows {
     columns: Vec<Option<Float64Array>>,
 }
 
+/// Copies the pending rows of every state to the end of its columns, one column at a time
+/// across the states: the received arrays are shared by the groups of a merged batch, and a
+/// column is freed once every group has copied its slice of it (state by state, a group's
+/// copied rows would be held twice until the last group had copied).
+fn settle_all(states: &mut [CoxRows]) {
+    let columns = states
+        .iter()
+        .flat_map(|s| s.pending.iter().map(|p| p.columns.len()))
+        .max();
+    let Some(columns) = columns else {
+        return;
+    };
+    for c in 0..columns {
+        for state in states.iter_mut() {
+            if !state.pending.is_empty() {
+                state.settle_column(c);
+            }
+        }
+    }
+    for state in states {
+        state.pending.clear();
+    }
+}
+
 /// A merged group's rows go to [`PendingRows`] from this many (fewer are copied at once:
 /// small slices would keep large received arrays alive for little).
 const PENDING_MIN_ROWS: usize = 1024;
@@ -801,26 +825,31 @@ impl CoxRows {
             .chain(&mut self.num)
     }
 
-    /// Copies the pending rows' numeric columns to the end of the columns, one column at a
-    /// time, freeing each received column once copied (when nothing else holds it).
+    /// Copies the pending rows' numeric columns to the end of the columns ([`settle_all`]).
     fn settle(&mut self) {
-        if self.pending.is_empty() {
-            return;
+        if !self.pending.is_empty() {
+            settle_all(std::slice::from_mut(self));
         }
+    }
+
+    /// Copies column `c` ([`Self::f64_columns`]) of the pending rows to the end of that
+    /// column, dropping the received slices as they are copied.
+    fn settle_column(&mut self, c: usize) {
         let mut pending = std::mem::take(&mut self.pending);
-        let rows: usize = pending.iter().map(|p| p.rows).sum();
-        for (c, column) in self.f64_columns().enumerate() {
-            let mut reserved = false;
+        let rows: usize = pending
+            .iter()
+            .filter(|p| p.columns.get(c).is_some_and(Option::is_some))
+            .map(|p| p.rows)
+            .sum();
+        if let Some(column) = self.f64_columns().nth(c) {
+            column.reserve_exact(rows);
             for chunk in &mut pending {
                 if let Some(values) = chunk.columns.get_mut(c).and_then(Option::take) {
-                    if !reserved {
-                        column.reserve_exact(rows);
-                        reserved = true;
-                    }
                     column.extend_from_slice(values.values());
                 }
             }
         }
+        self.pending = pending;
     }
 
     /// Puts the rows in `order` (row `order[i]` becomes row `i`): every per-row column, one
@@ -1189,17 +1218,24 @@ fn check_levels(call: &CoxOps, states: &[CoxRows], groups: &[usize]) -> Result<(
 /// aggregate of each partition) gives its number columns to the arrays instead of copying
 /// them — a registry's rows are a gigabyte — and is left without them: DataFusion drops it.
 fn emit_state(call: &CoxOps, states: &mut [CoxRows]) -> Result<Vec<ArrayRef>> {
-    states.iter_mut().for_each(CoxRows::settle);
+    settle_all(states);
     let lengths: Vec<usize> = states.iter().map(CoxRows::len).collect();
     let f64_list = |states: &mut [CoxRows],
                     get: &dyn Fn(&mut CoxRows) -> Option<&mut Vec<f64>>|
      -> Result<ArrayRef> {
+        // (Each state's column is freed once copied: the states are emitted whole, and
+        // copying them all before freeing any held every row twice.)
         let v: Vec<f64> = match states {
             [one] => get(one).map(std::mem::take).unwrap_or_default(),
-            _ => states
-                .iter_mut()
-                .flat_map(|s| get(s).into_iter().flat_map(|c| c.iter().copied()))
-                .collect(),
+            _ => {
+                let mut v = Vec::with_capacity(lengths.iter().sum());
+                for s in states.iter_mut() {
+                    if let Some(column) = get(s) {
+                        v.extend_from_slice(&std::mem::take(column));
+                    }
+                }
+                v
+            }
         };
         list_array(&lengths, Arc::new(Float64Array::from(v)))
     };
@@ -1824,7 +1860,7 @@ fn fit_model_data(
 }
 
 fn evaluate(call: &CoxOps, states: &mut [CoxRows]) -> Result<ArrayRef> {
-    states.iter_mut().for_each(CoxRows::settle);
+    settle_all(states);
     if call.kind == CoxKind::Zph {
         return evaluate_zph(call, states);
     }
