@@ -760,8 +760,8 @@ pub struct CoxRows {
 /// Rows of a state received by `merge` whose numeric columns are held as the slices of the
 /// received arrays they are, not copied: a final aggregation that copied each partition's
 /// rows while their arrays were alive held the rows twice (at 1e7 rows × 6 covariates, the
-/// process's peak). [`CoxRows::settle`] copies them one column at a time before anything
-/// reads the columns, so that each received column is freed as soon as it is copied.
+/// process's peak). [`settle_all`] copies them one column at a time before anything reads
+/// the columns, so that each received column is freed once every group has copied its slice.
 #[derive(Debug, Clone)]
 struct PendingRows {
     rows: usize,

@@ -1364,7 +1364,8 @@ fn score_residuals(d: &Prepared, beta: &[f64], ties: Ties, data: &CoxData) -> Ve
             } else {
                 // Death k's term, Σ over the Efron steps dd of
                 // (x_k − mean_dd)/nd − (x_k − mean_dd) r_k haz_dd (1 − dd/nd), is
-                // x_k − Σ mean_dd/nd − r_k (x_k Σ haz_dd (1 − dd/nd) − Σ mean_dd haz_dd (1 − dd/nd)):
+                // x_k − Σ mean_dd/nd
+                //     − r_k (x_k Σ haz_dd (1 − dd/nd) − Σ mean_dd haz_dd (1 − dd/nd)):
                 // three sums over the steps, not a loop over the deaths in each step.
                 let mut mean_sum = vec![0.0; p];
                 let mut haz_kept = 0.0;
