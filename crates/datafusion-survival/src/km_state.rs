@@ -3,8 +3,10 @@
 //!
 //! Memory is O(distinct times) per group whatever the number of rows, and two states merge by
 //! adding counts, so partial aggregates combine across partitions (and machines) exactly.
-//! The state travels between partial and final aggregation as three lists of equal length:
-//! `<name>[time]`, `<name>[events]`, `<name>[censored]`. With case weights
+//! The state travels between partial and final aggregation as one compact binary value per
+//! group, `<name>[time_counts]` (see [`TimeTable::encode_into`]: about 3 bytes a distinct
+//! time where times lie on a grid, 10 otherwise), and with delayed entry three more fields.
+//! With case weights
 //! (`surv(entry, time, event, weight)`) it is instead one cell per distinct (entry, time,
 //! event, weight): `<name>[entry]`, `[time]`, `[event]`, `[weight]`, `[count]`.
 
@@ -14,7 +16,8 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, LargeBinaryBuilder,
+    UInt64Array,
 };
 use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
@@ -27,7 +30,7 @@ use crate::accumulator::StateOps;
 use crate::input_columns::{event_column, row_mask, time_column};
 use crate::response::{call_shape, response_shape, split_values, weight_column, Takes};
 use crate::result_arrays::{list_array, state_list_field};
-use crate::time_table::TimeTable;
+use crate::time_table::{decode_times, encode_subject, TimeTable, ENCODED_SUBJECT_BYTES};
 use crate::warnings::WarningSink;
 
 /// What the Kaplan-Meier functions take in `surv(...)`: delayed entry and case weights.
@@ -181,15 +184,6 @@ impl KmState {
             .map(|(bits, [e, c])| (f64::from_bits(bits), e, c))
     }
 
-    /// Appends (time, events, censorings) of every distinct time to the vectors.
-    fn extend_into(&self, t: &mut Vec<f64>, e: &mut Vec<u64>, c: &mut Vec<u64>) {
-        for (bits, [ev, ce]) in self.counts.iter() {
-            t.push(f64::from_bits(bits));
-            e.push(ev);
-            c.push(ce);
-        }
-    }
-
     /// Entry time bits -> subjects entering then (delayed entry).
     fn entries(&self) -> impl Iterator<Item = (&u64, &u64)> + '_ {
         self.extra.iter().flat_map(|x| x.entries.iter())
@@ -300,8 +294,9 @@ pub(crate) trait KmEvaluator: Debug + Send + Sync {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef>;
 }
 
-/// The three state fields, named after the function; with delayed entry three more: the entry
-/// times, the subjects entering at each, and the shortest interval (one number per group).
+/// The state fields, named after the function: the encoded time counts; with delayed entry
+/// three more: the entry times, the subjects entering at each, and the shortest interval (one
+/// number per group).
 pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
     let list = |name: &str, item: DataType| state_list_field(args.name, name, item);
     let weighted = args
@@ -318,11 +313,11 @@ pub(crate) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
             list("count", DataType::UInt64),
         ];
     }
-    let mut fields = vec![
-        list("time", DataType::Float64),
-        list("events", DataType::UInt64),
-        list("censored", DataType::UInt64),
-    ];
+    let mut fields = vec![Arc::new(Field::new(
+        format_state_name(args.name, "time_counts"),
+        DataType::LargeBinary,
+        true,
+    )) as FieldRef];
     let delayed = args
         .input_fields
         .first()
@@ -516,44 +511,37 @@ pub(crate) fn check_entry(function: &str, entry: f64, time: f64) -> Result<()> {
     }
 }
 
-/// Adds serialized states (`states[0..3]`; with delayed entry the entries in `states[3..5]` and
-/// the shortest interval in `states[5]`) to `groups`.
+/// Adds serialized states (`states[0]`; with delayed entry the entries in `states[1..3]` and
+/// the shortest interval in `states[3]`) to `groups`.
 fn merge_groups(
     groups: &mut [KmState],
     states: &[ArrayRef],
     group_indices: &[usize],
 ) -> Result<()> {
-    if states.len() != 3 && states.len() != 6 {
-        return internal_err!("time counts state has 3 or 6 fields, got {}", states.len());
+    if states.len() != 1 && states.len() != 4 {
+        return internal_err!("time counts state has 1 or 4 fields, got {}", states.len());
     }
-    let (time, events, censored) = (
-        states[0].as_list::<i32>(),
-        states[1].as_list::<i32>(),
-        states[2].as_list::<i32>(),
-    );
-    let tv = time.values().as_primitive::<Float64Type>().values();
-    let ev = events.values().as_primitive::<UInt64Type>().values();
-    let cv = censored.values().as_primitive::<UInt64Type>().values();
-    let (to, eo, co) = (time.offsets(), events.offsets(), censored.offsets());
+    let encoded = states[0].as_binary::<i64>();
     for (row, &g) in group_indices.iter().enumerate() {
-        if time.is_null(row) {
+        if encoded.is_null(row) {
             continue;
         }
-        let (t0, t1) = (to[row] as usize, to[row + 1] as usize);
-        let (e0, c0) = (eo[row] as usize, co[row] as usize);
         let state = &mut groups[g];
-        for k in 0..(t1 - t0) {
-            state.add_counts(tv[t0 + k], ev[e0 + k], cv[c0 + k]);
+        let decoded = decode_times(encoded.value(row), |bits, [events, censored]| {
+            state.add_counts(f64::from_bits(bits), events, censored)
+        });
+        if decoded.is_none() {
+            return internal_err!("malformed Kaplan-Meier state in row {row}");
         }
     }
-    if states.len() == 6 {
-        let shortest = states[5].as_primitive::<Float64Type>();
+    if states.len() == 4 {
+        let shortest = states[3].as_primitive::<Float64Type>();
         for (row, &g) in group_indices.iter().enumerate() {
             if shortest.is_valid(row) {
                 groups[g].note_interval(shortest.value(row));
             }
         }
-        let (entry, entered) = (states[3].as_list::<i32>(), states[4].as_list::<i32>());
+        let (entry, entered) = (states[1].as_list::<i32>(), states[2].as_list::<i32>());
         let xv = entry.values().as_primitive::<Float64Type>().values();
         let nv = entered.values().as_primitive::<UInt64Type>().values();
         let (xo, no) = (entry.offsets(), entered.offsets());
@@ -572,15 +560,14 @@ fn merge_groups(
 
 /// Serializes `groups` as the three state lists, and the two entry lists when `delayed`.
 fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
-    let lengths: Vec<usize> = groups.iter().map(KmState::len).collect();
-    let total: usize = lengths.iter().sum();
-    let mut t = Vec::with_capacity(total);
-    let mut e = Vec::with_capacity(total);
-    let mut c = Vec::with_capacity(total);
+    let mut encoded = LargeBinaryBuilder::with_capacity(groups.len(), 0);
+    let mut bytes = Vec::new();
     for g in groups {
-        g.extend_into(&mut t, &mut e, &mut c);
+        bytes.clear();
+        g.counts.encode_into(&mut bytes);
+        encoded.append_value(&bytes);
     }
-    let mut lists = state_lists(&lengths, t, e, c)?;
+    let mut lists: Vec<ArrayRef> = vec![Arc::new(encoded.finish())];
     if delayed {
         let lengths: Vec<usize> = groups.iter().map(KmState::entries_len).collect();
         let (mut x, mut n) = (vec![], vec![]);
@@ -596,15 +583,6 @@ fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
         lists.push(Arc::new(shortest));
     }
     Ok(lists)
-}
-
-/// The three state lists from flat values and per-group lengths.
-fn state_lists(lengths: &[usize], t: Vec<f64>, e: Vec<u64>, c: Vec<u64>) -> Result<Vec<ArrayRef>> {
-    Ok(vec![
-        list_array(lengths, Arc::new(Float64Array::from(t)))?,
-        list_array(lengths, Arc::new(UInt64Array::from(e)))?,
-        list_array(lengths, Arc::new(UInt64Array::from(c)))?,
-    ])
 }
 
 /// What every Kaplan-Meier accumulator needs to know about its call.
@@ -758,23 +736,22 @@ impl StateOps for KmOps {
         let n = time.len();
         let rows: Vec<usize> = (0..n).collect();
         let mask = row_mask(&[time, &event], filter, &rows, skipped);
-        let mut lengths = Vec::with_capacity(n);
-        let (mut t, mut e, mut c) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
+        let mut encoded = LargeBinaryBuilder::with_capacity(n, n * ENCODED_SUBJECT_BYTES);
+        let mut bytes = Vec::with_capacity(ENCODED_SUBJECT_BYTES);
         for i in 0..n {
             if mask.as_ref().is_none_or(|m| m.is_valid(i)) {
                 let ev = event.value(i);
-                t.push(time.value(i) + 0.0);
-                e.push(u64::from(ev));
-                c.push(u64::from(!ev));
-                lengths.push(1);
+                bytes.clear();
+                encode_subject(
+                    &mut bytes,
+                    (time.value(i) + 0.0).to_bits(),
+                    [u64::from(ev), u64::from(!ev)],
+                );
+                encoded.append_value(&bytes);
             } else {
-                lengths.push(0);
+                encoded.append_value([]);
             }
         }
-        state_lists(&lengths, t, e, c)
+        Ok(vec![Arc::new(encoded.finish())])
     }
 }

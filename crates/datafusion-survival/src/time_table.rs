@@ -12,14 +12,15 @@
 //!   of decimals (12.5 months, 3.25 years). When every distinct time is `k / scale` for an
 //!   integer `k` and `scale` one of 1, 10, 100, 1000, 10000, and the `k` span at most
 //!   [`GRID_ENTER_CELLS_PER_TIME`] cells per distinct time, the counts live in a vector
-//!   indexed by `k`: a row costs a multiply, a conversion, one comparison with the bits the
-//!   cell holds, and the add. No hash, no probing, and the counts come out sorted.
+//!   indexed by `k`: a row costs a multiply, a rounding, the division that confirms the time
+//!   is exactly `k / scale`, and the add. No hash, no probing, 8 bytes a cell, and the counts
+//!   come out sorted.
 //! - **Hashed**: anything else (times from continuous measurements, times far apart): a hash
 //!   table keyed by the time's bits, with the counts stored in the table itself.
 //!
 //! "Exactly": a time takes a cell only if the f64 division `k as f64 / scale` gives back its
-//! very bits (checked once per distinct time), so the grid maps bit patterns to cells one to
-//! one and the counts are those a hash table keyed by bits would hold, whatever the layout
+//! very bits (checked for every row), so the grid maps bit patterns to cells one to one and
+//! the counts are those a hash table keyed by bits would hold, whatever the layout
 //! (tested below). Grid cells count in 32 bits; a count past that sends the group to the hash
 //! table (64 bits) for good. Which layout a group is in depends on the order its rows arrive
 //! in, what it holds does not.
@@ -43,12 +44,12 @@ const GRID_SCALES: [f64; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
 const GRID_INDEX_LIMIT: i64 = 1 << 49;
 
 /// A hashed group becomes a grid when the grid would need at most this many cells per
-/// distinct time (16 bytes a cell; a hash table entry costs 25–55 bytes)…
-const GRID_ENTER_CELLS_PER_TIME: i64 = 2;
+/// distinct time (8 bytes a cell; a hash table entry costs 25–55 bytes)…
+const GRID_ENTER_CELLS_PER_TIME: i64 = 3;
 /// …and a grid goes back to hashing when a new time would stretch it past this many.
 /// The gap between the two keeps a group from switching back and forth: after leaving, it
 /// needs twice its distinct times before it can enter again.
-const GRID_LEAVE_CELLS_PER_TIME: i64 = 4;
+const GRID_LEAVE_CELLS_PER_TIME: i64 = 6;
 
 /// Event and censoring counts at each distinct time of one group, keyed by the time's bits.
 #[derive(Debug, Clone)]
@@ -144,18 +145,14 @@ impl GridFit {
     }
 }
 
-/// One grid cell: the bits of its time and the counts there.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct GridCell {
-    /// The bits of `k / scale` when in use. An unused cell holds the bits of the next cell's
-    /// time instead, which no lookup of this cell can carry (those bits map to the next
-    /// cell): a lookup is one comparison, with no separate "in use" test.
-    bits: u64,
-    /// Events and censorings: 32 bits each keep a cell at 16 bytes, four to a cache line
-    /// (a grid of a few thousand times then stays in the L2 cache). A count that would pass
-    /// 2³² − 1 sends the group to a hash table of 64-bit counts.
-    counts: [u32; 2],
-}
+/// One grid cell: [events, censorings] at its time, [0, 0] while no subject is there. 32 bits
+/// each keep a cell at 8 bytes, eight to a cache line (a grid of a few thousand times then
+/// stays in the L2 cache, and is smaller than the hash table it replaces). A count that
+/// would pass 2³² − 1 sends the group to a hash table of 64-bit counts.
+type GridCell = [u32; 2];
+
+/// A cell no subject has reached.
+const UNUSED: GridCell = [0, 0];
 
 /// `counts` as 32-bit counts, if they fit.
 fn narrow(counts: [u64; 2]) -> Option<[u32; 2]> {
@@ -177,40 +174,38 @@ pub(crate) struct TimeGrid {
 }
 
 impl TimeGrid {
-    /// The position of the cell `bits` would be in (the range is not checked).
+    /// The position of the cell holding the time `bits`, if the grid covers it: `bits` must
+    /// be exactly `k / scale` (a multiply and a rounding give the candidate `k`, the division
+    /// confirms it), so each cell stands for one bit pattern and no bits need storing.
     #[inline]
-    fn position(&self, bits: u64) -> usize {
+    fn position(&self, bits: u64) -> Option<usize> {
         let k = nearest_integer(f64::from_bits(bits) * self.scale);
-        k.wrapping_sub(self.first) as u64 as usize
+        let i = k.wrapping_sub(self.first) as u64 as usize;
+        (i < self.cells.len() && (k as f64 / self.scale).to_bits() == bits).then_some(i)
     }
 
-    /// Adds `counts` at `bits` if the grid holds that time and the sums fit in 32 bits;
-    /// false otherwise.
+    /// Adds `counts` (not both zero) at `bits` if the grid covers that time and the sums fit
+    /// in 32 bits; false otherwise.
     #[inline]
     fn try_add(&mut self, bits: u64, counts: [u64; 2]) -> bool {
-        let i = self.position(bits);
-        match self.cells.get_mut(i) {
-            Some(cell) if cell.bits == bits => add_narrow(&mut cell.counts, counts),
-            _ => false,
+        let Some(i) = self.position(bits) else {
+            return false;
+        };
+        let cell = &mut self.cells[i];
+        let new_time = *cell == UNUSED;
+        if !add_narrow(cell, counts) {
+            return false;
         }
+        self.len += usize::from(new_time);
+        true
     }
 
-    /// Whether the grid holds the time `bits`.
+    /// Whether the grid holds the time `bits` (covers it, with a subject there).
     fn holds(&self, bits: u64) -> bool {
-        self.cells
-            .get(self.position(bits))
-            .is_some_and(|cell| cell.bits == bits)
+        self.position(bits).is_some_and(|i| self.cells[i] != UNUSED)
     }
 
-    /// `cells` unused cells for k = `first`, `first` + 1, ...
-    fn unused_cells(scale: f64, first: i64, cells: i64) -> impl Iterator<Item = GridCell> {
-        (first..first + cells).map(move |k| GridCell {
-            bits: ((k + 1) as f64 / scale).to_bits(),
-            counts: [0, 0],
-        })
-    }
-
-    /// Puts `counts` at the time `bits`, which the grid does not hold yet, widening the grid
+    /// Puts `counts` at the time `bits`, which the grid does not cover yet, widening the grid
     /// if needed; false if the time is off the grid, so far from the others that the grid
     /// would be too sparse, or the counts do not fit in 32 bits.
     fn insert(&mut self, bits: u64, counts: [u64; 2]) -> bool {
@@ -233,17 +228,15 @@ impl TimeGrid {
                 (lo, (hi + slack).min(GRID_INDEX_LIMIT))
             };
             let mut cells = Vec::with_capacity((hi - lo + 1) as usize);
-            cells.extend(Self::unused_cells(self.scale, lo, self.first - lo));
+            cells.resize((self.first - lo) as usize, UNUSED);
             cells.extend_from_slice(&self.cells);
-            cells.extend(Self::unused_cells(self.scale, last + 1, hi - last));
+            cells.resize((hi - lo + 1) as usize, UNUSED);
             self.cells = cells;
             self.first = lo;
         }
         let cell = &mut self.cells[(k - self.first) as usize];
-        // An unused cell: a used one holds these very bits.
-        debug_assert_eq!(cell.counts, [0, 0]);
-        cell.bits = bits;
-        cell.counts = counts;
+        debug_assert_eq!(*cell, UNUSED, "insert is for times the grid does not hold");
+        *cell = counts;
         self.len += 1;
         true
     }
@@ -251,12 +244,11 @@ impl TimeGrid {
     /// A grid over `fit` holding `entries` (whose times all lie on it); None if a count
     /// does not fit in 32 bits.
     fn new(fit: GridFit, entries: impl Iterator<Item = (u64, [u64; 2])>) -> Option<TimeGrid> {
-        let scale = GRID_SCALES[fit.scale];
         let mut grid = TimeGrid {
-            scale,
+            scale: GRID_SCALES[fit.scale],
             scale_index: fit.scale,
             first: fit.lo,
-            cells: Self::unused_cells(scale, fit.lo, fit.cells()).collect(),
+            cells: vec![UNUSED; fit.cells() as usize],
             len: 0,
         };
         for (bits, counts) in entries {
@@ -270,15 +262,15 @@ impl TimeGrid {
 
     /// (time bits, counts) of the cells in use, in increasing time.
     fn iter(&self) -> impl Iterator<Item = (u64, [u64; 2])> + '_ {
-        self.cells
-            .iter()
-            .filter(|c| c.counts != [0, 0])
-            .map(|c| (c.bits, c.counts.map(u64::from)))
+        (self.first..)
+            .zip(&self.cells)
+            .filter(|(_, c)| **c != UNUSED)
+            .map(|(k, c)| ((k as f64 / self.scale).to_bits(), c.map(u64::from)))
     }
 
     /// The fit of the times in use.
     fn fit(&self) -> GridFit {
-        let used = |c: &GridCell| c.counts != [0, 0];
+        let used = |c: &GridCell| *c != UNUSED;
         let lo = self.cells.iter().position(used).unwrap_or(0);
         let hi = self.cells.iter().rposition(used).unwrap_or(0);
         GridFit {
@@ -476,6 +468,131 @@ impl TimeTable {
             }
         }
     }
+}
+
+/// The tag of a table encoded time by time (each time's 8 bytes of bits); a grid's tag is
+/// 1 + its scale's index in [`GRID_SCALES`].
+const ENCODED_BITS: u8 = 0;
+
+/// The encoding of a table holding one subject: the tag, the time's bits, two one-byte counts.
+pub(crate) const ENCODED_SUBJECT_BYTES: usize = 11;
+
+impl TimeTable {
+    /// Appends the table's (time, events, censorings) to `out` in a compact form, for the
+    /// state that travels from partial to final aggregation (and between machines): a tag
+    /// byte, then for a grid the first time's index (zigzag LEB128) and, per time in use, the
+    /// step from the previous index, the events and the censorings (LEB128); otherwise, per
+    /// time, its 8 bytes of bits and the two counts. A grid's time then costs 3 bytes where
+    /// three list entries cost 24, and the copies a shuffle makes shrink with it. Nothing for
+    /// an empty table. [`decode_times`] reads it back.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            TimeTable::Small(v) if v.is_empty() => {}
+            TimeTable::Grid(grid) if grid.len > 0 => {
+                out.push(1 + grid.scale_index as u8);
+                let used = (grid.first..)
+                    .zip(&grid.cells)
+                    .filter(|(_, c)| **c != UNUSED);
+                let mut previous = used.clone().next().map_or(0, |(k, _)| k);
+                put_varint(out, zigzag(previous));
+                for (k, cell) in used {
+                    put_varint(out, (k - previous) as u64);
+                    previous = k;
+                    put_varint(out, u64::from(cell[0]));
+                    put_varint(out, u64::from(cell[1]));
+                }
+            }
+            _ => {
+                out.push(ENCODED_BITS);
+                for (bits, counts) in self.iter() {
+                    put_time(out, bits, counts);
+                }
+            }
+        }
+    }
+}
+
+/// Appends the encoding of a table holding `counts` at the one time `bits` (as
+/// [`TimeTable::encode_into`] would write it, without building the table).
+#[inline]
+pub(crate) fn encode_subject(out: &mut Vec<u8>, bits: u64, counts: [u64; 2]) {
+    out.push(ENCODED_BITS);
+    put_time(out, bits, counts);
+}
+
+/// One time of a table encoded time by time: its bits, then its two counts.
+#[inline]
+fn put_time(out: &mut Vec<u8>, bits: u64, [events, censored]: [u64; 2]) {
+    out.extend_from_slice(&bits.to_le_bytes());
+    put_varint(out, events);
+    put_varint(out, censored);
+}
+
+/// Calls `each(time bits, [events, censorings])` for every time of a table encoded by
+/// [`TimeTable::encode_into`]; None if `bytes` is not such an encoding.
+pub(crate) fn decode_times(bytes: &[u8], mut each: impl FnMut(u64, [u64; 2])) -> Option<()> {
+    let Some((&tag, mut rest)) = bytes.split_first() else {
+        return Some(());
+    };
+    if tag == ENCODED_BITS {
+        while !rest.is_empty() {
+            let (bits, tail) = rest.split_first_chunk::<8>()?;
+            rest = tail;
+            let events = take_varint(&mut rest)?;
+            let censored = take_varint(&mut rest)?;
+            each(u64::from_le_bytes(*bits), [events, censored]);
+        }
+        return Some(());
+    }
+    let scale = *GRID_SCALES.get(usize::from(tag) - 1)?;
+    let mut k = unzigzag(take_varint(&mut rest)?);
+    while !rest.is_empty() {
+        k = k.checked_add(i64::try_from(take_varint(&mut rest)?).ok()?)?;
+        if k.abs() >= GRID_INDEX_LIMIT {
+            return None;
+        }
+        let events = take_varint(&mut rest)?;
+        let censored = take_varint(&mut rest)?;
+        each((k as f64 / scale).to_bits(), [events, censored]);
+    }
+    Some(())
+}
+
+/// Appends `x` as LEB128: seven bits a byte, low first, the high bit set on all but the last.
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+    while x >= 0x80 {
+        out.push(x as u8 | 0x80);
+        x >>= 7;
+    }
+    out.push(x as u8);
+}
+
+/// Reads one LEB128 number off the front of `bytes`; None if it is cut short or too long.
+#[inline]
+fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
+    let mut x = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        if shift == 63 && byte > 1 {
+            return None;
+        }
+        x |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(x);
+        }
+    }
+    None
+}
+
+/// Signed to unsigned with small magnitudes small: 0, -1, 1, -2 -> 0, 1, 2, 3.
+fn zigzag(k: i64) -> u64 {
+    ((k << 1) ^ (k >> 63)) as u64
+}
+
+fn unzigzag(x: u64) -> i64 {
+    (x >> 1) as i64 ^ -((x & 1) as i64)
 }
 
 #[cfg(test)]
@@ -709,6 +826,72 @@ mod tests {
         assert_eq!(layout(&table), "hashed");
         let want: Vec<(u64, [u64; 2])> = expected.iter().map(|(&k, &c)| (k, c)).collect();
         assert_eq!(contents(&table), want);
+    }
+
+    /// Every layout's encoding gives back the counts it holds, bit for bit; a cut-short or
+    /// garbled encoding is refused, not misread.
+    #[test]
+    fn encodings_give_back_the_counts() {
+        let u = uniform(3000, 5);
+        let cases: Vec<(&str, Vec<f64>)> = vec![
+            ("empty", vec![]),
+            ("few times", u.iter().map(|x| (x * 10.0).floor()).collect()),
+            (
+                "whole days",
+                u.iter().map(|x| (x * 3000.0).floor()).collect(),
+            ),
+            (
+                "tenths, negative",
+                u.iter()
+                    .map(|x| format!("{:.1}", x * 400.0 - 200.0).parse().unwrap())
+                    .collect(),
+            ),
+            ("continuous", u.iter().map(|x| x * 400.0).collect()),
+            (
+                "counts past one byte, hashed",
+                u.iter().map(|x| (x * 3.0).floor() + 1.0e6).collect(),
+            ),
+            (
+                "counts past one byte, on a grid",
+                u.iter().map(|x| (x * 20.0).floor() - 7.0).collect(),
+            ),
+        ];
+        for (what, times) in cases {
+            let table = check(&times, what);
+            let mut bytes = Vec::new();
+            table.encode_into(&mut bytes);
+            let mut decoded = Vec::new();
+            decode_times(&bytes, |bits, counts| decoded.push((bits, counts))).unwrap();
+            decoded.sort_unstable();
+            let mut want: Vec<(u64, [u64; 2])> = table.iter().collect();
+            want.sort_unstable();
+            assert_eq!(decoded, want, "{what} ({})", layout(&table));
+            if what.ends_with("grid") {
+                assert_eq!(layout(&table), "grid", "{what}");
+            }
+            for cut in 1..bytes.len().min(40) {
+                let short = &bytes[..bytes.len() - cut];
+                let mut n = 0;
+                let read = decode_times(short, |_, _| n += 1);
+                assert!(read.is_none() || n < want.len(), "{what}: cut by {cut}");
+            }
+        }
+        let mut one = TimeTable::default();
+        one.add(12.5f64.to_bits(), [0, 1]);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        one.encode_into(&mut a);
+        encode_subject(&mut b, 12.5f64.to_bits(), [0, 1]);
+        assert_eq!((a.len(), &a), (ENCODED_SUBJECT_BYTES, &b));
+        assert_eq!(decode_times(&[9, 0], |_, _| ()), None, "no such grid");
+        assert_eq!(
+            decode_times(&[1, 0xff], |_, _| ()),
+            None,
+            "a number cut short"
+        );
+        let mut huge = vec![0u8, 0, 0, 0, 0, 0, 0, 0, 0];
+        huge.extend([0xff; 9]);
+        huge.extend([0x7f, 0]);
+        assert_eq!(decode_times(&huge, |_, _| ()), None, "past 64 bits");
     }
 
     #[test]
