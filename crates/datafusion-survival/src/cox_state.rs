@@ -755,6 +755,10 @@ pub struct CoxRows {
     /// Rows merged from other states whose numeric columns are not copied yet
     /// ([`PendingRows`]); their events, strata and factor ids are in the columns above.
     pending: Vec<PendingRows>,
+    /// Σ rows and Σ bytes of the slices in `pending`, kept current so that `len` and `size`
+    /// are O(1) (`StateOps::size` is called for every group a batch touches).
+    pending_rows: usize,
+    pending_bytes: usize,
 }
 
 /// Rows of a state received by `merge` whose numeric columns are held as the slices of the
@@ -791,6 +795,8 @@ fn settle_all(states: &mut [CoxRows]) {
     }
     for state in states {
         state.pending.clear();
+        state.pending_rows = 0;
+        state.pending_bytes = 0;
     }
 }
 
@@ -814,7 +820,7 @@ impl CoxRows {
     }
 
     fn len(&self) -> usize {
-        self.stop.len() + self.pending.iter().map(|p| p.rows).sum::<usize>()
+        self.stop.len() + self.pending_rows
     }
 
     /// The f64 columns, in the order of [`PendingRows::columns`]: stop, start, weight, then
@@ -841,6 +847,8 @@ impl CoxRows {
             .filter(|p| p.columns.get(c).is_some_and(Option::is_some))
             .map(|p| p.rows)
             .sum();
+        // (Every pending column has its column in `f64_columns`: `ensure` made them.)
+        self.pending_bytes -= rows * 8;
         if let Some(column) = self.f64_columns().nth(c) {
             column.reserve_exact(rows);
             for chunk in &mut pending {
@@ -882,13 +890,17 @@ impl CoxRows {
     fn size(&self) -> usize {
         // (Pending rows: their slices' bytes, not the whole arrays they are cut from, which
         // other groups' slices share.)
-        let pending: usize = self
-            .pending
-            .iter()
-            .map(|p| size_of::<PendingRows>() + p.rows * 8 * p.columns.iter().flatten().count())
-            .sum();
+        debug_assert_eq!(
+            (self.pending_rows, self.pending_bytes),
+            self.pending.iter().fold((0, 0), |(rows, bytes), p| (
+                rows + p.rows,
+                bytes + p.rows * 8 * p.columns.iter().flatten().count()
+            )),
+            "running totals of the pending rows"
+        );
         size_of::<Self>()
-            + pending
+            + self.pending.capacity() * size_of::<PendingRows>()
+            + self.pending_bytes
             + (self.stop.capacity() + self.start.capacity() + self.weight.capacity()) * 8
             + self.event.capacity()
             + self.status.capacity() * 4
@@ -1370,7 +1382,9 @@ fn merge(
             ]
             .into_iter()
             .chain((0..call.covariates.len()).map(numeric_slice))
-            .collect();
+            .collect::<Vec<_>>();
+            st.pending_rows += b - a;
+            st.pending_bytes += (b - a) * 8 * columns.iter().flatten().count();
             st.pending.push(PendingRows {
                 rows: b - a,
                 columns,
