@@ -558,7 +558,8 @@ fn merge_groups(
     Ok(())
 }
 
-/// Serializes `groups` as the three state lists, and the two entry lists when `delayed`.
+/// Serializes `groups`: the encoded time counts, and with `delayed` the two entry lists and
+/// the shortest interval.
 fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
     let mut encoded = LargeBinaryBuilder::with_capacity(groups.len(), 0);
     let mut bytes = Vec::new();
