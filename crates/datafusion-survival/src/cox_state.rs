@@ -1702,40 +1702,36 @@ fn canonical_row_order(
         };
         Some(rank[rows.fac[k][i] as usize])
     };
-    let mut fingerprint: Vec<u64> = rows.event.iter().map(|&e| u64::from(e)).collect();
-    let mut mix_column = |value: &(dyn Fn(usize) -> u64 + Sync)| {
-        if n < PARALLEL_ROWS {
-            for (i, h) in fingerprint.iter_mut().enumerate() {
-                *h = fingerprint_mix(*h, value(i));
-            }
-        } else {
-            fingerprint
-                .par_iter_mut()
-                .enumerate()
-                .for_each(|(i, h)| *h = fingerprint_mix(*h, value(i)));
+    // A row's fingerprint: its values mixed in a fixed order, folded to 32 bits (a collision
+    // only costs a value-by-value comparison). The event is the top bit: deaths before
+    // censored rows at the same time, so that the fit reads the rows backwards (see
+    // survql_stats' prepared order).
+    let row_fingerprint = |i: usize| -> u32 {
+        let mut h = u64::from(rows.event[i]);
+        if call.counting() {
+            h = fingerprint_mix(h, total_order_bits(rows.start[i]));
         }
+        if call.weighted() {
+            h = fingerprint_mix(h, total_order_bits(rows.weight[i]));
+        }
+        for (k, cov) in call.covariates.iter().enumerate() {
+            let value = match cov {
+                Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
+                    total_order_bits(rows.num[k][i])
+                }
+                Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+                    id_rank(k, i).map_or(0, u64::from)
+                }
+            };
+            h = fingerprint_mix(h, value);
+        }
+        (h >> 33) as u32 | u32::from(!rows.event[i]) << 31
     };
-    if call.counting() {
-        mix_column(&|i| total_order_bits(rows.start[i]));
-    }
-    if call.weighted() {
-        mix_column(&|i| total_order_bits(rows.weight[i]));
-    }
-    for (k, cov) in call.covariates.iter().enumerate() {
-        match cov {
-            Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
-                mix_column(&|i| total_order_bits(rows.num[k][i]))
-            }
-            Covariate::Factor { .. } | Covariate::Cluster { .. } => {
-                mix_column(&|i| id_rank(k, i).map_or(0, u64::from))
-            }
-        }
-    }
-    // The event is the fingerprint's top bit: deaths before censored rows at the same time,
-    // so that the fit reads the rows backwards (see survql_stats' prepared order).
-    for (h, &e) in fingerprint.iter_mut().zip(&rows.event) {
-        *h = (*h >> 1) | (u64::from(!e) << 63);
-    }
+    let fingerprint: Vec<u32> = if n < PARALLEL_ROWS {
+        (0..n).map(row_fingerprint).collect()
+    } else {
+        (0..n).into_par_iter().map(row_fingerprint).collect()
+    };
     let same_values = |a: usize, b: usize| -> std::cmp::Ordering {
         let mut o = std::cmp::Ordering::Equal;
         if call.counting() {
@@ -1762,7 +1758,7 @@ fn canonical_row_order(
         Ok(order) => return order,
         Err(fingerprint) => fingerprint,
     };
-    let mut keys: Vec<(u32, u64, u64, usize)> = (0..n)
+    let mut keys: Vec<(u32, u64, u32, usize)> = (0..n)
         .map(|i| {
             (
                 stratum(i),
@@ -1773,7 +1769,7 @@ fn canonical_row_order(
         })
         .collect();
     drop(fingerprint);
-    let by_values = |a: &(u32, u64, u64, usize), b: &(u32, u64, u64, usize)| {
+    let by_values = |a: &(u32, u64, u32, usize), b: &(u32, u64, u32, usize)| {
         (a.0, a.1, a.2)
             .cmp(&(b.0, b.1, b.2))
             .then_with(|| same_values(a.3, b.3))

@@ -21,15 +21,20 @@ pub(crate) const BUCKETS_MAX: usize = 1 << 16;
 pub(crate) const BUCKET_ROWS_MIN: usize = 4096;
 
 /// The rows' indices ordered by (`key`, `fingerprint`, then `same_values`), sorted within one
-/// bucket per distinct key. The fingerprints are freed once they are in the buckets. `Err`
-/// (the fingerprints back) when the rows are too few or too many, or have more than
-/// [`BUCKETS_MAX`] distinct keys; the caller then sorts them in one comparison sort, which
-/// gives the same order (rows equal in all three are interchangeable).
+/// bucket per distinct key. `Err` (the fingerprints back) when the rows are too few or too
+/// many, or have more than [`BUCKETS_MAX`] distinct keys; the caller then sorts them in one
+/// comparison sort, which gives the same order (rows equal in all three are
+/// interchangeable).
+///
+/// Memory, for a fit's n rows: the fingerprints and bucket ids (4 bytes a row each) while the
+/// rows are scattered into the buckets, as one 8-byte word each (fingerprint above, row
+/// below); the words then become the order in place. At 1e7 rows that is 160 MB at most,
+/// where (u64, u32) pairs and a separate order took 280 MB.
 pub(crate) fn bucketed_order(
     key: &(dyn Fn(usize) -> (u32, u64) + Sync),
-    fingerprint: Vec<u64>,
+    fingerprint: Vec<u32>,
     same_values: &(dyn Fn(usize, usize) -> Ordering + Sync),
-) -> Result<Vec<usize>, Vec<u64>> {
+) -> Result<Vec<usize>, Vec<u32>> {
     let n = fingerprint.len();
     if !(BUCKET_ROWS_MIN..=u32::MAX as usize).contains(&n) {
         return Err(fingerprint);
@@ -58,27 +63,29 @@ pub(crate) fn bucketed_order(
     for b in 1..start.len() {
         start[b] += start[b - 1];
     }
-    // (fingerprint, row), scattered into the buckets.
-    let mut sorted = vec![(0u64, 0u32); n];
+    // fingerprint << 32 | row, scattered into the buckets.
+    let mut sorted = vec![0u64; n];
     let mut next = start[..keys.len()].to_vec();
     for (row, &b) in bucket.iter().enumerate() {
         let slot = &mut next[b as usize];
-        sorted[*slot] = (fingerprint[row], row as u32);
+        sorted[*slot] = u64::from(fingerprint[row]) << 32 | row as u64;
         *slot += 1;
     }
     drop(bucket);
     drop(fingerprint);
-    let mut pieces: Vec<&mut [(u64, u32)]> = Vec::with_capacity(keys.len());
+    let mut pieces: Vec<&mut [u64]> = Vec::with_capacity(keys.len());
     let mut rest = &mut sorted[..];
     for b in 0..keys.len() {
         let (piece, tail) = rest.split_at_mut(start[b + 1] - start[b]);
         pieces.push(piece);
         rest = tail;
     }
-    let sort_piece = |piece: &mut &mut [(u64, u32)]| {
-        piece.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| same_values(a.1 as usize, b.1 as usize))
+    let row = |word: u64| (word & u64::from(u32::MAX)) as usize;
+    let sort_piece = |piece: &mut &mut [u64]| {
+        piece.sort_unstable_by(|&a, &b| {
+            (a >> 32)
+                .cmp(&(b >> 32))
+                .then_with(|| same_values(row(a), row(b)))
         })
     };
     if n < PARALLEL_ROWS {
@@ -86,7 +93,8 @@ pub(crate) fn bucketed_order(
     } else {
         pieces.par_iter_mut().for_each(sort_piece);
     }
-    Ok(sorted.iter().map(|s| s.1 as usize).collect())
+    // Same size and alignment: the collect reuses the words' allocation.
+    Ok(sorted.into_iter().map(row).collect())
 }
 
 #[cfg(test)]
@@ -107,7 +115,7 @@ mod tests {
         let stratum: Vec<u32> = (0..n).map(|_| draw(3) as u32).collect();
         let time: Vec<f64> = (0..n).map(|_| draw(40) as f64 / 2.0).collect();
         // Few fingerprints: ties broken by the values, and some rows equal in all three.
-        let fp: Vec<u64> = (0..n).map(|_| draw(5)).collect();
+        let fp: Vec<u32> = (0..n).map(|_| draw(5) as u32).collect();
         let value: Vec<f64> = (0..n).map(|_| draw(4) as f64).collect();
         let key = |i: usize| (stratum[i], time[i].to_bits());
         let same = |a: usize, b: usize| value[a].total_cmp(&value[b]);
@@ -128,7 +136,7 @@ mod tests {
         assert!(seen.iter().enumerate().all(|(i, &r)| i == r));
         // Too many buckets, or too few rows: the caller's comparison sort.
         let distinct = |i: usize| (0, i as u64);
-        let many = vec![0u64; BUCKETS_MAX + 1];
+        let many = vec![0u32; BUCKETS_MAX + 1];
         let equal = |_: usize, _: usize| Ordering::Equal;
         assert!(bucketed_order(&distinct, many.clone(), &equal).is_err());
         assert!(bucketed_order(&distinct, many[..BUCKETS_MAX].to_vec(), &equal).is_ok());
