@@ -597,6 +597,12 @@ pub struct CoxOps {
 }
 
 impl CoxOps {
+    /// The fits `evaluate` does with [`lend_model_data`], which reads the group's numeric
+    /// columns in place: `cox_ph`, `cox_ph_strat`, `cox_ph_counting` without `firth=true`.
+    fn fits_in_place(&self) -> bool {
+        matches!(self.kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Counting) && !self.options.firth
+    }
+
     /// Counting-process data: `cox_ph_counting`, or `surv(entry, time, event)`.
     fn counting(&self) -> bool {
         self.kind == CoxKind::Counting || self.response.is_some_and(|s| s.entry)
@@ -752,6 +758,8 @@ pub struct CoxRows {
     /// The covariate argument that is `cluster(id)`: its labels are clusters, not levels of
     /// a factor (no model column each).
     cluster: Option<usize>,
+    /// The call's fit reads the numeric columns in place ([`CoxOps::fits_in_place`]).
+    fits_in_place: bool,
     /// Rows merged from other states whose numeric columns are not copied yet
     /// ([`PendingRows`]); their events, strata and factor ids are in the columns above.
     pending: Vec<PendingRows>,
@@ -813,6 +821,7 @@ impl CoxRows {
                 .covariates
                 .iter()
                 .position(|c| matches!(c, Covariate::Cluster { .. }));
+            self.fits_in_place = call.fits_in_place();
             self.num.resize_with(ncov, Vec::new);
             self.fac.resize_with(ncov, Vec::new);
             self.fac_labels.resize_with(ncov, Labels::default);
@@ -912,23 +921,27 @@ impl CoxRows {
             + self.fit_bytes()
     }
 
-    /// Memory the fit needs on top of the rows: the model matrix twice at most (`cox_ph*`
-    /// borrows the numeric columns and reads them in place; the other functions copy them
-    /// into their model data, some again into a centred row-major copy; a factor is one
+    /// Memory the fit needs on top of the rows: the model columns it makes (a factor is one
     /// column per level but the first), and about 15 numbers per row (times, order, linear
-    /// predictors, residuals, concordance counts). Counted in [`Self::size`] so that the
-    /// memory pool refuses a fit that cannot be done before it starts, rather than the
-    /// process running out during it.
+    /// predictors, residuals, concordance counts). `cox_ph*` borrow the numeric columns and
+    /// read them in place, so only the factors' columns are new, once; the other functions
+    /// copy every column into their model data, some again into a centred row-major copy:
+    /// twice. Counted in [`Self::size`] so that the memory pool refuses a fit that cannot be
+    /// done before it starts, rather than the process running out during it.
     fn fit_bytes(&self) -> usize {
-        let columns = self.num.len()
-            + self
-                .fac_labels
-                .iter()
-                .enumerate()
-                .filter(|&(k, _)| Some(k) != self.cluster)
-                .map(|(_, l)| l.len().saturating_sub(1))
-                .sum::<usize>();
-        self.len() * (2 * 8 * columns + 15 * 8)
+        let factor_columns = self
+            .fac_labels
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| Some(k) != self.cluster)
+            .map(|(_, l)| l.len().saturating_sub(1))
+            .sum::<usize>();
+        let new_columns = if self.fits_in_place {
+            factor_columns
+        } else {
+            2 * (self.num.len() + factor_columns)
+        };
+        self.len() * (8 * new_columns + 15 * 8)
     }
 }
 
