@@ -16,9 +16,9 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, LargeBinaryBuilder,
-    UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, LargeBinaryArray, UInt64Array,
 };
+use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::concat;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{internal_err, Result};
@@ -561,14 +561,8 @@ fn merge_groups(
 /// Serializes `groups`: the encoded time counts, and with `delayed` the two entry lists and
 /// the shortest interval.
 fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
-    let mut encoded = LargeBinaryBuilder::with_capacity(groups.len(), 0);
-    let mut bytes = Vec::new();
-    for g in groups {
-        bytes.clear();
-        g.counts.encode_into(&mut bytes);
-        encoded.append_value(&bytes);
-    }
-    let mut lists: Vec<ArrayRef> = vec![Arc::new(encoded.finish())];
+    let encoded = encoded_values(groups.len(), 0, |i, out| groups[i].counts.encode_into(out));
+    let mut lists: Vec<ArrayRef> = vec![Arc::new(encoded)];
     if delayed {
         let lengths: Vec<usize> = groups.iter().map(KmState::entries_len).collect();
         let (mut x, mut n) = (vec![], vec![]);
@@ -584,6 +578,27 @@ fn emit_state(groups: &[KmState], delayed: bool) -> Result<Vec<ArrayRef>> {
         lists.push(Arc::new(shortest));
     }
     Ok(lists)
+}
+
+/// `n` binary values, value i being what `write(i, out)` appends to `out`: written straight
+/// into the array's one buffer (`capacity` bytes to start), with no per-value scratch copy.
+fn encoded_values(
+    n: usize,
+    capacity: usize,
+    mut write: impl FnMut(usize, &mut Vec<u8>),
+) -> LargeBinaryArray {
+    let mut values = Vec::with_capacity(capacity);
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0i64);
+    for i in 0..n {
+        write(i, &mut values);
+        offsets.push(values.len() as i64);
+    }
+    LargeBinaryArray::new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(values),
+        None,
+    )
 }
 
 /// What every Kaplan-Meier accumulator needs to know about its call.
@@ -737,22 +752,13 @@ impl StateOps for KmOps {
         let n = time.len();
         let rows: Vec<usize> = (0..n).collect();
         let mask = row_mask(&[time, &event], filter, &rows, skipped);
-        let mut encoded = LargeBinaryBuilder::with_capacity(n, n * ENCODED_SUBJECT_BYTES);
-        let mut bytes = Vec::with_capacity(ENCODED_SUBJECT_BYTES);
-        for i in 0..n {
+        let encoded = encoded_values(n, n * ENCODED_SUBJECT_BYTES, |i, out| {
             if mask.as_ref().is_none_or(|m| m.is_valid(i)) {
                 let ev = event.value(i);
-                bytes.clear();
-                encode_subject(
-                    &mut bytes,
-                    (time.value(i) + 0.0).to_bits(),
-                    [u64::from(ev), u64::from(!ev)],
-                );
-                encoded.append_value(&bytes);
-            } else {
-                encoded.append_value([]);
+                let bits = (time.value(i) + 0.0).to_bits();
+                encode_subject(out, bits, [u64::from(ev), u64::from(!ev)]);
             }
-        }
-        Ok(vec![Arc::new(encoded.finish())])
+        });
+        Ok(vec![Arc::new(encoded)])
     }
 }
