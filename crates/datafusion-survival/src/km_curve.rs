@@ -2,6 +2,7 @@
 //! curve as a list with one element per distinct time.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
@@ -140,12 +141,13 @@ struct CurveEvaluator {
 
 impl KmEvaluator for CurveEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let mut lengths = Vec::with_capacity(groups.len());
         let (mut time, mut n_risk, mut n_event, mut n_censor) = (vec![], vec![], vec![], vec![]);
         let (mut surv, mut se, mut lower, mut upper, mut cumhaz) =
             (vec![], vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = c.curve(NAME)?;
+            let km = c.curve(NAME, &mut scratch)?;
             let bands = km.bands(self.conf_type, self.level);
             lengths.push(km.time.len());
             time.extend_from_slice(&km.time);

@@ -1,6 +1,7 @@
 //! [`KmMedian`]: `km_median(time, event [, convention])`, the Kaplan-Meier median survival time.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::DataType;
@@ -114,10 +115,11 @@ struct MedianEvaluator {
 
 impl KmEvaluator for MedianEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let medians: Float64Array = groups
             .iter()
             .map(|c| {
-                Ok(c.curve(NAME)?
+                Ok(c.curve(NAME, &mut scratch)?
                     .median_with(self.convention, None, 0.95)
                     .estimate)
             })

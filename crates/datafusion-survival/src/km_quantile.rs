@@ -2,6 +2,7 @@
 //! the survival distribution with its confidence interval.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
@@ -137,9 +138,10 @@ struct QuantileEvaluator {
 
 impl KmEvaluator for QuantileEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let (mut q, mut lo, mut hi) = (vec![], vec![], vec![]);
         for c in groups {
-            let km = c.curve(NAME)?;
+            let km = c.curve(NAME, &mut scratch)?;
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
             let r = if c.is_empty() {

@@ -1,6 +1,7 @@
 //! [`KmRmst`]: `km_rmst(time, event, tau [, conf_level])`, the restricted mean survival time.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
@@ -121,6 +122,7 @@ struct RmstEvaluator {
 
 impl KmEvaluator for RmstEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let z = z_for_level(self.level);
         let k = groups.len();
         let (mut rmst, mut se, mut lo, mut hi) = (
@@ -130,7 +132,7 @@ impl KmEvaluator for RmstEvaluator {
             Vec::with_capacity(k),
         );
         for c in groups {
-            match c.curve(NAME)?.rmst(self.tau) {
+            match c.curve(NAME, &mut scratch)?.rmst(self.tau) {
                 Some(r) => {
                     rmst.push(Some(r.rmst));
                     se.push(Some(r.std_err));

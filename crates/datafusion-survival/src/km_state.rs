@@ -226,7 +226,8 @@ impl KmState {
 
     /// The sorted counts, near-ties merged as R's `aeqSurv`.
     pub(crate) fn to_counts(&self, function: &str) -> Result<TimeCounts> {
-        let rows = self.iter().collect();
+        let mut rows = Vec::with_capacity(self.len());
+        rows.extend(self.iter());
         if self.entries_len() == 0 {
             return Ok(TimeCounts::from_unsorted(rows));
         }
@@ -262,13 +263,21 @@ pub(crate) enum KmSample {
 }
 
 impl KmSample {
-    /// The Kaplan-Meier curve (`function` names errors).
-    pub(crate) fn curve(&self, function: &str) -> Result<KaplanMeier> {
+    /// The Kaplan-Meier curve (`function` names errors), computed into `scratch`: one
+    /// curve's columns serve every group of an evaluation in turn.
+    pub(crate) fn curve<'a>(
+        &self,
+        function: &str,
+        scratch: &'a mut KaplanMeier,
+    ) -> Result<&'a KaplanMeier> {
         match self {
-            KmSample::Counts(c) => Ok(KaplanMeier::from_counts(c)),
-            KmSample::Weighted(records) => KaplanMeier::from_weighted(records)
-                .map_err(|e| datafusion::common::exec_datafusion_err!("{function}: {e}")),
+            KmSample::Counts(c) => scratch.refill_from_counts(c),
+            KmSample::Weighted(records) => {
+                *scratch = KaplanMeier::from_weighted(records)
+                    .map_err(|e| datafusion::common::exec_datafusion_err!("{function}: {e}"))?
+            }
         }
+        Ok(scratch)
     }
 
     /// True when the group has no subjects.

@@ -2,6 +2,7 @@
 //! Kaplan-Meier summary R prints: records, events, median and its confidence limits.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
@@ -136,9 +137,10 @@ struct SummaryEvaluator {
 
 impl KmEvaluator for SummaryEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let (mut n, mut events, mut med, mut lo, mut hi) = (vec![], vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = c.curve(NAME)?;
+            let km = c.curve(NAME, &mut scratch)?;
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
             let q = km.median_with(self.convention, bands.as_ref(), self.level);

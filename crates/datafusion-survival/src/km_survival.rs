@@ -2,6 +2,7 @@
 //! probability at a given time (e.g. the 3-year survival rate) with its confidence interval.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
@@ -140,6 +141,7 @@ struct SurvivalEvaluator {
 
 impl KmEvaluator for SurvivalEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let k = groups.len();
         let (mut n_risk, mut surv, mut se, mut lo, mut hi) = (
             Vec::with_capacity(k),
@@ -157,7 +159,7 @@ impl KmEvaluator for SurvivalEvaluator {
                 hi.push(None);
                 continue;
             }
-            let km = c.curve(NAME)?;
+            let km = c.curve(NAME, &mut scratch)?;
             let r = km.at(self.at, self.conf_type, self.level);
             n_risk.push(r.n_risk);
             // SAS: not estimable past a censored last observation (R carries S forward).

@@ -1,6 +1,7 @@
 //! [`NelsonAalen`]: `nelson_aalen(time, event)`, the Nelson-Aalen cumulative hazard curve.
 
 use std::sync::{Arc, OnceLock};
+use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
@@ -108,11 +109,12 @@ struct NelsonAalenEvaluator {
 
 impl KmEvaluator for NelsonAalenEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
+        let mut scratch = KaplanMeier::default();
         let mut lengths = Vec::with_capacity(groups.len());
         let (mut time, mut n_risk, mut n_event, mut cumhaz, mut se) =
             (vec![], vec![], vec![], vec![], vec![]);
         for c in groups {
-            let km = c.curve(NAME)?;
+            let km = c.curve(NAME, &mut scratch)?;
             lengths.push(km.time.len());
             time.extend_from_slice(&km.time);
             n_risk.extend_from_slice(&km.n_risk);

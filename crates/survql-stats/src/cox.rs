@@ -2035,23 +2035,19 @@ fn distinct_times(d: &Prepared, lo: usize, hi: usize) -> usize {
 /// each row leaves holding its influence ([`ByScore::influence`]), in score order.
 fn concordance_by_time(rows: &mut [ByScore], weights: WholeWeights, count: &mut [f64; 5]) {
     let times = rows.last().map_or(0, |r| r.time() as usize + 1);
-    // Per time rank: weight of all rows, of the deaths; then R_i's and D_j's totals.
-    let mut all = vec![0.0; times];
-    let mut dead = vec![0.0; times];
-    for r in rows.iter() {
-        all[r.time() as usize] += f64::from(weights.of(r));
-        if r.death() {
-            dead[r.time() as usize] += f64::from(weights.of(r));
-        }
-    }
+    // Per time rank: weight of all rows, of the deaths (whole numbers, exact in u32 and
+    // in f64); then R_i's and D_j's totals.
+    let [all, dead] = weights_per_time(rows, times, weights);
+    let dead: Vec<f64> = dead.into_iter().map(f64::from).collect();
     // at_risk[τ] = Σ all over τ' < τ, plus the censorings at τ;
     // deaths_before[τ] = Σ dead over τ' > τ.
     let mut at_risk = vec![0.0; times];
     let mut later = 0.0;
     for t in 0..times {
-        at_risk[t] = later + (all[t] - dead[t]);
-        later += all[t];
+        at_risk[t] = later + (f64::from(all[t]) - dead[t]);
+        later += f64::from(all[t]);
     }
+    drop(all);
     let mut deaths_before = vec![0.0; times];
     let mut earlier = 0.0;
     for t in (0..times).rev() {
@@ -2090,16 +2086,21 @@ fn concordance_by_time(rows: &mut [ByScore], weights: WholeWeights, count: &mut 
         weights,
     };
     let (first, second) = rows.split_at_mut(half);
-    // The second part's trees start from the first part's weights per time, counted before
-    // the first part's rows are given their influence in place.
-    let first_totals = weights_per_time(first, times, weights);
-    let (c1, c2) = rayon::join(
-        || sweep_by_score(first, None, times, &tables),
-        || sweep_by_score(second, Some(&first_totals), times, &tables),
-    );
+    let parts = if second.is_empty() {
+        [sweep_by_score(first, None, times, &tables), [0.0; 5]]
+    } else {
+        // The second part's trees start from the first part's weights per time, counted
+        // before the first part's rows are given their influence in place.
+        let first_totals = weights_per_time(first, times, weights);
+        let (c1, c2) = rayon::join(
+            || sweep_by_score(first, None, times, &tables),
+            || sweep_by_score(second, Some(&first_totals), times, &tables),
+        );
+        [c1, c2]
+    };
     for k in [0, 1, 2, 4] {
-        count[k] += c1[k];
-        count[k] += c2[k];
+        count[k] += parts[0][k];
+        count[k] += parts[1][k];
     }
 }
 
