@@ -2,14 +2,13 @@
 //! curve as a list with one element per distinct time.
 
 use std::sync::{Arc, OnceLock};
-use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::Documentation;
-use survql_stats::ConfType;
+use survql_stats::{ConfType, KaplanMeier};
 
 use crate::coerce::coerce_time_event_options;
 use crate::convention::{session_convention, ConventionArg};

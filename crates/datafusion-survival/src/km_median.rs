@@ -1,14 +1,13 @@
 //! [`KmMedian`]: `km_median(time, event [, convention])`, the Kaplan-Meier median survival time.
 
 use std::sync::{Arc, OnceLock};
-use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::Documentation;
-use survql_stats::Convention;
+use survql_stats::{Convention, KaplanMeier};
 
 use crate::coerce::coerce_time_event_options;
 use crate::convention::{session_convention, ConventionArg};

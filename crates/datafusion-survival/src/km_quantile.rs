@@ -2,14 +2,13 @@
 //! the survival distribution with its confidence interval.
 
 use std::sync::{Arc, OnceLock};
-use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::Documentation;
-use survql_stats::{ConfType, Convention};
+use survql_stats::{ConfType, Convention, KaplanMeier};
 
 use crate::coerce::coerce_time_event_required;
 use crate::convention::{session_convention, ConventionArg};

@@ -1,7 +1,6 @@
 //! [`KmRmst`]: `km_rmst(time, event, tau [, conf_level])`, the restricted mean survival time.
 
 use std::sync::{Arc, OnceLock};
-use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Fields};
@@ -9,6 +8,7 @@ use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::Documentation;
 use survql_stats::distributions::z_for_level;
+use survql_stats::KaplanMeier;
 
 use crate::coerce::coerce_time_event_required;
 use crate::docs::doc;

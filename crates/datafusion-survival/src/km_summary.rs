@@ -2,14 +2,13 @@
 //! Kaplan-Meier summary R prints: records, events, median and its confidence limits.
 
 use std::sync::{Arc, OnceLock};
-use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::Documentation;
-use survql_stats::{ConfType, Convention};
+use survql_stats::{ConfType, Convention, KaplanMeier};
 
 use crate::coerce::coerce_time_event_options;
 use crate::convention::{session_convention, ConventionArg};

@@ -1,13 +1,13 @@
 //! [`NelsonAalen`]: `nelson_aalen(time, event)`, the Nelson-Aalen cumulative hazard curve.
 
 use std::sync::{Arc, OnceLock};
-use survql_stats::KaplanMeier;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::Documentation;
+use survql_stats::KaplanMeier;
 
 use crate::coerce::coerce_time_event_options;
 use crate::docs::doc;
