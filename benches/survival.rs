@@ -191,6 +191,20 @@ fn cases(rows: u64) -> Vec<Case> {
             input_rows: rows,
         },
         Case {
+            // Group codes stored as a dictionary (Arrow's categorical column).
+            name: "logrank_dict",
+            query: "SELECT logrank_test(time, event, arrow_cast(grp, 'Dictionary(Int32, Utf8)')) FROM registry".into(),
+            floor: "SELECT arrow_cast(grp, 'Dictionary(Int32, Utf8)') AS g, time, count(*), sum(event) FROM registry GROUP BY arrow_cast(grp, 'Dictionary(Int32, Utf8)'), time".into(),
+            input_rows: rows,
+        },
+        Case {
+            // One test per region: the test with GROUP BY.
+            name: "logrank_by_region",
+            query: "SELECT region, logrank_test(time, event, grp) FROM registry GROUP BY region".into(),
+            floor: "SELECT region, grp, time, count(*), sum(event) FROM registry GROUP BY region, grp, time".into(),
+            input_rows: rows,
+        },
+        Case {
             name: "logrank_gehan",
             query: "SELECT logrank_weighted_test(time, event, grp, 'gehan') FROM registry".into(),
             floor: "SELECT grp, time, count(*), sum(event) FROM registry GROUP BY grp, time".into(),
