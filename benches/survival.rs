@@ -245,6 +245,13 @@ fn cases(rows: u64) -> Vec<Case> {
             input_rows: sample,
         },
         Case {
+            // The Cox 1e7 x 6 target at --rows 10000000: every row of the registry.
+            name: "cox_all_x6",
+            query: "SELECT cox_ph(time, event, x1, x2, x3, x4, x5, x6) FROM registry".into(),
+            floor: "SELECT time, event, x1, x2, x3, x4, x5, x6 FROM registry ORDER BY time".into(),
+            input_rows: rows,
+        },
+        Case {
             name: "survreg_1e6x6",
             query: format!(
                 "SELECT survreg(time + 0.5, event, x1, x2, x3, x4, x5, x6) FROM registry WHERE patient_id < {sample}"

@@ -118,8 +118,9 @@ struct FollowupEvaluator {
 impl KmEvaluator for FollowupEvaluator {
     fn evaluate(&self, groups: &[KmSample]) -> Result<ArrayRef> {
         let (mut n, mut med, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
+        let mut km = KaplanMeier::default();
         for c in groups {
-            let km = KaplanMeier::from_counts(&c.counts(NAME)?.reversed());
+            km.refill_reversed_from_counts(c.counts(NAME)?);
             let bands =
                 (self.conf_type != ConfType::None).then(|| km.bands(self.conf_type, self.level));
             let q = km.median_table(bands.as_ref());

@@ -445,6 +445,19 @@ impl KaplanMeier {
     /// [`from_counts`](Self::from_counts) into this curve's columns, reusing their memory:
     /// evaluating a million groups one after another then allocates nothing per group.
     pub fn refill_from_counts(&mut self, counts: &TimeCounts) {
+        self.refill(counts, &counts.n_event, &counts.n_censor);
+    }
+
+    /// The reverse Kaplan-Meier curve of `counts` (censorings as the events:
+    /// `survfit(Surv(time, 1 - event) ~ 1)`, the follow-up estimator) into this curve's
+    /// columns: [`from_counts`](Self::from_counts) of [`TimeCounts::reversed`] without the copy.
+    pub fn refill_reversed_from_counts(&mut self, counts: &TimeCounts) {
+        self.refill(counts, &counts.n_censor, &counts.n_event);
+    }
+
+    /// The curve of `counts`' times and entries with `n_event` counted as the events and
+    /// `n_censor` as the censorings.
+    fn refill(&mut self, counts: &TimeCounts, n_event: &[u64], n_censor: &[u64]) {
         let k = counts.time.len();
         let km = self;
         for column in [
@@ -462,9 +475,8 @@ impl KaplanMeier {
             column.reserve(k);
         }
         km.time.extend_from_slice(&counts.time);
-        km.n_event.extend(counts.n_event.iter().map(|&d| d as f64));
-        km.n_censor
-            .extend(counts.n_censor.iter().map(|&c| c as f64));
+        km.n_event.extend(n_event.iter().map(|&d| d as f64));
+        km.n_censor.extend(n_censor.iter().map(|&c| c as f64));
         km.records = counts.n();
         // Without delayed entry everyone is at risk from the start; with it, subjects join
         // the risk set at the first time after their entry (R: entry < t ≤ time).
@@ -478,7 +490,7 @@ impl KaplanMeier {
                 at_risk += counts.entries[next_entry].1;
                 next_entry += 1;
             }
-            let (n, d) = (at_risk as f64, counts.n_event[i] as f64);
+            let (n, d) = (at_risk as f64, n_event[i] as f64);
             if d > 0.0 {
                 s *= (n - d) / n;
                 greenwood += d / (n * (n - d));
@@ -493,7 +505,7 @@ impl KaplanMeier {
             km.std_chaz.push(var_h.sqrt());
             // Saturating: a subject whose entry is not before its time was never counted in
             // (the SQL layer refuses such rows; R: "stop time must be > start time").
-            at_risk = at_risk.saturating_sub(counts.n_event[i] + counts.n_censor[i]);
+            at_risk = at_risk.saturating_sub(n_event[i] + n_censor[i]);
         }
     }
 
@@ -1047,6 +1059,12 @@ mod tests {
                 format!("{:?}", KaplanMeier::from_counts(counts))
             );
             assert_eq!(scratch.time, counts.time);
+            // The reverse curve (km_followup's) the same way, against the swapped copy.
+            scratch.refill_reversed_from_counts(counts);
+            assert_eq!(
+                format!("{scratch:?}"),
+                format!("{:?}", KaplanMeier::from_counts(&counts.reversed()))
+            );
         }
         assert_eq!(scratch.surv.len(), 5);
     }
