@@ -238,8 +238,38 @@ struct Prepared<'a> {
     /// Per stratum, prepared rows sorted by decreasing start (counting process only).
     by_start: Vec<Vec<usize>>,
     counting: bool,
+    /// Right-censored fits with few distinct times: the prepared rows of each distinct
+    /// (stratum, stop), in order ([`time_runs`]); empty otherwise.
+    runs: Vec<(usize, usize)>,
     means: Vec<f64>,
     scale: Vec<f64>,
+}
+
+/// The likelihood passes sum each distinct time's rows on their own (on every core) when a
+/// fit has at most one distinct (stratum, stop) per this many rows: then the per-time work
+/// (p² numbers a time) is small beside the rows'.
+const RUN_ROWS_MIN: usize = 16;
+
+/// The runs of prepared rows with equal (stratum, stop), in order, or none when there are
+/// more than one per [`RUN_ROWS_MIN`] rows.
+fn time_runs(stop: &[f64], strata: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let most = stop.len() / RUN_ROWS_MIN;
+    let mut runs = vec![];
+    for &(lo, hi) in strata {
+        let mut k = lo;
+        while k < hi {
+            let t = stop[k];
+            let first = k;
+            while k < hi && stop[k] == t {
+                k += 1;
+            }
+            if runs.len() == most {
+                return vec![];
+            }
+            runs.push((first, k));
+        }
+    }
+    runs
 }
 
 /// The times of the data after R's `aeqSurv` (which `coxph` applies to `Surv(...)` before
@@ -561,6 +591,11 @@ impl<'a> Prepared<'a> {
             k = e;
         }
         let counting = data.start.is_some();
+        let runs = if with_covariates && !counting {
+            time_runs(&stop, &strata)
+        } else {
+            vec![]
+        };
         let by_start = if counting {
             strata
                 .iter()
@@ -585,6 +620,7 @@ impl<'a> Prepared<'a> {
             strata,
             by_start,
             counting,
+            runs,
             means,
             scale,
         }
@@ -724,6 +760,20 @@ impl RiskSums {
             a[i] += rx;
             for j in 0..=i {
                 cmat[i * P + j] += rx * x[j];
+            }
+        }
+    }
+
+    /// Adds another set's sums (the lower triangle of `cmat`, the only part filled).
+    fn add_sums(&mut self, other: &RiskSums) {
+        let p = self.a.len();
+        self.denom += other.denom;
+        for (a, oa) in self.a.iter_mut().zip(&other.a) {
+            *a += oa;
+        }
+        for i in 0..p {
+            for j in 0..=i {
+                self.cmat[i * p + j] += other.cmat[i * p + j];
             }
         }
     }
@@ -870,16 +920,132 @@ fn fill_risk(d: &Prepared, beta: &[f64], risk: &mut [f64]) {
 /// One backward pass over the prepared rows at `beta`: R's `coxfit6_iter` / `agfit4`
 /// likelihood step. `risk` (n numbers) receives the rows' risk weights (`ties=exact` reads
 /// none: it may be empty).
+///
+/// Right-censored fits with few distinct times ([`Prepared::runs`]) sum each time's rows
+/// on their own, on every core for large fits ([`TimeRows`]), and then add the times' sums
+/// to the risk set in order: each time's sums are those of its rows in prepared order
+/// whichever thread takes it, so the numbers do not depend on the threads. Other fits
+/// add row by row.
 fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> Pass {
     if ties == Ties::Exact {
         return exact_pass(d, beta);
     }
     let p = d.p;
-    let mut u = vec![0.0; p];
-    let mut imat = Matrix::zeros(p);
-    let mut loglik = 0.0;
+    let mut at = DeathSums {
+        ties,
+        loglik: 0.0,
+        u: vec![0.0; p],
+        imat: Matrix::zeros(p),
+    };
     fill_risk(d, beta, risk);
     let mut risk_set = RiskSums::new(p);
+    if d.runs.is_empty() {
+        rows_pass(d, beta, risk, &mut risk_set, &mut at);
+    } else {
+        runs_pass(d, beta, risk, &mut risk_set, &mut at);
+    }
+    let DeathSums {
+        loglik,
+        u,
+        mut imat,
+        ..
+    } = at;
+    for i in 0..p {
+        for j in 0..i {
+            let v = imat.get(j, i);
+            imat.set(i, j, v);
+        }
+    }
+    Pass { loglik, u, imat }
+}
+
+/// What a likelihood pass accumulates: the log partial likelihood, the score and (its upper
+/// triangle) the information.
+struct DeathSums {
+    ties: Ties,
+    loglik: f64,
+    u: Vec<f64>,
+    imat: Matrix,
+}
+
+impl DeathSums {
+    /// A time with `ndead` deaths of total weight `deadwt` and sums `deaths`: they join the
+    /// risk set (which holds everyone else at risk), and the likelihood, score and
+    /// information take their terms (Breslow, or Efron's average over the tied deaths).
+    fn add_deaths(
+        &mut self,
+        risk_set: &mut RiskSums,
+        deaths: &RiskSums,
+        ndead: usize,
+        deadwt: f64,
+    ) {
+        let p = self.u.len();
+        let (loglik, u, imat) = (&mut self.loglik, &mut self.u, &mut self.imat);
+        let ties = self.ties;
+        let nd = ndead as f64;
+        if ties == Ties::Breslow || ndead == 1 {
+            risk_set.add_sums(deaths);
+            *loglik -= deadwt * risk_set.denom.ln();
+            let denom = risk_set.denom;
+            for i in 0..p {
+                let mean_i = risk_set.a[i] / denom;
+                u[i] -= deadwt * mean_i;
+                for j in 0..=i {
+                    let v = deadwt * (risk_set.cmat[i * p + j] - mean_i * risk_set.a[j]) / denom;
+                    imat.add(j, i, v);
+                }
+            }
+        } else {
+            // Efron (R's coxfit6): the k-th of the ndead deaths, k = 0..ndead, sees the
+            // full risk set less k/ndead of the deaths' sums, D_k = D − t_k Dd,
+            // A_k = A − t_k Ad, C_k = C − t_k Cd with t_k = k/ndead, and adds
+            //   u −= w A_k / D_k,   imat += w/D_k (C_k − A_k A_k' / D_k).
+            // Summed over k these are
+            //   u −= A s0 − Ad s1,
+            //   imat += C s0 − Cd s1 − (A A' q0 − (A Ad' + Ad A') q1 + Ad Ad' q2),
+            // with s_m = Σ w t_k^m / D_k and q_m = Σ w t_k^m / D_k²: scalar sums over the
+            // deaths, then p² work once per time instead of once per death (4,000 tied
+            // deaths per time in a large registry made that loop cost as much as the
+            // pass over the rows).
+            let wtave = deadwt / nd;
+            risk_set.add_sums(deaths);
+            let (mut s0, mut s1, mut q0, mut q1, mut q2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for k in 0..ndead {
+                let t = k as f64 / nd;
+                let denom = risk_set.denom - t * deaths.denom;
+                *loglik -= wtave * denom.ln();
+                let w_d = wtave / denom;
+                let w_d2 = w_d / denom;
+                s0 += w_d;
+                s1 += t * w_d;
+                q0 += w_d2;
+                q1 += t * w_d2;
+                q2 += t * t * w_d2;
+            }
+            let (a, da) = (&risk_set.a, &deaths.a);
+            for i in 0..p {
+                u[i] -= a[i] * s0 - da[i] * s1;
+                for j in 0..=i {
+                    let c = risk_set.cmat[i * p + j] * s0 - deaths.cmat[i * p + j] * s1;
+                    let aa =
+                        a[i] * a[j] * q0 - (a[i] * da[j] + da[i] * a[j]) * q1 + da[i] * da[j] * q2;
+                    imat.add(j, i, c - aa);
+                }
+            }
+        }
+    }
+}
+
+/// [`likelihood_pass`] row by row: each row joins the risk set as it is read (counting
+/// process data leave it at their start), a time's deaths are kept apart until its end.
+fn rows_pass(
+    d: &Prepared,
+    beta: &[f64],
+    risk: &[f64],
+    risk_set: &mut RiskSums,
+    at: &mut DeathSums,
+) {
+    let p = d.p;
     let mut deaths = RiskSums::new(p);
     let mut row_buf = vec![0.0; p];
     for (s, &(lo, hi)) in d.strata.iter().enumerate() {
@@ -898,8 +1064,8 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> 
                 if d.event[k] {
                     ndead += 1;
                     deadwt += w;
-                    loglik += w * d.linear_predictor(k, beta);
-                    for (ui, xi) in u.iter_mut().zip(x) {
+                    at.loglik += w * d.linear_predictor(k, beta);
+                    for (ui, xi) in at.u.iter_mut().zip(x) {
                         *ui += w * xi;
                     }
                     deaths.add(x, r);
@@ -918,87 +1084,109 @@ fn likelihood_pass(d: &Prepared, beta: &[f64], ties: Ties, risk: &mut [f64]) -> 
                     rem += 1;
                 }
             }
-            if ndead == 0 {
-                continue;
+            if ndead > 0 {
+                at.add_deaths(risk_set, &deaths, ndead, deadwt);
             }
-            let nd = ndead as f64;
-            if ties == Ties::Breslow || ndead == 1 {
-                risk_set.denom += deaths.denom;
-                loglik -= deadwt * risk_set.denom.ln();
-                for i in 0..p {
-                    risk_set.a[i] += deaths.a[i];
+        }
+    }
+}
+
+/// The sums of one distinct time's rows: the censored rows' and the deaths' risk sums, the
+/// deaths' count, weight, Σ w η and Σ w x.
+struct TimeRows {
+    censored: RiskSums,
+    deaths: RiskSums,
+    ndead: usize,
+    deadwt: f64,
+    loglik: f64,
+    u: Vec<f64>,
+    row_buf: Vec<f64>,
+}
+
+impl TimeRows {
+    fn new(p: usize) -> TimeRows {
+        TimeRows {
+            censored: RiskSums::new(p),
+            deaths: RiskSums::new(p),
+            ndead: 0,
+            deadwt: 0.0,
+            loglik: 0.0,
+            u: vec![0.0; p],
+            row_buf: vec![0.0; p],
+        }
+    }
+
+    /// Sums prepared rows `lo..hi` (one time), in order.
+    fn fill(&mut self, d: &Prepared, beta: &[f64], risk: &[f64], (lo, hi): (usize, usize)) {
+        self.censored.clear();
+        self.deaths.clear();
+        self.ndead = 0;
+        self.deadwt = 0.0;
+        self.loglik = 0.0;
+        self.u.iter_mut().for_each(|v| *v = 0.0);
+        for k in lo..hi {
+            let w = d.weight(k);
+            let x = d.row(k, &mut self.row_buf);
+            if d.event[k] {
+                self.ndead += 1;
+                self.deadwt += w;
+                self.loglik += w * d.linear_predictor(k, beta);
+                for (ui, xi) in self.u.iter_mut().zip(x) {
+                    *ui += w * xi;
                 }
-                // (Only the lower triangle is filled.)
-                for i in 0..p {
-                    for j in 0..=i {
-                        risk_set.cmat[i * p + j] += deaths.cmat[i * p + j];
-                    }
-                }
-                let denom = risk_set.denom;
-                for i in 0..p {
-                    let mean_i = risk_set.a[i] / denom;
-                    u[i] -= deadwt * mean_i;
-                    for j in 0..=i {
-                        let v =
-                            deadwt * (risk_set.cmat[i * p + j] - mean_i * risk_set.a[j]) / denom;
-                        imat.add(j, i, v);
-                    }
-                }
+                self.deaths.add(x, risk[k]);
             } else {
-                // Efron (R's coxfit6): the k-th of the ndead deaths, k = 0..ndead, sees the
-                // full risk set less k/ndead of the deaths' sums, D_k = D − t_k Dd,
-                // A_k = A − t_k Ad, C_k = C − t_k Cd with t_k = k/ndead, and adds
-                //   u −= w A_k / D_k,   imat += w/D_k (C_k − A_k A_k' / D_k).
-                // Summed over k these are
-                //   u −= A s0 − Ad s1,
-                //   imat += C s0 − Cd s1 − (A A' q0 − (A Ad' + Ad A') q1 + Ad Ad' q2),
-                // with s_m = Σ w t_k^m / D_k and q_m = Σ w t_k^m / D_k²: scalar sums over the
-                // deaths, then p² work once per time instead of once per death (4,000 tied
-                // deaths per time in a large registry made that loop cost as much as the
-                // pass over the rows).
-                let wtave = deadwt / nd;
-                risk_set.denom += deaths.denom;
-                for (a, da) in risk_set.a.iter_mut().zip(&deaths.a) {
-                    *a += da;
-                }
-                for i in 0..p {
-                    for j in 0..=i {
-                        risk_set.cmat[i * p + j] += deaths.cmat[i * p + j];
-                    }
-                }
-                let (mut s0, mut s1, mut q0, mut q1, mut q2) = (0.0, 0.0, 0.0, 0.0, 0.0);
-                for k in 0..ndead {
-                    let t = k as f64 / nd;
-                    let denom = risk_set.denom - t * deaths.denom;
-                    loglik -= wtave * denom.ln();
-                    let w_d = wtave / denom;
-                    let w_d2 = w_d / denom;
-                    s0 += w_d;
-                    s1 += t * w_d;
-                    q0 += w_d2;
-                    q1 += t * w_d2;
-                    q2 += t * t * w_d2;
-                }
-                let (a, da) = (&risk_set.a, &deaths.a);
-                for i in 0..p {
-                    u[i] -= a[i] * s0 - da[i] * s1;
-                    for j in 0..=i {
-                        let c = risk_set.cmat[i * p + j] * s0 - deaths.cmat[i * p + j] * s1;
-                        let aa = a[i] * a[j] * q0 - (a[i] * da[j] + da[i] * a[j]) * q1
-                            + da[i] * da[j] * q2;
-                        imat.add(j, i, c - aa);
-                    }
-                }
+                self.censored.add(x, risk[k]);
             }
         }
     }
-    for i in 0..p {
-        for j in 0..i {
-            let v = imat.get(j, i);
-            imat.set(i, j, v);
+}
+
+/// Distinct times summed per round of [`runs_pass`] (their sums are held together:
+/// ~(2p² + 3p) numbers each).
+const ROUND_RUNS: usize = 1024;
+
+/// [`likelihood_pass`] by distinct times ([`Prepared::runs`], right-censored data): a round
+/// of times is summed (on every core for large fits), then the times join the risk set in
+/// order.
+fn runs_pass(
+    d: &Prepared,
+    beta: &[f64],
+    risk: &[f64],
+    risk_set: &mut RiskSums,
+    at: &mut DeathSums,
+) {
+    let p = d.p;
+    let parallel = d.n >= PARALLEL_ROWS;
+    let mut round: Vec<TimeRows> = (0..ROUND_RUNS.min(d.runs.len()))
+        .map(|_| TimeRows::new(p))
+        .collect();
+    for &(lo, hi) in &d.strata {
+        risk_set.clear();
+        let first = d.runs.partition_point(|r| r.0 < lo);
+        let last = d.runs.partition_point(|r| r.0 < hi);
+        for runs in d.runs[first..last].chunks(ROUND_RUNS) {
+            let sums = &mut round[..runs.len()];
+            let fill =
+                |(time, &run): (&mut TimeRows, &(usize, usize))| time.fill(d, beta, risk, run);
+            if parallel {
+                sums.par_iter_mut().zip(runs).for_each(fill);
+            } else {
+                sums.iter_mut().zip(runs).for_each(fill);
+            }
+            for time in sums.iter() {
+                risk_set.add_sums(&time.censored);
+                if time.ndead == 0 {
+                    continue;
+                }
+                at.loglik += time.loglik;
+                for (ui, ti) in at.u.iter_mut().zip(&time.u) {
+                    *ui += ti;
+                }
+                at.add_deaths(risk_set, &time.deaths, time.ndead, time.deadwt);
+            }
         }
     }
-    Pass { loglik, u, imat }
 }
 
 /// Fits `coxph(Surv([start,] stop, event) ~ x + strata(s), ties = ..., robust = ...)`.
@@ -2799,6 +2987,67 @@ mod tests {
             state ^= state >> 7;
             state ^= state << 17;
             state
+        }
+    }
+
+    #[test]
+    fn passes_by_time_are_passes_by_row() {
+        // Right-censored fits with few distinct times sum each time's rows on their own (on
+        // every core past PARALLEL_ROWS): the likelihood, score and information must be the
+        // row-by-row pass's to rounding. Ties (with Efron's and Breslow's terms), strata,
+        // whole weights 1-3, times without deaths.
+        for n in [600, PARALLEL_ROWS + 1000] {
+            let mut next = sequence(29 + n as u64);
+            let mut uniform = move || (next() >> 11) as f64 / (1u64 << 53) as f64;
+            let mut rows: Vec<(u32, f64, bool, f64, [f64; 3])> = (0..n)
+                .map(|_| {
+                    let x = [
+                        uniform() * 4.0,
+                        (uniform() < 0.4) as u8 as f64,
+                        uniform() - 0.5,
+                    ];
+                    let stratum = (uniform() * 3.0) as u32;
+                    let stop = (uniform() * 10.0).floor() / 2.0;
+                    let event = uniform() < 0.3 + 0.1 * x[1];
+                    let weight = 1.0 + (uniform() * 3.0).floor();
+                    (stratum, stop, event, weight, x)
+                })
+                .collect();
+            rows.sort_by(|a, b| (a.0, a.1, !a.2).partial_cmp(&(b.0, b.1, !b.2)).unwrap());
+            let data = CoxData {
+                start: None,
+                stop: rows.iter().map(|r| r.1).collect(),
+                event: rows.iter().map(|r| r.2).collect(),
+                strata: rows.iter().map(|r| r.0).collect(),
+                x: (0..3)
+                    .map(|j| rows.iter().map(|r| r.4[j]).collect())
+                    .collect(),
+                weights: Some(rows.iter().map(|r| r.3).collect()),
+                cluster: None,
+            };
+            let by_time = Prepared::new(&data);
+            assert_eq!(by_time.runs.len(), 3 * 10, "one run per (stratum, time)");
+            let mut by_row = Prepared::new(&data);
+            by_row.runs.clear();
+            let beta = [0.2, -0.4, 0.3];
+            for ties in [Ties::Efron, Ties::Breslow] {
+                let a = likelihood_pass(&by_time, &beta, ties, &mut vec![0.0; n]);
+                let b = likelihood_pass(&by_row, &beta, ties, &mut vec![0.0; n]);
+                let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * y.abs().max(1.0);
+                assert!(
+                    close(a.loglik, b.loglik),
+                    "{ties:?} n={n}: {} {}",
+                    a.loglik,
+                    b.loglik
+                );
+                for (x, y) in
+                    a.u.iter()
+                        .zip(&b.u)
+                        .chain(a.imat.data.iter().zip(&b.imat.data))
+                {
+                    assert!(close(*x, *y), "{ties:?} n={n}: {x} {y}");
+                }
+            }
         }
     }
 
