@@ -77,13 +77,20 @@ fn empty_int_slot(k: usize) -> i64 {
 impl Labels {
     /// The id of the integer label `v` (the label's text is `v`'s decimal form, as
     /// `CAST(v AS VARCHAR)`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn int_id(&mut self, v: i64) -> u32 {
-        let k = int_slot(v);
-        let (cached, id) = self.int_cache[k];
+        // Inlined per row: the cache hit; the rest is out of line.
+        let (cached, id) = self.int_cache[int_slot(v)];
         if cached == v {
             return id;
         }
+        self.int_id_uncached(v)
+    }
+
+    /// [`Self::int_id`] of a value not in the cache.
+    #[inline(never)]
+    fn int_id_uncached(&mut self, v: i64) -> u32 {
+        let k = int_slot(v);
         let id = match self.ints.get(&v) {
             Some(&id) => id,
             None => {
@@ -98,15 +105,25 @@ impl Labels {
     }
 
     /// The id of row `i` of a string-view column.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn id_at(&mut self, column: &StringViewArray, i: usize) -> u32 {
+        // Inlined per row: the cache hit of a short label; the rest is out of line.
         let view = column.views()[i];
         if (view as u32) <= 12 {
-            let k = slot(view);
-            let (cached, id) = self.cache[k];
+            let (cached, id) = self.cache[slot(view)];
             if cached == view {
                 return id;
             }
+        }
+        self.id_at_uncached(column, i)
+    }
+
+    /// [`Self::id_at`] of a row whose label is long or not in the cache.
+    #[inline(never)]
+    fn id_at_uncached(&mut self, column: &StringViewArray, i: usize) -> u32 {
+        let view = column.views()[i];
+        if (view as u32) <= 12 {
+            let k = slot(view);
             let id = match self.inline.get(&view) {
                 Some(&id) => id,
                 None => {

@@ -50,8 +50,22 @@ impl LogrankState {
     }
 
     /// The position in `cells` of a (stratum id, group id) cell, added if new.
-    #[inline]
+    #[inline(always)]
     fn cell_id(&mut self, stratum: u32, group: u32) -> u32 {
+        // Inlined per row: a cell seen before is two indexed loads.
+        match self
+            .grid
+            .get(stratum as usize)
+            .and_then(|r| r.get(group as usize))
+        {
+            Some(&cell) if cell != u32::MAX => cell,
+            _ => self.new_cell_id(stratum, group),
+        }
+    }
+
+    /// [`Self::cell_id`] of a cell not seen yet.
+    #[inline(never)]
+    fn new_cell_id(&mut self, stratum: u32, group: u32) -> u32 {
         let (s, g) = (stratum as usize, group as usize);
         if self.grid.len() <= s {
             self.grid.resize_with(s + 1, Vec::new);
@@ -414,6 +428,23 @@ fn update(
     // the time tables (which outgrow the L2 cache with a few thousand times per cell);
     // in one long loop it waited on each in turn.
     let mut rows: Vec<(u32, u32)> = Vec::with_capacity(time.len());
+    let one_group = group_indices
+        .first()
+        .copied()
+        .filter(|&g| group_indices.iter().all(|&h| h == g));
+    if let (Some(g), false) = (one_group, call.stratified) {
+        // A test without GROUP BY (and without strata): one state for the whole batch.
+        let state = &mut states[g];
+        match &mask {
+            None => locate_unstratified(state, &grp, 0..time.len(), &mut rows),
+            Some(m) => locate_unstratified(state, &grp, m.valid_indices(), &mut rows),
+        }
+        if state.groups.len() > max_groups {
+            return check_groups(f, max_groups + 1, max_groups);
+        }
+        count_rows(states, group_indices, one_group, &rows, times, events);
+        return Ok(());
+    }
     let mut too_many = false;
     let mut locate = |i: usize| {
         let state = &mut states[group_indices[i]];
@@ -441,24 +472,74 @@ fn update(
     if too_many {
         return check_groups(f, max_groups + 1, max_groups);
     }
-    count_rows(states, group_indices, &rows, times, events);
+    count_rows(states, group_indices, one_group, &rows, times, events);
     Ok(())
 }
 
-/// Adds the rows (row, cell) to their cells' time tables: when every row is of one SQL group
-/// (a test without GROUP BY) with few cells, cell by cell ([`add_cell_by_cell`]).
+/// Group codes spanning at most this many values are looked up in a table indexed by value.
+const DIRECT_CODES: i64 = 4096;
+
+/// Pushes (row, cell) for `indices` of a batch whose rows all go to `state`, unstratified:
+/// the per-row work of the general path (finding the SQL group's state, the stratum, the
+/// group cap) done once per batch. Integer group codes in a narrow range (hospital % 10,
+/// arm 0/1, a grade 1..4) find their cell by value in a table made per batch, filled from
+/// the labels at each code's first row, so the labels and cells are those of the general path.
+fn locate_unstratified(
+    state: &mut LogrankState,
+    grp: &LabelValues,
+    indices: impl Iterator<Item = usize>,
+    rows: &mut Vec<(u32, u32)>,
+) {
+    if state.strata.names.is_empty() {
+        // The single stratum "" has id 0.
+        state.strata.id("");
+    }
+    match grp {
+        LabelValues::Int(codes) => {
+            let values = codes.values();
+            let (low, high) = values
+                .iter()
+                .fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            // Rows under the mask may hold anything: they only widen the span.
+            let span = i128::from(high) - i128::from(low);
+            if (0..i128::from(DIRECT_CODES)).contains(&span) {
+                let mut cell_of_code = vec![u32::MAX; span as usize + 1];
+                for i in indices {
+                    let v = values[i];
+                    let cell = &mut cell_of_code[v.wrapping_sub(low) as usize];
+                    if *cell == u32::MAX {
+                        let group = state.groups.int_id(v);
+                        *cell = state.cell_id(0, group);
+                    }
+                    rows.push((i as u32, *cell));
+                }
+            } else {
+                for i in indices {
+                    let group = state.groups.int_id(values[i]);
+                    rows.push((i as u32, state.cell_id(0, group)));
+                }
+            }
+        }
+        LabelValues::Text(labels) => {
+            for i in indices {
+                let group = state.groups.id_at(labels, i);
+                rows.push((i as u32, state.cell_id(0, group)));
+            }
+        }
+    }
+}
+
+/// Adds the rows (row, cell) to their cells' time tables: when every row of the batch is of
+/// one SQL group (`one_group`: a test without GROUP BY) with few cells, cell by cell ([`add_cell_by_cell`]).
 fn count_rows(
     states: &mut [LogrankState],
     group_indices: &[usize],
+    one_group: Option<usize>,
     rows: &[(u32, u32)],
     times: &[f64],
     events: &BooleanBuffer,
 ) {
     let subject = |i: u32| (times[i as usize], events.value(i as usize));
-    let one_group = rows
-        .first()
-        .map(|&(i, _)| group_indices[i as usize])
-        .filter(|&g| rows.iter().all(|&(i, _)| group_indices[i as usize] == g));
     match one_group {
         Some(g) if states[g].cells.len() <= CELL_BY_CELL => {
             let cells = &mut states[g].cells;
@@ -705,4 +786,133 @@ pub(crate) fn coerce_trend(
         )?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+
+    fn ops() -> LogrankOps {
+        LogrankOps {
+            function: "logrank_test",
+            expression: "logrank_test(t, e, g)".into(),
+            sink: WarningSink::default(),
+            stratified: false,
+            weighting: Weighting::LogRank,
+            output: LogrankOutput::Test,
+        }
+    }
+
+    /// (time bits, group rank, events, censored) of one stratum, sorted.
+    type StratumCounts = Vec<(u64, usize, u64, u64)>;
+
+    /// Every state's group labels and counts per stratum, as `records` gives them.
+    fn records(states: &[LogrankState]) -> Vec<(Vec<String>, Vec<StratumCounts>)> {
+        states
+            .iter()
+            .map(|s| {
+                let (labels, strata) = s.records();
+                let strata = strata
+                    .into_iter()
+                    .map(|cells| {
+                        let mut v: Vec<_> = cells
+                            .iter()
+                            .map(|c| (c.time.to_bits(), c.group, c.events, c.censored))
+                            .collect();
+                        v.sort_unstable();
+                        v
+                    })
+                    .collect();
+                (labels, strata)
+            })
+            .collect()
+    }
+
+    /// A batch whose rows all go to one state (a test without GROUP BY) is located once per
+    /// batch (integer codes in a narrow range by a table, in a wide range and text by label);
+    /// the labels and counts must be those of the row-by-row path, which a batch spread over
+    /// two states takes. NULL group codes and a FILTER are skipped alike.
+    #[test]
+    fn one_state_batches_count_as_the_row_by_row_path() {
+        let n = 600;
+        let time: ArrayRef = Arc::new(Float64Array::from_iter_values(
+            (0..n).map(|i| f64::from((i * 7 % 23) as u32) / 10.0),
+        ));
+        let event: ArrayRef = Arc::new(Int64Array::from_iter_values(
+            (0..n).map(|i| (i % 3 == 0) as i64),
+        ));
+        let narrow: ArrayRef = Arc::new(Int64Array::from_iter(
+            (0..n).map(|i| (i % 11 != 5).then_some((i * 5 % 4) as i64 - 2)),
+        ));
+        let wide: ArrayRef =
+            Arc::new(Int64Array::from_iter((0..n).map(|i| {
+                (i % 13 != 4).then_some([-9_000_000_000i64, 7, 100_000, -3][i * 3 % 4])
+            })));
+        let text: ArrayRef =
+            Arc::new(StringArray::from_iter((0..n).map(|i| {
+                (i % 17 != 2).then(|| ["b", "a long label, not inline", "10", "9"][i % 4])
+            })));
+        let filter = BooleanArray::from_iter((0..n).map(|i| Some(i % 19 != 0)));
+        for (what, grp) in [("narrow", &narrow), ("wide", &wide), ("text", &text)] {
+            let values = vec![Arc::clone(&time), Arc::clone(&event), Arc::clone(grp)];
+            for filter in [None, Some(&filter)] {
+                // Reference: rows alternate between two states, so every row is located alone.
+                let alternate: Vec<usize> = (0..n).map(|i| i % 2).collect();
+                let mut by_row = vec![LogrankState::default(), LogrankState::default()];
+                let mut skipped_by_row = vec![0u64; 2];
+                update(
+                    &ops(),
+                    &mut by_row,
+                    &mut skipped_by_row,
+                    &values,
+                    &alternate,
+                    filter,
+                )
+                .unwrap();
+                // The same rows, each state's half as a batch of its own.
+                let mut by_batch = vec![LogrankState::default(), LogrankState::default()];
+                let mut skipped_by_batch = vec![0u64; 2];
+                for half in 0..2 {
+                    let rows: Vec<u64> =
+                        (0..n as u64).filter(|i| *i as usize % 2 == half).collect();
+                    let take = UInt64Array::from(rows);
+                    let part: Vec<ArrayRef> = values
+                        .iter()
+                        .map(|a| datafusion::arrow::compute::take(a, &take, None).unwrap())
+                        .collect();
+                    let part_filter = filter.map(|f| {
+                        datafusion::arrow::compute::take(f, &take, None)
+                            .unwrap()
+                            .as_boolean()
+                            .clone()
+                    });
+                    let mut one = [LogrankState::default()];
+                    let mut skipped = [0u64];
+                    update(
+                        &ops(),
+                        &mut one,
+                        &mut skipped,
+                        &part,
+                        &vec![0; part[0].len()],
+                        part_filter.as_ref(),
+                    )
+                    .unwrap();
+                    by_batch[half] = one[0].clone();
+                    skipped_by_batch[half] = skipped[0];
+                }
+                assert_eq!(
+                    records(&by_batch),
+                    records(&by_row),
+                    "{what}, filter {}",
+                    filter.is_some()
+                );
+                assert_eq!(skipped_by_batch, skipped_by_row, "{what}");
+                assert!(
+                    skipped_by_row.iter().sum::<u64>() > 0,
+                    "{what}: NULL codes skipped"
+                );
+            }
+        }
+    }
 }
