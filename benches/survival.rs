@@ -156,6 +156,13 @@ fn cases(rows: u64) -> Vec<Case> {
             input_rows: rows,
         },
         Case {
+            // The stretch floor: not a GROUP BY, only reading the three columns.
+            name: "km_int_groups_vs_scan",
+            query: "SELECT hospital % 10 AS g, km_median(time, event) FROM registry GROUP BY hospital % 10".into(),
+            floor: "SELECT sum(time), sum(event), sum(hospital % 10) FROM registry".into(),
+            input_rows: rows,
+        },
+        Case {
             name: "km_summary_groups",
             query: "SELECT grp, km_summary(time, event), km_survival(time, event, 36) FROM registry GROUP BY grp".into(),
             floor: "SELECT grp, time, count(*), sum(event) FROM registry GROUP BY grp, time".into(),

@@ -358,6 +358,22 @@ fn update_groups(
     let mask = row_mask(&[time, &event], opt_filter, group_indices, skipped);
     let times = time.values();
     let events = event.values();
+    if groups.len() <= CELL_BY_CELL {
+        // Few groups (by arm, grade, region): each group's rows in one loop.
+        let cells = groups.len();
+        let add = |g: usize, own: &[u32]| {
+            groups[g].add_all(
+                own.iter()
+                    .map(|&i| (times[i as usize], events.value(i as usize))),
+            )
+        };
+        let row_group = |i: usize| (i as u32, group_indices[i] as u32);
+        match mask {
+            None => add_cell_by_cell(|| (0..group_indices.len()).map(row_group), cells, add),
+            Some(mask) => add_cell_by_cell(|| mask.valid_indices().map(row_group), cells, add),
+        }
+        return Ok(());
+    }
     match mask {
         None => {
             for (i, &g) in group_indices.iter().enumerate() {
@@ -371,6 +387,43 @@ fn update_groups(
         }
     }
     Ok(())
+}
+
+/// Time tables (SQL groups, or log-rank cells) up to which a batch's rows are added table by
+/// table ([`add_cell_by_cell`]).
+pub(crate) const CELL_BY_CELL: usize = 64;
+
+/// Calls `add(cell, rows)` for each of `cells` (≤ [`CELL_BY_CELL`]) with the rows of `rows()`
+/// (row, cell; read twice) that go to it, in their order: the rows are put in cell order by a counting
+/// sort, so that each cell's rows are added in one loop that finds its time table and the
+/// table's layout once ([`KmState::add_all`]), instead of once per row. (Counting a row on a
+/// grid is a few instructions; finding its table was as many again.)
+pub(crate) fn add_cell_by_cell<I: Iterator<Item = (u32, u32)>>(
+    rows: impl Fn() -> I,
+    cells: usize,
+    mut add: impl FnMut(usize, &[u32]),
+) {
+    debug_assert!(cells <= CELL_BY_CELL);
+    let mut starts = [0usize; CELL_BY_CELL + 1];
+    let mut n = 0;
+    for (_, c) in rows() {
+        starts[c as usize + 1] += 1;
+        n += 1;
+    }
+    for c in 0..cells {
+        starts[c + 1] += starts[c];
+    }
+    let mut sorted = vec![0u32; n];
+    let mut next = starts;
+    for (i, c) in rows() {
+        sorted[next[c as usize]] = i;
+        next[c as usize] += 1;
+    }
+    for c in 0..cells {
+        if starts[c] < starts[c + 1] {
+            add(c, &sorted[starts[c]..starts[c + 1]]);
+        }
+    }
 }
 
 /// [`update_groups`] for `surv(entry, time, event)`: each row also enters at its entry time,

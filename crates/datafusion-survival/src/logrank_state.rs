@@ -22,7 +22,7 @@ use survql_stats::{
 
 use crate::accumulator::StateOps;
 use crate::input_columns::{event_column, row_mask, time_column};
-use crate::km_state::KmState;
+use crate::km_state::{add_cell_by_cell, KmState, CELL_BY_CELL};
 use crate::labels::{sorted_label_order, LabelValues, Labels};
 use crate::limits::{check, limits};
 use crate::result_arrays::{
@@ -543,9 +543,11 @@ fn count_rows(
     match one_group {
         Some(g) if states[g].cells.len() <= CELL_BY_CELL => {
             let cells = &mut states[g].cells;
-            add_cell_by_cell(rows, cells.len(), |c, own| {
-                cells[c].2.add_all(own.iter().map(|&i| subject(i)))
-            });
+            add_cell_by_cell(
+                || rows.iter().copied(),
+                cells.len(),
+                |c, own| cells[c].2.add_all(own.iter().map(|&i| subject(i))),
+            );
         }
         _ => {
             for &(i, cell) in rows {
@@ -554,36 +556,6 @@ fn count_rows(
                     .2
                     .add(time, event);
             }
-        }
-    }
-}
-
-/// Cells up to which a batch's rows are added cell by cell.
-const CELL_BY_CELL: usize = 64;
-
-/// Calls `add(cell, rows)` for each of `cells` (≤ [`CELL_BY_CELL`]) with the rows of `rows`
-/// (row, cell) that go to it, in their order: the rows are put in cell order by a counting
-/// sort, so that each cell's rows are added in one loop that finds its time table and the
-/// table's layout once ([`KmState::add_all`]), instead of once per row. (Counting a row on a
-/// grid is a few instructions; finding its table was as many again.)
-fn add_cell_by_cell(rows: &[(u32, u32)], cells: usize, mut add: impl FnMut(usize, &[u32])) {
-    debug_assert!(cells <= CELL_BY_CELL);
-    let mut starts = [0usize; CELL_BY_CELL + 1];
-    for &(_, c) in rows {
-        starts[c as usize + 1] += 1;
-    }
-    for c in 0..cells {
-        starts[c + 1] += starts[c];
-    }
-    let mut sorted = vec![0u32; rows.len()];
-    let mut next = starts;
-    for &(i, c) in rows {
-        sorted[next[c as usize]] = i;
-        next[c as usize] += 1;
-    }
-    for c in 0..cells {
-        if starts[c] < starts[c + 1] {
-            add(c, &sorted[starts[c]..starts[c + 1]]);
         }
     }
 }
