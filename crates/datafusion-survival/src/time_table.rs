@@ -45,11 +45,11 @@ const GRID_INDEX_LIMIT: i64 = 1 << 49;
 
 /// A hashed group becomes a grid when the grid would need at most this many cells per
 /// distinct time (8 bytes a cell; a hash table entry costs 25–55 bytes)…
-const GRID_ENTER_CELLS_PER_TIME: i64 = 3;
+const GRID_ENTER_CELLS_PER_TIME: i64 = 5;
 /// …and a grid goes back to hashing when a new time would stretch it past this many.
 /// The gap between the two keeps a group from switching back and forth: after leaving, it
 /// needs twice its distinct times before it can enter again.
-const GRID_LEAVE_CELLS_PER_TIME: i64 = 6;
+const GRID_LEAVE_CELLS_PER_TIME: i64 = 10;
 
 /// Event and censoring counts at each distinct time of one group, keyed by the time's bits.
 #[derive(Debug, Clone)]
@@ -700,12 +700,21 @@ mod tests {
                     .collect(),
                 "grid",
             ),
-            // Halves move to the tenths grid, of which they fill a fifth: too sparse.
+            // Halves move to the tenths grid, of which they fill a fifth: still a grid.
             (
                 "whole days, then halves",
                 u.iter()
                     .map(|x| (x * 300.0).floor())
                     .chain(u.iter().map(|x| (x * 300.0).floor() + 0.5))
+                    .collect(),
+                "grid",
+            ),
+            // Quarters move to the hundredths grid, of which they fill a fiftieth: too sparse.
+            (
+                "whole days, then quarters",
+                u.iter()
+                    .map(|x| (x * 300.0).floor())
+                    .chain(u.iter().map(|x| (x * 300.0).floor() + 0.25))
                     .collect(),
                 "hashed",
             ),
