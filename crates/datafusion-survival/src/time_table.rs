@@ -181,7 +181,13 @@ impl TimeGrid {
     fn position(&self, bits: u64) -> Option<usize> {
         let k = nearest_integer(f64::from_bits(bits) * self.scale);
         let i = k.wrapping_sub(self.first) as u64 as usize;
-        (i < self.cells.len() && (k as f64 / self.scale).to_bits() == bits).then_some(i)
+        // Whole units (days, say) need no division: `k / 1.0` is `k`.
+        let time = if self.scale_index == 0 {
+            k as f64
+        } else {
+            k as f64 / self.scale
+        };
+        (i < self.cells.len() && time.to_bits() == bits).then_some(i)
     }
 
     /// Adds `counts` (not both zero) at `bits` if the grid covers that time and the sums fit
