@@ -393,11 +393,11 @@ fn update_groups(
 /// table ([`add_cell_by_cell`]).
 pub(crate) const CELL_BY_CELL: usize = 64;
 
-/// Calls `add(cell, rows)` for each of `cells` (≤ [`CELL_BY_CELL`]) with the rows of `rows()`
-/// (row, cell; read twice) that go to it, in their order: the rows are put in cell order by a counting
-/// sort, so that each cell's rows are added in one loop that finds its time table and the
-/// table's layout once ([`KmState::add_all`]), instead of once per row. (Counting a row on a
-/// grid is a few instructions; finding its table was as many again.)
+/// Calls `add(cell, rows)` for each of `cells` (≤ [`CELL_BY_CELL`]) with the rows of
+/// `rows()` (row, cell; read twice) that go to it, in their order: the rows are put in cell
+/// order by a counting sort, so that each cell's rows are added in one loop that finds its
+/// time table and the table's layout once ([`KmState::add_all`]), instead of once per row.
+/// (Counting a row on a grid is a few instructions; finding its table was as many again.)
 pub(crate) fn add_cell_by_cell<I: Iterator<Item = (u32, u32)>>(
     rows: impl Fn() -> I,
     cells: usize,

@@ -530,7 +530,8 @@ fn locate_unstratified(
 }
 
 /// Adds the rows (row, cell) to their cells' time tables: when every row of the batch is of
-/// one SQL group (`one_group`: a test without GROUP BY) with few cells, cell by cell ([`add_cell_by_cell`]).
+/// one SQL group (`one_group`: a test without GROUP BY) with few cells, cell by cell
+/// ([`add_cell_by_cell`]).
 fn count_rows(
     states: &mut [LogrankState],
     group_indices: &[usize],
