@@ -277,7 +277,17 @@ pub async fn register_golden_tables(
             entries.push((table.to_owned(), entry.clone()));
         }
     }
+    entries.retain(|(_, entry)| golden_selected(entry));
     Ok(entries)
+}
+
+/// `SURVQL_GOLDEN=TEXT` keeps only the golden entries whose id contains TEXT (to run one entry
+/// alone while working on it; unset, every entry runs).
+pub fn golden_selected(entry: &Value) -> bool {
+    match std::env::var("SURVQL_GOLDEN") {
+        Ok(want) if !want.is_empty() => entry["id"].as_str().is_some_and(|id| id.contains(&want)),
+        _ => true,
+    }
 }
 
 /// Registers a small inline dataset (the `data` object of an `edge_cases.json` case) as a

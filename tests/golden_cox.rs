@@ -401,6 +401,18 @@ async fn check_survreg(
     cmp.count(&format!("{id} n"), &r["n"], &w["n"]);
     cmp.count(&format!("{id} events"), &r["events"], &w["events"]);
     cmp.count(&format!("{id} df"), &r["df"], &w["df"]);
+    // R converged on every entry, in survreg6's iterations from survreg.fit's start.
+    if r["converged"] != serde_json::json!(true) || !r["warning"].is_null() {
+        cmp.fail(format!(
+            "{id}: converged {}, warning {}; R converged",
+            r["converged"], r["warning"]
+        ));
+    }
+    cmp.count(
+        &format!("{id} iterations"),
+        &r["iterations"],
+        &w["iterations"],
+    );
     for (got, want) in [
         ("scale", "scale"),
         ("log_scale_se", "log_scale_se"),

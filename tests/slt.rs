@@ -156,6 +156,14 @@ fn slt_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no .slt files in {}", dir.display());
+    // SURVQL_SLT=TEXT: only the files whose name contains TEXT (tests/README.md).
+    if let Ok(want) = std::env::var("SURVQL_SLT") {
+        files.retain(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().contains(&want))
+        });
+        assert!(!files.is_empty(), "no .slt file name contains '{want}'");
+    }
     files
 }
 

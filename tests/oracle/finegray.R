@@ -82,6 +82,27 @@ add_case("fg_ties", ties, "rounded times (heavy ties), three causes, a factor",
               fg_entry("fg_ties", ties, 3, c("x")),
               fg_entry("fg_ties", ties, 2, c("grp", "x"))))
 
+# Near-tied times (issue 41): crr's censoring curve comes from survfit, which merges times
+# closer than R's tolerance (aeqSurv, timefix = TRUE) while crr's risk sets keep the raw
+# times. The ten rows of the issue (a censoring 3e-11 after a failure), then random data
+# where a quarter of the times sit within 1e-9 (relative) of another row's time.
+near <- data.frame(time = c(1.0, 2.0, 3.0, 3.00000000003, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0),
+                   status = c(1, 2, 1, 0, 1, 0, 2, 1, 1, 0),
+                   x = c(0.5, -1.0, 1.2, 0.3, -0.4, 0.8, -0.2, 1.5, -0.9, 0.1))
+add_case("fg_near_ties", near, "a censoring 3e-11 after a failure (merged in G only)",
+         list(fg_entry("fg_near_ties", near, 1, c("x")),
+              fg_entry("fg_near_ties", near, 2, c("x"))))
+set.seed(20261207)
+n <- 120
+base <- round(rexp(n, 0.1), 1) + 0.1
+jitter <- ifelse(runif(n) < 0.25, base * (1 + sample(c(-1, 1), n, replace = TRUE) * 1e-9), base)
+near2 <- data.frame(time = jitter,
+                    status = sample(0:2, n, replace = TRUE, prob = c(0.35, 0.4, 0.25)),
+                    x = round(rnorm(n), 2), z = rbinom(n, 1, 0.4))
+add_case("fg_near_ties_random", near2, "rounded times, a quarter moved by 1e-9 (relative)",
+         list(fg_entry("fg_near_ties_random", near2, 1, c("x", "z")),
+              fg_entry("fg_near_ties_random", near2, 2, c("x"))))
+
 out <- list(
   dataset = "finegray",
   description = "Fine-Gray subdistribution hazards (cmprsk crr)",

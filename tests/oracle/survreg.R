@@ -98,6 +98,41 @@ add_case("sr_small", small, "16 subjects, 7 events, ties",
               survreg_entry("sr_small", small, c("x"), "gaussian"),
               survreg_entry("sr_small", small, c("x"), "weibull", strata = "x")))
 
+# Small data with ties, where the information matrix is not positive definite on the way to
+# the maximum (issue 41): survreg6 then steps with J'J, backs off by thirds, and declares
+# convergence only after a full Newton step. The six rows of the issue, then seeded samples
+# of 6-12 subjects (times 1-6, two strata) on which R needs 7 or more iterations.
+six <- data.frame(time = c(10, 2, 2, 1, 7, 3), event = 1, grp = c("g1", "g0", "g1", "g0", "g1", "g0"),
+                  x1 = c(-0.1, -0.7, 1.1, -0.9, 1.9, 0.8))
+add_case("sr_six", six, "six subjects, two strata (issue 41)",
+         list(survreg_entry("sr_six", six, c("x1"), "weibull", strata = "grp"),
+              survreg_entry("sr_six", six, c("x1"), "weibull"),
+              survreg_entry("sr_six", six, c("x1"), "lognormal", strata = "grp")))
+set.seed(41)
+hard <- 0
+for (k in 1:40) {
+  n <- sample(6:12, 1)
+  d <- data.frame(time = sample(1:6, n, replace = TRUE), event = rbinom(n, 1, 0.8),
+                  grp = sample(c("a", "b"), n, replace = TRUE), x1 = round(rnorm(n), 1))
+  if (sum(d$event) < 3 || length(unique(d$grp)) < 2 || hard >= 6) next
+  entries <- list()
+  for (dist in c("weibull", "lognormal", "loglogistic")) {
+    for (strata in list("grp", NULL)) {
+      f <- tryCatch(survreg(if (is.null(strata)) Surv(time, event) ~ x1 else
+                              Surv(time, event) ~ x1 + strata(grp), data = d, dist = dist),
+                    warning = function(w) NULL, error = function(e) NULL)
+      if (!is.null(f) && f$iter >= 7)
+        entries[[length(entries) + 1]] <- survreg_entry(sprintf("sr_ties_%d", k), d, c("x1"),
+                                                        dist, strata = strata)
+    }
+  }
+  if (length(entries) > 0) {
+    hard <- hard + 1
+    add_case(sprintf("sr_ties_%d", k), d, sprintf("seeded sample %d: %d subjects, ties", k, n),
+             entries)
+  }
+}
+
 out <- list(
   dataset = "survreg",
   description = "Parametric survival regression (survival survreg)",

@@ -13,7 +13,25 @@ pub(crate) fn coerce_time(function: &str, arg: &str, dt: &DataType) -> Result<Da
     if is_numeric(dt) {
         Ok(DataType::Float64)
     } else {
-        plan_err!("{function}: argument '{arg}' must be numeric, found {dt}")
+        plan_err!(
+            "{function}: argument '{arg}' must be numeric, found {dt}{}",
+            text_hint(dt)
+        )
+    }
+}
+
+/// What to do about a text column where a number was expected: most often numbers with
+/// missing-value markers that a CSV reader kept as text.
+fn text_hint(dt: &DataType) -> &'static str {
+    if matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) {
+        " (a text column: if it holds numbers with missing-value markers such as R's NA or \
+         SAS's and Stata's '.', read them as NULL: the survql shell does so for CSV files by \
+         default (--csv-null), or write CAST(NULLIF(column, 'NA') AS DOUBLE))"
+    } else {
+        ""
     }
 }
 
@@ -28,7 +46,10 @@ pub(crate) fn coerce_event(function: &str, dt: &DataType) -> Result<DataType> {
         {
             Ok(DataType::Float64)
         }
-        d => plan_err!("{function}: argument 'event' must be 0/1 or boolean, found type {d}"),
+        d => plan_err!(
+            "{function}: argument 'event' must be 0/1 or boolean, found type {d}{}",
+            text_hint(d)
+        ),
     }
 }
 

@@ -50,9 +50,7 @@ pub(crate) fn event_column(function: &str, array: &ArrayRef) -> Result<BooleanAr
             // anything, so only then look at the valid rows), then the bits.
             if values.iter().fold(false, |bad, &v| bad | (v as u64 > 1)) {
                 if let Some(bad) = a.iter().flatten().find(|v| *v != 0 && *v != 1) {
-                    return exec_err!(
-                        "{function}: argument 'event' must be 0/1 or boolean, found {bad}"
-                    );
+                    return Err(not_an_event(function, bad as f64));
                 }
             }
             let bits = BooleanBuffer::collect_bool(values.len(), |i| values[i] == 1);
@@ -61,9 +59,7 @@ pub(crate) fn event_column(function: &str, array: &ArrayRef) -> Result<BooleanAr
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();
             if let Some(bad) = a.iter().flatten().find(|v| *v != 0.0 && *v != 1.0) {
-                return exec_err!(
-                    "{function}: argument 'event' must be 0/1 or boolean, found {bad}"
-                );
+                return Err(not_an_event(function, bad));
             }
             Ok(a.iter().map(|v| v.map(|v| v == 1.0)).collect())
         }
@@ -73,6 +69,21 @@ pub(crate) fn event_column(function: &str, array: &ArrayRef) -> Result<BooleanAr
             event_column(function, &casted)
         }
     }
+}
+
+/// The error for an event value other than 0/1, telling the user what to write: R's own
+/// data code status as 1 = censored, 2 = event (`lung`), which `Surv()` accepts.
+fn not_an_event(function: &str, bad: f64) -> datafusion::error::DataFusionError {
+    let hint = if bad == 2.0 {
+        "; for R's coding (1 = censored, 2 = event, as in `lung`) pass the condition \
+         `status = 2` as the event"
+            .to_owned()
+    } else {
+        format!("; for another coding pass a condition as the event, e.g. `status = {bad}`")
+    };
+    datafusion::common::exec_datafusion_err!(
+        "{function}: argument 'event' must be 0/1 or boolean, found {bad}{hint}"
+    )
 }
 
 /// The validity of rows to use: every argument non-NULL and the FILTER clause true.

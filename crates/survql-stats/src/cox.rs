@@ -1189,6 +1189,50 @@ fn runs_pass(
     }
 }
 
+/// Continues `coxfit6`'s Newton-Raphson from `beta` (log-likelihood `loglik`) to R's rule,
+/// |1 − l_old/l_new| ≤ eps, and returns the point where it stops (the last good one if it
+/// does not within `max_iter` more iterations) with its pass.
+fn iterate_to_r_rule(
+    d: &Prepared,
+    beta: &[f64],
+    loglik: f64,
+    opts: &CoxOptions,
+    risk: &mut [f64],
+) -> (Vec<f64>, Pass) {
+    let p = beta.len();
+    let mut beta = beta.to_vec();
+    let mut best_loglik = loglik;
+    let mut last = likelihood_pass(d, &beta, opts.ties, risk);
+    let step = Cholesky::new(&last.imat, opts.toler_chol).solve(&last.u);
+    let mut newbeta: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + s).collect();
+    let mut halving = 0.0;
+    for _ in 0..opts.max_iter {
+        let pass = likelihood_pass(d, &newbeta, opts.ties, risk);
+        let notfinite = !pass.loglik.is_finite()
+            || pass.u.iter().any(|v| !v.is_finite())
+            || pass.imat.data.iter().any(|v| !v.is_finite());
+        if !notfinite && (1.0 - best_loglik / pass.loglik).abs() <= opts.eps {
+            return (newbeta, pass);
+        }
+        if notfinite || pass.loglik < best_loglik {
+            halving += 1.0;
+            for i in 0..p {
+                newbeta[i] = (newbeta[i] + halving * beta[i]) / (halving + 1.0);
+            }
+        } else {
+            halving = 0.0;
+            best_loglik = pass.loglik;
+            let step = Cholesky::new(&pass.imat, opts.toler_chol).solve(&pass.u);
+            beta.copy_from_slice(&newbeta);
+            for (nb, s) in newbeta.iter_mut().zip(&step) {
+                *nb += s;
+            }
+            last = pass;
+        }
+    }
+    (beta, last)
+}
+
 /// Fits `coxph(Surv([start,] stop, event) ~ x + strata(s), ties = ..., robust = ...)`.
 pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
     let n = data.n();
@@ -1307,6 +1351,16 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         last = pass;
     }
     let loglik = best_loglik;
+    // R's test for infinite coefficients asks whether one more Newton step would still move
+    // a coefficient. PHREG's GCONV rule stops earlier than R's, where that step is not yet
+    // negligible on a finite, well-determined fit: make the test where R's rule would have
+    // stopped, reached by iterating on from the reported estimate (the estimate itself is
+    // PHREG's).
+    let r_rule = if converged && opts.gconv.is_some() && opts.max_iter > 1 {
+        Some(iterate_to_r_rule(&d, &beta, best_loglik, opts, &mut risk))
+    } else {
+        None
+    };
     // The rest reads neither the risk weights nor the covariates' copy (n × p numbers, when
     // the rows needed one): freed before the linear predictors and the concordance allocate
     // theirs.
@@ -1335,6 +1389,22 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         ));
     } else if opts.max_iter > 1 {
         let toler_inf = opts.eps.sqrt();
+        // At R's stopping point (the estimate itself under R's rule).
+        let (u, var, coef_all) = match &r_rule {
+            Some((beta_r, pass_r)) => {
+                let inv = Cholesky::new(&pass_r.imat, opts.toler_chol).inverse();
+                let mut var_r = Matrix::zeros(p);
+                for i in 0..p {
+                    for j in 0..p {
+                        var_r.set(i, j, inv.get(i, j) * d.scale[i] * d.scale[j]);
+                    }
+                }
+                let u_r: Vec<f64> = (0..p).map(|i| pass_r.u[i] / d.scale[i]).collect();
+                let coef_r: Vec<f64> = (0..p).map(|i| beta_r[i] * d.scale[i]).collect();
+                (u_r, var_r, coef_r)
+            }
+            None => (u.clone(), var.clone(), coef_all.clone()),
+        };
         infinite = (0..p)
             .filter(|&j| {
                 let v: f64 = (0..p).map(|i| u[i] * var.get(i, j)).sum::<f64>().abs();

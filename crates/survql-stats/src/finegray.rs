@@ -25,6 +25,7 @@
 //! (x_j − x̄(t_k))`. `crrvv` loops over pairs and triples of subjects (O(n³)); every sum here
 //! is a running sum over time, so the whole variance costs O(n p²) after one sort.
 
+use crate::km::near_tie_representatives;
 use crate::linalg::{Cholesky, Matrix};
 
 /// Fitting options (`crr`'s `maxiter`, `gtol`).
@@ -120,25 +121,18 @@ impl Prepared {
                 x[k * p + j] = data.x[j][row];
             }
         }
-        // Runs of equal times; the censoring KM: at a time c, Y(c) = #{t ≥ c} and the
-        // censorings at c leave after it (survfit: events before censorings at a tie).
+        // Runs of equal times (crr's risk sets use the raw times).
         let mut run = vec![(0, 0); n];
-        let mut g_before = vec![1.0; n];
-        let mut g = 1.0;
         let mut start = 0;
         while start < n {
             let mut end = start;
             while end < n && time[end] == time[start] {
                 end += 1;
             }
-            let censored = kind[start..end].iter().filter(|&&k| k == 0).count();
-            for i in start..end {
-                run[i] = (start, end);
-                g_before[i] = g;
-            }
-            g *= 1.0 - censored as f64 / (n - start) as f64;
+            run[start..end].fill((start, end));
             start = end;
         }
+        let g_before = censoring_before(&time, &kind);
         Prepared {
             n,
             p,
@@ -154,6 +148,56 @@ impl Prepared {
     fn row(&self, k: usize) -> &[f64] {
         &self.x[k * self.p..(k + 1) * self.p]
     }
+}
+
+/// G(t_i−) for each subject (sorted by time) as crr reads it: the censoring Kaplan-Meier
+/// `survfit(Surv(ftime, cenind) ~ 1)`, which merges times closer than R's tolerance
+/// (`aeqSurv`, `timefix = TRUE`) into the first time of their run (crr's own risk sets keep
+/// the raw times), evaluated by `approx(..., method = "constant")` at `t_i (1 − 100 ε)`.
+/// At a merged time c, Y(c) = #{t ≥ c} and the censorings whose time merges into c leave
+/// after it (survfit: events before censorings at a tie). For t ≤ 0, where crr's
+/// `t (1 − 100 ε)` is not before t, the curve is read just before t (documented).
+fn censoring_before(time: &[f64], kind: &[u8]) -> Vec<f64> {
+    let n = time.len();
+    let mut distinct: Vec<f64> = time.iter().copied().filter(|t| t.is_finite()).collect();
+    distinct.dedup();
+    let reps = near_tie_representatives(&distinct);
+    // Each merged time with the factor the censoring curve takes there.
+    let mut cuts: Vec<(f64, f64)> = vec![];
+    let mut i = 0;
+    while i < n {
+        if !time[i].is_finite() {
+            i += 1;
+            continue;
+        }
+        let cut = reps[distinct.partition_point(|&t| t < time[i])];
+        let at_risk = (n - i) as f64;
+        let mut censored = 0usize;
+        while i < n
+            && time[i].is_finite()
+            && reps[distinct.partition_point(|&t| t < time[i])] == cut
+        {
+            censored += usize::from(kind[i] == 0);
+            i += 1;
+        }
+        cuts.push((cut, 1.0 - censored as f64 / at_risk));
+    }
+    let mut g_before = vec![1.0; n];
+    let (mut g, mut next) = (1.0, 0);
+    for (k, &t) in time.iter().enumerate() {
+        let read_at = if t > 0.0 {
+            t * (1.0 - 100.0 * f64::EPSILON)
+        } else {
+            t
+        };
+        while next < cuts.len() && (cuts[next].0 < read_at || (t > 0.0 && cuts[next].0 == read_at))
+        {
+            g *= cuts[next].1;
+            next += 1;
+        }
+        g_before[k] = g;
+    }
+    g_before
 }
 
 /// Σ r, Σ r x, Σ r x x' (lower triangle, row-major; empty when not needed) over a set.

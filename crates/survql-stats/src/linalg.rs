@@ -101,13 +101,44 @@ impl Cholesky {
                 non_negative: true,
             };
         }
-        eps *= toler;
+        Self::factor(m, eps * toler, false)
+    }
+
+    /// Factorises symmetric `a` (only its lower triangle is read) as R's `cholesky3` with no
+    /// sparse part (`survreg6`'s factorisation), whose tolerance differs from `cholesky2`'s:
+    /// `toler` itself when every diagonal element is positive, else `toler ×` the most
+    /// negative one; a dropped pivot's column is zeroed.
+    pub fn new_cholesky3(a: &Matrix, toler: f64) -> Cholesky {
+        let n = a.n;
+        let mut m = a.clone();
+        let mut eps = 0.0_f64;
+        for i in 0..n {
+            if m.get(i, i) < eps {
+                eps = m.get(i, i);
+            }
+            for j in i + 1..n {
+                let v = m.get(j, i);
+                m.set(i, j, v);
+            }
+        }
+        let eps = if eps == 0.0 { toler } else { eps * toler };
+        Self::factor(m, eps, true)
+    }
+
+    /// The F D Fᵀ elimination of `m` (lower triangle) with pivots below `eps` dropped.
+    fn factor(mut m: Matrix, eps: f64, zero_dropped_columns: bool) -> Cholesky {
+        let n = m.n;
         let mut rank = 0;
         let mut non_negative = true;
         for i in 0..n {
             let pivot = m.get(i, i);
             if !pivot.is_finite() || pivot < eps {
                 m.set(i, i, 0.0);
+                if zero_dropped_columns {
+                    for j in i + 1..n {
+                        m.set(j, i, 0.0);
+                    }
+                }
                 if pivot < -8.0 * eps {
                     non_negative = false;
                 }

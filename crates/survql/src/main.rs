@@ -49,6 +49,12 @@ struct Cli {
     #[arg(short = 't', long = "table", value_name = "NAME=PATH", action = ArgAction::Append)]
     tables: Vec<String>,
 
+    /// CSV and TSV fields read as NULL besides empty ones, comma-separated. The default reads
+    /// R's `NA` and SAS's and Stata's `.` as NULL, so that a numeric column written by R, SAS,
+    /// Stata or SPSS with missing values is numeric; "" reads only empty fields as NULL.
+    #[arg(long = "csv-null", value_name = "REGEX", default_value = session::DEFAULT_CSV_NULL)]
+    csv_null: String,
+
     /// Run SQL (statements separated by ';'; backslash commands allowed). Repeatable.
     #[arg(short = 'c', long = "command", value_name = "SQL", action = ArgAction::Append)]
     commands: Vec<String>,
@@ -296,6 +302,7 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
         return cluster::run_worker(listen, runtime, report_version.clone()).await;
     }
     let mut session = Session::with_limits(cli.resource_limits())?;
+    session.csv_null = session::csv_null_markers(&cli.csv_null);
     session.register_paths(&cli.paths).await?;
     session.register_named(&cli.tables).await?;
     let mut settings = vec![];

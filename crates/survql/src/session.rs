@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::MemorySchemaProvider;
-use datafusion::common::{plan_err, Result};
+use datafusion::common::{plan_err, Column, Result, ScalarValue};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
 use datafusion::datasource::MemTable;
@@ -14,6 +15,7 @@ use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::{cast, lit, when, Expr};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::prelude::{
     CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionConfig, SessionContext,
@@ -34,6 +36,20 @@ pub struct Session {
     local: SessionContext,
     /// The workers queries run on (`--workers`, `\workers`); `None`: this process only.
     pub cluster: Option<crate::cluster::Cluster>,
+    /// CSV and TSV fields read as NULL besides empty ones (`--csv-null`).
+    pub csv_null: Vec<String>,
+}
+
+/// The missing-value markers of the files R, SAS and Stata write besides an empty field
+/// (SPSS, Excel): R's `write.csv` NA, SAS's and Stata's `.` (comma-separated).
+pub const DEFAULT_CSV_NULL: &str = "NA,.";
+
+/// The markers of a `--csv-null` value: comma-separated, empty entries ignored.
+pub fn csv_null_markers(spec: &str) -> Vec<String> {
+    spec.split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// How much memory and temporary disk the queries of a session may use.
@@ -70,6 +86,7 @@ impl Session {
             ctx,
             warnings,
             cluster: None,
+            csv_null: csv_null_markers(DEFAULT_CSV_NULL),
         })
     }
 
@@ -109,7 +126,7 @@ impl Session {
     pub async fn register_paths(&self, paths: &[PathBuf]) -> Result<Vec<String>> {
         let mut names = vec![];
         for p in paths {
-            names.push(register_path(&self.ctx, p).await?);
+            names.push(register_path(&self.ctx, p, &self.csv_null).await?);
         }
         Ok(names)
     }
@@ -120,7 +137,13 @@ impl Session {
             let Some((name, path)) = spec.split_once('=') else {
                 return plan_err!("--table expects NAME=PATH, found '{spec}'");
             };
-            register_path_as(&self.ctx, name.trim(), Path::new(path.trim())).await?;
+            register_path_as(
+                &self.ctx,
+                name.trim(),
+                Path::new(path.trim()),
+                &self.csv_null,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -205,18 +228,28 @@ pub fn table_name(path: &Path) -> String {
     name
 }
 
-/// Registers one file or directory and returns its table name.
-pub async fn register_path(ctx: &SessionContext, path: &Path) -> Result<String> {
-    register_path_as(ctx, &table_name(path), path).await
+/// Registers one file or directory and returns its table name; CSV and TSV fields equal to
+/// one of `csv_null` (or empty) are NULL.
+pub async fn register_path(
+    ctx: &SessionContext,
+    path: &Path,
+    csv_null: &[String],
+) -> Result<String> {
+    register_path_as(ctx, &table_name(path), path, csv_null).await
 }
 
 /// Registers one file or directory as table `name`; `s3://bucket/path` locations too (see
 /// [`crate::object_stores`]).
-pub async fn register_path_as(ctx: &SessionContext, name: &str, path: &Path) -> Result<String> {
+pub async fn register_path_as(
+    ctx: &SessionContext,
+    name: &str,
+    path: &Path,
+    csv_null: &[String],
+) -> Result<String> {
     let name = name.to_owned();
     let p = path.to_string_lossy().to_string();
     if crate::object_stores::is_url(&p) {
-        return register_url_as(ctx, name, &p).await;
+        return register_url_as(ctx, name, &p, csv_null).await;
     }
     if path.is_dir() {
         // A directory of Parquet files, possibly Hive-partitioned (year=2020/region=north/...).
@@ -236,12 +269,17 @@ pub async fn register_path_as(ctx: &SessionContext, name: &str, path: &Path) -> 
     if !path.exists() {
         return plan_err!("no such file: {p}");
     }
-    register_file_as(ctx, name, &p).await
+    register_file_as(ctx, name, &p, csv_null).await
 }
 
 /// Registers an object-store location: a file by its extension, else (a trailing `/` or no
 /// extension) a folder of Parquet files with its Hive partition columns (`year=2020/`).
-async fn register_url_as(ctx: &SessionContext, name: String, url: &str) -> Result<String> {
+async fn register_url_as(
+    ctx: &SessionContext,
+    name: String,
+    url: &str,
+    csv_null: &[String],
+) -> Result<String> {
     let last = url.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     if url.ends_with('/') || !last.contains('.') {
         let folder = format!("{}/", url.trim_end_matches('/'));
@@ -259,26 +297,89 @@ async fn register_url_as(ctx: &SessionContext, name: String, url: &str) -> Resul
             .await?;
         return Ok(name);
     }
-    register_file_as(ctx, name, url).await
+    register_file_as(ctx, name, url, csv_null).await
+}
+
+/// Registers a CSV or TSV file whose fields equal to one of `markers` (R's `NA`, SAS's and
+/// Stata's `.`) or empty are NULL, so that a numeric column with missing values is numeric.
+/// DataFusion 55 infers the column types with a `null_regex` but its reader ignores it, so the
+/// file is read as text and a view casts each column to its inferred type, markers to NULL.
+async fn register_delimited(
+    ctx: &SessionContext,
+    name: &str,
+    p: &str,
+    delimiter: u8,
+    extension: &str,
+    markers: &[String],
+) -> Result<()> {
+    let options = CsvReadOptions::new()
+        .delimiter(delimiter)
+        .file_extension(extension);
+    if markers.is_empty() {
+        ctx.register_csv(name, p, options).await?;
+        return Ok(());
+    }
+    let escaped: Vec<String> = markers.iter().map(|m| regex_escape(m)).collect();
+    let null_regex = format!("^({})?$", escaped.join("|"));
+    let inferred = ctx
+        .read_csv(p, options.clone().null_regex(Some(null_regex)))
+        .await?
+        .schema()
+        .as_arrow()
+        .clone();
+    let text = Schema::new(
+        inferred
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    );
+    let raw = ctx.read_csv(p, options.schema(&text)).await?;
+    let columns = inferred
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = Expr::Column(Column::new_unqualified(f.name()));
+            let is_marker = c
+                .clone()
+                .in_list(markers.iter().map(|m| lit(m.as_str())).collect(), false);
+            let null = lit(ScalarValue::try_from(f.data_type())?);
+            Ok(when(is_marker, null)
+                .otherwise(cast(c, f.data_type().clone()))?
+                .alias(f.name()))
+        })
+        .collect::<Result<Vec<Expr>>>()?;
+    ctx.register_table(name, raw.select(columns)?.into_view())?;
+    Ok(())
+}
+
+/// `text` as a regular expression matching itself.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Registers one file (a path or an object-store URL) by its extension.
-async fn register_file_as(ctx: &SessionContext, name: String, p: &str) -> Result<String> {
+async fn register_file_as(
+    ctx: &SessionContext,
+    name: String,
+    p: &str,
+    csv_null: &[String],
+) -> Result<String> {
     let lower = p.to_lowercase();
     if lower.ends_with(".parquet") {
         ctx.register_parquet(&name, p, ParquetReadOptions::default())
             .await?;
     } else if lower.ends_with(".csv") {
-        ctx.register_csv(&name, p, CsvReadOptions::new()).await?;
+        register_delimited(ctx, &name, p, b',', ".csv", csv_null).await?;
     } else if lower.ends_with(".tsv") {
-        ctx.register_csv(
-            &name,
-            p,
-            CsvReadOptions::new()
-                .delimiter(b'\t')
-                .file_extension(".tsv"),
-        )
-        .await?;
+        register_delimited(ctx, &name, p, b'\t', ".tsv", csv_null).await?;
     } else if lower.ends_with(".json") || lower.ends_with(".ndjson") || lower.ends_with(".jsonl") {
         let ext = if lower.ends_with(".json") {
             ".json"

@@ -210,6 +210,63 @@ mod non_interactive {
         );
     }
 
+    /// Files as R's write.csv, SAS and Stata export them: `NA`, `.` and empty fields are
+    /// missing values, read as NULL by default (the column stays numeric); `--csv-null ""`
+    /// keeps them as text, and the type error then says what to do. R's 1/2 event coding
+    /// gets a hint too.
+    #[test]
+    fn csv_missing_value_markers_from_r_sas_and_stata_read_as_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("r_export.csv");
+        std::fs::write(
+            &csv,
+            "\"\",\"time\",\"status\",\"age\"\n\"1\",306,2,74\n\"2\",NA,2,68\n\"3\",1010,1,.\n\
+             \"4\",210,2,\n\"5\",883,2,60\n\"6\",1022,1,74\n",
+        )
+        .unwrap();
+        let table = format!("lung={}", csv.display());
+        let o = run(&[
+            "-t",
+            &table,
+            "--format",
+            "csv",
+            "-c",
+            "SELECT count(time) AS n_time, count(age) AS n_age, km_median(time, status = 2) AS m FROM lung",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "n_time,n_age,m\n5,4,883\n");
+        // R's coding passed as it is: the error says what to write.
+        let o = run(&[
+            "-t",
+            &table,
+            "-c",
+            "SELECT km_median(time, status) FROM lung",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("found 2; for R's coding (1 = censored, 2 = event")
+                && stderr(&o).contains("`status = 2`"),
+            "{}",
+            stderr(&o)
+        );
+        // Without the markers the column is text: the error names the way out.
+        let o = run(&[
+            "--csv-null",
+            "",
+            "-t",
+            &table,
+            "-c",
+            "SELECT km_median(time, status = 2) FROM lung",
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("argument 'time' must be numeric, found Utf8 (a text column")
+                && stderr(&o).contains("--csv-null"),
+            "{}",
+            stderr(&o)
+        );
+    }
+
     #[test]
     fn first_failing_statement_exits_1_with_the_error_on_stderr() {
         let o = run(&["-c", "SELECT 1 AS ok; SELECT km_median(os_months, 2) FROM demo.net_cohort; SELECT 3 AS never"]);
