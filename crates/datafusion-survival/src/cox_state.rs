@@ -207,13 +207,16 @@ fn coerce_cox_classic(
             match dt {
                 DataType::Boolean => DataType::Boolean,
                 // cluster(id): the robust variance's clusters, not a covariate.
-                d if crate::cluster::is_cluster(d) => {
+                d if crate::cluster_term::is_cluster(d) => {
                     if !matches!(kind, CoxKind::Ph | CoxKind::Strat | CoxKind::Counting)
                         && !kind.curve()
                     {
                         return plan_err!("{function} does not take cluster(...)");
                     }
-                    if arg_types[fixed..i].iter().any(crate::cluster::is_cluster) {
+                    if arg_types[fixed..i]
+                        .iter()
+                        .any(crate::cluster_term::is_cluster)
+                    {
                         return plan_err!("{function}: a model has at most one cluster(...)");
                     }
                     d.clone()
@@ -664,7 +667,7 @@ impl CoxOps {
             covariates.push(match field.data_type() {
                 DataType::Float64 => Covariate::Numeric { name },
                 DataType::Boolean => Covariate::Boolean { name },
-                d if crate::cluster::is_cluster(d) => Covariate::Cluster { name },
+                d if crate::cluster_term::is_cluster(d) => Covariate::Cluster { name },
                 _ => Covariate::Factor { name },
             });
         }

@@ -7,7 +7,7 @@ use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::Documentation;
 
-use crate::convention::{session_convention, ConventionArg};
+use crate::convention_setting::{session_convention, ConventionArg};
 use crate::cox_state::{self, CoxKind, CoxOps};
 use crate::docs::doc;
 use crate::warnings::WarningSink;
@@ -45,7 +45,7 @@ impl SurvivalFunction for CoxZphFunction {
         cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
     }
 
-    /// `SET survql.convention`: see [`crate::convention`].
+    /// `SET survql.convention`: see [`crate::convention_setting`].
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
         session_convention(ConventionArg::CoxOptions { fixed: 2 })
     }

@@ -11,7 +11,7 @@ use datafusion::logical_expr::Documentation;
 use survql_stats::{ConfType, Convention, KaplanMeier};
 
 use crate::coerce::coerce_time_event_required;
-use crate::convention::{session_convention, ConventionArg};
+use crate::convention_setting::{session_convention, ConventionArg};
 use crate::docs::doc;
 use crate::km_state::{count_array, count_type, weighted_types, KM_TAKES};
 use crate::km_state::{KmEvaluator, KmOps, KmSample};
@@ -80,7 +80,7 @@ impl SurvivalFunction for KmSurvivalFunction {
         })
     }
 
-    /// `SET survql.convention`: see [`crate::convention`].
+    /// `SET survql.convention`: see [`crate::convention_setting`].
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
         session_convention(ConventionArg::ConfType(3))
     }

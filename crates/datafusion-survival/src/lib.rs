@@ -22,7 +22,7 @@
 mod accumulator;
 mod coerce;
 mod competing_state;
-mod convention;
+mod convention_setting;
 mod cox_profile;
 mod cox_state;
 mod docs;
@@ -46,7 +46,7 @@ mod warnings;
 pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
-pub mod cluster;
+pub mod cluster_term;
 pub mod cox_curve;
 pub mod cox_curve_strat;
 pub mod cox_ph;
@@ -86,7 +86,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
-pub use convention::{SurvqlOptions, CONVENTIONS_HELP};
+pub use convention_setting::{SurvqlOptions, CONVENTIONS_HELP};
 pub use warnings::{WarningParts, WarningSink};
 
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster
@@ -142,11 +142,11 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
 }
 
 /// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]), and
-/// `cluster(id)`, the cluster column of a Cox model (see [`cluster::Cluster`]).
+/// `cluster(id)`, the cluster column of a Cox model (see [`cluster_term::Cluster`]).
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::new_from_impl(surv::Surv::new())),
-        Arc::new(ScalarUDF::new_from_impl(cluster::Cluster::new())),
+        Arc::new(ScalarUDF::new_from_impl(cluster_term::Cluster::new())),
     ]
 }
 

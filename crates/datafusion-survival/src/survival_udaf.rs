@@ -56,7 +56,7 @@ pub trait SurvivalFunction: Debug + PartialEq + Eq + Hash + Send + Sync + 'stati
     fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops>;
 
     /// A rewrite applied while planning (`SET survql.convention` writes the session's
-    /// convention into the call: see [`crate::convention`]).
+    /// convention into the call: see [`crate::convention_setting`]).
     fn simplify(&self) -> Option<AggregateFunctionSimplification> {
         None
     }

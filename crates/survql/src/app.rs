@@ -154,7 +154,7 @@ pub async fn execute_each(
     let ctx = &session.ctx;
     let df = ctx.sql(sql).await?;
     if session.cluster.is_some() {
-        if let Some(batch) = crate::cluster::explain_distributed(ctx, &df).await? {
+        if let Some(batch) = crate::distributed::explain_distributed(ctx, &df).await? {
             let schema = batch.schema();
             on_batch(batch)?;
             return Ok(schema);
@@ -163,8 +163,8 @@ pub async fn execute_each(
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let plan = df.create_physical_plan().await?;
     if session.cluster.is_some()
-        && !crate::cluster::is_distributed(&plan)
-        && crate::cluster::reads_memory_table(&plan)
+        && !crate::distributed::is_distributed(&plan)
+        && crate::distributed::reads_memory_table(&plan)
     {
         // Said even with --quiet: the user asked for a cluster and did not get one.
         eprintln!(
@@ -214,7 +214,7 @@ pub async fn execute_each(
         };
         cluster.take_worker_warnings(&session.warnings).await;
         match result {
-            Err(e) => Err(crate::cluster::explain_failure(&cluster.urls, e).await),
+            Err(e) => Err(crate::distributed::explain_failure(&cluster.urls, e).await),
             ok => ok,
         }
     };

@@ -196,7 +196,7 @@ async fn workers_command(app: &mut App, arg: &str) -> Result<()> {
             app.note("Queries run in this process.");
         }
         urls => {
-            let urls = crate::cluster::parse_worker_urls(urls)?;
+            let urls = crate::distributed::parse_worker_urls(urls)?;
             let n = urls.len();
             app.session.connect_workers(urls).await?;
             app.note(&format!("Queries run across {n} worker(s)."));

@@ -4,8 +4,8 @@
 // Dependencies run one way: main -> repl -> commands -> {plot_command, app, output, script};
 // app -> session -> {cluster -> worker_warnings, object_stores}.
 mod app;
-mod cluster;
 mod commands;
+mod distributed;
 mod object_stores;
 mod output;
 mod plot_command;
@@ -299,7 +299,7 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
     }) = &cli.command
     {
         let runtime = session::runtime_env(cli.resource_limits())?;
-        return cluster::run_worker(listen, runtime, report_version.clone()).await;
+        return distributed::run_worker(listen, runtime, report_version.clone()).await;
     }
     let mut session = Session::with_limits(cli.resource_limits())?;
     session.csv_null = session::csv_null_markers(&cli.csv_null);
@@ -316,7 +316,7 @@ async fn run(cli: Cli, inputs: Vec<Input>) -> Result<()> {
     session.apply_settings(&settings)?;
     if let Some(workers) = &cli.workers {
         session
-            .connect_workers(cluster::parse_worker_urls(workers)?)
+            .connect_workers(distributed::parse_worker_urls(workers)?)
             .await?;
     }
     let mut app = App::new(session, cli.format, cli.figures.clone());

@@ -35,7 +35,7 @@ pub struct Session {
     /// The single-process session (tables and settings are shared with `ctx`'s catalog).
     local: SessionContext,
     /// The workers queries run on (`--workers`, `\workers`); `None`: this process only.
-    pub cluster: Option<crate::cluster::Cluster>,
+    pub cluster: Option<crate::distributed::Cluster>,
     /// CSV and TSV fields read as NULL besides empty ones (`--csv-null`).
     pub csv_null: Vec<String>,
 }
@@ -93,7 +93,7 @@ impl Session {
     /// Runs the following queries across `urls` (after checking that each worker answers
     /// and runs this build); tables stay registered.
     pub async fn connect_workers(&mut self, urls: Vec<url::Url>) -> Result<()> {
-        let cluster = crate::cluster::Cluster::connect(&self.local, urls).await?;
+        let cluster = crate::distributed::Cluster::connect(&self.local, urls).await?;
         self.ctx = cluster.ctx.clone();
         self.cluster = Some(cluster);
         Ok(())
