@@ -3,6 +3,30 @@
 
 use super::*;
 
+/// A pass gone seriously awry (coxfit6's `notfinite`): a non-finite log-likelihood, score
+/// or information.
+fn not_finite(pass: &Pass) -> bool {
+    !pass.loglik.is_finite()
+        || pass.u.iter().any(|v| !v.is_finite())
+        || pass.imat.data.iter().any(|v| !v.is_finite())
+}
+
+/// coxfit6's step halving, more aggressive each time: `newbeta` moves toward the last good
+/// `beta` by the `halving`-th fraction.
+fn halve_toward(newbeta: &mut [f64], beta: &[f64], halving: f64) {
+    for (nb, b) in newbeta.iter_mut().zip(beta) {
+        *nb = (*nb + halving * b) / (halving + 1.0);
+    }
+}
+
+/// A full Newton step: the last good point becomes `newbeta`, and `newbeta` moves by `step`.
+fn newton_step(beta: &mut [f64], newbeta: &mut [f64], step: &[f64]) {
+    beta.copy_from_slice(newbeta);
+    for (nb, s) in newbeta.iter_mut().zip(step) {
+        *nb += s;
+    }
+}
+
 /// Continues `coxfit6`'s Newton-Raphson from `beta` (log-likelihood `loglik`) to R's rule,
 /// |1 − l_old/l_new| ≤ eps, and returns the point where it stops (the last good one if it
 /// does not within `max_iter` more iterations) with its pass.
@@ -13,7 +37,6 @@ pub(super) fn iterate_to_r_rule(
     opts: &CoxOptions,
     risk: &mut [f64],
 ) -> (Vec<f64>, Pass) {
-    let p = beta.len();
     let mut beta = beta.to_vec();
     let mut best_loglik = loglik;
     let mut last = likelihood_pass(d, &beta, opts.ties, risk);
@@ -22,25 +45,18 @@ pub(super) fn iterate_to_r_rule(
     let mut halving = 0.0;
     for _ in 0..opts.max_iter {
         let pass = likelihood_pass(d, &newbeta, opts.ties, risk);
-        let notfinite = !pass.loglik.is_finite()
-            || pass.u.iter().any(|v| !v.is_finite())
-            || pass.imat.data.iter().any(|v| !v.is_finite());
+        let notfinite = not_finite(&pass);
         if !notfinite && (1.0 - best_loglik / pass.loglik).abs() <= opts.eps {
             return (newbeta, pass);
         }
         if notfinite || pass.loglik < best_loglik {
             halving += 1.0;
-            for i in 0..p {
-                newbeta[i] = (newbeta[i] + halving * beta[i]) / (halving + 1.0);
-            }
+            halve_toward(&mut newbeta, &beta, halving);
         } else {
             halving = 0.0;
             best_loglik = pass.loglik;
             let step = Cholesky::new(&pass.imat, opts.toler_chol).solve(&pass.u);
-            beta.copy_from_slice(&newbeta);
-            for (nb, s) in newbeta.iter_mut().zip(&step) {
-                *nb += s;
-            }
+            newton_step(&mut beta, &mut newbeta, &step);
             last = pass;
         }
     }
@@ -119,9 +135,7 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         iterations = iter;
         let pass = likelihood_pass(&d, &newbeta, opts.ties, &mut risk);
         let chol = Cholesky::new(&pass.imat, opts.toler_chol);
-        let notfinite = !pass.loglik.is_finite()
-            || pass.u.iter().any(|v| !v.is_finite())
-            || pass.imat.data.iter().any(|v| !v.is_finite());
+        let notfinite = not_finite(&pass);
         let done = match opts.gconv {
             Some(gconv) if !notfinite && pass.loglik >= best_loglik => {
                 let step = chol.solve(&pass.u);
@@ -142,17 +156,12 @@ pub fn cox_fit(data: &CoxData, opts: &CoxOptions) -> CoxFit {
         if notfinite || pass.loglik < best_loglik {
             // Not converging: step halving, more aggressive each time.
             halving += 1.0;
-            for i in 0..p {
-                newbeta[i] = (newbeta[i] + halving * beta[i]) / (halving + 1.0);
-            }
+            halve_toward(&mut newbeta, &beta, halving);
         } else {
             halving = 0.0;
             best_loglik = pass.loglik;
             let step = chol.solve(&pass.u);
-            beta.copy_from_slice(&newbeta);
-            for (nb, s) in newbeta.iter_mut().zip(&step) {
-                *nb += s;
-            }
+            newton_step(&mut beta, &mut newbeta, &step);
             last = pass;
             last_chol = chol;
         }
