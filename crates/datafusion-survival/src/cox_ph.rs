@@ -8,8 +8,8 @@ use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimpl
 use datafusion::logical_expr::Documentation;
 
 use crate::convention_setting::{session_convention, ConventionArg};
-use crate::cox_state::{self, CoxKind, CoxOps};
 use crate::docs::doc;
+use crate::model_state::{self, ModelKind, ModelOps};
 use crate::warnings::WarningSink;
 
 use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
@@ -18,7 +18,7 @@ use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "cox_ph";
 const SYNTAX: &str = "cox_ph(time, event, x1 [, x2, ...] [, options])";
-const KIND: CoxKind = CoxKind::Ph;
+const KIND: ModelKind = ModelKind::Ph;
 
 /// `cox_ph(time, event, x1 [, x2, ...] [, options])`, as R's `coxph(Surv(time, event) ~ x1 + x2 + ...)`.
 ///
@@ -31,18 +31,18 @@ pub type CoxPh = SurvivalUdaf<CoxPhFunction>;
 pub struct CoxPhFunction;
 
 impl SurvivalFunction for CoxPhFunction {
-    type Ops = CoxOps;
+    type Ops = ModelOps;
 
     fn name(&self) -> &'static str {
         NAME
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(cox_state::return_type(KIND))
+        Ok(model_state::return_type(KIND))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+        model_state::coerce_model_types(NAME, KIND, arg_types, SYNTAX)
     }
 
     /// `SET survql.convention`: see [`crate::convention_setting`].
@@ -51,11 +51,11 @@ impl SurvivalFunction for CoxPhFunction {
     }
 
     fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
-        cox_state::state_fields(KIND, args)
+        model_state::state_fields(KIND, args)
     }
 
     fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
-        CoxOps::new(NAME, KIND, args, sink)
+        ModelOps::new(NAME, KIND, args, sink)
     }
 
     fn documentation(&self) -> &'static Documentation {

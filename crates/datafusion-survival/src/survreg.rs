@@ -8,8 +8,8 @@ use datafusion::common::Result;
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::Documentation;
 
-use crate::cox_state::{self, CoxKind, CoxOps};
 use crate::docs::doc;
+use crate::model_state::{self, ModelKind, ModelOps};
 use crate::warnings::WarningSink;
 
 use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
@@ -18,7 +18,7 @@ use datafusion::logical_expr::function::StateFieldsArgs;
 
 const NAME: &str = "survreg";
 const SYNTAX: &str = "survreg(time, event, x1 [, x2, ...] [, options])";
-const KIND: CoxKind = CoxKind::Survreg;
+const KIND: ModelKind = ModelKind::Survreg;
 
 /// `survreg(time, event, x1 [, x2, ...] [, options])`, as R's
 /// `survreg(Surv(time, event) ~ x1 + ..., dist = ...)` (see `survql_stats::survreg`).
@@ -32,26 +32,26 @@ pub type Survreg = SurvivalUdaf<SurvregFunction>;
 pub struct SurvregFunction;
 
 impl SurvivalFunction for SurvregFunction {
-    type Ops = CoxOps;
+    type Ops = ModelOps;
 
     fn name(&self) -> &'static str {
         NAME
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(cox_state::return_type(KIND))
+        Ok(model_state::return_type(KIND))
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        cox_state::coerce_cox_types(NAME, KIND, arg_types, SYNTAX)
+        model_state::coerce_model_types(NAME, KIND, arg_types, SYNTAX)
     }
 
     fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
-        cox_state::state_fields(KIND, args)
+        model_state::state_fields(KIND, args)
     }
 
     fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
-        CoxOps::new(NAME, KIND, args, sink)
+        ModelOps::new(NAME, KIND, args, sink)
     }
 
     fn documentation(&self) -> &'static Documentation {
