@@ -230,6 +230,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "firth",
     "cox_curve",
     "vendor_conventions",
+    "contrasts",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -85,3 +85,52 @@ fn every_function_is_documented() {
         );
     }
 }
+
+/// Every statement of the functions' SQL examples that reads the demo cohort runs without an
+/// error (on the cohort as the shell embeds it, `demo.net_cohort`), so that an example cannot
+/// drift from what the function accepts. Examples over other tables (a user's `heart`,
+/// `registry`, ...) are shown as illustrations and only checked to call their function.
+#[tokio::test]
+async fn demo_cohort_examples_run() {
+    use datafusion::catalog::MemorySchemaProvider;
+    use std::sync::Arc;
+    let config = survql_testkit::run_configs()[0];
+    let ctx = survql_testkit::new_context(&config);
+    let catalog = ctx.catalog("datafusion").unwrap();
+    catalog
+        .register_schema("demo", Arc::new(MemorySchemaProvider::new()))
+        .unwrap();
+    let path = survql_testkit::data_dir().join("net_cohort.parquet");
+    ctx.register_parquet(
+        "demo.net_cohort",
+        path.to_str().unwrap(),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let mut ran = 0;
+    for f in datafusion_survival::all_functions() {
+        let example = f
+            .documentation()
+            .and_then(|d| d.sql_example.clone())
+            .unwrap_or_default();
+        let body = example
+            .trim()
+            .trim_start_matches("```sql")
+            .trim_end_matches("```");
+        for statement in body.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            if !statement.contains("demo.net_cohort") {
+                continue;
+            }
+            let result = match ctx.sql(statement).await {
+                Ok(df) => df.collect().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                panic!("{}: example fails: {statement}\n{e}", f.name());
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran >= 40, "only {ran} example statements ran");
+}

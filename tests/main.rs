@@ -8,6 +8,7 @@ mod dataframe_api;
 mod function_docs;
 mod fuzz;
 mod golden_competing;
+mod golden_contrasts;
 mod golden_cox;
 mod golden_km;
 mod golden_tests;

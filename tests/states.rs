@@ -253,6 +253,7 @@ fn accumulator_states_are_interchangeable() {
                 vec![Col(0), Col(1), Col(2), Col(3), str_lit("fh(1,2)")]
             }
             "logrank_test" | "logrank_p" | "logrank_pairwise" => vec![Col(0), Col(1), Col(2)],
+            "rmst_diff" | "km_survival_diff" => vec![Col(0), Col(1), Col(2), f64_lit(3.0)],
             // A numeric score: t0 (time - 0.5).
             "logrank_trend_test" => vec![Col(0), Col(1), Col(4)],
             "logrank_trend_strat_test" => {
@@ -273,7 +274,10 @@ fn accumulator_states_are_interchangeable() {
             "survreg_strat" => vec![Col(0), Col(1), Col(3), Col(2)],
             "cox_curve" => vec![Col(0), Col(1), Col(2), str_lit("g=b, conf_type=log-log")],
             "cox_curve_strat" => vec![Col(0), Col(1), Col(3), Col(2), str_lit("strata=s2, g=c")],
-            _ => vec![Col(0), Col(1)],
+            "km_median" | "km_summary" | "km_curve" | "km_followup" | "nelson_aalen" => {
+                vec![Col(0), Col(1)]
+            }
+            other => panic!("{other}: add its arguments to accumulator_states_are_interchangeable"),
         };
         check_function(&f, &spec);
     }

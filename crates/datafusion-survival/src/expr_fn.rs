@@ -73,6 +73,21 @@ pub fn km_rmst(time: Expr, event: Expr, tau: Expr) -> Expr {
     km_rmst_udaf().call(vec![time, event, tau])
 }
 
+singleton!(rmst_diff_udaf, crate::rmst_diff::RmstDiff);
+/// `rmst_diff(time, event, grp, tau [, conf_level])` with the required arguments (see [`crate::rmst_diff`]).
+pub fn rmst_diff(time: Expr, event: Expr, grp: Expr, tau: Expr) -> Expr {
+    rmst_diff_udaf().call(vec![time, event, grp, tau])
+}
+
+singleton!(
+    km_survival_diff_udaf,
+    crate::km_survival_diff::KmSurvivalDiff
+);
+/// `km_survival_diff(time, event, grp, at [, conf_level])` with the required arguments (see [`crate::km_survival_diff`]).
+pub fn km_survival_diff(time: Expr, event: Expr, grp: Expr, at: Expr) -> Expr {
+    km_survival_diff_udaf().call(vec![time, event, grp, at])
+}
+
 singleton!(km_followup_udaf, crate::km_followup::KmFollowup);
 /// `km_followup(time, event [, conf_type [, conf_level]])` with the required arguments (see [`crate::km_followup`]).
 pub fn km_followup(time: Expr, event: Expr) -> Expr {

@@ -25,6 +25,7 @@ mod competing_state;
 mod convention_setting;
 mod cox_profile;
 mod docs;
+mod group_contrasts;
 mod input_columns;
 mod km_state;
 mod labels;
@@ -65,6 +66,7 @@ pub mod km_rmst;
 pub mod km_shared;
 pub mod km_summary;
 pub mod km_survival;
+pub mod km_survival_diff;
 pub mod logrank_p;
 pub mod logrank_pairwise;
 pub mod logrank_strat_test;
@@ -75,6 +77,7 @@ pub mod logrank_weighted_strat_test;
 pub mod logrank_weighted_test;
 pub mod nelson_aalen;
 pub mod prop_ci;
+pub mod rmst_diff;
 pub mod surv;
 pub mod survreg;
 pub mod survreg_strat;
@@ -112,6 +115,8 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(km_curve::KmCurve::with_warnings(s())),
         udaf(km_rmst::KmRmst::with_warnings(s())),
         udaf(km_followup::KmFollowup::with_warnings(s())),
+        udaf(rmst_diff::RmstDiff::with_warnings(s())),
+        udaf(km_survival_diff::KmSurvivalDiff::with_warnings(s())),
         udaf(nelson_aalen::NelsonAalen::with_warnings(s())),
         udaf(logrank_test::LogrankTest::with_warnings(s())),
         udaf(logrank_p::LogrankP::with_warnings(s())),

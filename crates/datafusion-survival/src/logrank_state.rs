@@ -17,7 +17,8 @@ use datafusion::common::{exec_err, internal_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use survql_stats::distributions::pchisq_upper;
 use survql_stats::{
-    p_adjust, survdiff_weighted, trend_test, GroupTimeCount, PAdjust, Survdiff, Weighting,
+    p_adjust, survdiff_weighted, trend_test, GroupTimeCount, PAdjust, Survdiff, TimeCounts,
+    Weighting,
 };
 
 use crate::accumulator::StateOps;
@@ -177,6 +178,33 @@ impl LogrankState {
     }
 }
 
+impl LogrankState {
+    /// Each group's counts (near-ties merged within the group, as `survfit` on the group
+    /// alone), groups in R's factor order, strata (if any) pooled.
+    pub(crate) fn group_counts(&self, function: &str) -> Result<Vec<(String, TimeCounts)>> {
+        let mut per_group: Vec<KmState> = vec![KmState::default(); self.groups.names.len()];
+        for (_, g, counts) in &self.cells {
+            for (time, events, censored) in counts.iter() {
+                per_group[*g as usize].add_counts(time, events, censored);
+            }
+        }
+        sorted_label_order(&self.groups.names)
+            .into_iter()
+            .map(|id| {
+                let counts = per_group[id].to_counts(function)?;
+                Ok((self.groups.names[id].to_string(), counts))
+            })
+            .collect()
+    }
+}
+
+/// Evaluates a function that reads each group's Kaplan-Meier counts (`rmst_diff`,
+/// `km_survival_diff`) from the log-rank state: per SQL group, the groups' labelled counts in
+/// R's factor order.
+pub(crate) trait GroupCurvesEvaluator: std::fmt::Debug + Send + Sync {
+    fn evaluate(&self, sql_groups: &[Vec<(String, TimeCounts)>]) -> Result<ArrayRef>;
+}
+
 /// One pair of `logrank_pairwise`.
 struct Pair {
     grp1: String,
@@ -220,9 +248,17 @@ pub struct LogrankOps {
     /// The test's weights (`rho` of the plain functions is G(rho, 0)).
     pub weighting: Weighting,
     pub(crate) output: LogrankOutput,
+    /// Set for the functions that read each group's curve instead of testing: they evaluate.
+    pub(crate) curves: Option<Arc<dyn GroupCurvesEvaluator>>,
 }
 
 impl LogrankOps {
+    /// The ops of a function that evaluates each group's curve with `evaluator`.
+    pub(crate) fn with_curves(mut self, evaluator: Arc<dyn GroupCurvesEvaluator>) -> Self {
+        self.curves = Some(evaluator);
+        self
+    }
+
     pub(crate) fn new(
         function: &'static str,
         args: &AccumulatorArgs,
@@ -238,6 +274,7 @@ impl LogrankOps {
             stratified,
             weighting,
             output,
+            curves: None,
         }
     }
 }
@@ -282,6 +319,13 @@ pub(crate) fn return_type(output: LogrankOutput) -> DataType {
 }
 
 fn evaluate(call: &LogrankOps, states: &[LogrankState]) -> Result<ArrayRef> {
+    if let Some(curves) = &call.curves {
+        let groups = states
+            .iter()
+            .map(|s| s.group_counts(call.function))
+            .collect::<Result<Vec<_>>>()?;
+        return curves.evaluate(&groups);
+    }
     if let LogrankOutput::Pairwise(adjust) = call.output {
         let (mut lengths, mut g1, mut g2) = (vec![], vec![], vec![]);
         let (mut chisq, mut p, mut adjusted) = (vec![], vec![], vec![]);
@@ -774,6 +818,7 @@ mod tests {
             stratified: false,
             weighting: Weighting::LogRank,
             output: LogrankOutput::Test,
+            curves: None,
         }
     }
 

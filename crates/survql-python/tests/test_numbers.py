@@ -31,6 +31,11 @@ QUERIES = {
                logrank_weighted_strat_test(os_months, died, liver_mets, treatment, 'peto') AS strat,
                logrank_pairwise(os_months, died, grade, 'BH') AS pairs
         FROM cohort""",
+    "contrasts": """
+        SELECT rmst_diff(os_months, died, liver_mets, 60) AS rmst,
+               km_survival_diff(os_months, died, grade, 12, 0.9) AS s12,
+               sex, rmst_diff(os_months, died, liver_mets, 36) AS rmst_by_sex
+        FROM cohort GROUP BY sex ORDER BY sex""",
     "logrank by group": """
         SELECT sex, logrank_p(os_months, died, liver_mets) AS p FROM cohort GROUP BY sex ORDER BY sex""",
     "cox": """

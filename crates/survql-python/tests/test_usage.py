@@ -17,7 +17,7 @@ from conftest import DATA
 
 NAMES = {
     "km_median", "km_summary", "km_quantile", "km_survival", "km_curve", "km_rmst",
-    "km_followup", "nelson_aalen", "logrank_test", "logrank_p", "logrank_strat_test",
+    "km_followup", "rmst_diff", "km_survival_diff", "nelson_aalen", "logrank_test", "logrank_p", "logrank_strat_test",
     "logrank_weighted_test", "logrank_weighted_strat_test", "logrank_pairwise",
     "logrank_trend_test", "logrank_trend_strat_test", "cif_curve", "cif_at", "gray_test",
     "prop_ci", "chisq_test", "fisher_test", "cox_ph", "cox_ph_strat", "cox_ph_counting",

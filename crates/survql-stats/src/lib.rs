@@ -16,6 +16,7 @@
 
 pub mod competing;
 pub mod contingency;
+pub mod contrasts;
 pub mod convention;
 pub mod cox;
 pub mod cox_curve;

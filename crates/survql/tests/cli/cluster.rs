@@ -138,7 +138,9 @@ SELECT logrank_test(time, event, grp) AS lr, logrank_p(time, event, sex) AS p,
        logrank_weighted_test(time, event, grp, 'gehan') AS lw,
        logrank_weighted_strat_test(time, event, grp, centre, 'fh(0,1)') AS lws,
        logrank_pairwise(time, event, grp, 'BH') AS pairs,
-       logrank_trend_test(time, event, grp) AS tr FROM cohort;
+       logrank_trend_test(time, event, grp) AS tr,
+       rmst_diff(time, event, grp, 60) AS rd, km_survival_diff(time, event, sex, 50, 0.9) AS sd
+FROM cohort;
 SELECT cif_curve(time, CAST(event AS BIGINT) * (1 + grp % 2), 1, 'log-log') AS ci,
        cif_at(time, CAST(event AS BIGINT) * (1 + grp % 2), 2, 40) AS ca,
        gray_test(time, CAST(event AS BIGINT) * (1 + grp % 2), 1, sex) AS gt FROM cohort;
