@@ -231,6 +231,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "cox_curve",
     "vendor_conventions",
     "contrasts",
+    "surv_split",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -79,6 +79,7 @@ pub mod nelson_aalen;
 pub mod prop_ci;
 pub mod rmst_diff;
 pub mod surv;
+pub mod surv_split;
 pub mod survreg;
 pub mod survreg_strat;
 
@@ -146,12 +147,14 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
     ]
 }
 
-/// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]), and
-/// `cluster(id)`, the cluster column of a Cox model (see [`cluster_term::Cluster`]).
+/// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]),
+/// `cluster(id)`, the cluster column of a Cox model (see [`cluster_term::Cluster`]), and
+/// `surv_split(...)`, follow-up split at cut points (see [`surv_split::SurvSplit`]).
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::new_from_impl(surv::Surv::new())),
         Arc::new(ScalarUDF::new_from_impl(cluster_term::Cluster::new())),
+        Arc::new(ScalarUDF::new_from_impl(surv_split::SurvSplit::new())),
     ]
 }
 
