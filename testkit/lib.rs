@@ -232,6 +232,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "vendor_conventions",
     "contrasts",
     "surv_split",
+    "cox_residuals",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

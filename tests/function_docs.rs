@@ -18,6 +18,11 @@ fn reference() -> String {
                 .iter()
                 .filter_map(|f| f.documentation().map(|d| (f.name().to_owned(), d.clone()))),
         )
+        .chain(
+            datafusion_survival::window_functions()
+                .iter()
+                .filter_map(|f| f.documentation().map(|d| (f.name().to_owned(), d.clone()))),
+        )
         .collect();
     let mut out = String::from(
         "# survql's SQL functions\n\n\
@@ -109,11 +114,22 @@ async fn demo_cohort_examples_run() {
     .await
     .unwrap();
     let mut ran = 0;
-    for f in datafusion_survival::all_functions() {
-        let example = f
-            .documentation()
-            .and_then(|d| d.sql_example.clone())
-            .unwrap_or_default();
+    let examples: Vec<(String, String)> = datafusion_survival::all_functions()
+        .iter()
+        .map(|f| (f.name().to_owned(), f.documentation().cloned()))
+        .chain(
+            datafusion_survival::scalar_functions()
+                .iter()
+                .map(|f| (f.name().to_owned(), f.documentation().cloned())),
+        )
+        .chain(
+            datafusion_survival::window_functions()
+                .iter()
+                .map(|f| (f.name().to_owned(), f.documentation().cloned())),
+        )
+        .map(|(name, d)| (name, d.and_then(|d| d.sql_example).unwrap_or_default()))
+        .collect();
+    for (name, example) in &examples {
         let body = example
             .trim()
             .trim_start_matches("```sql")
@@ -127,7 +143,7 @@ async fn demo_cohort_examples_run() {
                 Err(e) => Err(e),
             };
             if let Err(e) = result {
-                panic!("{}: example fails: {statement}\n{e}", f.name());
+                panic!("{name}: example fails: {statement}\n{e}");
             }
             ran += 1;
         }

@@ -11,6 +11,7 @@ mod golden_competing;
 mod golden_contrasts;
 mod golden_cox;
 mod golden_km;
+mod golden_rowwise;
 mod golden_split;
 mod golden_tests;
 mod golden_vendor;

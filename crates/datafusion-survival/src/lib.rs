@@ -53,6 +53,8 @@ pub mod cox_curve_strat;
 pub mod cox_ph;
 pub mod cox_ph_counting;
 pub mod cox_ph_strat;
+pub mod cox_predict;
+pub mod cox_residual;
 pub mod cox_zph;
 pub mod expr_fn;
 pub mod finegray_ph;
@@ -87,7 +89,7 @@ use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
 
 pub use convention_setting::{SurvqlOptions, CONVENTIONS_HELP};
@@ -158,6 +160,24 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     ]
 }
 
+/// The window functions (`cox_residual`, `cox_predict`: one value per row of a model fitted on
+/// the window partition), reporting warnings to `sink`.
+pub fn window_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<WindowUDF>> {
+    vec![
+        Arc::new(WindowUDF::new_from_impl(
+            cox_residual::CoxResidual::with_warnings(sink.clone()),
+        )),
+        Arc::new(WindowUDF::new_from_impl(
+            cox_predict::CoxPredict::with_warnings(sink.clone()),
+        )),
+    ]
+}
+
+/// The window functions (warnings are discarded).
+pub fn window_functions() -> Vec<Arc<WindowUDF>> {
+    window_functions_with_warnings(&WarningSink::default())
+}
+
 /// Every survival aggregate function (warnings are discarded).
 pub fn all_functions() -> Vec<Arc<AggregateUDF>> {
     all_functions_with_warnings(&WarningSink::default())
@@ -184,6 +204,9 @@ pub fn register_all_with_warnings(registry: &mut dyn FunctionRegistry) -> Result
     }
     for f in scalar_functions() {
         registry.register_udf(f)?;
+    }
+    for f in window_functions_with_warnings(&sink) {
+        registry.register_udwf(f)?;
     }
     Ok(sink)
 }
@@ -227,6 +250,9 @@ pub fn query_context(ctx: &SessionContext) -> Result<(SessionContext, WarningSin
     }
     for f in scalar_functions() {
         state.register_udf(f)?;
+    }
+    for f in window_functions_with_warnings(&sink) {
+        state.register_udwf(f)?;
     }
     Ok((SessionContext::new_with_state(state), sink))
 }

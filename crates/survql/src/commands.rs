@@ -237,12 +237,18 @@ async fn describe(app: &mut App, name: &str) -> Result<()> {
 
 fn list_functions(app: &mut App, all: bool) -> Result<()> {
     let mut out = String::new();
-    // The aggregates, then surv(...), the response they take.
+    // The aggregates, then the scalars (surv(...), the response they take, ...), then the
+    // window functions.
     let docs: Vec<datafusion::logical_expr::Documentation> = datafusion_survival::all_functions()
         .iter()
         .filter_map(|f| f.documentation().cloned())
         .chain(
             datafusion_survival::scalar_functions()
+                .iter()
+                .filter_map(|f| f.documentation().cloned()),
+        )
+        .chain(
+            datafusion_survival::window_functions()
                 .iter()
                 .filter_map(|f| f.documentation().cloned()),
         )
@@ -286,6 +292,12 @@ fn help_function(app: &mut App, name: &str) -> Result<()> {
         .or_else(|| {
             state
                 .scalar_functions()
+                .get(&name.to_lowercase())
+                .and_then(|f| f.documentation().cloned())
+        })
+        .or_else(|| {
+            state
+                .window_functions()
                 .get(&name.to_lowercase())
                 .and_then(|f| f.documentation().cloned())
         });

@@ -126,6 +126,9 @@ async fn worker_session(ctx: WorkerQueryContext) -> Result<SessionState> {
     for udf in datafusion_survival::scalar_functions() {
         state.register_udf(udf)?;
     }
+    for udwf in datafusion_survival::window_functions_with_warnings(&sink) {
+        state.register_udwf(udwf)?;
+    }
     Ok(state)
 }
 

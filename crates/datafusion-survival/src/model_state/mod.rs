@@ -65,6 +65,7 @@ mod curve;
 mod fine_gray;
 mod order;
 mod rows;
+mod rowwise;
 mod signature;
 mod survreg;
 mod zph;
@@ -79,6 +80,7 @@ use survreg::*;
 use zph::*;
 
 pub(crate) use call::ModelOps;
+pub(crate) use rowwise::{fit_partition, rowwise_array, rowwise_call, PartitionFit, RowwiseCall};
 pub(crate) use signature::{coerce_model_types, return_type, state_fields};
 
 /// Which of the Cox functions (and the Fine-Gray model, fitted from the same rows).

@@ -225,6 +225,20 @@ pub(super) fn update(
     groups: &[usize],
     filter: Option<&BooleanArray>,
 ) -> Result<()> {
+    update_rows(call, states, skipped, values, groups, filter, None)
+}
+
+/// [`update`], also pushing to `kept` the batch row of each row appended (in the order they
+/// are appended): what the window functions map their per-row results back with.
+pub(super) fn update_rows(
+    call: &ModelOps,
+    states: &mut [ModelRows],
+    skipped: &mut [u64],
+    values: &[ArrayRef],
+    groups: &[usize],
+    filter: Option<&BooleanArray>,
+    kept: Option<&mut Vec<usize>>,
+) -> Result<()> {
     let f = call.function;
     let fixed = call.kind.fixed();
     // surv([entry,] time, event [, weight]) in place of (time, event): crate::response.
@@ -344,6 +358,9 @@ pub(super) fn update(
         len: stop.len(),
         mask: mask.as_ref(),
     };
+    if let Some(kept) = kept {
+        rows.for_each(|i| kept.push(i));
+    }
     // (Rows merged before, still pending, go first: update appends to the columns.)
     if let [st] = &mut *states {
         st.ensure(call);

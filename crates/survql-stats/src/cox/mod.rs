@@ -29,6 +29,7 @@ mod concordance;
 mod exact;
 mod fit;
 mod likelihood;
+mod predict;
 mod prepare;
 mod rank_trees;
 mod residuals;
@@ -39,6 +40,9 @@ mod zph;
 pub use concordance::concordance;
 pub use exact::exact_ties_cost;
 pub use fit::cox_fit;
+pub use predict::{
+    cox_dfbeta, cox_expected, cox_martingale, cox_score_residuals, deviance_from_martingale,
+};
 pub use prepare::{merged_times, total_order_bits, PARALLEL_ROWS};
 pub use zph::{cox_zph, Zph, ZphTransform};
 
