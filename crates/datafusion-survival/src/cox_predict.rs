@@ -112,16 +112,10 @@ impl WindowUDFImpl for CoxPredict {
         args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
         let call = rowwise_call(NAME, &args, &["type"], &self.sink)?;
-        let mut kind = PredictionType::Lp;
-        for (_, value) in &call.own {
-            kind = PredictionType::parse(value).ok_or_else(|| {
-                datafusion::common::exec_datafusion_err!(
-                    "{NAME}: option 'type' must be one of {}, found '{value}'",
-                    PredictionType::NAMES
-                )
-            })?;
-        }
-        Ok(Box::new(PredictEvaluator { call, kind }))
+        Ok(Box::new(PredictEvaluator {
+            call,
+            kind: PredictionType::Lp,
+        }))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -152,7 +146,17 @@ impl std::fmt::Debug for PredictEvaluator {
 
 impl PartitionEvaluator for PredictEvaluator {
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        let Some(pf) = fit_partition(&self.call, values, num_rows)? else {
+        self.call.prepare(values)?;
+        // type= (the call's options are read with the first partition).
+        for (_, value) in self.call.own() {
+            self.kind = PredictionType::parse(value).ok_or_else(|| {
+                datafusion::common::exec_datafusion_err!(
+                    "{NAME}: option 'type' must be one of {}, found '{value}'",
+                    PredictionType::NAMES
+                )
+            })?;
+        }
+        let Some(pf) = fit_partition(&mut self.call, values, num_rows)? else {
             return Ok(Arc::new(Float64Array::from(vec![None::<f64>; num_rows])));
         };
         let (data, fit, ties) = (&pf.data, &pf.fit, pf.ties);

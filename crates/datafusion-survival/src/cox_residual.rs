@@ -126,25 +126,11 @@ impl WindowUDFImpl for CoxResidual {
         args: PartitionEvaluatorArgs,
     ) -> Result<Box<dyn PartitionEvaluator>> {
         let call = rowwise_call(NAME, &args, &["type", "term"], &self.sink)?;
-        let mut kind = ResidualType::Martingale;
-        let mut term = None;
-        for (key, value) in &call.own {
-            match key.as_str() {
-                "type" => {
-                    kind = ResidualType::parse(value).ok_or_else(|| {
-                        datafusion::common::exec_datafusion_err!(
-                            "{NAME}: option 'type' must be one of {}, found '{value}'",
-                            ResidualType::NAMES
-                        )
-                    })?
-                }
-                _ => term = Some(value.clone()),
-            }
-        }
-        if term.is_some() && !kind.per_coefficient() {
-            return exec_err!("{NAME}: option 'term' is for type=score, dfbeta or dfbetas");
-        }
-        Ok(Box::new(ResidualEvaluator { call, kind, term }))
+        Ok(Box::new(ResidualEvaluator {
+            call,
+            kind: ResidualType::Martingale,
+            term: None,
+        }))
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -175,6 +161,32 @@ impl std::fmt::Debug for ResidualEvaluator {
     }
 }
 
+impl ResidualEvaluator {
+    /// `type=` and `term=` (the call's options are read with the first partition).
+    fn read_options(&mut self) -> Result<()> {
+        let (mut kind, mut term) = (ResidualType::Martingale, None);
+        for (key, value) in self.call.own() {
+            match key.as_str() {
+                "type" => {
+                    kind = ResidualType::parse(value).ok_or_else(|| {
+                        datafusion::common::exec_datafusion_err!(
+                            "{NAME}: option 'type' must be one of {}, found '{value}'",
+                            ResidualType::NAMES
+                        )
+                    })?
+                }
+                _ => term = Some(value.clone()),
+            }
+        }
+        if term.is_some() && !kind.per_coefficient() {
+            return exec_err!("{NAME}: option 'term' is for type=score, dfbeta or dfbetas");
+        }
+        self.kind = kind;
+        self.term = term;
+        Ok(())
+    }
+}
+
 /// The coefficient a per-coefficient residual is of.
 pub(crate) fn coefficient(function: &str, pf: &PartitionFit, term: Option<&str>) -> Result<usize> {
     match term {
@@ -194,7 +206,9 @@ pub(crate) fn coefficient(function: &str, pf: &PartitionFit, term: Option<&str>)
 
 impl PartitionEvaluator for ResidualEvaluator {
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        let Some(pf) = fit_partition(&self.call, values, num_rows)? else {
+        self.call.prepare(values)?;
+        self.read_options()?;
+        let Some(pf) = fit_partition(&mut self.call, values, num_rows)? else {
             return Ok(Arc::new(Float64Array::from(vec![None::<f64>; num_rows])));
         };
         let (data, fit, ties) = (&pf.data, &pf.fit, pf.ties);

@@ -13,9 +13,10 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
+use datafusion_ffi::udwf::FFI_WindowUDF;
 use datafusion_survival::WarningSink;
 use pyo3::exceptions::{PyIOError, PyValueError};
 use pyo3::prelude::*;
@@ -129,6 +130,61 @@ impl ScalarFunction {
             c"datafusion_scalar_udf",
         )
     }
+}
+
+/// A window function (`cox_residual`, `cox_predict`), exportable to datafusion-python
+/// (`datafusion.udwf(f)`).
+#[pyclass(name = "WindowFunction", module = "survql._survql", frozen)]
+struct WindowFunction {
+    udf: Arc<WindowUDF>,
+}
+
+#[pymethods]
+impl WindowFunction {
+    /// The SQL name.
+    #[getter]
+    fn name(&self) -> String {
+        self.udf.name().to_owned()
+    }
+
+    /// What the function computes (its `\h` text).
+    #[getter]
+    fn description(&self) -> String {
+        self.udf
+            .documentation()
+            .map(|d| d.description.clone())
+            .unwrap_or_default()
+    }
+
+    /// The call syntax.
+    #[getter]
+    fn syntax(&self) -> String {
+        self.udf
+            .documentation()
+            .map(|d| d.syntax_example.clone())
+            .unwrap_or_default()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<survql function {}>", self.syntax())
+    }
+
+    fn __datafusion_window_udf__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        PyCapsule::new_with_value(
+            py,
+            FFI_WindowUDF::from(Arc::clone(&self.udf)),
+            c"datafusion_window_udf",
+        )
+    }
+}
+
+/// The window functions, reporting to the package's sink.
+#[pyfunction]
+fn window_functions() -> Vec<WindowFunction> {
+    datafusion_survival::window_functions_with_warnings(sink())
+        .into_iter()
+        .map(|udf| WindowFunction { udf })
+        .collect()
 }
 
 /// The scalar functions (`surv`).
@@ -302,6 +358,7 @@ fn _survql(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SurvivalFunction>()?;
     m.add_class::<ScalarFunction>()?;
     m.add_function(wrap_pyfunction!(scalar_functions, m)?)?;
+    m.add_function(wrap_pyfunction!(window_functions, m)?)?;
     m.add_class::<KmPlot>()?;
     m.add_function(wrap_pyfunction!(functions, m)?)?;
     m.add_function(wrap_pyfunction!(drain_warnings, m)?)?;

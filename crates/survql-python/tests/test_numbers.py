@@ -36,6 +36,11 @@ QUERIES = {
                km_survival_diff(os_months, died, grade, 12, 0.9) AS s12,
                sex, rmst_diff(os_months, died, liver_mets, 36) AS rmst_by_sex
         FROM cohort GROUP BY sex ORDER BY sex""",
+    "cox window functions": """
+        SELECT time, age, sex, cox_residual(time, died, age, sex) OVER () AS m,
+               cox_residual(time, died, age, sex, 'type=dfbeta, term=age') OVER (PARTITION BY ph_ecog) AS dfb,
+               cox_predict(time, died, age, sex, 'type=survival') OVER () AS s
+        FROM lung ORDER BY time, age, sex, m, dfb, s""",
     "logrank by group": """
         SELECT sex, logrank_p(os_months, died, liver_mets) AS p FROM cohort GROUP BY sex ORDER BY sex""",
     "cox": """

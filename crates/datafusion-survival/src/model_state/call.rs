@@ -260,7 +260,7 @@ impl ModelOps {
             let field = &args.expr_fields[i];
             let name = term_name(field);
             covariates.push(match field.data_type() {
-                DataType::Float64 => Covariate::Numeric { name },
+                d if d.is_numeric() => Covariate::Numeric { name },
                 DataType::Boolean => Covariate::Boolean { name },
                 d if crate::cluster_term::is_cluster(d) => Covariate::Cluster { name },
                 _ => Covariate::Factor { name },

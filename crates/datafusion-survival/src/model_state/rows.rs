@@ -287,9 +287,27 @@ pub(super) fn update_rows(
         None
     };
     let strata = strata.as_ref().map(|s| s.as_string_view());
+    // Numeric covariates arrive in their own type (see `coerce_model_classic`): read as f64,
+    // as CAST(x AS DOUBLE) would.
+    let numeric: Vec<Option<ArrayRef>> = call
+        .covariates
+        .iter()
+        .enumerate()
+        .map(|(k, cov)| {
+            let a = &values[fixed + k];
+            match cov {
+                Covariate::Numeric { .. } if a.data_type() != &DataType::Float64 => {
+                    datafusion::arrow::compute::cast(a, &DataType::Float64)
+                        .map(Some)
+                        .map_err(Into::into)
+                }
+                _ => Ok(None),
+            }
+        })
+        .collect::<Result<_>>()?;
     let mut cols: Vec<CovColumn> = vec![];
     for (k, cov) in call.covariates.iter().enumerate() {
-        let a = &values[fixed + k];
+        let a = numeric[k].as_ref().unwrap_or(&values[fixed + k]);
         cols.push(match cov {
             Covariate::Numeric { .. } => CovColumn::Num(a.as_primitive::<Float64Type>()),
             Covariate::Boolean { .. } => CovColumn::Bool(a.as_boolean().clone()),

@@ -82,12 +82,16 @@ pub(super) fn coerce_model_classic(
                     }
                     d.clone()
                 }
-                d if d.is_numeric() => DataType::Float64,
+                // Covariates keep their own type (numbers are read as f64, text as labels, in
+                // `update`): a CAST here would be a common subexpression of two model calls on
+                // the same columns, which DataFusion computes once under the name
+                // `__common_expr_N` — and the term would lose its name.
+                d if d.is_numeric() => d.clone(),
                 DataType::Utf8
                 | DataType::LargeUtf8
                 | DataType::Utf8View
-                | DataType::Dictionary(..)
-                | DataType::Null => DataType::Utf8,
+                | DataType::Dictionary(..) => dt.clone(),
+                DataType::Null => DataType::Utf8,
                 d => {
                     return plan_err!(
                         "{function}: covariate {} must be numeric, boolean or text, found {d}",
@@ -127,7 +131,8 @@ pub(crate) fn state_fields(kind: ModelKind, args: &StateFieldsArgs) -> Vec<Field
     let covariates_from = kind.fixed() - usize::from(shape.is_some());
     for (i, f) in args.input_fields[covariates_from..].iter().enumerate() {
         let dt = match f.data_type() {
-            DataType::Float64 | DataType::Boolean => DataType::Float64,
+            DataType::Boolean => DataType::Float64,
+            d if d.is_numeric() => DataType::Float64,
             // Views, not Utf8: one label per row over 2e8 rows is more text than 32-bit
             // offsets can address.
             _ => DataType::Utf8View,

@@ -53,7 +53,7 @@ def functions() -> list[dict[str, str]]:
     """Every survql function: ``name``, ``syntax`` and ``description``."""
     return [
         {"name": f.name, "syntax": f.syntax, "description": f.description}
-        for f in [*_survql.functions(), *_survql.scalar_functions()]
+        for f in [*_survql.functions(), *_survql.scalar_functions(), *_survql.window_functions()]
     ]
 
 
@@ -64,6 +64,9 @@ def register(ctx: _datafusion.SessionContext) -> None:
     # surv(...), the response the Kaplan-Meier and cumulative-incidence functions take.
     for f in _survql.scalar_functions():
         ctx.register_udf(_datafusion.udf(f))
+    # cox_residual, cox_predict: one value per row, OVER (...).
+    for f in _survql.window_functions():
+        ctx.register_udwf(_datafusion.udwf(f))
 
 
 def warnings() -> list[str]:
