@@ -5,8 +5,9 @@
 #
 # Each entry: the model (response, covariates, ties, weights, counting process), an optional
 # partition column (R fits each partition alone), and per row id: martingale, deviance,
-# score / dfbeta / dfbetas per coefficient (named as R names them), and predict's lp, risk,
-# expected and survival. Rows R drops (na.exclude) are NULL.
+# score / dfbeta / dfbetas / schoenfeld / scaledsch per coefficient (named as R names them),
+# and predict's lp, risk, expected and survival. Rows R drops (na.exclude) are NULL, as are the
+# Schoenfeld residuals of rows without an event.
 # R 4.2.2, survival 3.5-3.
 suppressMessages(library(survival))
 invisible(Sys.setlocale("LC_COLLATE", "C"))
@@ -30,6 +31,21 @@ row_values <- function(fit) {
   for (type in c("score", "dfbeta", "dfbetas")) {
     r <- as.matrix(residuals(fit, type = type))
     for (j in seq_len(ncol(r))) out[[paste0(type, ".", names(coef(fit))[j])]] <- r[, j]
+  }
+  # Schoenfeld residuals: R's rows are the events in the order residuals.coxph sorts them,
+  # order(stop, -status) over the rows the fit used; put back on their data rows.
+  used <- which(!is.na(out$martingale))
+  y <- fit$y
+  status <- y[, ncol(y)]
+  ord <- order(y[, ncol(y) - 1], -status)
+  events <- used[ord[status[ord] == 1]]
+  for (type in c("schoenfeld", "scaledsch")) {
+    r <- as.matrix(residuals(fit, type = type))
+    for (j in seq_len(ncol(r))) {
+      v <- rep(NA_real_, length(out$martingale))
+      v[events] <- r[, j]
+      out[[paste0(type, ".", names(coef(fit))[j])]] <- v
+    }
   }
   out
 }

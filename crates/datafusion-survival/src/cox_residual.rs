@@ -12,7 +12,8 @@ use datafusion::logical_expr::{
     Documentation, PartitionEvaluator, Signature, Volatility, WindowUDFImpl,
 };
 use survql_stats::cox::{
-    cox_dfbeta, cox_martingale, cox_score_residuals, deviance_from_martingale,
+    cox_dfbeta, cox_martingale, cox_scaled_schoenfeld, cox_schoenfeld, cox_score_residuals,
+    deviance_from_martingale, Ties,
 };
 
 use crate::docs::doc;
@@ -33,10 +34,13 @@ enum ResidualType {
     Score,
     Dfbeta,
     Dfbetas,
+    Schoenfeld,
+    ScaledSchoenfeld,
 }
 
 impl ResidualType {
-    const NAMES: &'static str = "'martingale' (default), 'deviance', 'score', 'dfbeta', 'dfbetas'";
+    const NAMES: &'static str =
+        "'martingale' (default), 'deviance', 'score', 'dfbeta', 'dfbetas', 'schoenfeld', 'scaledsch'";
 
     fn parse(s: &str) -> Option<ResidualType> {
         Some(match s.to_ascii_lowercase().as_str() {
@@ -45,15 +49,14 @@ impl ResidualType {
             "score" => ResidualType::Score,
             "dfbeta" => ResidualType::Dfbeta,
             "dfbetas" => ResidualType::Dfbetas,
+            "schoenfeld" => ResidualType::Schoenfeld,
+            "scaledsch" => ResidualType::ScaledSchoenfeld,
             _ => return None,
         })
     }
 
     fn per_coefficient(self) -> bool {
-        matches!(
-            self,
-            ResidualType::Score | ResidualType::Dfbeta | ResidualType::Dfbetas
-        )
+        !matches!(self, ResidualType::Martingale | ResidualType::Deviance)
     }
 }
 
@@ -63,7 +66,8 @@ impl ResidualType {
 /// weight)`, factors, `cluster(id)`, `ties=`). `type=` in the options string: `martingale`
 /// (default, as R), `deviance`, and per coefficient (`term=NAME`, the coefficient's name as
 /// in `cox_ph`'s terms; optional with one coefficient) `score`, `dfbeta` (weighted, as R's
-/// default), `dfbetas`. As R's `residuals(fit, type)`; rows with a NULL argument are NULL
+/// default), `dfbetas`, `schoenfeld` and `scaledsch` (at event rows, NULL on the others, as
+/// R's rows are the events). As R's `residuals(fit, type)`; rows with a NULL argument are NULL
 /// (R's `na.exclude`).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CoxResidual {
@@ -87,9 +91,10 @@ impl CoxResidual {
                 "Window function: each row's residual of the Cox model fitted on its window \
                  partition, the same fit as cox_ph with the same arguments (surv(...), factors, \
                  cluster(id), ties=). type= in the options: martingale (default), deviance, \
-                 score, dfbeta, dfbetas (the last three per coefficient: term=NAME, the \
-                 coefficient's name as in cox_ph's terms, e.g. sexM; optional with one \
-                 coefficient). As R's residuals(coxph(...), type); rows with a NULL argument \
+                 score, dfbeta, dfbetas, schoenfeld, scaledsch (the last five per \
+                 coefficient: term=NAME, the coefficient's name as in cox_ph's terms, e.g. \
+                 sexM; optional with one coefficient; Schoenfeld residuals at event rows, NULL \
+                 on the others). As R's residuals(coxph(...), type); rows with a NULL argument \
                  get NULL (na.exclude). Memory: the partition's rows, as cox_ph.",
                 SYNTAX,
             )
@@ -100,7 +105,8 @@ impl CoxResidual {
             .with_argument("x1, ...", "Covariates, as cox_ph (numeric, boolean, text factors, cluster(id)).")
             .with_argument(
                 "options",
-                "Constant string: type=martingale|deviance|score|dfbeta|dfbetas, term=NAME, and \
+                "Constant string: type=martingale|deviance|score|dfbeta|dfbetas|schoenfeld|scaledsch, \
+                 term=NAME, and \
                  cox_ph's options (ties=, robust=, ...).",
             )
             .build()
@@ -179,7 +185,9 @@ impl ResidualEvaluator {
             }
         }
         if term.is_some() && !kind.per_coefficient() {
-            return exec_err!("{NAME}: option 'term' is for type=score, dfbeta or dfbetas");
+            return exec_err!(
+                "{NAME}: option 'term' is for type=score, dfbeta, dfbetas, schoenfeld or scaledsch"
+            );
         }
         self.kind = kind;
         self.term = term;
@@ -212,6 +220,13 @@ impl PartitionEvaluator for ResidualEvaluator {
             return Ok(Arc::new(Float64Array::from(vec![None::<f64>; num_rows])));
         };
         let (data, fit, ties) = (&pf.data, &pf.fit, pf.ties);
+        if ties == Ties::Exact && self.kind.per_coefficient() {
+            // R: "score residuals are not available for the exact method".
+            return exec_err!(
+                "{NAME}: score, dfbeta and Schoenfeld residuals are not available with \
+                 ties=exact (as R); use ties=efron or ties=breslow"
+            );
+        }
         let column = |matrix: Vec<f64>, j: usize| -> Vec<f64> {
             let p = fit.coef.len();
             (0..data.n()).map(|r| matrix[r * p + j]).collect()
@@ -229,6 +244,14 @@ impl PartitionEvaluator for ResidualEvaluator {
                 let j = coefficient(NAME, &pf, self.term.as_deref())?;
                 let scaled = self.kind == ResidualType::Dfbetas;
                 column(cox_dfbeta(data, fit, ties, scaled), j)
+            }
+            ResidualType::Schoenfeld => {
+                let j = coefficient(NAME, &pf, self.term.as_deref())?;
+                column(cox_schoenfeld(data, fit, ties), j)
+            }
+            ResidualType::ScaledSchoenfeld => {
+                let j = coefficient(NAME, &pf, self.term.as_deref())?;
+                column(cox_scaled_schoenfeld(data, fit, ties), j)
             }
         };
         Ok(rowwise_array(num_rows, &pf, &values))

@@ -173,3 +173,109 @@ pub fn cox_dfbeta(data: &CoxData, fit: &CoxFit, ties: Ties, scaled: bool) -> Vec
     }
     out
 }
+
+/// Schoenfeld residuals (n × p, row-major, data order; NaN on rows without an event): for a
+/// death at time t, x − x̄(t), the mean of x over the risk set weighted by w·r (Efron: the
+/// mean over the tied deaths' steps, Σ_j (A − j/d·A_d) / (D − j/d·E) / d), R's `coxscho` —
+/// `residuals(fit, type = "schoenfeld")` (unweighted), whose rows are the events.
+pub fn cox_schoenfeld(data: &CoxData, fit: &CoxFit, ties: Ties) -> Vec<f64> {
+    let (n, p) = (data.n(), fit.coef.len());
+    let (stop, start) = merged_times(data);
+    let risk: Vec<f64> = fit.linear_predictors.iter().map(|lp| lp.exp()).collect();
+    let mut out = vec![f64::NAN; n * p];
+    let efron = ties == Ties::Efron;
+    for rows in rows_by_stratum(&data.strata) {
+        let mut deaths: Vec<usize> = rows.iter().copied().filter(|&i| data.event[i]).collect();
+        deaths.sort_by(|&a, &b| stop[a].total_cmp(&stop[b]));
+        if deaths.is_empty() {
+            continue;
+        }
+        let mut by_stop = rows.clone();
+        by_stop.sort_by(|&a, &b| stop[b].total_cmp(&stop[a]));
+        let mut by_start: Vec<usize> = match &start {
+            Some(_) => rows.clone(),
+            None => vec![],
+        };
+        if let Some(s) = &start {
+            by_start.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+        }
+        // From the latest event time back: the risk set's Σ w r and Σ w r x.
+        let (mut a, mut b) = (0, 0);
+        let mut denom = 0.0;
+        let mut sum_x = vec![0.0; p];
+        let mut hi = deaths.len();
+        while hi > 0 {
+            let t = stop[deaths[hi - 1]];
+            let mut lo = hi - 1;
+            while lo > 0 && stop[deaths[lo - 1]] == t {
+                lo -= 1;
+            }
+            while a < by_stop.len() && stop[by_stop[a]] >= t {
+                let i = by_stop[a];
+                let wr = data.weight(i) * risk[i];
+                denom += wr;
+                for j in 0..p {
+                    sum_x[j] += wr * data.x[j][i];
+                }
+                a += 1;
+            }
+            if let Some(s) = &start {
+                while b < by_start.len() && s[by_start[b]] >= t {
+                    let i = by_start[b];
+                    let wr = data.weight(i) * risk[i];
+                    denom -= wr;
+                    for j in 0..p {
+                        sum_x[j] -= wr * data.x[j][i];
+                    }
+                    b += 1;
+                }
+            }
+            let tied = &deaths[lo..hi];
+            let d = tied.len() as f64;
+            let (mut dead_wr, mut dead_x) = (0.0, vec![0.0; p]);
+            for &i in tied {
+                let wr = data.weight(i) * risk[i];
+                dead_wr += wr;
+                for j in 0..p {
+                    dead_x[j] += wr * data.x[j][i];
+                }
+            }
+            let mut mean = vec![0.0; p];
+            let mut k = 0.0;
+            while k < d {
+                let down = if efron { k / d } else { 0.0 };
+                for j in 0..p {
+                    mean[j] += (sum_x[j] - down * dead_x[j]) / (d * (denom - down * dead_wr));
+                }
+                k += 1.0;
+            }
+            for &i in tied {
+                for j in 0..p {
+                    out[i * p + j] = data.x[j][i] - mean[j];
+                }
+            }
+            hi = lo;
+        }
+    }
+    out
+}
+
+/// Scaled Schoenfeld residuals (n × p, NaN on rows without an event): β + d · V s_i, with s_i
+/// the Schoenfeld residual, V the model-based variance and d the number of events, R's
+/// `residuals(fit, type = "scaledsch")` (what `plot(cox.zph(fit))` draws against time).
+pub fn cox_scaled_schoenfeld(data: &CoxData, fit: &CoxFit, ties: Ties) -> Vec<f64> {
+    let p = fit.coef.len();
+    let sch = cox_schoenfeld(data, fit, ties);
+    let deaths = data.event.iter().filter(|&&e| e).count() as f64;
+    let mut out = vec![f64::NAN; sch.len()];
+    for r in 0..data.n() {
+        if !data.event[r] {
+            continue;
+        }
+        for j in 0..p {
+            let v: f64 = (0..p).map(|i| sch[r * p + i] * fit.var.get(i, j)).sum();
+            out[r * p + j] = v * deaths + fit.coef[j].unwrap_or(0.0);
+        }
+    }
+    out
+}

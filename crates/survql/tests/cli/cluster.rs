@@ -158,6 +158,10 @@ SELECT cox_ph_counting(x1, x1 + time + 1, event, grp) AS cc,
 FROM cohort;
 SELECT prop_ci(event) AS pc, chisq_test(sex, centre) AS ch, fisher_test(sex, event) AS fi FROM cohort;
 SELECT sex, km_median(time, event) FILTER (WHERE grp > 0) AS m FROM cohort GROUP BY sex ORDER BY sex;
+SELECT id, m, r FROM (
+  SELECT id, cox_residual(time, event, x1, sex, 'type=deviance') OVER (PARTITION BY centre) AS m,
+         cox_predict(time, event, x1, 'type=risk') OVER () AS r FROM cohort)
+WHERE id % 97 = 1 ORDER BY id;
 ";
 
 #[test]
