@@ -2,29 +2,22 @@
 //! prediction for each row (R's `predict.coxph` on the fitted data), the model fitted on the
 //! window partition as `cox_ph` would fit it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::Result;
-use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
-use datafusion::logical_expr::{
-    Documentation, PartitionEvaluator, Signature, Volatility, WindowUDFImpl,
-};
+use datafusion::logical_expr::Documentation;
 use survql_stats::cox::cox_expected;
 
 use crate::docs::doc;
-use crate::model_state::{
-    coerce_model_types, fit_partition, rowwise_array, rowwise_call, ModelKind, RowwiseCall,
-};
-use crate::warnings::WarningSink;
+use crate::model_state::PartitionFit;
+use crate::model_window::{ModelWindowUdf, RowwiseFunction};
 
 const NAME: &str = "cox_predict";
 const SYNTAX: &str = "cox_predict(time, event, x1 [, ...] [, options]) OVER (...)";
 
 /// What `type=` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PredictionType {
+pub enum PredictionType {
     Lp,
     Risk,
     Expected,
@@ -52,22 +45,19 @@ impl PredictionType {
 /// (exp(lp)), `expected` (the expected number of events over the row's own follow-up, r·Λ₀(t)
 /// with Efron's correction at tied deaths: event − martingale residual) and `survival`
 /// (exp(−expected)). Rows with a NULL argument are NULL (R's `na.exclude`).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxPredict {
-    signature: Signature,
-    sink: WarningSink,
-}
+pub type CoxPredict = ModelWindowUdf<CoxPredictFunction>;
 
-impl CoxPredict {
-    /// The function reporting warnings (skipped rows, fits that did not converge) to `sink`.
-    pub fn with_warnings(sink: WarningSink) -> Self {
-        CoxPredict {
-            signature: Signature::user_defined(Volatility::Immutable),
-            sink,
-        }
-    }
+/// The definition of [`CoxPredict`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxPredictFunction;
 
-    fn doc() -> &'static Documentation {
+impl RowwiseFunction for CoxPredictFunction {
+    type Options = PredictionType;
+    const NAME: &'static str = NAME;
+    const SYNTAX: &'static str = SYNTAX;
+    const OWN_KEYS: &'static [&'static str] = &["type"];
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -92,75 +82,24 @@ impl CoxPredict {
             .build()
         })
     }
-}
 
-impl WindowUDFImpl for CoxPredict {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_model_types(NAME, ModelKind::Ph, arg_types, SYNTAX)
-    }
-
-    fn partition_evaluator(
-        &self,
-        args: PartitionEvaluatorArgs,
-    ) -> Result<Box<dyn PartitionEvaluator>> {
-        let call = rowwise_call(NAME, &args, &["type"], &self.sink)?;
-        Ok(Box::new(PredictEvaluator {
-            call,
-            kind: PredictionType::Lp,
-        }))
-    }
-
-    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(
-            field_args.name(),
-            DataType::Float64,
-            true,
-        )))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(Self::doc())
-    }
-}
-
-struct PredictEvaluator {
-    call: RowwiseCall,
-    kind: PredictionType,
-}
-
-impl std::fmt::Debug for PredictEvaluator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PredictEvaluator")
-            .field("kind", &self.kind)
-            .finish()
-    }
-}
-
-impl PartitionEvaluator for PredictEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        self.call.prepare(values)?;
-        // type= (the call's options are read with the first partition).
-        for (_, value) in self.call.own() {
-            self.kind = PredictionType::parse(value).ok_or_else(|| {
+    /// `type=`.
+    fn options(&self, own: &[(String, String)]) -> Result<Self::Options> {
+        let mut kind = PredictionType::Lp;
+        for (_, value) in own {
+            kind = PredictionType::parse(value).ok_or_else(|| {
                 datafusion::common::exec_datafusion_err!(
                     "{NAME}: option 'type' must be one of {}, found '{value}'",
                     PredictionType::NAMES
                 )
             })?;
         }
-        let Some(pf) = fit_partition(&mut self.call, values, num_rows)? else {
-            return Ok(Arc::new(Float64Array::from(vec![None::<f64>; num_rows])));
-        };
+        Ok(kind)
+    }
+
+    fn values(&self, kind: &Self::Options, pf: &PartitionFit) -> Result<Vec<f64>> {
         let (data, fit, ties) = (&pf.data, &pf.fit, pf.ties);
-        let values: Vec<f64> = match self.kind {
+        Ok(match kind {
             PredictionType::Lp => fit.linear_predictors.clone(),
             PredictionType::Risk => fit.linear_predictors.iter().map(|l| l.exp()).collect(),
             PredictionType::Expected => cox_expected(data, fit, ties),
@@ -168,7 +107,6 @@ impl PartitionEvaluator for PredictEvaluator {
                 .iter()
                 .map(|e| (-e).exp())
                 .collect(),
-        };
-        Ok(rowwise_array(num_rows, &pf, &values))
+        })
     }
 }

@@ -2,33 +2,25 @@
 //! model's residual of each row (R's `residuals.coxph`), the model fitted on the window
 //! partition as `cox_ph` would fit it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use datafusion::arrow::array::{ArrayRef, Float64Array};
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{exec_err, Result};
-use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
-use datafusion::logical_expr::{
-    Documentation, PartitionEvaluator, Signature, Volatility, WindowUDFImpl,
-};
+use datafusion::logical_expr::Documentation;
 use survql_stats::cox::{
     cox_dfbeta, cox_martingale, cox_scaled_schoenfeld, cox_schoenfeld, cox_score_residuals,
     deviance_from_martingale, Ties,
 };
 
 use crate::docs::doc;
-use crate::model_state::{
-    coerce_model_types, fit_partition, rowwise_array, rowwise_call, ModelKind, PartitionFit,
-    RowwiseCall,
-};
-use crate::warnings::WarningSink;
+use crate::model_state::PartitionFit;
+use crate::model_window::{ModelWindowUdf, RowwiseFunction};
 
 const NAME: &str = "cox_residual";
 const SYNTAX: &str = "cox_residual(time, event, x1 [, ...] [, options]) OVER (...)";
 
 /// What `type=` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ResidualType {
+pub enum ResidualType {
     Martingale,
     Deviance,
     Score,
@@ -69,22 +61,19 @@ impl ResidualType {
 /// default), `dfbetas`, `schoenfeld` and `scaledsch` (at event rows, NULL on the others, as
 /// R's rows are the events). As R's `residuals(fit, type)`; rows with a NULL argument are NULL
 /// (R's `na.exclude`).
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct CoxResidual {
-    signature: Signature,
-    sink: WarningSink,
-}
+pub type CoxResidual = ModelWindowUdf<CoxResidualFunction>;
 
-impl CoxResidual {
-    /// The function reporting warnings (skipped rows, fits that did not converge) to `sink`.
-    pub fn with_warnings(sink: WarningSink) -> Self {
-        CoxResidual {
-            signature: Signature::user_defined(Volatility::Immutable),
-            sink,
-        }
-    }
+/// The definition of [`CoxResidual`].
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct CoxResidualFunction;
 
-    fn doc() -> &'static Documentation {
+impl RowwiseFunction for CoxResidualFunction {
+    type Options = (ResidualType, Option<String>);
+    const NAME: &'static str = NAME;
+    const SYNTAX: &'static str = SYNTAX;
+    const OWN_KEYS: &'static [&'static str] = &["type", "term"];
+
+    fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
             doc(
@@ -112,66 +101,11 @@ impl CoxResidual {
             .build()
         })
     }
-}
 
-impl WindowUDFImpl for CoxResidual {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_model_types(NAME, ModelKind::Ph, arg_types, SYNTAX)
-    }
-
-    fn partition_evaluator(
-        &self,
-        args: PartitionEvaluatorArgs,
-    ) -> Result<Box<dyn PartitionEvaluator>> {
-        let call = rowwise_call(NAME, &args, &["type", "term"], &self.sink)?;
-        Ok(Box::new(ResidualEvaluator {
-            call,
-            kind: ResidualType::Martingale,
-            term: None,
-        }))
-    }
-
-    fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(
-            field_args.name(),
-            DataType::Float64,
-            true,
-        )))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        Some(Self::doc())
-    }
-}
-
-struct ResidualEvaluator {
-    call: RowwiseCall,
-    kind: ResidualType,
-    term: Option<String>,
-}
-
-impl std::fmt::Debug for ResidualEvaluator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResidualEvaluator")
-            .field("kind", &self.kind)
-            .field("term", &self.term)
-            .finish()
-    }
-}
-
-impl ResidualEvaluator {
-    /// `type=` and `term=` (the call's options are read with the first partition).
-    fn read_options(&mut self) -> Result<()> {
+    /// `type=` and `term=`.
+    fn options(&self, own: &[(String, String)]) -> Result<Self::Options> {
         let (mut kind, mut term) = (ResidualType::Martingale, None);
-        for (key, value) in self.call.own() {
+        for (key, value) in own {
             match key.as_str() {
                 "type" => {
                     kind = ResidualType::parse(value).ok_or_else(|| {
@@ -189,38 +123,12 @@ impl ResidualEvaluator {
                 "{NAME}: option 'term' is for type=score, dfbeta, dfbetas, schoenfeld or scaledsch"
             );
         }
-        self.kind = kind;
-        self.term = term;
-        Ok(())
+        Ok((kind, term))
     }
-}
 
-/// The coefficient a per-coefficient residual is of.
-pub(crate) fn coefficient(function: &str, pf: &PartitionFit, term: Option<&str>) -> Result<usize> {
-    match term {
-        Some(t) => pf.names.iter().position(|n| n == t).ok_or_else(|| {
-            datafusion::common::exec_datafusion_err!(
-                "{function}: option 'term' must name a coefficient ({}), found '{t}'",
-                pf.names.join(", ")
-            )
-        }),
-        None if pf.names.len() == 1 => Ok(0),
-        None => exec_err!(
-            "{function}: this residual is per coefficient: give term=NAME, one of {}",
-            pf.names.join(", ")
-        ),
-    }
-}
-
-impl PartitionEvaluator for ResidualEvaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        self.call.prepare(values)?;
-        self.read_options()?;
-        let Some(pf) = fit_partition(&mut self.call, values, num_rows)? else {
-            return Ok(Arc::new(Float64Array::from(vec![None::<f64>; num_rows])));
-        };
+    fn values(&self, (kind, term): &Self::Options, pf: &PartitionFit) -> Result<Vec<f64>> {
         let (data, fit, ties) = (&pf.data, &pf.fit, pf.ties);
-        if ties == Ties::Exact && self.kind.per_coefficient() {
+        if ties == Ties::Exact && kind.per_coefficient() {
             // R: "score residuals are not available for the exact method".
             return exec_err!(
                 "{NAME}: score, dfbeta and Schoenfeld residuals are not available with \
@@ -231,29 +139,43 @@ impl PartitionEvaluator for ResidualEvaluator {
             let p = fit.coef.len();
             (0..data.n()).map(|r| matrix[r * p + j]).collect()
         };
-        let values = match self.kind {
+        let term = term.as_deref();
+        Ok(match kind {
             ResidualType::Martingale => cox_martingale(data, fit, ties),
             ResidualType::Deviance => {
                 deviance_from_martingale(&cox_martingale(data, fit, ties), &data.event)
             }
             ResidualType::Score => {
-                let j = coefficient(NAME, &pf, self.term.as_deref())?;
-                column(cox_score_residuals(data, fit, ties), j)
+                column(cox_score_residuals(data, fit, ties), coefficient(pf, term)?)
             }
             ResidualType::Dfbeta | ResidualType::Dfbetas => {
-                let j = coefficient(NAME, &pf, self.term.as_deref())?;
-                let scaled = self.kind == ResidualType::Dfbetas;
-                column(cox_dfbeta(data, fit, ties, scaled), j)
+                let scaled = *kind == ResidualType::Dfbetas;
+                column(cox_dfbeta(data, fit, ties, scaled), coefficient(pf, term)?)
             }
             ResidualType::Schoenfeld => {
-                let j = coefficient(NAME, &pf, self.term.as_deref())?;
-                column(cox_schoenfeld(data, fit, ties), j)
+                column(cox_schoenfeld(data, fit, ties), coefficient(pf, term)?)
             }
-            ResidualType::ScaledSchoenfeld => {
-                let j = coefficient(NAME, &pf, self.term.as_deref())?;
-                column(cox_scaled_schoenfeld(data, fit, ties), j)
-            }
-        };
-        Ok(rowwise_array(num_rows, &pf, &values))
+            ResidualType::ScaledSchoenfeld => column(
+                cox_scaled_schoenfeld(data, fit, ties),
+                coefficient(pf, term)?,
+            ),
+        })
+    }
+}
+
+/// The coefficient a per-coefficient residual is of.
+fn coefficient(pf: &PartitionFit, term: Option<&str>) -> Result<usize> {
+    match term {
+        Some(t) => pf.names.iter().position(|n| n == t).ok_or_else(|| {
+            datafusion::common::exec_datafusion_err!(
+                "{NAME}: option 'term' must name a coefficient ({}), found '{t}'",
+                pf.names.join(", ")
+            )
+        }),
+        None if pf.names.len() == 1 => Ok(0),
+        None => exec_err!(
+            "{NAME}: this residual is per coefficient: give term=NAME, one of {}",
+            pf.names.join(", ")
+        ),
     }
 }

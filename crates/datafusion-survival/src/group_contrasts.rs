@@ -9,9 +9,14 @@ use std::sync::Arc;
 use datafusion::arrow::array::{ArrayRef, Float64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::function::AccumulatorArgs;
 use survql_stats::contrasts::{truncation_limit, FollowUpEnd};
-use survql_stats::{KaplanMeier, TimeCounts};
+use survql_stats::distributions::z_for_level;
+use survql_stats::{KaplanMeier, TimeCounts, Weighting};
 
+use crate::coerce::{check_arity, coerce_option, coerce_time_event_labels};
+use crate::logrank_state::{GroupCurvesEvaluator, LogrankOps, LogrankOutput};
+use crate::options::conf_level_option;
 use crate::result_arrays::{f64_field, list_array, list_of, string_array, struct_array};
 use crate::warnings::WarningSink;
 
@@ -79,6 +84,7 @@ pub(crate) struct ContrastRow {
 
 /// The field names of a contrast result: the constants at the top (`tau`, `at`), the groups'
 /// fields (after `grp`), the contrast fields (after `grp` in `contrasts`, and at the top).
+#[derive(Debug)]
 pub(crate) struct ContrastShape {
     pub head: &'static [&'static str],
     pub group: &'static [&'static str],
@@ -160,5 +166,105 @@ impl ContrastShape {
         )?;
         columns.push(list_array(&lengths, contrasts)?);
         Ok(struct_array(&self.fields(), columns))
+    }
+}
+
+/// The arguments of a contrast function: `time, event, grp`, the constant `arg` (tau, at) and
+/// an optional constant `conf_level`.
+pub(crate) fn coerce_contrast_types(
+    function: &str,
+    arg: &str,
+    arg_types: &[DataType],
+    syntax: &str,
+) -> Result<Vec<DataType>> {
+    check_arity(function, arg_types.len(), 4, 5, syntax)?;
+    let mut out = coerce_time_event_labels(function, &arg_types[..3], 1, &[], syntax)?;
+    out.push(coerce_option(
+        function,
+        arg,
+        &arg_types[3],
+        &DataType::Float64,
+    )?);
+    if let Some(dt) = arg_types.get(4) {
+        out.push(coerce_option(
+            function,
+            "conf_level",
+            dt,
+            &DataType::Float64,
+        )?);
+    }
+    Ok(out)
+}
+
+/// One SQL group's result from its groups' curves (in factor order), at `value` (tau, at)
+/// with limits `± z·se`.
+pub(crate) type ContrastRowFn =
+    fn(value: f64, z: f64, curves: &[(String, KaplanMeier)]) -> ContrastRow;
+
+/// A contrast function's evaluation over the log-rank state's per-group counts.
+#[derive(Debug)]
+pub(crate) struct ContrastEvaluator {
+    function: &'static str,
+    arg: &'static str,
+    expression: String,
+    sink: WarningSink,
+    value: f64,
+    level: f64,
+    shape: &'static ContrastShape,
+    row: ContrastRowFn,
+}
+
+/// The ops of a contrast call: the log-rank state (counts per group and time) with `row`
+/// turning each SQL group's curves into its result. `value` is the constant `arg` (tau, at).
+pub(crate) fn contrast_ops(
+    function: &'static str,
+    arg: &'static str,
+    value: f64,
+    args: &AccumulatorArgs,
+    sink: &WarningSink,
+    shape: &'static ContrastShape,
+    row: ContrastRowFn,
+) -> Result<LogrankOps> {
+    let level = conf_level_option(function, args, 4)?.unwrap_or(0.95);
+    let ops = LogrankOps::new(
+        function,
+        args,
+        sink,
+        false,
+        Weighting::LogRank,
+        LogrankOutput::Test,
+    );
+    let evaluator = ContrastEvaluator {
+        function,
+        arg,
+        expression: ops.expression.clone(),
+        sink: sink.clone(),
+        value,
+        level,
+        shape,
+        row,
+    };
+    Ok(ops.with_curves(Arc::new(evaluator)))
+}
+
+impl GroupCurvesEvaluator for ContrastEvaluator {
+    fn evaluate(&self, sql_groups: &[Vec<(String, TimeCounts)>]) -> Result<ArrayRef> {
+        let z = z_for_level(self.level);
+        let mut rows = Vec::with_capacity(sql_groups.len());
+        for groups in sql_groups {
+            let curves = group_curves(
+                self.function,
+                &self.expression,
+                &self.sink,
+                self.arg,
+                self.value,
+                groups,
+            )?;
+            rows.push(match curves {
+                Some(curves) => (self.row)(self.value, z, &curves),
+                None => ContrastRow::default(),
+            });
+        }
+        self.shape.array(&[self.value], &rows)
     }
 }

@@ -2,22 +2,19 @@
 //! of Kaplan-Meier survival at a milestone between each group and the reference group, with
 //! the number needed to treat.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::Documentation;
 use survql_stats::contrasts::{survival_difference, SurvivalPoint};
-use survql_stats::distributions::z_for_level;
-use survql_stats::{ConfType, TimeCounts, Weighting};
+use survql_stats::{ConfType, KaplanMeier};
 
-use crate::coerce::{check_arity, coerce_option, coerce_time_event_labels};
 use crate::docs::doc;
-use crate::group_contrasts::{group_curves, ContrastRow, ContrastShape};
-use crate::logrank_state::{GroupCurvesEvaluator, LogrankOps, LogrankOutput};
-use crate::options::{conf_level_option, f64_option};
+use crate::group_contrasts::{coerce_contrast_types, contrast_ops, ContrastRow, ContrastShape};
+use crate::logrank_state::LogrankOps;
+use crate::options::f64_option;
 use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
 use crate::warnings::WarningSink;
 
@@ -69,18 +66,7 @@ impl SurvivalFunction for KmSurvivalDiffFunction {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity(NAME, arg_types.len(), 4, 5, SYNTAX)?;
-        let mut out = coerce_time_event_labels(NAME, &arg_types[..3], 1, &[], SYNTAX)?;
-        out.push(coerce_option(
-            NAME,
-            "at",
-            &arg_types[3],
-            &DataType::Float64,
-        )?);
-        if let Some(dt) = arg_types.get(4) {
-            out.push(coerce_option(NAME, "conf_level", dt, &DataType::Float64)?);
-        }
-        Ok(out)
+        coerce_contrast_types(NAME, "at", arg_types, SYNTAX)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -93,22 +79,7 @@ impl SurvivalFunction for KmSurvivalDiffFunction {
 
     fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
         let at = f64_option(NAME, "at", args, 3)?.unwrap_or(f64::NAN);
-        let level = conf_level_option(NAME, args, 4)?.unwrap_or(0.95);
-        let ops = LogrankOps::new(
-            NAME,
-            args,
-            sink,
-            false,
-            Weighting::LogRank,
-            LogrankOutput::Test,
-        );
-        let evaluator = SurvivalDiffEvaluator {
-            expression: ops.expression.clone(),
-            sink: sink.clone(),
-            at,
-            level,
-        };
-        Ok(ops.with_curves(Arc::new(evaluator)))
+        contrast_ops(NAME, "at", at, args, sink, &SHAPE, survival_row)
     }
 
     fn documentation(&self) -> &'static Documentation {
@@ -140,60 +111,41 @@ impl SurvivalFunction for KmSurvivalDiffFunction {
     }
 }
 
-#[derive(Debug)]
-struct SurvivalDiffEvaluator {
-    expression: String,
-    sink: WarningSink,
-    at: f64,
-    level: f64,
-}
-
-impl GroupCurvesEvaluator for SurvivalDiffEvaluator {
-    fn evaluate(&self, sql_groups: &[Vec<(String, TimeCounts)>]) -> Result<ArrayRef> {
-        let z = z_for_level(self.level);
-        let mut rows = Vec::with_capacity(sql_groups.len());
-        for groups in sql_groups {
-            let curves = group_curves(NAME, &self.expression, &self.sink, "at", self.at, groups)?;
-            let Some(curves) = curves else {
-                rows.push(ContrastRow::default());
-                continue;
+/// Each group's survival at `at` and each level's difference with the first.
+fn survival_row(at: f64, z: f64, curves: &[(String, KaplanMeier)]) -> ContrastRow {
+    let points: Vec<(String, SurvivalPoint)> = curves
+        .iter()
+        .map(|(label, km)| {
+            let s = km.at(at, ConfType::None, 0.95);
+            let point = SurvivalPoint {
+                surv: s.surv,
+                std_err: s.std_err.unwrap_or(f64::NAN),
             };
-            let points: Vec<(String, SurvivalPoint)> = curves
-                .iter()
-                .map(|(label, km)| {
-                    let s = km.at(self.at, ConfType::None, self.level);
-                    let point = SurvivalPoint {
-                        surv: s.surv,
-                        std_err: s.std_err.unwrap_or(f64::NAN),
-                    };
-                    (label.clone(), point)
-                })
-                .collect();
-            let mut row = ContrastRow {
-                reference: Some(points[0].0.clone()),
-                ..ContrastRow::default()
-            };
-            for (label, p) in &points {
-                row.groups.push((label.clone(), vec![p.surv, p.std_err]));
-            }
-            for (label, p) in &points[1..] {
-                let d = survival_difference(points[0].1, *p, z);
-                row.contrasts.push((
-                    label.clone(),
-                    vec![
-                        d.diff,
-                        d.std_err,
-                        d.lower,
-                        d.upper,
-                        d.p_value,
-                        d.nnt,
-                        d.nnt_lower,
-                        d.nnt_upper,
-                    ],
-                ));
-            }
-            rows.push(row);
-        }
-        SHAPE.array(&[self.at], &rows)
+            (label.clone(), point)
+        })
+        .collect();
+    let mut row = ContrastRow {
+        reference: Some(points[0].0.clone()),
+        ..ContrastRow::default()
+    };
+    for (label, p) in &points {
+        row.groups.push((label.clone(), vec![p.surv, p.std_err]));
     }
+    for (label, p) in &points[1..] {
+        let d = survival_difference(points[0].1, *p, z);
+        row.contrasts.push((
+            label.clone(),
+            vec![
+                d.diff,
+                d.std_err,
+                d.lower,
+                d.upper,
+                d.p_value,
+                d.nnt,
+                d.nnt_lower,
+                d.nnt_upper,
+            ],
+        ));
+    }
+    row
 }

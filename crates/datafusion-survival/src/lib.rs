@@ -32,6 +32,7 @@ mod labels;
 pub mod limits;
 mod logrank_state;
 mod model_state;
+mod model_window;
 mod options;
 mod panic_safe;
 mod response;

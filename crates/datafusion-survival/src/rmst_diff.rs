@@ -1,22 +1,19 @@
 //! [`RmstDiff`]: `rmst_diff(time, event, grp, tau [, conf_level])`, the restricted mean survival
 //! time of each group and its contrasts with the reference group (survRM2's `rmst2`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::Documentation;
 use survql_stats::contrasts::rmst_contrast;
-use survql_stats::distributions::z_for_level;
-use survql_stats::{TimeCounts, Weighting};
+use survql_stats::KaplanMeier;
 
-use crate::coerce::{check_arity, coerce_option, coerce_time_event_labels};
 use crate::docs::doc;
-use crate::group_contrasts::{group_curves, ContrastRow, ContrastShape};
-use crate::logrank_state::{GroupCurvesEvaluator, LogrankOps, LogrankOutput};
-use crate::options::{conf_level_option, f64_option};
+use crate::group_contrasts::{coerce_contrast_types, contrast_ops, ContrastRow, ContrastShape};
+use crate::logrank_state::LogrankOps;
+use crate::options::f64_option;
 use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
 use crate::warnings::WarningSink;
 
@@ -72,18 +69,7 @@ impl SurvivalFunction for RmstDiffFunction {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        check_arity(NAME, arg_types.len(), 4, 5, SYNTAX)?;
-        let mut out = coerce_time_event_labels(NAME, &arg_types[..3], 1, &[], SYNTAX)?;
-        out.push(coerce_option(
-            NAME,
-            "tau",
-            &arg_types[3],
-            &DataType::Float64,
-        )?);
-        if let Some(dt) = arg_types.get(4) {
-            out.push(coerce_option(NAME, "conf_level", dt, &DataType::Float64)?);
-        }
-        Ok(out)
+        coerce_contrast_types(NAME, "tau", arg_types, SYNTAX)
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
@@ -99,22 +85,7 @@ impl SurvivalFunction for RmstDiffFunction {
         if tau.is_nan() || tau <= 0.0 {
             return exec_err!("{NAME}: argument 'tau' must be a positive number, found {tau}");
         }
-        let level = conf_level_option(NAME, args, 4)?.unwrap_or(0.95);
-        let ops = LogrankOps::new(
-            NAME,
-            args,
-            sink,
-            false,
-            Weighting::LogRank,
-            LogrankOutput::Test,
-        );
-        let evaluator = RmstDiffEvaluator {
-            expression: ops.expression.clone(),
-            sink: sink.clone(),
-            tau,
-            level,
-        };
-        Ok(ops.with_curves(Arc::new(evaluator)))
+        contrast_ops(NAME, "tau", tau, args, sink, &SHAPE, rmst_row)
     }
 
     fn documentation(&self) -> &'static Documentation {
@@ -148,71 +119,52 @@ impl SurvivalFunction for RmstDiffFunction {
     }
 }
 
-#[derive(Debug)]
-struct RmstDiffEvaluator {
-    expression: String,
-    sink: WarningSink,
-    tau: f64,
-    level: f64,
-}
-
-impl GroupCurvesEvaluator for RmstDiffEvaluator {
-    fn evaluate(&self, sql_groups: &[Vec<(String, TimeCounts)>]) -> Result<ArrayRef> {
-        let z = z_for_level(self.level);
-        let mut rows = Vec::with_capacity(sql_groups.len());
-        for groups in sql_groups {
-            let curves = group_curves(NAME, &self.expression, &self.sink, "tau", self.tau, groups)?;
-            let Some(curves) = curves else {
-                rows.push(ContrastRow::default());
-                continue;
-            };
-            let rmst: Vec<_> = curves
-                .iter()
-                .map(|(label, km)| {
-                    let r = km
-                        .rmst(self.tau)
-                        .expect("a group's curve has times and starts at 0 <= tau");
-                    (label.clone(), r)
-                })
-                .collect();
-            let mut row = ContrastRow {
-                reference: Some(rmst[0].0.clone()),
-                ..ContrastRow::default()
-            };
-            for (label, r) in &rmst {
-                row.groups.push((
-                    label.clone(),
-                    vec![
-                        r.rmst,
-                        r.std_err,
-                        r.rmst - z * r.std_err,
-                        r.rmst + z * r.std_err,
-                    ],
-                ));
-            }
-            for (label, r) in &rmst[1..] {
-                let c = rmst_contrast(&rmst[0].1, r, z);
-                row.contrasts.push((
-                    label.clone(),
-                    vec![
-                        c.diff.estimate,
-                        c.diff_se,
-                        c.diff.lower,
-                        c.diff.upper,
-                        c.diff.p_value,
-                        c.ratio.estimate,
-                        c.ratio.lower,
-                        c.ratio.upper,
-                        c.ratio.p_value,
-                        c.rmtl_ratio.estimate,
-                        c.rmtl_ratio.lower,
-                        c.rmtl_ratio.upper,
-                        c.rmtl_ratio.p_value,
-                    ],
-                ));
-            }
-            rows.push(row);
-        }
-        SHAPE.array(&[self.tau], &rows)
+/// Each group's RMST up to tau and each level's contrast with the first.
+fn rmst_row(tau: f64, z: f64, curves: &[(String, KaplanMeier)]) -> ContrastRow {
+    let rmst: Vec<_> = curves
+        .iter()
+        .map(|(label, km)| {
+            let r = km
+                .rmst(tau)
+                .expect("a group's curve has times and starts at 0 <= tau");
+            (label.clone(), r)
+        })
+        .collect();
+    let mut row = ContrastRow {
+        reference: Some(rmst[0].0.clone()),
+        ..ContrastRow::default()
+    };
+    for (label, r) in &rmst {
+        row.groups.push((
+            label.clone(),
+            vec![
+                r.rmst,
+                r.std_err,
+                r.rmst - z * r.std_err,
+                r.rmst + z * r.std_err,
+            ],
+        ));
     }
+    for (label, r) in &rmst[1..] {
+        let c = rmst_contrast(&rmst[0].1, r, z);
+        row.contrasts.push((
+            label.clone(),
+            vec![
+                c.diff.estimate,
+                c.diff_se,
+                c.diff.lower,
+                c.diff.upper,
+                c.diff.p_value,
+                c.ratio.estimate,
+                c.ratio.lower,
+                c.ratio.upper,
+                c.ratio.p_value,
+                c.rmtl_ratio.estimate,
+                c.rmtl_ratio.lower,
+                c.rmtl_ratio.upper,
+                c.rmtl_ratio.p_value,
+            ],
+        ));
+    }
+    row
 }

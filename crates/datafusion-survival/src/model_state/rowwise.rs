@@ -170,7 +170,7 @@ impl RowwiseCall {
 }
 
 /// A model fitted on one window partition.
-pub(crate) struct PartitionFit {
+pub struct PartitionFit {
     pub fit: CoxFit,
     /// Coefficient names, as `cox_ph`'s terms.
     pub names: Vec<String>,

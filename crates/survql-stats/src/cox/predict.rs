@@ -40,15 +40,7 @@ pub fn cox_expected(data: &CoxData, fit: &CoxFit, ties: Ties) -> Vec<f64> {
             continue;
         }
         // Risk-set sums D_k = Σ w r over start < t_k ≤ stop, from the latest time back.
-        let mut by_stop = rows.clone();
-        by_stop.sort_by(|&a, &b| stop[b].total_cmp(&stop[a]));
-        let mut by_start: Vec<usize> = match &start {
-            Some(_) => rows.clone(),
-            None => vec![],
-        };
-        if let Some(s) = &start {
-            by_start.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-        }
+        let (by_stop, by_start) = latest_first(&rows, &stop, start.as_deref());
         let mut denom = vec![0.0; kk];
         let (mut a, mut b, mut sum) = (0, 0, 0.0);
         for k in (0..kk).rev() {
@@ -112,6 +104,23 @@ pub fn cox_expected(data: &CoxData, fit: &CoxFit, ties: Ties) -> Vec<f64> {
         }
     }
     expected
+}
+
+/// The rows of a stratum by decreasing stop and by decreasing start (none for right-censored
+/// data): a sweep from the latest event time back adds the rows whose stop is ≥ t and takes
+/// away those whose start is ≥ t, leaving the risk set start < t ≤ stop.
+fn latest_first(rows: &[usize], stop: &[f64], start: Option<&[f64]>) -> (Vec<usize>, Vec<usize>) {
+    let mut by_stop = rows.to_vec();
+    by_stop.sort_by(|&a, &b| stop[b].total_cmp(&stop[a]));
+    let by_start = match start {
+        Some(s) => {
+            let mut v = rows.to_vec();
+            v.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+            v
+        }
+        None => vec![],
+    };
+    (by_stop, by_start)
 }
 
 /// Martingale residuals (data order): event − expected ([`cox_expected`]), R's
@@ -190,15 +199,7 @@ pub fn cox_schoenfeld(data: &CoxData, fit: &CoxFit, ties: Ties) -> Vec<f64> {
         if deaths.is_empty() {
             continue;
         }
-        let mut by_stop = rows.clone();
-        by_stop.sort_by(|&a, &b| stop[b].total_cmp(&stop[a]));
-        let mut by_start: Vec<usize> = match &start {
-            Some(_) => rows.clone(),
-            None => vec![],
-        };
-        if let Some(s) = &start {
-            by_start.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-        }
+        let (by_stop, by_start) = latest_first(&rows, &stop, start.as_deref());
         // From the latest event time back: the risk set's Σ w r and Σ w r x.
         let (mut a, mut b) = (0, 0);
         let mut denom = 0.0;
