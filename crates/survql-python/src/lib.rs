@@ -37,6 +37,12 @@ fn all_functions() -> &'static [Arc<AggregateUDF>] {
     FUNCTIONS.get_or_init(|| datafusion_survival::all_functions_with_warnings(sink()))
 }
 
+/// A function's syntax and description (its `\h` text), from its documentation.
+fn described(doc: Option<&datafusion::logical_expr::Documentation>) -> (String, String) {
+    doc.map(|d| (d.syntax_example.clone(), d.description.clone()))
+        .unwrap_or_default()
+}
+
 /// One survival function, exportable to datafusion-python (`datafusion.udaf(f)`).
 #[pyclass(name = "SurvivalFunction", module = "survql._survql", frozen)]
 struct SurvivalFunction {
@@ -54,19 +60,13 @@ impl SurvivalFunction {
     /// What the function computes (its `\h` text).
     #[getter]
     fn description(&self) -> String {
-        self.udf
-            .documentation()
-            .map(|d| d.description.clone())
-            .unwrap_or_default()
+        described(self.udf.documentation()).1
     }
 
     /// The call syntax, e.g. `km_median(time, event)`.
     #[getter]
     fn syntax(&self) -> String {
-        self.udf
-            .documentation()
-            .map(|d| d.syntax_example.clone())
-            .unwrap_or_default()
+        described(self.udf.documentation()).0
     }
 
     fn __repr__(&self) -> String {
@@ -104,19 +104,13 @@ impl ScalarFunction {
     /// What the function computes (its `\h` text).
     #[getter]
     fn description(&self) -> String {
-        self.udf
-            .documentation()
-            .map(|d| d.description.clone())
-            .unwrap_or_default()
+        described(self.udf.documentation()).1
     }
 
-    /// The call syntax.
+    /// The call syntax, e.g. `km_median(time, event)`.
     #[getter]
     fn syntax(&self) -> String {
-        self.udf
-            .documentation()
-            .map(|d| d.syntax_example.clone())
-            .unwrap_or_default()
+        described(self.udf.documentation()).0
     }
 
     fn __repr__(&self) -> String {
@@ -150,19 +144,13 @@ impl WindowFunction {
     /// What the function computes (its `\h` text).
     #[getter]
     fn description(&self) -> String {
-        self.udf
-            .documentation()
-            .map(|d| d.description.clone())
-            .unwrap_or_default()
+        described(self.udf.documentation()).1
     }
 
-    /// The call syntax.
+    /// The call syntax, e.g. `km_median(time, event)`.
     #[getter]
     fn syntax(&self) -> String {
-        self.udf
-            .documentation()
-            .map(|d| d.syntax_example.clone())
-            .unwrap_or_default()
+        described(self.udf.documentation()).0
     }
 
     fn __repr__(&self) -> String {
