@@ -22,9 +22,21 @@ pub(super) fn fit_row(call: &ModelOps, rows: &ModelRows) -> Result<FittedRow> {
 }
 
 /// The fit of [`fit_row`] on model data already built.
-pub(super) fn fit_model_data(
+pub(super) fn fit_model_data(call: &ModelOps, data: ModelData) -> Result<FittedRow> {
+    // Predicted curves and cox.zph do not report the concordance.
+    fit_model_data_with(
+        call,
+        data,
+        !(call.kind.curve() || call.kind == ModelKind::Zph),
+    )
+}
+
+/// [`fit_model_data`], computing the concordance only when `concordance` (the window
+/// functions' per-row values do not need it).
+pub(super) fn fit_model_data_with(
     call: &ModelOps,
     (mut data, names, groups, mut notes): ModelData,
+    concordance: bool,
 ) -> Result<FittedRow> {
     if call.options.fit.ties == Ties::Exact {
         let cost = survql_stats::cox::exact_ties_cost(&data);
@@ -48,8 +60,7 @@ pub(super) fn fit_model_data(
     }
     let options = CoxOptions {
         robust,
-        // Predicted curves and cox.zph do not report it.
-        concordance: !(call.kind.curve() || call.kind == ModelKind::Zph),
+        concordance,
         ..call.options.fit
     };
     let fit = cox_fit(&data, &options);

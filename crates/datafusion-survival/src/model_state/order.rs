@@ -85,6 +85,12 @@ pub(super) fn label_ranks(labels: &[Box<str>]) -> Vec<u32> {
 /// and, per covariate argument, the coefficient indices it produced. The rows come in
 /// [`canonical_row_order`], gathered once into the model's columns.
 pub(super) fn model_data(call: &ModelOps, rows: &ModelRows) -> ModelData {
+    model_data_in_order(call, rows).0
+}
+
+/// [`model_data`] and its canonical order (model row p is data row `order[p]`): what the
+/// window functions map their per-row values back with.
+pub(super) fn model_data_in_order(call: &ModelOps, rows: &ModelRows) -> (ModelData, Vec<usize>) {
     let n = rows.len();
     let ModelOrder {
         strata_rank,
@@ -114,7 +120,7 @@ pub(super) fn model_data(call: &ModelOps, rows: &ModelRows) -> ModelData {
             order.iter().map(|&i| rank[ids[i] as usize]).collect()
         }),
     };
-    (data, names, groups, notes)
+    ((data, names, groups, notes), order)
 }
 
 /// A group's model data, coefficient names, each covariate argument's coefficients and

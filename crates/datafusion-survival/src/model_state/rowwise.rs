@@ -217,8 +217,8 @@ pub(crate) fn fit_partition(
     if rows.len() == 0 {
         return Ok(None);
     }
-    let order = model_order(ops, rows).order;
-    let (fit, names, _warning, data, _groups) = fit_row(ops, rows)?;
+    let (model, order) = model_data_in_order(ops, rows);
+    let (fit, names, _warning, data, _groups) = fit_model_data_with(ops, model, false)?;
     Ok(Some(PartitionFit {
         fit,
         names,

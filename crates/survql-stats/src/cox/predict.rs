@@ -142,7 +142,9 @@ pub fn deviance_from_martingale(martingale: &[f64], event: &[bool]) -> Vec<f64> 
         .map(|(&m, &d)| {
             let delta = f64::from(u8::from(d));
             let log_term = if d { delta * (delta - m).ln() } else { 0.0 };
-            m.signum() * (-2.0 * (m + log_term)).sqrt()
+            // R's sign(): 0 for a residual of 0 (f64::signum would give ±1, hence -0).
+            let sign = if m == 0.0 { 0.0 } else { m.signum() };
+            sign * (-2.0 * (m + log_term)).sqrt()
         })
         .collect()
 }
