@@ -233,6 +233,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "contrasts",
     "surv_split",
     "cox_residuals",
+    "adjusted_curves",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -7,6 +7,7 @@
 mod dataframe_api;
 mod function_docs;
 mod fuzz;
+mod golden_adjusted;
 mod golden_competing;
 mod golden_contrasts;
 mod golden_cox;

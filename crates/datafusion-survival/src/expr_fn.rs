@@ -244,6 +244,15 @@ pub fn cox_curve_strat(args: Vec<Expr>) -> Expr {
     cox_curve_strat_udaf().call(args)
 }
 
+singleton!(
+    cox_adjusted_curve_udaf,
+    crate::cox_adjusted_curve::CoxAdjustedCurve
+);
+/// `cox_adjusted_curve(time, event, grp, x1 [, x2, ...] [, 'options'])`: every argument in order (see [`crate::cox_adjusted_curve`]).
+pub fn cox_adjusted_curve(args: Vec<Expr>) -> Expr {
+    cox_adjusted_curve_udaf().call(args)
+}
+
 singleton!(finegray_ph_udaf, crate::finegray_ph::FineGrayPh);
 /// `finegray_ph(time, status, cause, x1 [, x2, ...] [, options])`: every argument in order (see [`crate::finegray_ph`]).
 pub fn finegray_ph(args: Vec<Expr>) -> Expr {

@@ -49,6 +49,7 @@ pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
 pub mod cluster_term;
+pub mod cox_adjusted_curve;
 pub mod cox_curve;
 pub mod cox_curve_strat;
 pub mod cox_ph;
@@ -147,6 +148,7 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(survreg_strat::SurvregStrat::with_warnings(s())),
         udaf(cox_curve::CoxCurve::with_warnings(s())),
         udaf(cox_curve_strat::CoxCurveStrat::with_warnings(s())),
+        udaf(cox_adjusted_curve::CoxAdjustedCurve::with_warnings(s())),
     ]
 }
 

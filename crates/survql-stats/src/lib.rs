@@ -19,6 +19,7 @@ pub mod contingency;
 pub mod contrasts;
 pub mod convention;
 pub mod cox;
+pub mod cox_adjusted_curve;
 pub mod cox_curve;
 pub mod distributions;
 pub mod finegray;

@@ -25,6 +25,8 @@ pub(crate) struct ModelCallOptions {
     /// cox_curve: `centered=` when given (false: the curve at covariates 0, basehaz's
     /// centered = FALSE).
     pub centered: Option<bool>,
+    /// cox_adjusted_curve: `times=t1 t2 ...` (ascending, distinct); `None`: every event time.
+    pub times: Option<Vec<f64>>,
     /// `convention=`: whose default ties (Breslow for SAS, Stata, SPSS) when `ties=` is not
     /// given.
     pub convention: Convention,
@@ -44,8 +46,14 @@ pub(super) fn parse_options(
         survreg: SurvregOptions::default(),
         transform: ZphTransform::Km,
         terms: true,
-        conf_type: ConfType::Log,
+        // riskRegression's ate: plain limits (meanRisk.transform = "none").
+        conf_type: if kind == ModelKind::AdjustedCurve {
+            ConfType::Plain
+        } else {
+            ConfType::Log
+        },
         centered: None,
+        times: None,
         convention: Convention::R,
     };
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -77,6 +85,16 @@ pub(super) fn parse_options(
             "ties" | "robust" if kind.parametric() => {
                 return exec_err!("{function}: option '{k}' does not apply (options dist, conf_level, max_iter, eps)")
             }
+            "robust" if kind == ModelKind::AdjustedCurve => {
+                return exec_err!("{function}: option 'robust' does not apply (the standard error is the infinitesimal jackknife, itself robust; options ties, conf_type, conf_level, times, max_iter, eps)")
+            }
+            "conf_type" if kind == ModelKind::AdjustedCurve => {
+                o.conf_type = match ConfType::parse(v) {
+                    Some(t @ (ConfType::Plain | ConfType::LogLog)) => t,
+                    _ => return exec_err!("{function}: option 'conf_type' must be plain or log-log (riskRegression::ate's none and cloglog), found '{v}'"),
+                }
+            }
+            "times" if kind == ModelKind::AdjustedCurve => o.times = Some(parse_times(function, v)?),
             "ties" | "robust" | "eps" if kind == ModelKind::FineGray => {
                 return exec_err!("{function}: option '{k}' does not apply (crr: Breslow ties, its own sandwich variance; options conf_level, max_iter, gtol)")
             }
@@ -146,6 +164,7 @@ pub(super) fn parse_options(
             other => return exec_err!("{function}: unknown option '{other}' (ties, conf_level, robust, max_iter, eps{})", match kind {
                 ModelKind::Zph => ", transform, terms",
                 ModelKind::Curve | ModelKind::CurveStrat => ", conf_type, centered, or a covariate's value",
+                ModelKind::AdjustedCurve => ", conf_type, times",
                 _ => "",
             }),
         }
@@ -159,6 +178,32 @@ pub(super) fn parse_options(
         o.fit.gconv = Some(1e-8);
     }
     Ok(o)
+}
+
+/// `times=`: numbers separated by spaces (or semicolons), finite, ≥ 0 and ascending; the
+/// commas of the options string separate options.
+fn parse_times(function: &str, text: &str) -> Result<Vec<f64>> {
+    let mut times = vec![];
+    for part in text.split([' ', ';']).filter(|p| !p.is_empty()) {
+        match part.parse::<f64>() {
+            Ok(t) if t.is_finite() && t >= 0.0 => times.push(t),
+            _ => {
+                return exec_err!(
+                    "{function}: option 'times' takes numbers ≥ 0 separated by spaces \
+                     (times=30 90 365), found '{part}'"
+                )
+            }
+        }
+    }
+    if times.is_empty() {
+        return exec_err!("{function}: option 'times' is empty (e.g. times=30 90 365)");
+    }
+    if times.windows(2).any(|w| w[1] <= w[0]) {
+        return exec_err!(
+            "{function}: option 'times' must be ascending and distinct, found '{text}'"
+        );
+    }
+    Ok(times)
 }
 
 /// A term name from an argument's field name: the column name without a table qualifier.
@@ -260,6 +305,13 @@ impl ModelOps {
             let field = &args.expr_fields[i];
             let name = term_name(field);
             covariates.push(match field.data_type() {
+                // cox_adjusted_curve's grp: a factor whatever its type (R's ate needs one).
+                d if kind == ModelKind::AdjustedCurve && i == fixed => {
+                    if crate::cluster_term::is_cluster(d) {
+                        return exec_err!("{function}: grp cannot be cluster(...)");
+                    }
+                    Covariate::Factor { name }
+                }
                 d if d.is_numeric() => Covariate::Numeric { name },
                 DataType::Boolean => Covariate::Boolean { name },
                 d if crate::cluster_term::is_cluster(d) => Covariate::Cluster { name },
@@ -323,6 +375,12 @@ impl ModelOps {
                      or robust variance, not with {reason}"
                 );
             }
+        }
+        if kind == ModelKind::AdjustedCurve && call.options.fit.ties == Ties::Exact {
+            return exec_err!(
+                "{function}: ties=exact is not offered (the curves use the Breslow or Efron \
+                 baseline hazard, as survfit.coxph); use ties=efron or ties=breslow"
+            );
         }
         if call.options.fit.ties == Ties::Exact {
             let zph = (kind == ModelKind::Zph).then_some("cox_zph");

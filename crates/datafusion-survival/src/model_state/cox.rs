@@ -27,7 +27,7 @@ pub(super) fn fit_model_data(call: &ModelOps, data: ModelData) -> Result<FittedR
     fit_model_data_with(
         call,
         data,
-        !(call.kind.curve() || call.kind == ModelKind::Zph),
+        !(call.kind.curve() || matches!(call.kind, ModelKind::Zph | ModelKind::AdjustedCurve)),
     )
 }
 
@@ -105,6 +105,9 @@ pub(super) fn evaluate(call: &ModelOps, states: &mut [ModelRows]) -> Result<Arra
     }
     if call.kind.curve() {
         return evaluate_curve(call, states);
+    }
+    if call.kind == ModelKind::AdjustedCurve {
+        return evaluate_adjusted_curve(call, states);
     }
     let mut c = FitColumns::default();
     let mut lengths = vec![];

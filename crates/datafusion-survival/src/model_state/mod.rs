@@ -1,6 +1,6 @@
 //! The model state: one state for every function that fits a regression model from a group's
 //! rows — `cox_ph`, `cox_ph_strat`, `cox_ph_counting`, `cox_zph`, `cox_curve`, `finegray_ph`,
-//! `survreg` and `survreg_strat`. It keeps the rows the fit needs, in compact columnar form
+//! `survreg`, `survreg_strat` and `cox_adjusted_curve`. It keeps the rows the fit needs, in compact columnar form
 //! (times as f64, events as booleans, strata and factor covariates as interned labels, numeric
 //! covariates as f64). Memory is O(rows × covariates): a model fit needs every row. Partial
 //! states merge by appending rows.
@@ -18,7 +18,7 @@
 //! Files: [`signature`] (argument types, state and result fields), [`call`] (one call's
 //! options and terms), [`rows`] (a group's rows: update, emit, merge), [`order`] (the
 //! canonical row order and the model's design columns), then one evaluation per model:
-//! [`cox`], [`survreg`], [`fine_gray`], [`curve`], [`zph`].
+//! [`cox`], [`survreg`], [`fine_gray`], [`curve`], [`adjusted_curve`], [`zph`].
 
 use std::mem::size_of;
 use std::sync::Arc;
@@ -59,6 +59,7 @@ use crate::result_arrays::{
 use crate::row_order::bucketed_order;
 use crate::warnings::WarningSink;
 
+mod adjusted_curve;
 mod call;
 mod cox;
 mod curve;
@@ -70,6 +71,7 @@ mod signature;
 mod survreg;
 mod zph;
 
+use adjusted_curve::*;
 use cox::*;
 use curve::*;
 use fine_gray::*;
@@ -100,13 +102,20 @@ pub(crate) enum ModelKind {
     Curve,
     /// `cox_curve_strat(time, event, strata, x...)`: the same in one stratum of the fit.
     CurveStrat,
+    /// `cox_adjusted_curve(time, event, grp, x...)`: the direct-standardised curve of each
+    /// level of grp (the first covariate, always a factor).
+    AdjustedCurve,
 }
 
 impl ModelKind {
     /// Number of leading arguments that are not covariates.
     pub(super) fn fixed(self) -> usize {
         match self {
-            ModelKind::Ph | ModelKind::Zph | ModelKind::Survreg | ModelKind::Curve => 2,
+            ModelKind::Ph
+            | ModelKind::Zph
+            | ModelKind::Survreg
+            | ModelKind::Curve
+            | ModelKind::AdjustedCurve => 2,
             ModelKind::Strat
             | ModelKind::Counting
             | ModelKind::FineGray
@@ -117,9 +126,11 @@ impl ModelKind {
 
     pub(super) fn arg_names(self) -> &'static [&'static str] {
         match self {
-            ModelKind::Ph | ModelKind::Zph | ModelKind::Survreg | ModelKind::Curve => {
-                &["time", "event"]
-            }
+            ModelKind::Ph
+            | ModelKind::Zph
+            | ModelKind::Survreg
+            | ModelKind::Curve
+            | ModelKind::AdjustedCurve => &["time", "event"],
             ModelKind::Strat | ModelKind::CurveStrat | ModelKind::SurvregStrat => {
                 &["time", "event", "strata"]
             }

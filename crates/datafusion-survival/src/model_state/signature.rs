@@ -13,11 +13,16 @@ pub(crate) fn coerce_model_types(
     arg_types: &[DataType],
     syntax: &str,
 ) -> Result<Vec<DataType>> {
-    if matches!(kind, ModelKind::Ph | ModelKind::Strat | ModelKind::Zph) || kind.curve() {
-        // cox.zph: counting-process data (surv(start, stop, event)) but no weights.
+    if matches!(
+        kind,
+        ModelKind::Ph | ModelKind::Strat | ModelKind::Zph | ModelKind::AdjustedCurve
+    ) || kind.curve()
+    {
+        // cox.zph: counting-process data (surv(start, stop, event)) but no weights; the
+        // adjusted curve (riskRegression's ate): right-censored, unweighted.
         let takes = Takes {
-            entry: true,
-            weight: kind != ModelKind::Zph,
+            entry: kind != ModelKind::AdjustedCurve,
+            weight: !matches!(kind, ModelKind::Zph | ModelKind::AdjustedCurve),
         };
         return coerce_with_response(function, arg_types, takes, |types| {
             coerce_model_classic(function, kind, types, syntax)
@@ -131,6 +136,8 @@ pub(crate) fn state_fields(kind: ModelKind, args: &StateFieldsArgs) -> Vec<Field
     let covariates_from = kind.fixed() - usize::from(shape.is_some());
     for (i, f) in args.input_fields[covariates_from..].iter().enumerate() {
         let dt = match f.data_type() {
+            // cox_adjusted_curve's grp: a factor whatever its type.
+            _ if kind == ModelKind::AdjustedCurve && i == 0 => DataType::Utf8View,
             DataType::Boolean => DataType::Float64,
             d if d.is_numeric() => DataType::Float64,
             // Views, not Utf8: one label per row over 2e8 rows is more text than 32-bit
@@ -261,6 +268,18 @@ pub(crate) fn curve_fields() -> Fields {
     ])
 }
 
+/// STRUCT<grp, time, surv, std_err, lower, upper>: a point of `cox_adjusted_curve`.
+pub(crate) fn adjusted_curve_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("grp", DataType::Utf8, true),
+        f64_field("time"),
+        f64_field("surv"),
+        f64_field("std_err"),
+        f64_field("lower"),
+        f64_field("upper"),
+    ])
+}
+
 /// The result struct of `cox_zph`.
 pub(crate) fn zph_fields() -> Fields {
     Fields::from(vec![
@@ -277,6 +296,7 @@ pub(crate) fn return_type(kind: ModelKind) -> DataType {
         ModelKind::Survreg => DataType::Struct(survreg_fields()),
         ModelKind::SurvregStrat => DataType::Struct(survreg_strat_fields()),
         ModelKind::Curve | ModelKind::CurveStrat => list_of(DataType::Struct(curve_fields())),
+        ModelKind::AdjustedCurve => list_of(DataType::Struct(adjusted_curve_fields())),
         _ => DataType::Struct(fit_fields()),
     }
 }
