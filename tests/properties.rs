@@ -280,6 +280,7 @@ const CALLS: &[&str] = &[
     "survreg_strat(t, e, s, x1, 'dist=gaussian')",
     "cox_curve(t, e, x1, x2, 'x1=0.5, x2=1')",
     "cox_curve_strat(t, e, s, x1, 'strata=s1, x1=0')",
+    "cox_adjusted_curve(t, e, g, x1, x2)",
     // Times >= 1, so that tau and at (1) are within every group's follow-up (past it is an
     // error, which valid data must not give here); at 1 the curves have dropped for the rows
     // with t = 0.

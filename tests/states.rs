@@ -274,6 +274,7 @@ fn accumulator_states_are_interchangeable() {
             "survreg_strat" => vec![Col(0), Col(1), Col(3), Col(2)],
             "cox_curve" => vec![Col(0), Col(1), Col(2), str_lit("g=b, conf_type=log-log")],
             "cox_curve_strat" => vec![Col(0), Col(1), Col(3), Col(2), str_lit("strata=s2, g=c")],
+            "cox_adjusted_curve" => vec![Col(0), Col(1), Col(2), Col(3), str_lit("ties=breslow")],
             "km_median" | "km_summary" | "km_curve" | "km_followup" | "nelson_aalen" => {
                 vec![Col(0), Col(1)]
             }

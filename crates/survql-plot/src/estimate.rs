@@ -169,7 +169,8 @@ pub(super) fn sort_groups<T>(groups: &mut Vec<(String, T)>) {
 /// `(label, curve)` or `(curve)`, the curve a LIST of STRUCT with `time` and `surv` (a
 /// survival curve: `km_curve`, `cox_curve`) or `cif` (an incidence: `cif_curve`), and
 /// optionally `lower`/`upper` (the band drawn with `--ci`), `n_risk` (the number-at-risk
-/// table, when every curve has it), `n_censor` (censoring ticks) and `n_event`. The curves
+/// table, when every curve has it), `n_censor` (censoring ticks) and `n_event`; a `grp`
+/// field (`cox_adjusted_curve`) splits a row's list into one curve per level. The curves
 /// are computed by the query, where the data are: only the curves come to the client.
 pub fn curve_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Result<Plot> {
     let Some(first) = batches.first() else {
@@ -240,6 +241,12 @@ pub fn curve_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> R
         let n_censor = field("n_censor")?;
         let n_event = field("n_event")?;
         counts &= n_risk.is_some();
+        // cox_adjusted_curve: one list holds a curve per level of grp, one after the other.
+        let grp = match items.column_by_name("grp") {
+            Some(g) => Some(cast(g, &DataType::Utf8)?),
+            None => None,
+        };
+        let grp = grp.as_ref().map(|g| g.as_string::<i32>());
         let offsets = list.value_offsets();
         for row in 0..list.len() {
             if list.is_null(row) || labels.is_some_and(|l| l.is_null(row)) {
@@ -249,34 +256,54 @@ pub fn curve_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> R
             if let Some(t) = time[a..z].iter().find(|t| !t.is_finite()) {
                 return exec_err!("\\plot curve: time must be finite, found {t}");
             }
-            let label = labels.map_or("All", |l| l.value(row));
-            let slot = group_slot(&mut curves, &mut index, label, "curve")?;
-            if !curves[slot].1.is_empty() {
-                return exec_err!("\\plot curve: two rows have the label '{label}'; give each curve its own label");
+            let row_label = labels.map(|l| l.value(row));
+            let mut pieces = vec![];
+            match grp {
+                None => pieces.push((row_label.unwrap_or("All").to_owned(), a, z)),
+                Some(g) => {
+                    let mut from = a;
+                    for k in a + 1..=z {
+                        if k == z || g.value(k) != g.value(from) {
+                            let level = g.value(from);
+                            let label = match row_label {
+                                Some(l) => format!("{l}: {level}"),
+                                None => level.to_owned(),
+                            };
+                            pieces.push((label, from, k));
+                            from = k;
+                        }
+                    }
+                }
             }
-            let start = match this_kind {
-                PlotKind::Survival => 1.0,
-                PlotKind::Incidence => 0.0,
-            };
-            let n_risk = n_risk.as_ref().map_or(vec![], |v| v[a..z].to_vec());
-            curves[slot].1.push(Curve {
-                label: label.to_owned(),
-                time: time[a..z].to_vec(),
-                value: value[a..z].to_vec(),
-                lower: lower[a..z].to_vec(),
-                upper: upper[a..z].to_vec(),
-                censored: n_censor.as_ref().map_or(vec![false; z - a], |v| {
-                    v[a..z].iter().map(|&c| c > 0.0).collect()
-                }),
-                n: n_risk.first().map_or(0, |&n| n as u64),
-                n_risk,
-                n_event: n_event.as_ref().map_or(vec![], |v| v[a..z].to_vec()),
-                n_censor: n_censor.as_ref().map_or(vec![], |v| v[a..z].to_vec()),
-                start,
-                events: n_event
-                    .as_ref()
-                    .map_or(0.0, |v| v[a..z].iter().filter(|e| e.is_finite()).sum()),
-            });
+            for (label, a, z) in pieces {
+                let slot = group_slot(&mut curves, &mut index, &label, "curve")?;
+                if !curves[slot].1.is_empty() {
+                    return exec_err!("\\plot curve: two rows have the label '{label}'; give each curve its own label");
+                }
+                let start = match this_kind {
+                    PlotKind::Survival => 1.0,
+                    PlotKind::Incidence => 0.0,
+                };
+                let n_risk = n_risk.as_ref().map_or(vec![], |v| v[a..z].to_vec());
+                curves[slot].1.push(Curve {
+                    label: label.clone(),
+                    time: time[a..z].to_vec(),
+                    value: value[a..z].to_vec(),
+                    lower: lower[a..z].to_vec(),
+                    upper: upper[a..z].to_vec(),
+                    censored: n_censor.as_ref().map_or(vec![false; z - a], |v| {
+                        v[a..z].iter().map(|&c| c > 0.0).collect()
+                    }),
+                    n: n_risk.first().map_or(0, |&n| n as u64),
+                    n_risk,
+                    n_event: n_event.as_ref().map_or(vec![], |v| v[a..z].to_vec()),
+                    n_censor: n_censor.as_ref().map_or(vec![], |v| v[a..z].to_vec()),
+                    start,
+                    events: n_event
+                        .as_ref()
+                        .map_or(0.0, |v| v[a..z].iter().filter(|e| e.is_finite()).sum()),
+                });
+            }
         }
     }
     if curves.is_empty() {

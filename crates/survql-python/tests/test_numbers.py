@@ -36,6 +36,10 @@ QUERIES = {
                km_survival_diff(os_months, died, grade, 12, 0.9) AS s12,
                sex, rmst_diff(os_months, died, liver_mets, 36) AS rmst_by_sex
         FROM cohort GROUP BY sex ORDER BY sex""",
+    "adjusted curves": """
+        SELECT sex, cox_adjusted_curve(os_months, died, grade, age, liver_mets, 'times=12 24 60, conf_type=log-log') AS adj,
+               cox_adjusted_curve(os_months, died, liver_mets, age) AS every_time
+        FROM cohort GROUP BY sex ORDER BY sex""",
     "cox window functions": """
         SELECT time, age, sex, cox_residual(time, died, age, sex) OVER () AS m,
                cox_residual(time, died, age, sex, 'type=dfbeta, term=age') OVER (PARTITION BY ph_ecog) AS dfb,

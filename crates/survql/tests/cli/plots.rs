@@ -234,6 +234,25 @@ fn computed_curve_plots() {
         "{}",
         stderr(&o)
     );
+    // cox_adjusted_curve: one curve per level of grp from one list (a row label prefixes it).
+    let o = run(&[
+        "-q",
+        "-c",
+        "\\plot curve SELECT cox_adjusted_curve(os_months, died, liver_mets, age) FROM demo.net_cohort;",
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.contains("* false\n  o true") && !out.contains("Number at risk"),
+        "{out}"
+    );
+    let o = run(&[
+        "-q",
+        "-c",
+        "\\plot curve SELECT sex, cox_adjusted_curve(os_months, died, liver_mets, age) FROM demo.net_cohort GROUP BY sex;",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).matches(": true").count() == 2, "{}", stdout(&o));
     let o = run(&["-c", "\\plot curve SELECT 'a', 1;"]);
     assert!(
         stderr(&o).contains("the last column must be a curve"),
