@@ -22,10 +22,11 @@
 //!
 //! IFΛ_i(t) = δ_i 1{T_i ≤ t} (dΛ₀(T_i)/d(T_i) + r_i k(T_i)) − r_i H(min(T_i, t)) − A(t)'dfbeta_i,
 //!
-//! the derivative of the baseline hazard: at a time with d tied deaths and risk sums S₀, S_d
-//! (of the deaths), with f_j = j/d for Efron (0 for Breslow), dΛ₀ = Σ_j 1/(S₀ − f_j S_d)/…,
-//! h = Σ_j 1/(S₀ − f_j S_d)² (each risk-set member's share, H its cumulative sum) and k = Σ_j
-//! f_j/(S₀ − f_j S_d)² (a death's own share of the Efron correction). Without tied event
+//! the derivative of the baseline hazard: at an event time with d deaths, risk sums S₀ over the
+//! risk set and S_d over the deaths, and f_j = j/d for Efron (0 for Breslow), j = 0..d−1,
+//! dΛ₀ = Σ_j 1/(S₀ − f_j S_d), h = Σ_j 1/(S₀ − f_j S_d)² (each risk-set member's share, H its
+//! cumulative sum) and k = Σ_j f_j/(S₀ − f_j S_d)² (a death's own share of the Efron
+//! correction). Without tied event
 //! times this is riskRegression's influence function exactly (`iidCox`); with ties
 //! riskRegression counts each distinct event time once in β's score compensator where the
 //! weight derivative (and R's dfbeta) counts every death — survql follows the derivative

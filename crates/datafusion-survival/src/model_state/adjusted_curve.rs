@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// The most work the standard errors may take: seconds on one core.
+const ADJUSTED_MAX_COST: f64 = 5e9;
+
 /// Per group: the fit, then one curve per level of grp (its factor order) at `times=` or at
 /// every event time; see [`survql_stats::cox_adjusted_curve`]. A group without rows or events
 /// gives NULL with a warning; a time past the last follow-up is an error naming it.
@@ -87,6 +90,22 @@ fn adjusted_row(call: &ModelOps, rows: &ModelRows, points: &mut AdjustedPoints) 
             t
         }
     };
+    // Every (level, time) point sums n influence terms of p + 2 parts each: the work is that
+    // product, bounded as ties=exact's (a default grid of every event time over millions of
+    // rows would take hours; a chosen grid does not).
+    let cost =
+        data.n() as f64 * times.len() as f64 * levels.len() as f64 * (fit.coef.len() + 2) as f64;
+    if cost > ADJUSTED_MAX_COST {
+        return exec_err!(
+            "{}: {} rows × {} times × {} levels × {} terms = {cost:.3e} operations, more than \
+             the {ADJUSTED_MAX_COST:e} allowed; choose the times with the option times=t1 t2 ...",
+            call.function,
+            data.n(),
+            times.len(),
+            levels.len(),
+            fit.coef.len() + 2
+        );
+    }
     let dfbeta = survql_stats::cox::cox_dfbeta(&data, &fit, fit.ties, false);
     let curves = survql_stats::cox_adjusted_curve::cox_adjusted_curves(
         &data,
