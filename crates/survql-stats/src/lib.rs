@@ -27,6 +27,7 @@ pub mod firth;
 pub mod km;
 pub mod linalg;
 pub mod logrank;
+pub mod lowess;
 pub mod multiplicity;
 pub mod proportion;
 pub mod special;
