@@ -9,7 +9,8 @@
 //!
 //! The path of a figure: [`options`] parses what the user asked for, [`estimate`] turns query
 //! rows into a [`Plot`] (curves, test, numbers at risk), [`draw`] writes SVG/PNG,
-//! [`terminal`] prints it; [`forest`] does the same for a model's hazard ratios.
+//! [`terminal`] prints it; [`forest`] does the same for a model's hazard ratios, and
+//! [`diagnostic`] for a Cox model's residual figures (`\plot residuals`, `\plot zph`).
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,7 @@ use survql_stats::{
     TimeCounts,
 };
 
+mod diagnostic;
 mod draw;
 mod estimate;
 mod forest;
@@ -32,6 +34,7 @@ mod terminal;
 #[cfg(test)]
 mod tests;
 
+pub use diagnostic::*;
 pub use draw::*;
 pub use estimate::*;
 pub use forest::*;
@@ -81,6 +84,8 @@ pub struct PlotOptions {
     pub cause: u32,
     /// `\plot cif --stacked`: every cause of one sample, stacked.
     pub stacked: bool,
+    /// `\plot zph --transform`: the time scale (cox.zph's transform, default km).
+    pub transform: survql_stats::cox::ZphTransform,
 }
 
 impl Default for PlotOptions {
@@ -98,6 +103,7 @@ impl Default for PlotOptions {
             test: Weighting::LogRank,
             cause: 1,
             stacked: false,
+            transform: survql_stats::cox::ZphTransform::Km,
         }
     }
 }

@@ -70,6 +70,15 @@ pub(super) fn parse_kind_and_options(args: &str) -> Result<(String, PlotOptions,
                 opts.cause = v as u32;
             }
             "--stacked" => opts.stacked = true,
+            "--transform" => {
+                let name = value("--transform")?;
+                opts.transform = survql_stats::cox::ZphTransform::parse(&name.to_ascii_lowercase())
+                    .ok_or_else(|| {
+                        datafusion::common::exec_datafusion_err!(
+                            "\\plot: --transform must be km, rank, identity or log, found '{name}'"
+                        )
+                    })?
+            }
             "--test" => {
                 let name = value("--test")?;
                 opts.test = Weighting::parse(&name).ok_or_else(|| {

@@ -387,7 +387,15 @@ pub const HELP: &str = r"survql commands:
                      curves the query computed, one row each: cox_curve (a Cox model's
                      curve for a covariate profile), km_curve or cif_curve, e.g. per group
                      with GROUP BY (only the curves leave the query); --ci draws their
-                     bands, the number-at-risk table comes with km_curve's n_risk
+                     bands, the number-at-risk table comes with km_curve's n_risk;
+                     cox_adjusted_curve's list gives one curve per level of grp
+  \plot residuals [OPTIONS] SELECT <x>, <residual> FROM ... ;
+                     residuals (e.g. cox_residual(...) OVER (), martingale) against a
+                     covariate with R's lowess smoother and the zero line: the functional form
+  \plot zph [--transform km|rank|identity|log] [OPTIONS] SELECT <time>, <residual> FROM ... ;
+                     scaled Schoenfeld residuals (cox_residual(..., 'type=scaledsch,
+                     term=x') OVER (), NULL at censored rows) against cox.zph's transformed
+                     time (default km), with lowess and the least-squares line cox_zph tests
   \plot forest [-o FILE] [--title T] [--width PX] [--height PX] SELECT <model> FROM ... ;
                      a forest plot of a cox_ph*/finegray_ph (hazard ratios) or survreg (time
                      ratios) result: each term's ratio with its 95% CI and p-value

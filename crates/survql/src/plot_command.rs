@@ -1,4 +1,4 @@
-//! `\plot km` / `\plot cif` / `\plot curve` / `\plot forest` in the shell and `--plot KIND` on the command
+//! `\plot km` / `cif` / `curve` / `forest` / `residuals` / `zph` in the shell and `--plot KIND` on the command
 //! line: runs the query through the app and hands the result to `survql-plot`, which draws.
 
 use std::path::PathBuf;
@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use datafusion::common::{exec_err, Result};
 use survql_plot::{
     cif_plot_from_counts, curve_plot_from_batches, forest_from_batches, km_plot_from_curves,
-    parse_plot_args, render_forest_terminal, render_terminal, write_figure, write_forest,
+    parse_plot_args, render_forest_terminal, render_scatter_terminal, render_terminal,
+    residual_plot_from_batches, write_figure, write_forest, write_scatter, zph_plot_from_batches,
     PlotOptions,
 };
 
@@ -35,8 +36,13 @@ pub async fn run_plot(
     mut opts: PlotOptions,
     query: &str,
 ) -> Result<Option<PathBuf>> {
-    if !matches!(kind, "km" | "cif" | "curve" | "forest") {
-        return exec_err!("\\plot: unknown plot '{kind}' ('km', 'cif', 'curve' or 'forest')");
+    if !matches!(
+        kind,
+        "km" | "cif" | "curve" | "forest" | "residuals" | "zph"
+    ) {
+        return exec_err!(
+            "\\plot: unknown plot '{kind}' ('km', 'cif', 'curve', 'forest', 'residuals' or 'zph')"
+        );
     }
     let query = match kind {
         "km" => km_curves_query(app, query).await?,
@@ -46,6 +52,24 @@ pub async fn run_plot(
     let (_, batches) = app.execute(&query).await?;
     let output = opts.output.take();
     let width = terminal_width().unwrap_or(80);
+    if matches!(kind, "residuals" | "zph") {
+        let scatter = if kind == "zph" {
+            zph_plot_from_batches(&batches, &opts)?
+        } else {
+            residual_plot_from_batches(&batches, &opts)?
+        };
+        return match output {
+            None => {
+                app.emit(&render_scatter_terminal(&scatter, &opts, width))?;
+                Ok(None)
+            }
+            Some(path) => {
+                create_parent(&path)?;
+                write_scatter(&scatter, &opts, &path)?;
+                Ok(Some(path))
+            }
+        };
+    }
     if kind == "forest" {
         let forest = forest_from_batches(&batches)?;
         return match output {

@@ -45,7 +45,7 @@ pub use predict::{
     cox_score_residuals, deviance_from_martingale,
 };
 pub use prepare::{merged_times, total_order_bits, PARALLEL_ROWS};
-pub use zph::{cox_zph, Zph, ZphTransform};
+pub use zph::{cox_zph, transformed_times, Zph, ZphTransform};
 
 use concordance::*;
 use exact::*;

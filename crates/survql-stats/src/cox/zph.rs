@@ -53,61 +53,7 @@ pub fn cox_zph(
     // g(t) for each row's stop time, near-ties merged as in the fit (R: `fit$y`).
     let (times, start) = merged_times(data);
     let times = &times;
-    let ttimes: Vec<f64> = match transform {
-        ZphTransform::Identity => times.clone(),
-        ZphTransform::Log => times.iter().map(|t| t.ln()).collect(),
-        ZphTransform::Rank => {
-            // Average ranks, as R's rank().
-            let mut idx: Vec<usize> = (0..n).collect();
-            idx.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
-            let mut r = vec![0.0; n];
-            let mut i = 0;
-            while i < n {
-                let mut j = i;
-                while j + 1 < n && times[idx[j + 1]] == times[idx[i]] {
-                    j += 1;
-                }
-                let avg = (i + j) as f64 / 2.0 + 1.0;
-                for &k in &idx[i..=j] {
-                    r[k] = avg;
-                }
-                i = j + 1;
-            }
-            r
-        }
-        ZphTransform::Km => {
-            // 1 - S(t-) of the KM of all rows (strata ignored, as R); of counting-process
-            // data, with delayed entry (R: survfitKM on the Surv(start, stop, event) response).
-            let counts = match &start {
-                None => TimeCounts::from_subjects(times, &data.event),
-                Some(st) => {
-                    let rows = (0..n)
-                        .map(|i| {
-                            (
-                                times[i],
-                                u64::from(data.event[i]),
-                                u64::from(!data.event[i]),
-                            )
-                        })
-                        .collect();
-                    let entries = st.iter().map(|&e| (e, 1)).collect();
-                    let shortest = (0..n)
-                        .map(|i| times[i] - st[i])
-                        .fold(f64::INFINITY, f64::min);
-                    TimeCounts::from_unsorted_with_entries(rows, entries, shortest)
-                        .unwrap_or_else(|_| TimeCounts::from_subjects(times, &data.event))
-                }
-            };
-            let km = KaplanMeier::from_counts(&counts);
-            times
-                .iter()
-                .map(|&t| {
-                    let idx = km.time.partition_point(|&v| v < t);
-                    1.0 - if idx == 0 { 1.0 } else { km.surv[idx - 1] }
-                })
-                .collect()
-        }
-    };
+    let ttimes = transformed_times(times, start.as_deref(), &data.event, transform);
     let nev = data.event.iter().filter(|&&e| e).count() as f64;
     let gmean = ttimes
         .iter()
@@ -262,4 +208,65 @@ pub fn cox_zph(
     uu.extend_from_slice(&u[p..]);
     let global = ChisqStat::new(Some(solve_quad(&idx, &uu)), p);
     Some(Zph { terms, global })
+}
+
+/// The transformed time g(t) of `cox.zph` at each row's time (`times` after near-tie merging):
+/// identity, log, average rank, or km: 1 − S(t−) of the Kaplan-Meier curve of every row (with
+/// delayed entry when `start` is given), as R's `cox.zph(transform = "km")`.
+pub fn transformed_times(
+    times: &[f64],
+    start: Option<&[f64]>,
+    event: &[bool],
+    transform: ZphTransform,
+) -> Vec<f64> {
+    let n = times.len();
+    match transform {
+        ZphTransform::Identity => times.to_vec(),
+        ZphTransform::Log => times.iter().map(|t| t.ln()).collect(),
+        ZphTransform::Rank => {
+            // Average ranks, as R's rank().
+            let mut idx: Vec<usize> = (0..n).collect();
+            idx.sort_by(|&a, &b| times[a].total_cmp(&times[b]));
+            let mut r = vec![0.0; n];
+            let mut i = 0;
+            while i < n {
+                let mut j = i;
+                while j + 1 < n && times[idx[j + 1]] == times[idx[i]] {
+                    j += 1;
+                }
+                let avg = (i + j) as f64 / 2.0 + 1.0;
+                for &k in &idx[i..=j] {
+                    r[k] = avg;
+                }
+                i = j + 1;
+            }
+            r
+        }
+        ZphTransform::Km => {
+            // 1 - S(t-) of the KM of all rows (strata ignored, as R); of counting-process
+            // data, with delayed entry (R: survfitKM on the Surv(start, stop, event) response).
+            let counts = match start {
+                None => TimeCounts::from_subjects(times, event),
+                Some(st) => {
+                    let rows = (0..n)
+                        .map(|i| (times[i], u64::from(event[i]), u64::from(!event[i])))
+                        .collect();
+                    let entries = st.iter().map(|&e| (e, 1)).collect();
+                    let shortest = (0..n)
+                        .map(|i| times[i] - st[i])
+                        .fold(f64::INFINITY, f64::min);
+                    TimeCounts::from_unsorted_with_entries(rows, entries, shortest)
+                        .unwrap_or_else(|_| TimeCounts::from_subjects(times, event))
+                }
+            };
+            let km = KaplanMeier::from_counts(&counts);
+            times
+                .iter()
+                .map(|&t| {
+                    let idx = km.time.partition_point(|&v| v < t);
+                    1.0 - if idx == 0 { 1.0 } else { km.surv[idx - 1] }
+                })
+                .collect()
+        }
+    }
 }

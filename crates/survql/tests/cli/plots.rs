@@ -377,3 +377,68 @@ fn cumulative_incidence_plots() {
         stderr(&o)
     );
 }
+
+/// `\plot residuals` and `\plot zph`: a Cox model's diagnostic figures from the window
+/// functions' per-row values, in the terminal and as SVG; their errors.
+#[test]
+fn diagnostic_plots() {
+    let martingale = "SELECT age, cox_residual(os_months, died, age, liver_mets) OVER () AS martingale FROM demo.net_cohort";
+    let o = run(&["-q", "-c", &format!("\\plot residuals {martingale};")]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.starts_with("martingale\n")
+            && out.contains("* lowess smoother")
+            && out.contains(" age\n"),
+        "{out}"
+    );
+    let zph = "SELECT os_months, cox_residual(os_months, died, age, liver_mets, 'type=scaledsch, term=age') OVER () AS age FROM demo.net_cohort";
+    let o = run(&["-q", "-c", &format!("\\plot zph {zph};")]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.starts_with("Beta(t) for age\n")
+            && out.contains("Time (KM scale)")
+            && out.contains("- least-squares line"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, query, extra) in [
+        ("residuals", martingale, ""),
+        ("zph", zph, "--transform rank"),
+    ] {
+        let svg = dir.path().join(format!("{kind}.svg"));
+        let o = run(&[
+            "-q",
+            "-c",
+            &format!("\\plot {kind} {extra} -o {} {query};", svg.display()),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(
+            text.contains("lowess") && text.matches("<circle").count() > 50,
+            "{kind}: {text:.300}"
+        );
+    }
+    for (args, want) in [
+        (
+            "\\plot residuals SELECT age FROM demo.net_cohort;",
+            "the query must return two columns",
+        ),
+        (
+            "\\plot zph --transform weekly SELECT 1, 2;",
+            "--transform must be km, rank, identity or log",
+        ),
+        (
+            "\\plot zph SELECT os_months, CAST(NULL AS DOUBLE) FROM demo.net_cohort;",
+            "fewer than two rows with a residual",
+        ),
+        (
+            "\\plot residuals SELECT grade, age FROM demo.net_cohort;",
+            "column 'grade' must be numeric",
+        ),
+    ] {
+        let o = run(&["-c", args]);
+        assert!(stderr(&o).contains(want), "{args}: {}", stderr(&o));
+    }
+}
