@@ -270,6 +270,7 @@ const CALLS: &[&str] = &[
     "cox_ph_strat(t, e, s, x1)",
     "cox_ph_counting(t - 1.5 - abs(t), t, e, x1)",
     "cox_ph(t, e, x1, x2, cluster(s))",
+    "cox_ph(t, e, x1, strata(s))",
     "cox_zph(surv(t - 1.5 - abs(t), t, e), x1)",
     "cox_ph(t, e, x1, 'firth=true')",
     "survreg(t, e, x1, g, 'dist=gaussian')",

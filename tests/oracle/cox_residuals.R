@@ -3,7 +3,8 @@
 #
 #   Rscript tests/oracle/cox_residuals.R > tests/data/oracle/cox_residuals.json
 #
-# Each entry: the model (response, covariates, ties, weights, counting process), an optional
+# Each entry: the model (response, covariates — strata(s) among them as in R's formula —, ties,
+# weights, counting process), an optional
 # partition column (R fits each partition alone), and per row id: martingale, deviance,
 # score / dfbeta / dfbetas / schoenfeld / scaledsch per coefficient (named as R names them),
 # and predict's lp, risk, expected and survival. Rows R drops (na.exclude) are NULL, as are the
@@ -33,11 +34,14 @@ row_values <- function(fit) {
     for (j in seq_len(ncol(r))) out[[paste0(type, ".", names(coef(fit))[j])]] <- r[, j]
   }
   # Schoenfeld residuals: R's rows are the events in the order residuals.coxph sorts them,
-  # order(stop, -status) over the rows the fit used; put back on their data rows.
+  # order(stop, -status) over the rows the fit used (order(stratum, stop, -status) with
+  # strata); put back on their data rows.
   used <- which(!is.na(out$martingale))
   y <- fit$y
   status <- y[, ncol(y)]
-  ord <- order(y[, ncol(y) - 1], -status)
+  strat <- survival:::coxph.getdata(fit, y = TRUE, x = TRUE, stratax = TRUE)$strata
+  ord <- if (is.null(strat)) order(y[, ncol(y) - 1], -status) else
+    order(as.numeric(strat), y[, ncol(y) - 1], -status)
   events <- used[ord[status[ord] == 1]]
   for (type in c("schoenfeld", "scaledsch")) {
     r <- as.matrix(residuals(fit, type = type))
@@ -93,7 +97,11 @@ add_case("rowwise_lung", lung2, "R survival's lung (status as 0/1) with a case w
               entry("rowwise_lung", lung2, "weighted", "Surv(time, event) ~ age + ph_ecog",
                     c("age", "ph_ecog"), weights = "w"),
               entry("rowwise_lung", lung2, "by_sex", "Surv(time, event) ~ age + ph_ecog",
-                    c("age", "ph_ecog"), partition = "sex")))
+                    c("age", "ph_ecog"), partition = "sex"),
+              entry("rowwise_lung", lung2, "strata_sex", "Surv(time, event) ~ age + ph_ecog + strata(sex)",
+                    c("age", "ph_ecog", "strata(sex)")),
+              entry("rowwise_lung", lung2, "strata_sex_weighted_breslow", "Surv(time, event) ~ age + strata(sex)",
+                    c("age", "strata(sex)"), ties = "breslow", weights = "w")))
 
 # R's veteran: cell type as a factor (text levels), Karnofsky score; Breslow.
 vet <- data.frame(id = seq_len(nrow(veteran)), time = as.numeric(veteran$time),
@@ -103,7 +111,9 @@ add_case("rowwise_veteran", vet, "R survival's veteran",
          list(entry("rowwise_veteran", vet, "factor_breslow", "Surv(time, event) ~ karno + celltype",
                     c("karno", "celltype"), ties = "breslow"),
               entry("rowwise_veteran", vet, "factor_efron", "Surv(time, event) ~ karno + celltype",
-                    c("karno", "celltype"))))
+                    c("karno", "celltype")),
+              entry("rowwise_veteran", vet, "strata_celltype", "Surv(time, event) ~ karno + strata(celltype)",
+                    c("karno", "strata(celltype)"))))
 
 # R's heart: counting process (start, stop], Efron.
 hrt <- data.frame(id = seq_len(nrow(heart)), start = as.numeric(heart$start),
@@ -112,6 +122,8 @@ hrt <- data.frame(id = seq_len(nrow(heart)), start = as.numeric(heart$start),
                   transplant = as.numeric(as.character(heart$transplant)))
 add_case("rowwise_heart", hrt, "R survival's heart (Stanford transplant), (start, stop] rows",
          list(entry("rowwise_heart", hrt, "counting", "Surv(start, stop, event) ~ age + surgery + transplant",
-                    c("age", "surgery", "transplant"), response = "start, stop, event")))
+                    c("age", "surgery", "transplant"), response = "start, stop, event"),
+              entry("rowwise_heart", hrt, "counting_strata", "Surv(start, stop, event) ~ age + transplant + strata(surgery)",
+                    c("age", "transplant", "strata(surgery)"), response = "start, stop, event")))
 
 cat(json_value(list(description = "cox_residual and cox_predict against residuals.coxph and predict.coxph", cases = cases)), "\n")

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use datafusion::common::Result;
 use datafusion::logical_expr::Documentation;
-use survql_stats::cox::cox_expected;
+use survql_stats::cox::{cox_expected, cox_linear_predictor};
 
 use crate::docs::doc;
 use crate::model_state::PartitionFit;
@@ -100,8 +100,11 @@ impl RowwiseFunction for CoxPredictFunction {
     fn values(&self, kind: &Self::Options, pf: &PartitionFit) -> Result<Vec<f64>> {
         let (data, fit, ties) = (&pf.data, &pf.fit, pf.ties);
         Ok(match kind {
-            PredictionType::Lp => fit.linear_predictors.clone(),
-            PredictionType::Risk => fit.linear_predictors.iter().map(|l| l.exp()).collect(),
+            PredictionType::Lp => cox_linear_predictor(data, fit),
+            PredictionType::Risk => cox_linear_predictor(data, fit)
+                .iter()
+                .map(|l| l.exp())
+                .collect(),
             PredictionType::Expected => cox_expected(data, fit, ties),
             PredictionType::Survival => cox_expected(data, fit, ties)
                 .iter()

@@ -48,7 +48,6 @@ mod warnings;
 pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
-pub mod cluster_term;
 pub mod cox_adjusted_curve;
 pub mod cox_curve;
 pub mod cox_curve_strat;
@@ -79,6 +78,7 @@ pub mod logrank_trend_strat_test;
 pub mod logrank_trend_test;
 pub mod logrank_weighted_strat_test;
 pub mod logrank_weighted_test;
+pub mod model_terms;
 pub mod nelson_aalen;
 pub mod prop_ci;
 pub mod rmst_diff;
@@ -153,12 +153,14 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
 }
 
 /// The scalar functions: `surv(...)`, the survival response (see [`surv::Surv`]),
-/// `cluster(id)`, the cluster column of a Cox model (see [`cluster_term::Cluster`]), and
+/// `cluster(id)` and `strata(s)`, the cluster and strata columns of a Cox model (see
+/// [`model_terms`]), and
 /// `surv_split(...)`, follow-up split at cut points (see [`surv_split::SurvSplit`]).
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::new_from_impl(surv::Surv::new())),
-        Arc::new(ScalarUDF::new_from_impl(cluster_term::Cluster::new())),
+        Arc::new(ScalarUDF::new_from_impl(model_terms::Cluster::new())),
+        Arc::new(ScalarUDF::new_from_impl(model_terms::Strata::new())),
         Arc::new(ScalarUDF::new_from_impl(surv_split::SurvSplit::new())),
     ]
 }

@@ -43,8 +43,9 @@ QUERIES = {
     "cox window functions": """
         SELECT time, age, sex, cox_residual(time, died, age, sex) OVER () AS m,
                cox_residual(time, died, age, sex, 'type=dfbeta, term=age') OVER (PARTITION BY ph_ecog) AS dfb,
-               cox_predict(time, died, age, sex, 'type=survival') OVER () AS s
-        FROM lung ORDER BY time, age, sex, m, dfb, s""",
+               cox_predict(time, died, age, sex, 'type=survival') OVER () AS s,
+               cox_predict(time, died, age, strata(sex)) OVER () AS lp_strat
+        FROM lung ORDER BY time, age, sex, m, dfb, s, lp_strat""",
     "logrank by group": """
         SELECT sex, logrank_p(os_months, died, liver_mets) AS p FROM cohort GROUP BY sex ORDER BY sex""",
     "cox": """

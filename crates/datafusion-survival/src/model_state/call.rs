@@ -307,14 +307,15 @@ impl ModelOps {
             covariates.push(match field.data_type() {
                 // cox_adjusted_curve's grp: a factor whatever its type (R's ate needs one).
                 d if kind == ModelKind::AdjustedCurve && i == fixed => {
-                    if crate::cluster_term::is_cluster(d) {
+                    if crate::model_terms::is_cluster(d) {
                         return exec_err!("{function}: grp cannot be cluster(...)");
                     }
                     Covariate::Factor { name }
                 }
                 d if d.is_numeric() => Covariate::Numeric { name },
                 DataType::Boolean => Covariate::Boolean { name },
-                d if crate::cluster_term::is_cluster(d) => Covariate::Cluster { name },
+                d if crate::model_terms::is_cluster(d) => Covariate::Cluster { name },
+                d if crate::model_terms::is_strata(d) => Covariate::Strata { name },
                 _ => Covariate::Factor { name },
             });
         }
@@ -331,7 +332,9 @@ impl ModelOps {
                         Covariate::Numeric { .. } => ProfileSlot::Numeric,
                         Covariate::Boolean { .. } => ProfileSlot::Boolean,
                         Covariate::Factor { .. } => ProfileSlot::Factor,
-                        Covariate::Cluster { .. } => ProfileSlot::Cluster,
+                        Covariate::Cluster { .. } | Covariate::Strata { .. } => {
+                            ProfileSlot::Cluster
+                        }
                     };
                     (c.name(), slot)
                 })

@@ -174,6 +174,10 @@ enum Covariate {
     Cluster {
         name: String,
     },
+    /// `strata(s)`: kept like a factor's labels, the model's strata (R's `+ strata(s)`).
+    Strata {
+        name: String,
+    },
 }
 
 impl Covariate {
@@ -182,7 +186,8 @@ impl Covariate {
             Covariate::Numeric { name }
             | Covariate::Boolean { name }
             | Covariate::Factor { name }
-            | Covariate::Cluster { name } => name,
+            | Covariate::Cluster { name }
+            | Covariate::Strata { name } => name,
         }
     }
 }

@@ -35,8 +35,8 @@ pub(super) fn model_columns(
                 x.push(numeric(k));
                 names.push(format!("{name}TRUE"));
             }
-            // Not a column of the model: see model_data.
-            Covariate::Cluster { .. } => {}
+            // Not columns of the model: see model_data.
+            Covariate::Cluster { .. } | Covariate::Strata { .. } => {}
             Covariate::Factor { name } => {
                 let labels = rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..]);
                 let levels = sorted_label_order(labels);
@@ -106,12 +106,9 @@ pub(super) fn model_data_in_order(call: &ModelOps, rows: &ModelRows) -> (ModelDa
         start: call.counting().then(|| pick(&rows.start)),
         stop: pick(&rows.stop),
         event: gather(&rows.event, &order),
-        strata: match &strata_rank {
-            Some(rank) => order
-                .iter()
-                .map(|&i| rank[rows.strata[i] as usize])
-                .collect(),
-            None => vec![0; n],
+        strata: match (&strata_rank, stratum_ids(call, rows)) {
+            (Some(rank), Some((ids, _))) => order.iter().map(|&i| rank[ids[i] as usize]).collect(),
+            _ => vec![0; n],
         },
         x,
         weights: call.weighted().then(|| pick(&rows.weight)),
@@ -135,12 +132,28 @@ pub(super) struct ModelOrder {
     pub(super) order: Vec<usize>,
 }
 
+/// Each row's stratum id and the labels they index: the strata argument's
+/// (`cox_ph_strat`, ...) or a `strata(s)` term's (R's `+ strata(s)`); `None` unstratified.
+pub(super) fn stratum_ids<'a>(
+    call: &ModelOps,
+    rows: &'a ModelRows,
+) -> Option<(&'a [u32], &'a [Box<str>])> {
+    if call.kind.stratified() {
+        return Some((&rows.strata, &rows.strata_labels.names));
+    }
+    let k = call
+        .covariates
+        .iter()
+        .position(|c| matches!(c, Covariate::Strata { .. }))?;
+    Some((
+        rows.fac.get(k).map_or(&[][..], Vec::as_slice),
+        rows.fac_labels.get(k).map_or(&[][..], |l| &l.names[..]),
+    ))
+}
+
 pub(super) fn model_order(call: &ModelOps, rows: &ModelRows) -> ModelOrder {
     // Stratum ids in label order (only the partition matters).
-    let strata_rank = call
-        .kind
-        .stratified()
-        .then(|| label_ranks(&rows.strata_labels.names));
+    let strata_rank = stratum_ids(call, rows).map(|(_, labels)| label_ranks(labels));
     // cluster(id): ids in label order, so that the same data gives the same canonical order
     // whatever order the labels were first seen in.
     let cluster_arg = call
@@ -183,9 +196,9 @@ pub(super) fn lend_model_data(call: &ModelOps, rows: &mut ModelRows) -> ModelDat
     let data = CoxData {
         start: call.counting().then(|| std::mem::take(&mut rows.start)),
         event: std::mem::take(&mut rows.event),
-        strata: match &strata_rank {
-            Some(rank) => rows.strata.iter().map(|&s| rank[s as usize]).collect(),
-            None => vec![0; rows.stop.len()],
+        strata: match (&strata_rank, stratum_ids(call, rows)) {
+            (Some(rank), Some((ids, _))) => ids.iter().map(|&s| rank[s as usize]).collect(),
+            _ => vec![0; rows.stop.len()],
         },
         x,
         weights: call.weighted().then(|| std::mem::take(&mut rows.weight)),
@@ -276,6 +289,7 @@ pub(super) fn canonical_row_order(
         let rank = match &call.covariates[k] {
             Covariate::Factor { .. } => factor_ranks[k].as_deref()?,
             Covariate::Cluster { .. } => cluster_rank?,
+            Covariate::Strata { .. } => strata_rank?,
             Covariate::Numeric { .. } | Covariate::Boolean { .. } => return None,
         };
         Some(rank[rows.fac[k][i] as usize])
@@ -297,7 +311,7 @@ pub(super) fn canonical_row_order(
                 Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
                     total_order_bits(rows.num[k][i])
                 }
-                Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+                Covariate::Factor { .. } | Covariate::Cluster { .. } | Covariate::Strata { .. } => {
                     id_rank(k, i).map_or(0, u64::from)
                 }
             };
@@ -323,14 +337,15 @@ pub(super) fn canonical_row_order(
                 Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
                     rows.num[k][a].total_cmp(&rows.num[k][b])
                 }
-                Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+                Covariate::Factor { .. } | Covariate::Cluster { .. } | Covariate::Strata { .. } => {
                     id_rank(k, a).cmp(&id_rank(k, b))
                 }
             });
         }
         o
     };
-    let stratum = |i: usize| strata_rank.map_or(0, |r| r[rows.strata[i] as usize]);
+    let ids = stratum_ids(call, rows).map_or(&[][..], |(ids, _)| ids);
+    let stratum = |i: usize| strata_rank.map_or(0, |r| r[ids[i] as usize]);
     let bucket_key = |i: usize| (stratum(i), total_order_bits(rows.stop[i]));
     let fingerprint = match bucketed_order(&bucket_key, fingerprint, &same_values) {
         Ok(order) => return order,

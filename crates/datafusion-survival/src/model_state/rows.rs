@@ -315,6 +315,9 @@ pub(super) fn update_rows(
             Covariate::Cluster { .. } => {
                 CovColumn::Text(label_column(f, "cluster", a.as_struct().column(0))?)
             }
+            Covariate::Strata { .. } => {
+                CovColumn::Text(label_column(f, "strata", a.as_struct().column(0))?)
+            }
         });
     }
     let mut arrays: Vec<&dyn Array> = vec![stop, values[event_i].as_ref()];
@@ -603,7 +606,7 @@ pub(super) fn emit_state(call: &ModelOps, states: &mut [ModelRows]) -> Result<Ve
             Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
                 out.push(f64_list(states, &|s| s.num.get_mut(k))?);
             }
-            Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+            Covariate::Factor { .. } | Covariate::Cluster { .. } | Covariate::Strata { .. } => {
                 let v: Vec<&str> = states
                     .iter()
                     .flat_map(|s| {
@@ -686,7 +689,9 @@ pub(super) fn merge(
                 Covariate::Numeric { .. } | Covariate::Boolean { .. } => {
                     Some(l.values().as_primitive::<Float64Type>().slice(a, b - a))
                 }
-                Covariate::Factor { .. } | Covariate::Cluster { .. } => None,
+                Covariate::Factor { .. } | Covariate::Cluster { .. } | Covariate::Strata { .. } => {
+                    None
+                }
             }
         };
         let pending = b - a >= PENDING_MIN_ROWS;
@@ -740,7 +745,7 @@ pub(super) fn merge(
                         st.num[j].extend_from_slice(&v.values()[a..b]);
                     }
                 }
-                Covariate::Factor { .. } | Covariate::Cluster { .. } => {
+                Covariate::Factor { .. } | Covariate::Cluster { .. } | Covariate::Strata { .. } => {
                     let v = l.values().as_string_view();
                     st.fac[j].reserve(b - a);
                     for k in a..b {

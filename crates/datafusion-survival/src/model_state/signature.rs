@@ -72,8 +72,31 @@ pub(super) fn coerce_model_classic(
         } else {
             match dt {
                 DataType::Boolean => DataType::Boolean,
+                // strata(s): the model's strata (R's `+ strata(s)`), not a covariate.
+                d if crate::model_terms::is_strata(d) => {
+                    if !matches!(kind, ModelKind::Ph | ModelKind::Counting) {
+                        return plan_err!(
+                            "{function} does not take strata(...){}",
+                            if kind.stratified() {
+                                ": its strata are an argument"
+                            } else {
+                                " (cox_ph, cox_ph_counting and the Cox window functions do)"
+                            }
+                        );
+                    }
+                    if arg_types[fixed..i]
+                        .iter()
+                        .any(crate::model_terms::is_strata)
+                    {
+                        return plan_err!(
+                            "{function}: a model has at most one strata(...); combine columns \
+                             (strata(a || '/' || b)) for their interaction, as R's strata(a, b)"
+                        );
+                    }
+                    d.clone()
+                }
                 // cluster(id): the robust variance's clusters, not a covariate.
-                d if crate::cluster_term::is_cluster(d) => {
+                d if crate::model_terms::is_cluster(d) => {
                     if !matches!(kind, ModelKind::Ph | ModelKind::Strat | ModelKind::Counting)
                         && !kind.curve()
                     {
@@ -81,7 +104,7 @@ pub(super) fn coerce_model_classic(
                     }
                     if arg_types[fixed..i]
                         .iter()
-                        .any(crate::cluster_term::is_cluster)
+                        .any(crate::model_terms::is_cluster)
                     {
                         return plan_err!("{function}: a model has at most one cluster(...)");
                     }

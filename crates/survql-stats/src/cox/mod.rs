@@ -41,8 +41,8 @@ pub use concordance::concordance;
 pub use exact::exact_ties_cost;
 pub use fit::cox_fit;
 pub use predict::{
-    cox_dfbeta, cox_expected, cox_martingale, cox_scaled_schoenfeld, cox_schoenfeld,
-    cox_score_residuals, deviance_from_martingale,
+    cox_dfbeta, cox_expected, cox_linear_predictor, cox_martingale, cox_scaled_schoenfeld,
+    cox_schoenfeld, cox_score_residuals, deviance_from_martingale,
 };
 pub use prepare::{merged_times, total_order_bits, PARALLEL_ROWS};
 pub use zph::{cox_zph, transformed_times, Zph, ZphTransform};

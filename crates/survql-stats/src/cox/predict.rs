@@ -149,6 +149,41 @@ pub fn deviance_from_martingale(martingale: &[f64], event: &[bool]) -> Vec<f64> 
         .collect()
 }
 
+/// The linear predictor of each row as R's `predict(fit, type = "lp")` without newdata: the
+/// fit's `linear.predictors` (x centred at `fit$means`), and for a stratified model (R's
+/// default `reference = "strata"`) x centred at its stratum's case-weighted means,
+/// Σ_j (x_ij − x̄_sj) β_j (aliased β as 0).
+pub fn cox_linear_predictor(data: &CoxData, fit: &CoxFit) -> Vec<f64> {
+    let n = data.n();
+    let stratified = data.strata.iter().any(|&s| s != data.strata[0]);
+    if !stratified {
+        return fit.linear_predictors.clone();
+    }
+    let beta: Vec<f64> = fit.coef.iter().map(|c| c.unwrap_or(0.0)).collect();
+    let strata = data
+        .strata
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| m as usize + 1);
+    // Σ_i w_i x_i'β and Σ_i w_i per stratum: the weighted mean of x'β is x̄_s'β.
+    let (mut sum, mut weight) = (vec![0.0; strata], vec![0.0; strata]);
+    let xb: Vec<f64> = (0..n)
+        .map(|i| (0..data.nvar()).map(|j| data.x[j][i] * beta[j]).sum())
+        .collect();
+    for i in 0..n {
+        let s = data.strata[i] as usize;
+        sum[s] += data.weight(i) * xb[i];
+        weight[s] += data.weight(i);
+    }
+    (0..n)
+        .map(|i| {
+            let s = data.strata[i] as usize;
+            xb[i] - sum[s] / weight[s]
+        })
+        .collect()
+}
+
 /// Score residuals (n × p, row-major, data order) at the fitted coefficients (aliased ones at
 /// 0), R's `residuals(fit, type = "score")`: unweighted.
 pub fn cox_score_residuals(data: &CoxData, fit: &CoxFit, ties: Ties) -> Vec<f64> {

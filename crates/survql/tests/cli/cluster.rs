@@ -154,6 +154,7 @@ SELECT cox_ph_counting(x1, x1 + time + 1, event, grp) AS cc,
        km_curve(surv(NULL, time, event, 0.5 + abs(x1))) AS kw,
        cox_ph(surv(NULL, time, event, 0.5 + abs(x1)), sex) AS cw,
        cox_ph(time, event, x1, cluster(centre)) AS ccl,
+       cox_ph(time, event, x1, strata(sex)) AS cst,
        survreg(time + 1, event, x1, sex, 'dist=loglogistic') AS sr,
        cox_adjusted_curve(time, event, sex, x1, 'times=20 50') AS adj
 FROM cohort;
