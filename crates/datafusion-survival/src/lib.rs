@@ -90,6 +90,7 @@ pub mod survreg_strat;
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::execution::memory_pool::MemoryPool;
 use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
@@ -168,14 +169,44 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 /// The window functions (`cox_residual`, `cox_predict`: one value per row of a model fitted on
 /// the window partition), reporting warnings to `sink`.
 pub fn window_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<WindowUDF>> {
+    window_functions_with_memory(sink, None)
+}
+
+/// [`window_functions_with_warnings`] whose fits reserve their memory from `pool` (a
+/// session's `runtime_env().memory_pool`): a partition too large for the limit is an error
+/// that says so.
+pub fn window_functions_with_memory(
+    sink: &WarningSink,
+    pool: Option<Arc<dyn MemoryPool>>,
+) -> Vec<Arc<WindowUDF>> {
     vec![
         Arc::new(WindowUDF::new_from_impl(
-            cox_residual::CoxResidual::with_warnings(sink.clone()),
+            cox_residual::CoxResidual::with_memory(sink.clone(), pool.clone()),
         )),
         Arc::new(WindowUDF::new_from_impl(
-            cox_predict::CoxPredict::with_warnings(sink.clone()),
+            cox_predict::CoxPredict::with_memory(sink.clone(), pool),
         )),
     ]
+}
+
+/// Registers every survql function on `ctx` (as [`register_all_with_warnings`]), the window
+/// functions reserving their fits' memory from the context's memory pool.
+///
+/// # Errors
+/// Whatever the context returns when a function cannot be registered.
+pub fn register_context(ctx: &SessionContext) -> Result<WarningSink> {
+    let sink = WarningSink::default();
+    for f in all_functions_with_warnings(&sink) {
+        ctx.register_udaf(Arc::unwrap_or_clone(f));
+    }
+    for f in scalar_functions() {
+        ctx.register_udf(Arc::unwrap_or_clone(f));
+    }
+    let pool = Arc::clone(&ctx.runtime_env().memory_pool);
+    for f in window_functions_with_memory(&sink, Some(pool)) {
+        ctx.register_udwf(Arc::unwrap_or_clone(f));
+    }
+    Ok(sink)
 }
 
 /// The window functions (warnings are discarded).
@@ -256,7 +287,8 @@ pub fn query_context(ctx: &SessionContext) -> Result<(SessionContext, WarningSin
     for f in scalar_functions() {
         state.register_udf(f)?;
     }
-    for f in window_functions_with_warnings(&sink) {
+    let pool = Arc::clone(&state.runtime_env().memory_pool);
+    for f in window_functions_with_memory(&sink, Some(pool)) {
         state.register_udwf(f)?;
     }
     Ok((SessionContext::new_with_state(state), sink))

@@ -126,7 +126,8 @@ async fn worker_session(ctx: WorkerQueryContext) -> Result<SessionState> {
     for udf in datafusion_survival::scalar_functions() {
         state.register_udf(udf)?;
     }
-    for udwf in datafusion_survival::window_functions_with_warnings(&sink) {
+    let pool = std::sync::Arc::clone(&state.runtime_env().memory_pool);
+    for udwf in datafusion_survival::window_functions_with_memory(&sink, Some(pool)) {
         state.register_udwf(udwf)?;
     }
     Ok(state)

@@ -76,8 +76,8 @@ impl Session {
                 .with_distributed_option_extension(
                     datafusion_distributed::DistributedConfig::default(),
                 );
-        let mut ctx = SessionContext::new_with_config_rt(config, runtime_env(limits)?);
-        let warnings = datafusion_survival::register_all_with_warnings(&mut ctx)?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime_env(limits)?);
+        let warnings = datafusion_survival::register_context(&ctx)?;
         datafusion_survival::register_optimizer_rules(&ctx);
         datafusion_survival::register_settings(&ctx);
         register_demo(&ctx)?;

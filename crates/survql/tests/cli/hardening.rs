@@ -197,3 +197,43 @@ fn run_measured(args: &[&str]) -> (Output, u64) {
         peak,
     )
 }
+
+/// A Cox window function's fit reserves its memory from the session's pool (DataFusion's
+/// window operators account none of their own): a partition too large for the limit is a
+/// clear error naming the function and the rows, not an OS kill; PARTITION BY into smaller
+/// partitions, each freed before the next, fits.
+#[test]
+fn window_fits_over_the_memory_limit_fail_cleanly() {
+    let rows = |n: u32| {
+        format!("SELECT CAST(v % 5000 AS DOUBLE) + 1 AS t, v % 2 AS e, CAST(v % 7 AS DOUBLE) AS x, v % 20 AS p FROM generate_series(1, {n}) AS g(v)")
+    };
+    let whole = format!(
+        "SELECT count(m) FROM (SELECT cox_residual(t, e, x) OVER () AS m FROM ({}));",
+        rows(2_000_000)
+    );
+    let o = run(&["--memory-limit", "128M", "-q", "-c", &whole]);
+    let err = stderr(&o);
+    assert!(
+        !o.status.success()
+            && err.contains(
+                "Resources exhausted: cox_residual: fitting a window partition of 2000000 rows"
+            )
+            && err.contains("--memory-limit"),
+        "{err}"
+    );
+    let split = format!(
+        "SELECT count(m) FROM (SELECT cox_residual(t, e, x) OVER (PARTITION BY p) AS m FROM ({}));",
+        rows(1_000_000)
+    );
+    let o = run(&[
+        "--memory-limit",
+        "128M",
+        "-q",
+        "--format",
+        "csv",
+        "-c",
+        &split,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1000000"), "{}", stdout(&o));
+}
