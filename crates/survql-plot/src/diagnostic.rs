@@ -87,7 +87,7 @@ fn two_columns(
 
 /// Evenly spaced "nice" ticks covering [lo, hi].
 fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(hi > lo) {
+    if hi <= lo || !(hi - lo).is_finite() {
         return vec![lo];
     }
     let step = nice_step_at_least((hi - lo) / 6.0);
@@ -255,22 +255,21 @@ pub fn render_scatter_terminal(s: &Scatter, opts: &PlotOptions, width: u16) -> S
             .clamp(0.0, rows as f64) as usize
     };
     let mut grid = vec![vec![' '; cols]; rows + 1];
+    let mut put = |row: usize, col: usize, ch: char| grid[row][col] = ch;
     if let Some(r) = s.reference {
-        for c in 0..cols {
-            if c % 2 == 0 {
-                grid[row_of(r)][c] = ':';
-            }
+        for c in (0..cols).step_by(2) {
+            put(row_of(r), c, ':');
         }
     }
     for &(x, y) in &s.points {
-        grid[row_of(y)][col_of(x)] = '.';
+        put(row_of(y), col_of(x), '.');
     }
     if let Some((a, b)) = s.line {
         for c in 0..cols {
             let x = x0 + (x1 - x0) * c as f64 / (cols - 1) as f64;
             let y = a + b * x;
             if y >= y0 && y <= y1 {
-                grid[row_of(y)][c] = '-';
+                put(row_of(y), c, '-');
             }
         }
     }
@@ -280,7 +279,7 @@ pub fn render_scatter_terminal(s: &Scatter, opts: &PlotOptions, width: u16) -> S
         let k = s.smooth.partition_point(|p| p.0 < x);
         if k == 0 || k >= s.smooth.len() {
             if let Some(p) = s.smooth.get(k).filter(|p| col_of(p.0) == c) {
-                grid[row_of(p.1)][c] = '*';
+                put(row_of(p.1), c, '*');
             }
             continue;
         }
@@ -290,7 +289,7 @@ pub fn render_scatter_terminal(s: &Scatter, opts: &PlotOptions, width: u16) -> S
         } else {
             b.1
         };
-        grid[row_of(y)][c] = '*';
+        put(row_of(y), c, '*');
     }
     let mut out = String::new();
     if let Some(t) = &opts.title {

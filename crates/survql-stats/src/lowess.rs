@@ -72,7 +72,7 @@ pub fn lowess(x: &[f64], y: &[f64], f: f64, iter: usize, delta: f64) -> Vec<f64>
         let mut abs: Vec<f64> = res.iter().map(|r| r.abs()).collect();
         abs.sort_unstable_by(f64::total_cmp);
         let m1 = n / 2;
-        let cmad = if n % 2 == 0 {
+        let cmad = if n.is_multiple_of(2) {
             3.0 * (abs[m1] + abs[n - m1 - 1])
         } else {
             6.0 * abs[m1]
