@@ -270,3 +270,44 @@ fn function_help() {
         "{out}"
     );
 }
+
+/// Every ```sql example of the README and docs/ (docs/functions.md: see function_docs) that
+/// runs on the demo cohort runs as written — queries and `\plot` commands alike — through
+/// the shell (`-f`, figures in a scratch folder). Examples on the reader's own tables (they
+/// name no demo table) cannot run here; a block mixing the two is an error.
+#[test]
+fn documentation_examples_run() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = vec![root.join("README.md")];
+    let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md") && !p.ends_with("functions.md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    let dir = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (k, block) in text.split("```sql\n").skip(1).enumerate() {
+            let block = block.split("```").next().unwrap();
+            if !block.contains("demo.net_cohort") {
+                continue;
+            }
+            let script = dir.path().join(format!("example_{ran}.sql"));
+            std::fs::write(&script, block).unwrap();
+            let figures = dir.path().to_str().unwrap();
+            let o = run(&["-q", "--figures", figures, "-f", script.to_str().unwrap()]);
+            assert!(
+                o.status.success(),
+                "{} example {}:\n{block}\n{}",
+                file.display(),
+                k + 1,
+                stderr(&o)
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "only {ran} documentation examples found");
+}
