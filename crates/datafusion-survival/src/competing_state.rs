@@ -554,7 +554,7 @@ fn check_groups(function: &str, groups: usize, max_groups: usize) -> Result<()> 
         groups,
         max_groups,
         "distinct values",
-        "survql --max-groups or set_limits",
+        "SET survql.max_groups = N (survql --max-groups)",
     )
 }
 

@@ -19,6 +19,8 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{lit, Expr};
 use survql_stats::Convention;
 
+use crate::limits::{limits, set_cap};
+
 /// What `SET survql.convention` changes, and the source of each rule (the shell's
 /// `\h convention`; docs/conventions.md has the long form).
 pub const CONVENTIONS_HELP: &str = "\
@@ -48,7 +50,12 @@ interval (Klein & Moeschberger's density-based SE, as SPSS's algorithms describe
 Unchanged: log-rank tests, km_rmst, km_followup, nelson_aalen, competing risks, survreg.
 ";
 
-/// survql's session settings (`SET survql.<key> = ...`, `SHOW survql.convention`).
+/// survql's settings (`SET survql.<key> = ...`, `SHOW survql.convention`): the convention
+/// (per session), and the caps on user-controlled cardinalities (`survql.max_groups`,
+/// `survql.max_table_cells`, `survql.max_factor_levels`; see [`crate::limits`]), which are
+/// the process's: setting one applies to every query that starts afterwards in the process,
+/// and a cluster coordinator sends them with each task, so its workers apply the session's
+/// caps (the option extension travels as gRPC metadata).
 #[derive(Debug, Clone, Default)]
 pub struct SurvqlOptions {
     /// Whose conventions the survival functions follow: `r` (default), `sas`, `stata`, `spss`.
@@ -69,6 +76,8 @@ impl ExtensionOptions for SurvqlOptions {
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        // A cluster worker receives the keys as entries() names them (with the prefix).
+        let key = key.strip_prefix("survql.").unwrap_or(key);
         match key {
             "convention" => match Convention::parse(value.trim_matches('\'')) {
                 Some(c) => {
@@ -80,22 +89,67 @@ impl ExtensionOptions for SurvqlOptions {
                     Convention::NAMES
                 ),
             },
-            _ => config_err!("unknown setting survql.{key} (survql.convention)"),
+            "max_groups" | "max_table_cells" | "max_factor_levels" => {
+                let text = value.trim_matches('\'').replace('_', "");
+                match text.parse::<usize>() {
+                    Ok(n) if n >= 1 => {
+                        set_cap(key, n);
+                        Ok(())
+                    }
+                    _ => config_err!("survql.{key} must be a whole number >= 1, found '{value}'"),
+                }
+            }
+            _ => config_err!(
+                "unknown setting survql.{key} (survql.convention, survql.max_groups, \
+                 survql.max_table_cells, survql.max_factor_levels)"
+            ),
         }
     }
 
     fn entries(&self) -> Vec<ConfigEntry> {
-        vec![ConfigEntry {
-            key: "survql.convention".to_owned(),
-            value: Some(self.convention.name().to_owned()),
-            description: "Whose conventions the survival functions follow: r (default), sas, \
-                          stata or spss (pointwise limits, quantile rule, Cox ties)",
-        }]
+        let caps = limits();
+        vec![
+            ConfigEntry {
+                key: "survql.convention".to_owned(),
+                value: Some(self.convention.name().to_owned()),
+                description: "Whose conventions the survival functions follow: r (default), sas, \
+                              stata or spss (pointwise limits, quantile rule, Cox ties)",
+            },
+            ConfigEntry {
+                key: "survql.max_groups".to_owned(),
+                value: Some(caps.max_groups.to_string()),
+                description: "Most groups (per stratum) a log-rank or competing-risks test \
+                              compares (default 1000)",
+            },
+            ConfigEntry {
+                key: "survql.max_table_cells".to_owned(),
+                value: Some(caps.max_table_cells.to_string()),
+                description: "Most cells of a chi-square or Fisher table (default 1000000)",
+            },
+            ConfigEntry {
+                key: "survql.max_factor_levels".to_owned(),
+                value: Some(caps.max_factor_levels.to_string()),
+                description: "Most levels of one text covariate of a model (default 1000)",
+            },
+        ]
     }
 }
 
 impl ConfigExtension for SurvqlOptions {
     const PREFIX: &'static str = "survql";
+}
+
+/// Applies a setting a cluster coordinator sent with a task (datafusion-distributed's option
+/// propagation: one header per entry of [`SurvqlOptions`], named `...survql.<entry key>`): the
+/// caps, which the accumulators read from the process. Other headers are ignored; the
+/// convention needs nothing (the plan carries it).
+pub fn apply_propagated_setting(header: &str, value: &str) -> Result<()> {
+    for cap in ["max_groups", "max_table_cells", "max_factor_levels"] {
+        if header.ends_with(&format!("survql.{cap}")) {
+            return SurvqlOptions::default().set(cap, value);
+        }
+    }
+    Ok(())
 }
 
 /// Where a function takes its convention.

@@ -95,7 +95,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, AggregateUDFImpl, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
 
-pub use convention_setting::{SurvqlOptions, CONVENTIONS_HELP};
+pub use convention_setting::{apply_propagated_setting, SurvqlOptions, CONVENTIONS_HELP};
 pub use warnings::{WarningParts, WarningSink};
 
 /// The version of the aggregate state layouts. Processes that exchange partial states (cluster

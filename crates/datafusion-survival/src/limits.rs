@@ -5,8 +5,10 @@
 //! count and the cap — instead of running for hours or exhausting memory (a patient id used
 //! by mistake as a factor would otherwise become n columns).
 //!
-//! The caps are process-wide (embedders and the `survql` CLI set them once, with
-//! [`set_limits`]); the defaults are far above what a clinical analysis needs.
+//! The caps are process-wide: `SET survql.max_groups = N` (and `max_table_cells`,
+//! `max_factor_levels`; see [`crate::convention_setting::SurvqlOptions`]), the `survql` CLI's
+//! flags, or [`set_limits`] for embedders; a cluster's workers take the coordinator's with each
+//! task. The defaults are far above what a clinical analysis needs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -44,6 +46,16 @@ pub fn limits() -> Limits {
         max_table_cells: MAX_TABLE_CELLS.load(Ordering::Relaxed),
         max_factor_levels: MAX_FACTOR_LEVELS.load(Ordering::Relaxed),
     }
+}
+
+/// Sets one cap by its setting name (`max_groups`, `max_table_cells`, `max_factor_levels`).
+pub(crate) fn set_cap(name: &str, value: usize) {
+    let cap = match name {
+        "max_groups" => &MAX_GROUPS,
+        "max_table_cells" => &MAX_TABLE_CELLS,
+        _ => &MAX_FACTOR_LEVELS,
+    };
+    cap.store(value, Ordering::Relaxed);
 }
 
 /// Sets the caps for every query that starts afterwards.

@@ -229,7 +229,7 @@ impl StateOps for TableOps {
                 cells,
                 cap,
                 "cells",
-                "survql --max-table-cells or set_limits",
+                "SET survql.max_table_cells = N (survql --max-table-cells)",
             )?;
         }
         self.evaluator.evaluate(states)

@@ -119,6 +119,13 @@ async fn worker_session(ctx: WorkerQueryContext) -> Result<SessionState> {
         Some(session) => worker_warnings::sink_for(session.to_str().unwrap_or_default()),
         None => WarningSink::default(),
     };
+    // The session's settings come with the task (gRPC metadata named after the setting): the
+    // caps (SET survql.max_groups, ...) apply here as on the coordinator.
+    for (name, value) in ctx.headers.iter() {
+        if let Ok(value) = value.to_str() {
+            datafusion_survival::apply_propagated_setting(name.as_str(), value)?;
+        }
+    }
     let mut state = ctx.builder.build();
     for udaf in datafusion_survival::all_functions_with_warnings(&sink) {
         state.register_udaf(udaf)?;
@@ -283,7 +290,18 @@ impl Cluster {
             .with_distributed_channel_resolver(channels.clone())
             .with_distributed_planner()
             .with_distributed_scale_up_leaf_node_handler(even_file_scan_tasks)
-            .with_distributed_passthrough_headers(headers)?;
+            .with_distributed_passthrough_headers(headers)?
+            // survql's settings travel with each task (the caps; the convention is in the plan).
+            .with_distributed_option_extension(
+                local
+                    .state()
+                    .config()
+                    .options()
+                    .extensions
+                    .get::<datafusion_survival::SurvqlOptions>()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
         if let Some(config) = builder.config() {
             // Final aggregation in the coordinator where the plan allows it: results are
             // evaluated where the user is; the partial states are per-time counts.

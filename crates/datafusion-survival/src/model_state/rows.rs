@@ -538,7 +538,7 @@ pub(super) fn check_levels(call: &ModelOps, states: &[ModelRows], groups: &[usiz
                 levels,
                 cap,
                 "distinct values",
-                "survql --max-factor-levels or set_limits",
+                "SET survql.max_factor_levels = N (survql --max-factor-levels)",
             )?;
         }
     }

@@ -481,3 +481,48 @@ fn cox_over_the_coordinators_memory_limit_is_resources_exhausted() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "n\n1000000\n");
 }
+
+/// The caps are settings that travel with each task: workers started with a lower
+/// `--max-groups` apply the coordinator's session value, and `SET survql.max_groups` on the
+/// coordinator reaches them.
+#[test]
+fn caps_travel_to_the_workers() {
+    let workers: Vec<Worker> = (0..2)
+        .map(|_| Worker::start(&["--max-groups", "2"]))
+        .collect();
+    let urls = workers
+        .iter()
+        .map(|w| w.url.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let cohort = format!("cohort={}", table("cohort"));
+    let sql = format!(
+        "{SMALL_TASKS} SELECT logrank_test(time, event, grp)['df'] AS df, \
+         count(DISTINCT grp) AS groups FROM cohort;"
+    );
+    let local = run(&["--format", "csv", "-t", &cohort, "-c", &sql]);
+    assert!(local.status.success(), "{}", stderr(&local));
+    let cluster = run_on(&urls, "csv", &cohort, &sql);
+    assert!(cluster.status.success(), "{}", stderr(&cluster));
+    assert_eq!(stdout(&cluster), stdout(&local));
+    let groups: usize = stdout(&local)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(groups > 2, "{}", stdout(&local));
+    let capped = format!("SET survql.max_groups = 2; {sql}");
+    let o = run_on(&urls, "csv", &cohort, &capped);
+    assert!(
+        !o.status.success()
+            && stderr(&o).contains(
+                "has more than 2 distinct values, the limit (raise it with SET survql.max_groups"
+            ),
+        "{}",
+        stderr(&o)
+    );
+}

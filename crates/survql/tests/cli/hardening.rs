@@ -237,3 +237,47 @@ fn window_fits_over_the_memory_limit_fail_cleanly() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("1000000"), "{}", stdout(&o));
 }
+
+/// The caps are settings: `SET survql.max_groups = N` (and max_table_cells,
+/// max_factor_levels) as well as the flags, shown by SHOW; invalid values are errors.
+#[test]
+fn caps_are_settings() {
+    let o = run(&[
+        "-q",
+        "--format",
+        "csv",
+        "--max-table-cells",
+        "50",
+        "-c",
+        "SHOW survql.max_table_cells; SET survql.max_groups = 3; SHOW survql.max_groups;",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "name,value\nsurvql.max_table_cells,50\nname,value\nsurvql.max_groups,3\n"
+    );
+    let o = run(&[
+        "-q",
+        "-c",
+        "SET survql.max_groups = 3; SELECT logrank_test(os_months, died, grade) FROM demo.net_cohort;",
+    ]);
+    assert!(
+        stderr(&o).contains("argument 'grp' has more than 3 distinct values, the limit (raise it with SET survql.max_groups = N"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["-q", "-c", "SET survql.max_factor_levels = 2; SELECT cox_ph(os_months, died, grade) FROM demo.net_cohort;"]);
+    assert!(
+        stderr(&o).contains("more than 2 distinct values"),
+        "{}",
+        stderr(&o)
+    );
+    for bad in ["0", "-1", "'many'"] {
+        let o = run(&["-q", "-c", &format!("SET survql.max_groups = {bad};")]);
+        assert!(
+            stderr(&o).contains("survql.max_groups must be a whole number >= 1"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+}
