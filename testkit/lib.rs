@@ -234,6 +234,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "surv_split",
     "cox_residuals",
     "adjusted_curves",
+    "design",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -11,6 +11,7 @@ mod golden_adjusted;
 mod golden_competing;
 mod golden_contrasts;
 mod golden_cox;
+mod golden_design;
 mod golden_km;
 mod golden_rowwise;
 mod golden_split;

@@ -70,6 +70,7 @@ pub mod km_shared;
 pub mod km_summary;
 pub mod km_survival;
 pub mod km_survival_diff;
+pub mod logrank_design;
 pub mod logrank_p;
 pub mod logrank_pairwise;
 pub mod logrank_strat_test;
@@ -163,6 +164,8 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::new_from_impl(model_terms::Cluster::new())),
         Arc::new(ScalarUDF::new_from_impl(model_terms::Strata::new())),
         Arc::new(ScalarUDF::new_from_impl(surv_split::SurvSplit::new())),
+        Arc::new(ScalarUDF::new_from_impl(logrank_design::LogrankDesign::events())),
+        Arc::new(ScalarUDF::new_from_impl(logrank_design::LogrankDesign::power())),
     ]
 }
 

@@ -21,6 +21,7 @@ pub mod convention;
 pub mod cox;
 pub mod cox_adjusted_curve;
 pub mod cox_curve;
+pub mod design;
 pub mod distributions;
 pub mod finegray;
 pub mod firth;
