@@ -36,6 +36,9 @@ QUERIES = {
                km_survival_diff(os_months, died, grade, 12, 0.9) AS s12,
                sex, rmst_diff(os_months, died, liver_mets, 36) AS rmst_by_sex
         FROM cohort GROUP BY sex ORDER BY sex""",
+    "design": """
+        SELECT logrank_events(0.7, 0.05, 0.8) AS schoenfeld, logrank_power(h, 200, 0.05, 2, 'freedman') AS power
+        FROM (VALUES (0.6), (0.75)) AS t(h) ORDER BY h""",
     "adjusted curves": """
         SELECT sex, cox_adjusted_curve(os_months, died, grade, age, liver_mets, 'times=12 24 60, conf_type=log-log') AS adj,
                cox_adjusted_curve(os_months, died, liver_mets, age) AS every_time
