@@ -158,7 +158,8 @@ SELECT cox_ph_counting(x1, x1 + time + 1, event, grp) AS cc,
        survreg(time + 1, event, x1, sex, 'dist=loglogistic') AS sr,
        cox_adjusted_curve(time, event, sex, x1, 'times=20 50') AS adj
 FROM cohort;
-SELECT prop_ci(event) AS pc, chisq_test(sex, centre) AS ch, fisher_test(sex, event) AS fi FROM cohort;
+SELECT prop_ci(event) AS pc, chisq_test(sex, centre) AS ch, fisher_test(sex, event) AS fi,
+       logrank_power(0.7, count(*) / 100, 0.05, 1, 'freedman') AS lp FROM cohort;
 SELECT sex, km_median(time, event) FILTER (WHERE grp > 0) AS m FROM cohort GROUP BY sex ORDER BY sex;
 SELECT id, m, r FROM (
   SELECT id, cox_residual(time, event, x1, sex, 'type=deviance') OVER (PARTITION BY centre) AS m,
