@@ -235,6 +235,8 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "cox_residuals",
     "adjusted_curves",
     "design",
+    "concordance",
+    "validation",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

@@ -27,9 +27,8 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
         let id = format!("{label} {}", entry["id"].as_str().unwrap());
         // The row order of the inputs: a row number over the table as registered is not
         // stable across layouts, so each row is keyed by its inputs.
-        let sql = format!(
-            "SELECT hr, alpha, power, ratio, method, events, {call} AS r FROM {table}"
-        );
+        let sql =
+            format!("SELECT hr, alpha, power, ratio, method, events, {call} AS r FROM {table}");
         let rows = match query_json(&ctx, &sql).await {
             Ok(r) => r,
             Err(e) => {
@@ -65,7 +64,8 @@ fn row_key(row: &Value) -> String {
 
 /// The inputs in the JSON's order (the oracle's row order), keyed as [`row_key`].
 async fn golden_inputs(table: &str, _ctx: &datafusion::prelude::SessionContext) -> Vec<String> {
-    let text = std::fs::read_to_string(survql_testkit::data_dir().join("oracle/design.json")).unwrap();
+    let text =
+        std::fs::read_to_string(survql_testkit::data_dir().join("oracle/design.json")).unwrap();
     let json: Value = serde_json::from_str(&text).unwrap();
     let case = json["cases"]
         .as_array()

@@ -16,6 +16,7 @@ mod golden_km;
 mod golden_rowwise;
 mod golden_split;
 mod golden_tests;
+mod golden_validation;
 mod golden_vendor;
 mod many_groups;
 mod properties;

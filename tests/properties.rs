@@ -282,6 +282,12 @@ const CALLS: &[&str] = &[
     "cox_curve(t, e, x1, x2, 'x1=0.5, x2=1')",
     "cox_curve_strat(t, e, s, x1, 'strata=s1, x1=0')",
     "cox_adjusted_curve(t, e, g, x1, x2)",
+    "concordance_index(t, e, x1)",
+    "concordance_index(t, e, x1, 'uno')",
+    // t within the follow-up of every group: the largest time of the generated data is far
+    // above 0 and the smallest below it.
+    "td_auc(abs(t) + 1, e, x1, 1)",
+    "brier_score(abs(t) + 1, e, 1 / (1 + abs(x1)), 1)",
     // Times >= 1, so that tau and at (1) are within every group's follow-up (past it is an
     // error, which valid data must not give here); at 1 the curves have dropped for the rows
     // with t = 0.

@@ -275,6 +275,10 @@ fn accumulator_states_are_interchangeable() {
             "cox_curve" => vec![Col(0), Col(1), Col(2), str_lit("g=b, conf_type=log-log")],
             "cox_curve_strat" => vec![Col(0), Col(1), Col(3), Col(2), str_lit("strata=s2, g=c")],
             "cox_adjusted_curve" => vec![Col(0), Col(1), Col(2), Col(3), str_lit("ties=breslow")],
+            // The time minus 0.5 as a score.
+            "concordance_index" => vec![Col(0), Col(1), Col(4)],
+            "td_auc" => vec![Col(0), Col(1), Col(4), f64_lit(5.0)],
+            "brier_score" => vec![Col(0), Col(1), f64_lit(0.5), f64_lit(5.0)],
             "km_median" | "km_summary" | "km_curve" | "km_followup" | "nelson_aalen" => {
                 vec![Col(0), Col(1)]
             }

@@ -41,13 +41,16 @@ mod row_order;
 pub mod survival_udaf;
 mod table_state;
 mod time_table;
+mod validation_state;
 mod warnings;
 
 // One module per SQL function.
 
+pub mod brier_score;
 pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
+pub mod concordance_index;
 pub mod cox_adjusted_curve;
 pub mod cox_curve;
 pub mod cox_curve_strat;
@@ -87,6 +90,7 @@ pub mod surv;
 pub mod surv_split;
 pub mod survreg;
 pub mod survreg_strat;
+pub mod td_auc;
 
 use std::sync::Arc;
 
@@ -151,6 +155,9 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(cox_curve::CoxCurve::with_warnings(s())),
         udaf(cox_curve_strat::CoxCurveStrat::with_warnings(s())),
         udaf(cox_adjusted_curve::CoxAdjustedCurve::with_warnings(s())),
+        udaf(concordance_index::ConcordanceIndex::with_warnings(s())),
+        udaf(td_auc::TdAuc::with_warnings(s())),
+        udaf(brier_score::BrierScore::with_warnings(s())),
     ]
 }
 
@@ -164,8 +171,12 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
         Arc::new(ScalarUDF::new_from_impl(model_terms::Cluster::new())),
         Arc::new(ScalarUDF::new_from_impl(model_terms::Strata::new())),
         Arc::new(ScalarUDF::new_from_impl(surv_split::SurvSplit::new())),
-        Arc::new(ScalarUDF::new_from_impl(logrank_design::LogrankDesign::events())),
-        Arc::new(ScalarUDF::new_from_impl(logrank_design::LogrankDesign::power())),
+        Arc::new(ScalarUDF::new_from_impl(
+            logrank_design::LogrankDesign::events(),
+        )),
+        Arc::new(ScalarUDF::new_from_impl(
+            logrank_design::LogrankDesign::power(),
+        )),
     ]
 }
 

@@ -126,7 +126,11 @@ impl ScalarUDFImpl for LogrankDesign {
             .iter()
             .enumerate()
             .map(|(i, dt)| {
-                let arg = if i < 3 { self.numeric_names()[i] } else { names[i] };
+                let arg = if i < 3 {
+                    self.numeric_names()[i]
+                } else {
+                    names[i]
+                };
                 match (i, dt) {
                     (4, DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8) => {
                         Ok(DataType::Utf8)
@@ -157,20 +161,32 @@ impl ScalarUDFImpl for LogrankDesign {
             None => None,
         };
         let column = |i: usize| numbers.get(i).map(|a| a.as_primitive::<Float64Type>());
-        let (a, b, c, ratio) = (column(0).unwrap(), column(1).unwrap(), column(2).unwrap(), column(3));
+        let (a, b, c, ratio) = (
+            column(0).unwrap(),
+            column(1).unwrap(),
+            column(2).unwrap(),
+            column(3),
+        );
         let methods = methods.as_ref().map(|m| m.as_string::<i32>());
         let [_, second, third] = self.numeric_names();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let null = |x: &dyn Array| x.is_null(i);
-            if null(a) || null(b) || null(c) || ratio.is_some_and(|r| null(r)) || methods.is_some_and(|m| null(m)) {
+            if null(a)
+                || null(b)
+                || null(c)
+                || ratio.is_some_and(|r| null(r))
+                || methods.is_some_and(|m| null(m))
+            {
                 out.push(None);
                 continue;
             }
             let (hr, x, y) = (a.value(i), b.value(i), c.value(i));
             let r = ratio.map_or(1.0, |r| r.value(i));
             if !(hr.is_finite() && hr > 0.0) || hr == 1.0 {
-                return exec_err!("{name}: argument 'hr' must be a finite number > 0 other than 1, found {hr}");
+                return exec_err!(
+                    "{name}: argument 'hr' must be a finite number > 0 other than 1, found {hr}"
+                );
             }
             let (alpha, power_or_events) = match self.solve {
                 Solve::Events => (x, y),
@@ -181,7 +197,9 @@ impl ScalarUDFImpl for LogrankDesign {
             }
             match self.solve {
                 Solve::Events if !(power_or_events > 0.0 && power_or_events < 1.0) => {
-                    return exec_err!("{name}: argument '{third}' must be in (0, 1), found {power_or_events}");
+                    return exec_err!(
+                        "{name}: argument '{third}' must be in (0, 1), found {power_or_events}"
+                    );
                 }
                 Solve::Power if !(power_or_events.is_finite() && power_or_events > 0.0) => {
                     return exec_err!("{name}: argument '{second}' must be a finite number > 0, found {power_or_events}");
@@ -189,7 +207,9 @@ impl ScalarUDFImpl for LogrankDesign {
                 _ => {}
             }
             if !(r.is_finite() && r > 0.0) {
-                return exec_err!("{name}: argument 'allocation_ratio' must be a finite number > 0, found {r}");
+                return exec_err!(
+                    "{name}: argument 'allocation_ratio' must be a finite number > 0, found {r}"
+                );
             }
             let method = match methods {
                 None => DesignMethod::Schoenfeld,

@@ -69,8 +69,14 @@ mod tests {
         let f = logrank_events(0.7, 0.05, 0.8, 1.0, DesignMethod::Freedman);
         assert!((s - 246.79).abs() < 0.01 && s.ceil() == 247.0, "{s}");
         assert!((f - 252.04).abs() < 0.01 && f.ceil() == 253.0, "{f}");
-        assert_eq!(logrank_events(0.5, 0.05, 0.8, 1.0, DesignMethod::Schoenfeld).ceil(), 66.0);
-        assert_eq!(logrank_events(0.5, 0.05, 0.8, 1.0, DesignMethod::Freedman).ceil(), 71.0);
+        assert_eq!(
+            logrank_events(0.5, 0.05, 0.8, 1.0, DesignMethod::Schoenfeld).ceil(),
+            66.0
+        );
+        assert_eq!(
+            logrank_events(0.5, 0.05, 0.8, 1.0, DesignMethod::Freedman).ceil(),
+            71.0
+        );
         // Power inverts the events (to the accuracy of statrs' erfc).
         let p = logrank_power(0.7, s, 0.05, 1.0, DesignMethod::Schoenfeld);
         assert!((p - 0.8).abs() < 1e-10, "{p}");

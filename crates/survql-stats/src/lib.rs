@@ -33,6 +33,7 @@ pub mod multiplicity;
 pub mod proportion;
 pub mod special;
 pub mod survreg;
+pub mod validation;
 
 pub use competing::{
     aalen_johansen, gray_test, CifCurve, CompetingCount, GrayTest, GroupCauseCount,
