@@ -237,6 +237,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "design",
     "concordance",
     "validation",
+    "life_table",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

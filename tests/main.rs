@@ -13,6 +13,7 @@ mod golden_contrasts;
 mod golden_cox;
 mod golden_design;
 mod golden_km;
+mod golden_life_table;
 mod golden_rowwise;
 mod golden_split;
 mod golden_tests;

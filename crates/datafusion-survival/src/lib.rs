@@ -73,6 +73,7 @@ pub mod km_shared;
 pub mod km_summary;
 pub mod km_survival;
 pub mod km_survival_diff;
+pub mod life_table;
 pub mod logrank_design;
 pub mod logrank_p;
 pub mod logrank_pairwise;
@@ -158,6 +159,7 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(concordance_index::ConcordanceIndex::with_warnings(s())),
         udaf(td_auc::TdAuc::with_warnings(s())),
         udaf(brier_score::BrierScore::with_warnings(s())),
+        udaf(life_table::LifeTable::with_warnings(s())),
     ]
 }
 

@@ -193,9 +193,11 @@ impl ValidationOps {
                     uno = match str_option(function, "method", args, 3)?.as_deref() {
                         Some(m) if m.eq_ignore_ascii_case("harrell") => false,
                         Some(m) if m.eq_ignore_ascii_case("uno") => true,
-                        Some(m) => return exec_err!(
+                        Some(m) => {
+                            return exec_err!(
                             "{function}: argument 'method' must be 'harrell' or 'uno', found '{m}'"
-                        ),
+                        )
+                        }
                         None => false,
                     };
                 }

@@ -41,7 +41,8 @@ QUERIES = {
         FROM (VALUES (0.6), (0.75)) AS t(h) ORDER BY h""",
     "validation": """
         SELECT sex, concordance_index(os_months, died, age) AS harrell, concordance_index(os_months, died, age, 'uno', 48) AS uno,
-               td_auc(os_months, died, age, 12) AS auc, brier_score(os_months, died, 0.5, 12) AS brier
+               td_auc(os_months, died, age, 12) AS auc, brier_score(os_months, died, 0.5, 12) AS brier,
+               life_table(os_months, died, [0, 12, 24, 48]) AS lt
         FROM cohort GROUP BY sex ORDER BY sex""",
     "adjusted curves": """
         SELECT sex, cox_adjusted_curve(os_months, died, grade, age, liver_mets, 'times=12 24 60, conf_type=log-log') AS adj,

@@ -26,6 +26,7 @@ pub mod distributions;
 pub mod finegray;
 pub mod firth;
 pub mod km;
+pub mod life_table;
 pub mod linalg;
 pub mod logrank;
 pub mod lowess;
