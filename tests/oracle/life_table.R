@@ -31,7 +31,7 @@ table_entry <- function(case, data, breaks = NULL, width = NULL) {
   nlost <- tabulate(interval[data$event == 0], nbins = k)
   lt <- lifetab(c(breaks, NA), nrow(data), nlost, nevent)
   rows <- lapply(seq_len(k), function(i) list(
-    lower = breaks[i], upper = if (i < k) breaks[i + 1] else "Inf",
+    lower = breaks[i], upper = if (i < k) breaks[i + 1] else NA,
     n_entering = lt$nsubs[i], n_withdrawn = lt$nlost[i], n_at_risk = lt$nrisk[i],
     n_events = lt$nevent[i], cond_prob = lt$nevent[i] / lt$nrisk[i], surv = lt$surv[i],
     std_err = lt$se.surv[i], hazard = lt$hazard[i], hazard_se = lt$se.hazard[i],

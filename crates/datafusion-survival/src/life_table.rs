@@ -13,7 +13,7 @@ use crate::coerce::{check_arity, coerce_event, coerce_time, refuse_response};
 use crate::docs::doc;
 use crate::km_state::{KmEvaluator, KmOps, KmSample};
 use crate::options::literal_arg;
-use crate::result_arrays::{f64_field, finite_or_null, list_of, nullable_list_array, struct_array};
+use crate::result_arrays::{f64_field, list_of, nullable_list_array, struct_array};
 use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
 use crate::warnings::WarningSink;
 
@@ -127,9 +127,11 @@ impl SurvivalFunction for LifeTableFunction {
                 Breaks::List(b)
             }
             Some(ScalarValue::Float64(Some(w))) if w.is_finite() && w > 0.0 => Breaks::Width(w),
-            Some(other) => return exec_err!(
+            Some(other) => {
+                return exec_err!(
                 "{NAME}: argument 'breaks' must be a list of numbers or a width > 0, found {other}"
-            ),
+            )
+            }
             None => return exec_err!("{NAME}: argument 'breaks' is required"),
         };
         Ok(KmOps::new(
@@ -154,7 +156,7 @@ impl SurvivalFunction for LifeTableFunction {
                  density with their standard errors (NULL in the open last interval, and where \
                  undefined, e.g. 0/0). Returns LIST<STRUCT<lower, upper, n_entering, \
                  n_withdrawn, n_at_risk, n_events, cond_prob, surv, std_err, hazard, hazard_se, \
-                 density, density_se>> (upper is Infinity for the last interval). A time before \
+                 density, density_se>> (upper is NULL for the open last interval, as SAS's missing value). A time before \
                  the first break is an error.",
                 SYNTAX,
             )
@@ -228,13 +230,9 @@ impl KmEvaluator for LifeTableEvaluator {
                     r.density,
                     r.density_se,
                 ];
+                // The open interval's upper end (infinite) is NULL, as SAS's missing value.
                 for (c, v) in columns.iter_mut().zip(values) {
-                    // The open interval's upper end is +Infinity, not NULL.
-                    c.push(if v == f64::INFINITY {
-                        Some(v)
-                    } else {
-                        finite_or_null(v)
-                    });
+                    c.push(v.is_finite().then_some(v));
                 }
             }
         }

@@ -16,7 +16,7 @@ use crate::km::TimeCounts;
 #[derive(Debug, Clone, PartialEq)]
 pub struct LifeTableRow {
     pub lower: f64,
-    /// ∞ for the last, open interval.
+    /// ∞ for the last, open interval (NULL in SQL).
     pub upper: f64,
     pub n_entering: f64,
     pub n_withdrawn: f64,
