@@ -238,6 +238,7 @@ pub const ORACLE_CASE_FILES: &[&str] = &[
     "concordance",
     "validation",
     "life_table",
+    "calibration",
 ];
 
 /// Registers every reference dataset (stored as `config.layout`, split files in `scratch`) and

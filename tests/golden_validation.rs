@@ -2,7 +2,8 @@
 //! tests/oracle/concordance.R; Uno's C against scikit-survival), `td_auc` and `brier_score`
 //! against scikit-survival (tests/oracle/validation.py) — the censoring distribution from the
 //! scored rows and from training rows (the `test` flag) — and the integrated Brier score by the
-//! documented SQL pattern, under the four layouts.
+//! documented SQL pattern; `calibration` against R's quantile groups and survfit
+//! (tests/oracle/calibration.R), under the four layouts.
 
 use serde_json::Value;
 use survql_testkit::{
@@ -93,6 +94,33 @@ async fn run(config: RunConfig, cmp: &mut Comparison) -> usize {
                     "tied_risk",
                 ],
             ),
+            Some("calibration") => {
+                let (t, groups) = (
+                    golden_f64(&entry["input"]["t"]).unwrap(),
+                    golden_f64(&entry["input"]["groups"]).unwrap(),
+                );
+                let sql = format!(
+                    "SELECT calibration(time, event, p, {t:?}, {groups}) AS r FROM {table}"
+                );
+                checked += 1;
+                match query_json(&ctx, &sql).await {
+                    Err(e) => cmp.fail(format!("{id}: {e}\n  {sql}")),
+                    Ok(rows) => {
+                        let got = rows[0]["r"].as_array().cloned().unwrap_or_default();
+                        let want = entry["result"].as_array().unwrap();
+                        if got.len() != want.len() {
+                            cmp.fail(format!("{id}: {} groups, want {}", got.len(), want.len()));
+                        }
+                        for (g, w) in got.iter().zip(want) {
+                            for f in ["group", "n", "mean_predicted", "observed", "lower", "upper"]
+                            {
+                                cmp.num(&format!("{id} [{}] {f}", w["group"]), &g[f], &w[f], TOL);
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             Some("validation") => {
                 let f: &[&str] = if entry["input"]["function"] == "concordance_index" {
                     &["c_index", "concordant", "discordant", "tied_risk"]

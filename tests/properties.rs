@@ -289,6 +289,7 @@ const CALLS: &[&str] = &[
     "td_auc(abs(t) + 1, e, x1, 1)",
     "brier_score(abs(t) + 1, e, 1 / (1 + abs(x1)), 1)",
     "life_table(abs(t), e, [0, 1, 5])",
+    "calibration(t, e, 1 / (1 + abs(x1)), 1, 3)",
     // Times >= 1, so that tau and at (1) are within every group's follow-up (past it is an
     // error, which valid data must not give here); at 1 the curves have dropped for the rows
     // with t = 0.

@@ -280,6 +280,7 @@ fn accumulator_states_are_interchangeable() {
             "td_auc" => vec![Col(0), Col(1), Col(4), f64_lit(5.0)],
             "brier_score" => vec![Col(0), Col(1), f64_lit(0.5), f64_lit(5.0)],
             "life_table" => vec![Col(0), Col(1), f64_lit(2.0)],
+            "calibration" => vec![Col(0), Col(1), f64_lit(0.25), f64_lit(5.0)],
             "km_median" | "km_summary" | "km_curve" | "km_followup" | "nelson_aalen" => {
                 vec![Col(0), Col(1)]
             }

@@ -47,6 +47,7 @@ mod warnings;
 // One module per SQL function.
 
 pub mod brier_score;
+pub mod calibration;
 pub mod chisq_test;
 pub mod cif_at;
 pub mod cif_curve;
@@ -160,6 +161,7 @@ pub fn all_functions_with_warnings(sink: &WarningSink) -> Vec<Arc<AggregateUDF>>
         udaf(td_auc::TdAuc::with_warnings(s())),
         udaf(brier_score::BrierScore::with_warnings(s())),
         udaf(life_table::LifeTable::with_warnings(s())),
+        udaf(calibration::Calibration::with_warnings(s())),
     ]
 }
 

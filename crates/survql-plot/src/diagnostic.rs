@@ -26,6 +26,11 @@ pub struct Scatter {
     pub line: Option<(f64, f64)>,
     /// A horizontal dashed line (0 for residuals).
     pub reference: Option<f64>,
+    /// Vertical interval bars (x, lower, upper): a calibration's limits.
+    pub bars: Vec<(f64, f64, f64)>,
+    /// The smoother's and the line's names in the legend.
+    pub smooth_label: &'static str,
+    pub line_label: &'static str,
     pub xlab: String,
     pub ylab: String,
     /// Tick positions on the drawn x scale with their labels (the original times for `zph`).
@@ -124,6 +129,9 @@ pub fn residual_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -
         smooth: sx.into_iter().zip(fitted).collect(),
         line: None,
         reference: Some(0.0),
+        bars: vec![],
+        smooth_label: "lowess smoother",
+        line_label: "",
         xlab: axis_title(&opts.xlab, &xname),
         ylab: opts.ylab.clone().unwrap_or(yname),
         x_ticks: nice_ticks(lo, hi)
@@ -200,6 +208,9 @@ pub fn zph_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Res
         smooth: sx.into_iter().zip(fitted).collect(),
         line,
         reference: None,
+        bars: vec![],
+        smooth_label: "lowess smoother",
+        line_label: "least-squares line",
         xlab: axis_title(&opts.xlab, "Time").to_owned()
             + match opts.transform {
                 ZphTransform::Km => " (KM scale)",
@@ -209,6 +220,77 @@ pub fn zph_plot_from_batches(batches: &[RecordBatch], opts: &PlotOptions) -> Res
             },
         ylab: opts.ylab.clone().unwrap_or(format!("Beta(t) for {yname}")),
         x_ticks,
+    })
+}
+
+/// `\plot calibration`: rows of `calibration(...)` lists (one per row, a label column before
+/// it optional): observed against mean predicted risk per group, the groups' limits, and
+/// the diagonal of perfect calibration.
+pub fn calibration_plot_from_batches(
+    batches: &[RecordBatch],
+    opts: &PlotOptions,
+) -> Result<Scatter> {
+    let mut points = vec![];
+    let mut bars = vec![];
+    for b in batches {
+        let Some(list) = b.column(b.num_columns() - 1).as_list_opt::<i32>() else {
+            return exec_err!(
+                "\\plot calibration: the last column must be a calibration(...) result, found {}",
+                b.column(b.num_columns() - 1).data_type()
+            );
+        };
+        let Some(items) = list.values().as_struct_opt() else {
+            return exec_err!("\\plot calibration: the list's elements must be calibration groups");
+        };
+        let field = |name: &str| -> Result<Vec<f64>> {
+            let Some(c) = items.column_by_name(name) else {
+                return exec_err!("\\plot calibration: the groups have no '{name}' field");
+            };
+            let c = cast(c, &DataType::Float64)?;
+            let c = c.as_primitive::<Float64Type>();
+            Ok((0..c.len())
+                .map(|i| if c.is_null(i) { f64::NAN } else { c.value(i) })
+                .collect())
+        };
+        let (x, y, lo, hi) = (
+            field("mean_predicted")?,
+            field("observed")?,
+            field("lower")?,
+            field("upper")?,
+        );
+        let offsets = list.value_offsets();
+        for row in 0..list.len() {
+            if list.is_null(row) {
+                continue;
+            }
+            for k in offsets[row] as usize..offsets[row + 1] as usize {
+                if x[k].is_finite() && y[k].is_finite() {
+                    points.push((x[k], y[k]));
+                    if lo[k].is_finite() && hi[k].is_finite() {
+                        bars.push((x[k], lo[k], hi[k]));
+                    }
+                }
+            }
+        }
+    }
+    if points.is_empty() {
+        return exec_err!("\\plot calibration: no groups to draw");
+    }
+    let ticks = nice_ticks(0.0, 1.0);
+    Ok(Scatter {
+        points,
+        smooth: vec![],
+        line: Some((0.0, 1.0)),
+        reference: None,
+        bars,
+        smooth_label: "",
+        line_label: "perfect calibration",
+        xlab: axis_title(&opts.xlab, "Predicted risk"),
+        ylab: opts
+            .ylab
+            .clone()
+            .unwrap_or("Observed risk (Kaplan-Meier)".into()),
+        x_ticks: ticks.into_iter().map(|t| (t, number_label(t))).collect(),
     })
 }
 
@@ -227,7 +309,8 @@ fn ranges(s: &Scatter) -> ((f64, f64), (f64, f64)) {
         .iter()
         .chain(&s.smooth)
         .map(|p| p.1)
-        .chain(s.reference);
+        .chain(s.reference)
+        .chain(s.bars.iter().flat_map(|b| [b.1, b.2]));
     let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
         (a.min(v), b.max(v))
     });
@@ -261,9 +344,6 @@ pub fn render_scatter_terminal(s: &Scatter, opts: &PlotOptions, width: u16) -> S
             put(row_of(r), c, ':');
         }
     }
-    for &(x, y) in &s.points {
-        put(row_of(y), col_of(x), '.');
-    }
     if let Some((a, b)) = s.line {
         for c in 0..cols {
             let x = x0 + (x1 - x0) * c as f64 / (cols - 1) as f64;
@@ -272,6 +352,18 @@ pub fn render_scatter_terminal(s: &Scatter, opts: &PlotOptions, width: u16) -> S
                 put(row_of(y), c, '-');
             }
         }
+    }
+    for &(x, lo, hi) in &s.bars {
+        for r in row_of(hi)..=row_of(lo) {
+            put(r, col_of(x), '|');
+        }
+    }
+    for &(x, y) in &s.points {
+        put(
+            row_of(y),
+            col_of(x),
+            if s.bars.is_empty() { '.' } else { 'o' },
+        );
     }
     // The smoother, interpolated at every column it spans.
     for c in 0..cols {
@@ -328,9 +420,16 @@ pub fn render_scatter_terminal(s: &Scatter, opts: &PlotOptions, width: u16) -> S
         s.xlab,
         w = 10 + cols / 2 + s.xlab.len() / 2
     ));
-    out.push_str("  . residual   * lowess smoother");
+    if s.bars.is_empty() {
+        out.push_str("  . residual");
+    } else {
+        out.push_str("  o group   | 95% limits");
+    }
+    if !s.smooth.is_empty() {
+        out.push_str(&format!("   * {}", s.smooth_label));
+    }
     if s.line.is_some() {
-        out.push_str("   - least-squares line");
+        out.push_str(&format!("   - {}", s.line_label));
     }
     out.push('\n');
     out
@@ -415,6 +514,12 @@ where
             BLACK.mix(0.5).stroke_width(1),
         ))?;
     }
+    for &(x, lo, hi) in &s.bars {
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(x, lo), (x, hi)],
+            PALETTE[0].stroke_width(1),
+        )))?;
+    }
     chart.draw_series(
         s.points
             .iter()
@@ -426,18 +531,22 @@ where
                 vec![(x0, a + b * x0), (x1, a + b * x1)],
                 PALETTE[2].stroke_width(2),
             ))?
-            .label("least-squares line")
+            .label(s.line_label)
             .legend(|(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[2].stroke_width(2))
             });
     }
-    chart
-        .draw_series(LineSeries::new(
-            s.smooth.clone(),
-            PALETTE[1].stroke_width(2),
-        ))?
-        .label("lowess")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2)));
+    if !s.smooth.is_empty() {
+        chart
+            .draw_series(LineSeries::new(
+                s.smooth.clone(),
+                PALETTE[1].stroke_width(2),
+            ))?
+            .label(s.smooth_label)
+            .legend(|(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], PALETTE[1].stroke_width(2))
+            });
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))

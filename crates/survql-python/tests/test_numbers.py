@@ -42,7 +42,8 @@ QUERIES = {
     "validation": """
         SELECT sex, concordance_index(os_months, died, age) AS harrell, concordance_index(os_months, died, age, 'uno', 48) AS uno,
                td_auc(os_months, died, age, 12) AS auc, brier_score(os_months, died, 0.5, 12) AS brier,
-               life_table(os_months, died, [0, 12, 24, 48]) AS lt
+               life_table(os_months, died, [0, 12, 24, 48]) AS lt,
+               calibration(os_months, died, 1 - exp(-12 * exp(-4.5 + 0.02 * age)), 12, 3) AS cal
         FROM cohort GROUP BY sex ORDER BY sex""",
     "adjusted curves": """
         SELECT sex, cox_adjusted_curve(os_months, died, grade, age, liver_mets, 'times=12 24 60, conf_type=log-log') AS adj,

@@ -22,7 +22,7 @@ NAMES = {
     "logrank_trend_test", "logrank_trend_strat_test", "cif_curve", "cif_at", "gray_test",
     "prop_ci", "chisq_test", "fisher_test", "cox_ph", "cox_ph_strat", "cox_ph_counting",
     "cox_zph", "finegray_ph", "survreg", "survreg_strat", "cox_curve", "cox_curve_strat", "cox_adjusted_curve", "surv", "cluster", "strata",
-    "surv_split", "cox_residual", "cox_predict", "logrank_events", "logrank_power", "concordance_index", "td_auc", "brier_score", "life_table",
+    "surv_split", "cox_residual", "cox_predict", "logrank_events", "logrank_power", "concordance_index", "td_auc", "brier_score", "life_table", "calibration",
 }
 
 

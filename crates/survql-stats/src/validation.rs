@@ -16,6 +16,8 @@
 //!
 //! Scores within [`TIED_TOL`] of each other are tied, as sksurv's `tied_tol`.
 
+use crate::km::{ConfType, KaplanMeier, TimeCounts};
+
 /// sksurv's `tied_tol`: scores closer than this are ties.
 pub const TIED_TOL: f64 = 1e-8;
 
@@ -30,7 +32,10 @@ impl CensoringCurve {
     /// sksurv's `CensoringDistributionEstimator().fit((event, time))`.
     pub fn fit(time: &[f64], event: &[bool]) -> CensoringCurve {
         let mut order: Vec<usize> = (0..time.len()).collect();
-        order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+        // (Rows usually come sorted by time: the sort is then one pass.)
+        if !time.is_sorted_by(|a, b| a <= b) {
+            order.sort_by(|&a, &b| time[a].total_cmp(&time[b]));
+        }
         let n = time.len();
         let mut out = CensoringCurve {
             time: vec![],
@@ -259,6 +264,79 @@ pub fn brier_score(
         })
         .sum();
     total / n as f64
+}
+
+/// One risk group of [`calibration`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalibrationGroup {
+    /// 1-based, in increasing predicted risk.
+    pub group: usize,
+    pub n: usize,
+    pub mean_predicted: f64,
+    /// 1 − S(t) of the group's Kaplan-Meier curve, with the limits of S's log interval.
+    pub observed: f64,
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+}
+
+/// Observed against predicted risk at `t` by risk group: the groups are R's
+/// `cut(p, unique(quantile(p, seq(0, 1, 1/groups))), include.lowest = TRUE)` (type 7
+/// quantiles; equal predictions share a group), and each group's observed risk is
+/// 1 − S(t) of its Kaplan-Meier curve (`summary(survfit(...), times = t, extend = TRUE)`,
+/// 95% log limits turned around). Rows in any order.
+pub fn calibration(
+    time: &[f64],
+    event: &[bool],
+    risk: &[f64],
+    t: f64,
+    groups: usize,
+) -> Vec<CalibrationGroup> {
+    let n = risk.len();
+    if n == 0 {
+        return vec![];
+    }
+    let mut sorted = risk.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    // Type 7 quantiles at k/groups.
+    let mut breaks: Vec<f64> = (0..=groups)
+        .map(|k| {
+            let h = (n - 1) as f64 * k as f64 / groups as f64;
+            let lo = h.floor() as usize;
+            let hi = (lo + 1).min(n - 1);
+            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+        })
+        .collect();
+    breaks.dedup();
+    let intervals = breaks.len().saturating_sub(1).max(1);
+    // cut(..., include.lowest = TRUE): (b_{k-1}, b_k], the first [b_0, b_1].
+    let group_of = |p: f64| -> usize {
+        let k = breaks.partition_point(|&b| b < p);
+        k.clamp(1, intervals)
+    };
+    let mut members: Vec<Vec<usize>> = vec![vec![]; intervals];
+    for i in 0..n {
+        members[group_of(risk[i]) - 1].push(i);
+    }
+    members
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.is_empty())
+        .map(|(k, m)| {
+            let times: Vec<f64> = m.iter().map(|&i| time[i]).collect();
+            let events: Vec<bool> = m.iter().map(|&i| event[i]).collect();
+            let mut counts = TimeCounts::from_subjects(&times, &events);
+            counts.merge_near_ties();
+            let at = KaplanMeier::from_counts(&counts).at(t, ConfType::Log, 0.95);
+            CalibrationGroup {
+                group: k + 1,
+                n: m.len(),
+                mean_predicted: m.iter().map(|&i| risk[i]).sum::<f64>() / m.len() as f64,
+                observed: 1.0 - at.surv,
+                lower: at.upper.map(|u| 1.0 - u),
+                upper: at.lower.map(|l| 1.0 - l),
+            }
+        })
+        .collect()
 }
 
 /// A Fenwick (binary indexed) tree of counts over ranks 0..n.

@@ -396,6 +396,9 @@ pub const HELP: &str = r"survql commands:
                      scaled Schoenfeld residuals (cox_residual(..., 'type=scaledsch,
                      term=x') OVER (), NULL at censored rows) against cox.zph's transformed
                      time (default km), with lowess and the least-squares line cox_zph tests
+  \plot calibration [OPTIONS] SELECT calibration(time, event, risk, t [, groups]) FROM ... ;
+                     observed (Kaplan-Meier) against predicted risk per risk group, with the
+                     groups' 95% limits and the diagonal of perfect calibration
   \plot forest [-o FILE] [--title T] [--width PX] [--height PX] SELECT <model> FROM ... ;
                      a forest plot of a cox_ph*/finegray_ph (hazard ratios) or survreg (time
                      ratios) result: each term's ratio with its 95% CI and p-value

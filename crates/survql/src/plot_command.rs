@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use datafusion::common::{exec_err, Result};
 use survql_plot::{
-    cif_plot_from_counts, curve_plot_from_batches, forest_from_batches, km_plot_from_curves,
-    parse_plot_args, render_forest_terminal, render_scatter_terminal, render_terminal,
-    residual_plot_from_batches, write_figure, write_forest, write_scatter, zph_plot_from_batches,
-    PlotOptions,
+    calibration_plot_from_batches, cif_plot_from_counts, curve_plot_from_batches,
+    forest_from_batches, km_plot_from_curves, parse_plot_args, render_forest_terminal,
+    render_scatter_terminal, render_terminal, residual_plot_from_batches, write_figure,
+    write_forest, write_scatter, zph_plot_from_batches, PlotOptions,
 };
 
 use crate::app::App;
@@ -38,10 +38,10 @@ pub async fn run_plot(
 ) -> Result<Option<PathBuf>> {
     if !matches!(
         kind,
-        "km" | "cif" | "curve" | "forest" | "residuals" | "zph"
+        "km" | "cif" | "curve" | "forest" | "residuals" | "zph" | "calibration"
     ) {
         return exec_err!(
-            "\\plot: unknown plot '{kind}' ('km', 'cif', 'curve', 'forest', 'residuals' or 'zph')"
+            "\\plot: unknown plot '{kind}' ('km', 'cif', 'curve', 'forest', 'residuals', 'zph' or 'calibration')"
         );
     }
     let query = match kind {
@@ -52,11 +52,11 @@ pub async fn run_plot(
     let (_, batches) = app.execute(&query).await?;
     let output = opts.output.take();
     let width = terminal_width().unwrap_or(80);
-    if matches!(kind, "residuals" | "zph") {
-        let scatter = if kind == "zph" {
-            zph_plot_from_batches(&batches, &opts)?
-        } else {
-            residual_plot_from_batches(&batches, &opts)?
+    if matches!(kind, "residuals" | "zph" | "calibration") {
+        let scatter = match kind {
+            "zph" => zph_plot_from_batches(&batches, &opts)?,
+            "calibration" => calibration_plot_from_batches(&batches, &opts)?,
+            _ => residual_plot_from_batches(&batches, &opts)?,
         };
         return match output {
             None => {

@@ -161,7 +161,7 @@ FROM cohort;
 SELECT prop_ci(event) AS pc, chisq_test(sex, centre) AS ch, fisher_test(sex, event) AS fi,
        logrank_power(0.7, count(*) / 100, 0.05, 1, 'freedman') AS lp,
        concordance_index(time, event, x1) AS cih, concordance_index(time, event, x1, 'uno', 60) AS ciu,
-       td_auc(time, event, x1, 30) AS auc, life_table(time, event, 25) AS lt, brier_score(time, event, 0.5, 30, sex = 'f') AS bs FROM cohort;
+       td_auc(time, event, x1, 30) AS auc, life_table(time, event, 25) AS lt, calibration(time, event, 0.3 + 0.05 * x1, 30, 4) AS cal, brier_score(time, event, 0.5, 30, sex = 'f') AS bs FROM cohort;
 SELECT sex, km_median(time, event) FILTER (WHERE grp > 0) AS m FROM cohort GROUP BY sex ORDER BY sex;
 SELECT id, m, r FROM (
   SELECT id, cox_residual(time, event, x1, sex, 'type=deviance') OVER (PARTITION BY centre) AS m,

@@ -420,6 +420,20 @@ fn diagnostic_plots() {
             "{kind}: {text:.300}"
         );
     }
+    // The calibration plot: every risk group with its limits and the diagonal.
+    let o = run(&[
+        "-q",
+        "-c",
+        "\\plot calibration SELECT calibration(os_months, died, 1 - exp(-12 * exp(-4.5 + 0.02 * age)), 12, 5) FROM demo.net_cohort;",
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        out.starts_with("Observed risk (Kaplan-Meier)\n")
+            && out.matches('o').count() >= 5
+            && out.contains("- perfect calibration"),
+        "{out}"
+    );
     for (args, want) in [
         (
             "\\plot residuals SELECT age FROM demo.net_cohort;",
