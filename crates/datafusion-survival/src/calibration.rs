@@ -2,59 +2,31 @@
 
 use std::sync::OnceLock;
 
-use datafusion::arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::Result;
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::Documentation;
 
 use crate::docs::doc;
-use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
-use crate::validation_state::{
-    coerce_validation_types, validation_return_type, validation_state_fields, Metric, ValidationOps,
-};
-use crate::warnings::WarningSink;
-
-const NAME: &str = "calibration";
-const SYNTAX: &str = "calibration(time, event, predicted_risk, t [, groups])";
-const METRIC: Metric = Metric::Calibration;
+use crate::survival_udaf::SurvivalUdaf;
+use crate::validation_state::{Metric, ValidationFunction, ValidationMetric};
 
 /// `calibration(time, event, predicted_risk, t [, groups])`: observed against predicted risk at t by risk group.
 ///
-/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// SQL reference (arguments, result, example): its [`ValidationMetric::documentation`],
 /// shown by `\h calibration` in the shell and in `docs/functions.md`.
-pub type Calibration = SurvivalUdaf<CalibrationFunction>;
+pub type Calibration = SurvivalUdaf<ValidationFunction<CalibrationMetric>>;
 
-/// The definition of [`Calibration`].
+/// What [`Calibration`] computes (see [`ValidationFunction`] for the rest of its definition).
 #[derive(Debug, Default, PartialEq, Eq, Hash)]
-pub struct CalibrationFunction;
+pub struct CalibrationMetric;
 
-impl SurvivalFunction for CalibrationFunction {
-    type Ops = ValidationOps;
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(validation_return_type(METRIC))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        coerce_validation_types(NAME, METRIC, arg_types, SYNTAX)
-    }
-
-    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
-        validation_state_fields(args)
-    }
-
-    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
-        ValidationOps::new(NAME, METRIC, args, sink)
-    }
+impl ValidationMetric for CalibrationMetric {
+    const NAME: &'static str = "calibration";
+    const SYNTAX: &'static str = "calibration(time, event, predicted_risk, t [, groups])";
+    const METRIC: Metric = Metric::Calibration;
 
     fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
-            doc("Calibration of predicted risks at time t: the rows are split into risk groups by the quantiles of the prediction (R's cut(p, unique(quantile(p, seq(0, 1, 1/groups))), include.lowest = TRUE): groups of nearly equal size in increasing risk, equal predictions in the same group, fewer groups where quantiles coincide) and each group gives its mean predicted risk and its observed risk 1 - S(t) from its own Kaplan-Meier curve (R's summary(survfit(...), times = t)) with the 95% limits of S's log interval turned around. Returns LIST<STRUCT<group, n, mean_predicted, observed, lower, upper>>; \\plot calibration draws it (observed against predicted with the limits and the diagonal). predicted_risk is the probability of the event by t, in [0, 1].", SYNTAX)
+            doc("Calibration of predicted risks at time t: the rows are split into risk groups by the quantiles of the prediction (R's cut(p, unique(quantile(p, seq(0, 1, 1/groups))), include.lowest = TRUE): groups of nearly equal size in increasing risk, equal predictions in the same group, fewer groups where quantiles coincide) and each group gives its mean predicted risk and its observed risk 1 - S(t) from its own Kaplan-Meier curve (R's summary(survfit(...), times = t)) with the 95% limits of S's log interval turned around. Returns LIST<STRUCT<group, n, mean_predicted, observed, lower, upper>>; \\plot calibration draws it (observed against predicted with the limits and the diagonal). predicted_risk is the probability of the event by t, in [0, 1].", Self::SYNTAX)
                 .with_sql_example("```sql\n-- a 1-year risk from a model, by deciles\nSELECT unnest(calibration(os_months, died, 1 - exp(-12 * exp(-4.5 + 0.02 * age)), 12)) FROM demo.net_cohort;\n```")
                 .with_argument("time", "Follow-up time (numeric).")
                 .with_argument("event", "1/true = event, 0/false = censored.")

@@ -2,23 +2,11 @@
 
 use std::sync::OnceLock;
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::Result;
-use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification};
 use datafusion::logical_expr::Documentation;
 
-use crate::convention_setting::{session_convention, ConventionArg};
 use crate::docs::doc;
-use crate::model_state::{self, ModelKind, ModelOps};
-use crate::warnings::WarningSink;
-
-use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
-use datafusion::arrow::datatypes::FieldRef;
-use datafusion::logical_expr::function::StateFieldsArgs;
-
-const NAME: &str = "cox_curve";
-const SYNTAX: &str = "cox_curve(time, event, x1 [, x2, ...] [, 'x1=value, ..., options'])";
-const KIND: ModelKind = ModelKind::Curve;
+use crate::model_state::{ModelDefinition, ModelFunction, ModelKind};
+use crate::survival_udaf::SurvivalUdaf;
 
 /// `cox_curve(time, event, x1 [, x2, ...] [, 'x1=value, ..., options'])`: the survival curve
 /// a Cox model predicts for a covariate profile, as R's
@@ -26,46 +14,24 @@ const KIND: ModelKind = ModelKind::Curve;
 /// (see `survql_stats::cox_curve`); without values R's default curve at the covariate means
 /// (`basehaz(fit)`), with `centered=false` the curve at covariates 0.
 ///
-/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// SQL reference (arguments, result, example): its [`ModelDefinition::documentation`],
 /// shown by `\h cox_curve` in the shell and in `docs/functions.md`.
-pub type CoxCurve = SurvivalUdaf<CoxCurveFunction>;
+pub type CoxCurve = SurvivalUdaf<ModelFunction<CoxCurveFunction>>;
 
-/// The definition of [`CoxCurve`].
+/// What [`CoxCurve`] is (see [`ModelFunction`] for the rest of its definition).
 #[derive(Debug, Default, PartialEq, Eq, Hash)]
 pub struct CoxCurveFunction;
 
-impl SurvivalFunction for CoxCurveFunction {
-    type Ops = ModelOps;
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(model_state::return_type(KIND))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        model_state::coerce_model_types(NAME, KIND, arg_types, SYNTAX)
-    }
-
-    /// `SET survql.convention`: see [`crate::convention_setting`].
-    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
-        session_convention(ConventionArg::CoxOptions { fixed: 2 })
-    }
-
-    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
-        model_state::state_fields(KIND, args)
-    }
-
-    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
-        ModelOps::new(NAME, KIND, args, sink)
-    }
+impl ModelDefinition for CoxCurveFunction {
+    const NAME: &'static str = "cox_curve";
+    const SYNTAX: &'static str =
+        "cox_curve(time, event, x1 [, x2, ...] [, 'x1=value, ..., options'])";
+    const KIND: ModelKind = ModelKind::Curve;
 
     fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
-            doc("The survival curve a Cox model (fitted as cox_ph on the same arguments) predicts for one covariate profile, as R's survfit(coxph(...), newdata = <profile>) with its defaults: one element per distinct time (events and censorings) with S(t) = exp(-cumhaz(t)), the Efron (ties=efron) or Breslow baseline hazard times exp((z - means)'b), std_err the SE of S (the SE of cumhaz includes the coefficients' variance: Tsiatis; the robust variance when the fit has it), pointwise limits. Returns LIST<STRUCT<time, surv, std_err, lower, upper, cumhaz>>. The profile is written in the options string: every covariate by its column name (a factor by its level, a boolean true/false). Without a profile: R's default curve at the covariate means (0 for 0/1 columns), i.e. basehaz(fit); with centered=false the curve at every covariate 0 (basehaz(fit, centered = FALSE)). A group whose data lack the profile's factor level gives NULL with a warning.", SYNTAX)
+            doc("The survival curve a Cox model (fitted as cox_ph on the same arguments) predicts for one covariate profile, as R's survfit(coxph(...), newdata = <profile>) with its defaults: one element per distinct time (events and censorings) with S(t) = exp(-cumhaz(t)), the Efron (ties=efron) or Breslow baseline hazard times exp((z - means)'b), std_err the SE of S (the SE of cumhaz includes the coefficients' variance: Tsiatis; the robust variance when the fit has it), pointwise limits. Returns LIST<STRUCT<time, surv, std_err, lower, upper, cumhaz>>. The profile is written in the options string: every covariate by its column name (a factor by its level, a boolean true/false). Without a profile: R's default curve at the covariate means (0 for 0/1 columns), i.e. basehaz(fit); with centered=false the curve at every covariate 0 (basehaz(fit, centered = FALSE)). A group whose data lack the profile's factor level gives NULL with a warning.", Self::SYNTAX)
             .with_sql_example("```sql\nSELECT unnest(cox_curve(os_months, died, age, liver_mets, 'age=60, liver_mets=true')) FROM demo.net_cohort;\n\n-- grade 1 vs grade 3 at age 60, one row per curve (\\plot curve draws them)\nSELECT 'grade 1' AS profile, cox_curve(os_months, died, age, grade, 'age=60, grade=1') AS curve FROM demo.net_cohort\nUNION ALL\nSELECT 'grade 3', cox_curve(os_months, died, age, grade, 'age=60, grade=3') FROM demo.net_cohort;\n\n-- the baseline cumulative hazard, basehaz(fit, centered = FALSE)\nSELECT unnest(cox_curve(os_months, died, age, 'centered=false')) FROM demo.net_cohort;\n```")
             .with_argument("time", "Follow-up time (numeric); or surv([entry,] time, event [, weight]) as in cox_ph.")
             .with_argument("event", "1/true = event, 0/false = censored.")

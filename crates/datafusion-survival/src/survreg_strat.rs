@@ -3,62 +3,33 @@
 
 use std::sync::OnceLock;
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::Result;
-use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::Documentation;
 
 use crate::docs::doc;
-use crate::model_state::{self, ModelKind, ModelOps};
-use crate::warnings::WarningSink;
-
-use crate::survival_udaf::{SurvivalFunction, SurvivalUdaf};
-use datafusion::arrow::datatypes::FieldRef;
-use datafusion::logical_expr::function::StateFieldsArgs;
-
-const NAME: &str = "survreg_strat";
-const SYNTAX: &str = "survreg_strat(time, event, strata, x1 [, x2, ...] [, options])";
-const KIND: ModelKind = ModelKind::SurvregStrat;
+use crate::model_state::{ModelDefinition, ModelFunction, ModelKind};
+use crate::survival_udaf::SurvivalUdaf;
 
 /// `survreg_strat(time, event, strata, x1 [, x2, ...] [, options])`, as R's
 /// `survreg(Surv(time, event) ~ x1 + ... + strata(strata), dist = ...)`: shared
 /// coefficients, one scale per stratum (see `survql_stats::survreg`).
 ///
-/// SQL reference (arguments, result, example): its [`SurvivalFunction::documentation`],
+/// SQL reference (arguments, result, example): its [`ModelDefinition::documentation`],
 /// shown by `\h survreg_strat` in the shell and in `docs/functions.md`.
-pub type SurvregStrat = SurvivalUdaf<SurvregStratFunction>;
+pub type SurvregStrat = SurvivalUdaf<ModelFunction<SurvregStratFunction>>;
 
-/// The definition of [`SurvregStrat`].
+/// What [`SurvregStrat`] is (see [`ModelFunction`] for the rest of its definition).
 #[derive(Debug, Default, PartialEq, Eq, Hash)]
 pub struct SurvregStratFunction;
 
-impl SurvivalFunction for SurvregStratFunction {
-    type Ops = ModelOps;
-
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(model_state::return_type(KIND))
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        model_state::coerce_model_types(NAME, KIND, arg_types, SYNTAX)
-    }
-
-    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
-        model_state::state_fields(KIND, args)
-    }
-
-    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
-        ModelOps::new(NAME, KIND, args, sink)
-    }
+impl ModelDefinition for SurvregStratFunction {
+    const NAME: &'static str = "survreg_strat";
+    const SYNTAX: &'static str = "survreg_strat(time, event, strata, x1 [, x2, ...] [, options])";
+    const KIND: ModelKind = ModelKind::SurvregStrat;
 
     fn documentation(&self) -> &'static Documentation {
         static DOC: OnceLock<Documentation> = OnceLock::new();
         DOC.get_or_init(|| {
-            doc("Parametric survival regression with one scale per stratum, as R's survreg(Surv(time, event) ~ x1 + ... + strata(s), dist = ...): the coefficients are shared, each stratum has its own scale (not for the exponential, whose scale is fixed). Returns survreg's STRUCT, with scale and log_scale_se NULL, and strata LIST<STRUCT<stratum, scale, log_scale_se>> (strata in R's factor order: numeric when every label is a number, else byte order; the log-scale SEs are summary(fit)$table's 'Log(scale)' rows); loglik_null is the intercept-only model with the strata's scales, as R's fit$loglik[1].", SYNTAX)
+            doc("Parametric survival regression with one scale per stratum, as R's survreg(Surv(time, event) ~ x1 + ... + strata(s), dist = ...): the coefficients are shared, each stratum has its own scale (not for the exponential, whose scale is fixed). Returns survreg's STRUCT, with scale and log_scale_se NULL, and strata LIST<STRUCT<stratum, scale, log_scale_se>> (strata in R's factor order: numeric when every label is a number, else byte order; the log-scale SEs are summary(fit)$table's 'Log(scale)' rows); loglik_null is the intercept-only model with the strata's scales, as R's fit$loglik[1].", Self::SYNTAX)
             .with_sql_example("```sql\nSELECT unnest(survreg_strat(os_months, died, sex, age)['terms']) FROM demo.net_cohort;\n\nSELECT unnest(survreg_strat(os_months, died, sex, age, 'dist=lognormal')['strata']) FROM demo.net_cohort;\n```")
             .with_argument("time", "Follow-up time (numeric; > 0 for the log-time distributions).")
             .with_argument("event", "1/true = event, 0/false = censored.")

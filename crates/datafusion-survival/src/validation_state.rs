@@ -32,11 +32,12 @@ use crate::coerce::{check_arity, coerce_event, coerce_option, coerce_time, refus
 use crate::input_columns::{event_column, time_column};
 use crate::options::{f64_option, str_option};
 use crate::result_arrays::{f64_field, finite_or_null, list_array, state_list_field};
+use crate::survival_udaf::SurvivalFunction;
 use crate::warnings::WarningSink;
 
 /// Which metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Metric {
+pub enum Metric {
     /// `concordance_index(time, event, score [, method [, tau [, test]]])`.
     Concordance,
     /// `td_auc(time, event, score, t [, test])`.
@@ -63,6 +64,51 @@ impl Metric {
             Metric::Calibration => "predicted_risk",
             _ => "score",
         }
+    }
+}
+
+/// One validation function: its name, syntax, metric and documentation; the rest of its
+/// definition is [`ValidationFunction`]'s, common to the four.
+pub trait ValidationMetric:
+    std::fmt::Debug + Default + PartialEq + Eq + std::hash::Hash + Send + Sync + 'static
+{
+    const NAME: &'static str;
+    const SYNTAX: &'static str;
+    const METRIC: Metric;
+
+    fn documentation(&self) -> &'static datafusion::logical_expr::Documentation;
+}
+
+/// The definition of a validation function (`concordance_index`, `td_auc`, `brier_score`,
+/// `calibration`) over the validation state.
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct ValidationFunction<M: ValidationMetric>(M);
+
+impl<M: ValidationMetric> SurvivalFunction for ValidationFunction<M> {
+    type Ops = ValidationOps;
+
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(validation_return_type(M::METRIC))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_validation_types(M::NAME, M::METRIC, arg_types, M::SYNTAX)
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        validation_state_fields(args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        ValidationOps::new(M::NAME, M::METRIC, args, sink)
+    }
+
+    fn documentation(&self) -> &'static datafusion::logical_expr::Documentation {
+        self.0.documentation()
     }
 }
 

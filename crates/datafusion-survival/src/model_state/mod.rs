@@ -87,7 +87,7 @@ pub(crate) use signature::{coerce_model_types, return_type, state_fields};
 
 /// Which of the Cox functions (and the Fine-Gray model, fitted from the same rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum ModelKind {
+pub enum ModelKind {
     Ph,
     Strat,
     Counting,
@@ -189,6 +189,67 @@ impl Covariate {
             | Covariate::Cluster { name }
             | Covariate::Strata { name } => name,
         }
+    }
+}
+
+/// One model function: its name, syntax, kind and documentation; the rest of its definition
+/// is [`ModelFunction`]'s, common to every function over the model state.
+pub trait ModelDefinition:
+    std::fmt::Debug + Default + PartialEq + Eq + std::hash::Hash + Send + Sync + 'static
+{
+    const NAME: &'static str;
+    const SYNTAX: &'static str;
+    const KIND: ModelKind;
+
+    fn documentation(&self) -> &'static datafusion::logical_expr::Documentation;
+}
+
+/// The definition of a function over the model state (`cox_ph`, `cox_ph_strat`,
+/// `cox_ph_counting`, `cox_zph`, `cox_curve`, `cox_curve_strat`, `cox_adjusted_curve`,
+/// `survreg`, `survreg_strat`, `finegray_ph`).
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
+pub struct ModelFunction<M: ModelDefinition>(M);
+
+impl<M: ModelDefinition> crate::survival_udaf::SurvivalFunction for ModelFunction<M> {
+    type Ops = ModelOps;
+
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(return_type(M::KIND))
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce_model_types(M::NAME, M::KIND, arg_types, M::SYNTAX)
+    }
+
+    /// `SET survql.convention` (the Cox models' options: see [`crate::convention_setting`]);
+    /// survreg and the Fine-Gray model follow no vendor convention.
+    fn simplify(
+        &self,
+    ) -> Option<datafusion::logical_expr::function::AggregateFunctionSimplification> {
+        if M::KIND.parametric() || M::KIND == ModelKind::FineGray {
+            return None;
+        }
+        crate::convention_setting::session_convention(
+            crate::convention_setting::ConventionArg::CoxOptions {
+                fixed: M::KIND.fixed(),
+            },
+        )
+    }
+
+    fn state_fields(&self, args: &StateFieldsArgs) -> Vec<FieldRef> {
+        state_fields(M::KIND, args)
+    }
+
+    fn state_ops(&self, args: &AccumulatorArgs, sink: &WarningSink) -> Result<Self::Ops> {
+        ModelOps::new(M::NAME, M::KIND, args, sink)
+    }
+
+    fn documentation(&self) -> &'static datafusion::logical_expr::Documentation {
+        self.0.documentation()
     }
 }
 
